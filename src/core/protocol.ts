@@ -1,0 +1,107 @@
+/**
+ * Messages between the picker webview and the extension host. Both sides import this file.
+ *
+ * The webview speaks first (`ready`); the host then sends whole `PickerState` snapshots, so a
+ * reloaded webview redraws from a single message and never has to replay history.
+ * Everything the webview sends is untrusted input: the host runs it through `parseWebviewMessage`.
+ */
+
+export type CandidateStatus = 'queued' | 'streaming' | 'done' | 'failed' | 'cancelled';
+
+export interface CandidateView {
+	/** Stable for the run (the index of its request); used in every message about it. */
+	readonly id: number;
+	readonly status: CandidateStatus;
+	/** The text so far (the final text once `done`), already cleaned of code fences. */
+	readonly text: string;
+	/** Failure in one sentence (status `failed`). */
+	readonly error?: string;
+	/** Ranker score; absent until computed. Reward: raw logit. Consensus: mean similarity 0–1. */
+	readonly score?: number;
+	/** Why there is no score, if scoring failed. */
+	readonly scoreError?: string;
+	/** 1 = best; absent until the candidate is ranked. */
+	readonly rank?: number;
+	/** How many generated candidates had exactly this text (1 = unique). */
+	readonly count: number;
+	readonly tokens?: number;
+	/** Wall time from the request's start to its last token. */
+	readonly durationMs?: number;
+	/** `length` when it hit the token limit (the text is likely cut short). */
+	readonly doneReason?: string;
+}
+
+export type RunPhase = 'generating' | 'scoring' | 'done' | 'cancelled' | 'failed';
+
+export type RankerKind = 'reward' | 'consensus' | 'none';
+
+export interface RankerView {
+	readonly kind: RankerKind;
+	/** Short name for the header: the reward model id, or "consensus". */
+	readonly label: string;
+	/** Why this ranker: "reward model loaded", "no reward model configured", "reward model failed: …". */
+	readonly reason: string;
+	/** Reward model load/download progress while it is loading. */
+	readonly loading?: string;
+}
+
+export interface PickerState {
+	readonly runId: number;
+	readonly phase: RunPhase;
+	readonly instruction: string;
+	/** The selected text the run rewrites. */
+	readonly original: string;
+	readonly languageId: string;
+	readonly model: string;
+	readonly host: string;
+	readonly requested: number;
+	readonly ranker: RankerView;
+	/** Best first once ranked; in request order before that. Duplicates are collapsed into one. */
+	readonly candidates: readonly CandidateView[];
+	/** When the run started (epoch ms), so the webview can tick the elapsed time itself. */
+	readonly startedAt: number;
+	/** Set once the run has ended. */
+	readonly elapsedMs?: number;
+	/** A run-level message (all candidates failed, document changed, …). */
+	readonly notice?: { readonly severity: 'info' | 'warning' | 'error'; readonly text: string };
+	/** True once a candidate was applied; the picker then shows a closing state. */
+	readonly applied?: boolean;
+}
+
+/** Sent by the host. */
+export type HostToWebview = { readonly type: 'state'; readonly state: PickerState };
+
+/** Sent by the webview. */
+export type WebviewToHost =
+	| { readonly type: 'ready' }
+	| { readonly type: 'accept'; readonly id: number }
+	| { readonly type: 'openDiff'; readonly id: number }
+	| { readonly type: 'copy'; readonly id: number }
+	| { readonly type: 'cancel' }
+	| { readonly type: 'regenerate' }
+	| { readonly type: 'close' }
+	| { readonly type: 'showLog' };
+
+/** Validates a message from the webview; anything malformed yields undefined and is ignored. */
+export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
+	if (typeof value !== 'object' || value === null) return undefined;
+	const m = value as Record<string, unknown>;
+	const type = m.type;
+	switch (type) {
+		case 'ready':
+		case 'cancel':
+		case 'regenerate':
+		case 'close':
+		case 'showLog':
+			return { type };
+		case 'accept':
+		case 'openDiff':
+		case 'copy': {
+			const id = m.id;
+			if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id > 1000) return undefined;
+			return { type, id };
+		}
+		default:
+			return undefined;
+	}
+}

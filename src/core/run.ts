@@ -1,0 +1,337 @@
+/**
+ * One best-of-N run: N streamed generations (at most `concurrency` at once), each scored as soon as it
+ * completes, then ranked. Pure: it talks to a `CandidateGenerator` and an optional `RewardScorer` and
+ * reports progress as `PickerState` snapshots; the extension and the CLI are two views of it.
+ *
+ * One AbortController per run: `cancel()` aborts every stream, the reward load and pending scores.
+ */
+import { consensusScores } from './consensus';
+import { BestOfNError, cancelledError, errorMessage, isCancelled } from './errors';
+import type { CandidateGenerator, GenerationOptions } from './generation';
+import type { Logger } from './logger';
+import { nullLogger } from './logger';
+import { buildRewriteMessages, cleanCandidate, rewardPrompt, type RewriteInput } from './prompt';
+import type { CandidateView, PickerState, RankerView, RunPhase } from './protocol';
+import type { LoadProgress, RewardScorer } from './reward';
+import type { Settings } from './settings';
+
+export interface RunOptions {
+	readonly runId: number;
+	readonly input: RewriteInput;
+	readonly settings: Settings;
+	readonly generator: CandidateGenerator;
+	/** Absent when the ranker is consensus or no reward model is configured (`rankerReason` says which). */
+	readonly scorer?: RewardScorer;
+	/** Why there is no scorer, for the picker's header. */
+	readonly rankerReason?: string;
+	readonly logger?: Logger;
+	/** Seed of candidate 0; candidate i uses seed + i. Random by default so Regenerate gives new text. */
+	readonly seed?: number;
+	readonly now?: () => number;
+}
+
+interface Slot {
+	readonly id: number;
+	status: CandidateView['status'];
+	raw: string;
+	text: string;
+	error?: string;
+	errorKind?: BestOfNError['kind'];
+	score?: number;
+	scoreError?: string;
+	/** Index into `slots` of the candidate this one duplicates. */
+	duplicateOf?: number;
+	count: number;
+	tokens?: number;
+	durationMs?: number;
+	doneReason?: string;
+	/** Order of completion, to break ties and keep unscored candidates stable. */
+	finishedOrder?: number;
+}
+
+export interface RunResult {
+	readonly state: PickerState;
+	/** Set when no candidate could be produced, with the cause a person can act on. */
+	readonly error?: BestOfNError;
+}
+
+/** Errors that will fail every other request the same way: stop the run instead of repeating them. */
+const FATAL_KINDS: ReadonlySet<string> = new Set(['unreachable', 'model-not-found']);
+
+export class BestOfNRun {
+	private readonly controller = new AbortController();
+	private readonly slots: Slot[];
+	private readonly listeners = new Set<(state: PickerState) => void>();
+	private readonly logger: Logger;
+	private readonly now: () => number;
+	private readonly startedAt: number;
+	private phase: RunPhase = 'generating';
+	private ranker: RankerView;
+	private finished = 0;
+	private notice: PickerState['notice'];
+	private endedAt?: number;
+	private fatal?: BestOfNError;
+	/** Scoring is serialized: one pending promise chain, fed as candidates complete. */
+	private scoring: Promise<void> = Promise.resolve();
+	private rewardUsable: boolean;
+	private started?: Promise<RunResult>;
+
+	constructor(private readonly options: RunOptions) {
+		this.logger = options.logger ?? nullLogger;
+		this.now = options.now ?? Date.now;
+		this.startedAt = this.now();
+		this.slots = Array.from({ length: options.settings.candidates }, (_, id) => ({ id, status: 'queued', raw: '', text: '', count: 1 }));
+		this.rewardUsable = options.scorer !== undefined;
+		this.ranker = options.scorer
+			? { kind: 'reward', label: options.settings.rewardModel, reason: 'loading reward model…', loading: 'starting' }
+			: { kind: 'consensus', label: 'consensus', reason: options.rankerReason ?? 'no reward model configured' };
+	}
+
+	get signal(): AbortSignal {
+		return this.controller.signal;
+	}
+
+	/** Called with a fresh snapshot after every change (the caller throttles rendering). */
+	onState(listener: (state: PickerState) => void): { dispose(): void } {
+		this.listeners.add(listener);
+		return { dispose: () => this.listeners.delete(listener) };
+	}
+
+	/** Aborts every stream, the reward load and pending scores. Idempotent. */
+	cancel(): void {
+		if (this.controller.signal.aborted) return;
+		this.controller.abort(cancelledError());
+	}
+
+	/** Runs once; later calls return the same result. */
+	start(): Promise<RunResult> {
+		this.started ??= this.execute();
+		return this.started;
+	}
+
+	snapshot(): PickerState {
+		const { input, settings } = this.options;
+		return {
+			runId: this.options.runId,
+			phase: this.phase,
+			instruction: input.instruction,
+			original: input.text,
+			languageId: input.languageId,
+			model: settings.model,
+			host: settings.ollamaHost,
+			requested: settings.candidates,
+			ranker: this.ranker,
+			candidates: this.ordered().map(toView),
+			startedAt: this.startedAt,
+			elapsedMs: this.endedAt === undefined ? undefined : this.endedAt - this.startedAt,
+			notice: this.notice,
+		};
+	}
+
+	/** The final text of a candidate, by id, if it completed. */
+	candidateText(id: number): string | undefined {
+		const slot = this.slots[id];
+		return slot && slot.status === 'done' && slot.duplicateOf === undefined ? slot.text : undefined;
+	}
+
+	private async execute(): Promise<RunResult> {
+		const { settings, scorer } = this.options;
+		const signal = this.controller.signal;
+		const rewardLoad = scorer ? this.loadReward(scorer) : Promise.resolve();
+		this.emit();
+
+		const seed = this.options.seed ?? Math.floor(Math.random() * 2 ** 31);
+		let next = 0;
+		const workers = Array.from({ length: Math.min(settings.concurrency, this.slots.length) }, async () => {
+			while (next < this.slots.length && !signal.aborted) {
+				const slot = this.slots[next++];
+				await this.generateOne(slot, seed + slot.id);
+			}
+		});
+		await Promise.all(workers);
+		await rewardLoad;
+		await this.scoring;
+
+		if (signal.aborted) {
+			for (const slot of this.slots) if (slot.status === 'queued' || slot.status === 'streaming') slot.status = 'cancelled';
+			this.end(this.fatal ? 'failed' : 'cancelled');
+		} else {
+			this.rankByConsensusIfNeeded();
+			const done = this.slots.filter(s => s.status === 'done');
+			this.end(done.length > 0 ? 'done' : 'failed');
+		}
+		if (this.phase === 'failed' && !this.fatal) {
+			const first = this.slots.find(s => s.status === 'failed');
+			this.fatal = new BestOfNError(first?.errorKind ?? 'server', first?.error ?? 'No candidate was produced.');
+		}
+		if (this.fatal) this.notice = { severity: 'error', text: this.fatal.message };
+		this.emit();
+		return { state: this.snapshot(), error: this.fatal };
+	}
+
+	private async generateOne(slot: Slot, seed: number): Promise<void> {
+		const { settings, input, generator } = this.options;
+		const signal = this.controller.signal;
+		const options: GenerationOptions = {
+			temperature: settings.temperature,
+			topP: settings.topP,
+			maxTokens: settings.maxTokens,
+			contextLength: settings.contextLength,
+			seed,
+		};
+		const t0 = this.now();
+		slot.status = 'streaming';
+		this.emit();
+		try {
+			const result = await generator.generate({ model: settings.model, messages: buildRewriteMessages(input), options }, signal, delta => {
+				slot.raw += delta;
+				slot.text = cleanCandidate(slot.raw, input.text, true);
+				this.emit();
+			});
+			slot.raw = result.text;
+			slot.text = cleanCandidate(result.text, input.text);
+			slot.tokens = result.tokens;
+			slot.doneReason = result.doneReason;
+			slot.durationMs = this.now() - t0;
+			slot.status = 'done';
+			slot.finishedOrder = this.finished++;
+			const twin = this.slots.find(s => s !== slot && s.status === 'done' && s.duplicateOf === undefined && s.text === slot.text);
+			if (twin) {
+				slot.duplicateOf = twin.id;
+				twin.count++;
+			} else {
+				this.queueScore(slot);
+			}
+		} catch (e) {
+			if (isCancelled(e) || signal.aborted) {
+				slot.status = 'cancelled';
+			} else {
+				slot.status = 'failed';
+				slot.error = errorMessage(e);
+				slot.errorKind = e instanceof BestOfNError ? e.kind : 'server';
+				this.logger.warn(`candidate ${slot.id + 1} failed: ${slot.error}`);
+				if (e instanceof BestOfNError && FATAL_KINDS.has(e.kind) && !this.fatal) {
+					this.fatal = e;
+					this.cancel();
+				}
+			}
+		}
+		this.emit();
+	}
+
+	private async loadReward(scorer: RewardScorer): Promise<void> {
+		const label = this.options.settings.rewardModel;
+		try {
+			const info = await scorer.load(this.controller.signal, (p: LoadProgress) => {
+				this.ranker = { ...this.ranker, loading: describeProgress(p) };
+				this.emit();
+			});
+			this.ranker = { kind: 'reward', label, reason: `reward model (max ${info.maxLength} tokens)` };
+		} catch (e) {
+			this.rewardUsable = false;
+			if (isCancelled(e)) return;
+			const why = errorMessage(e);
+			this.logger.error(`reward model ${label} did not load: ${why}`);
+			if (this.options.settings.ranker === 'reward') {
+				this.ranker = { kind: 'none', label: 'unranked', reason: `reward model failed: ${why}` };
+				this.notice = { severity: 'error', text: why };
+			} else {
+				this.ranker = { kind: 'consensus', label: 'consensus', reason: `reward model unavailable, ${why}` };
+				this.notice = { severity: 'warning', text: `Ranked by consensus: ${why}` };
+			}
+		}
+		this.emit();
+	}
+
+	/** Chains a score for this candidate behind the reward load and any earlier scores. */
+	private queueScore(slot: Slot): void {
+		const scorer = this.options.scorer;
+		if (!scorer || !this.rewardUsable) return;
+		const signal = this.controller.signal;
+		this.scoring = this.scoring.then(async () => {
+			if (signal.aborted || !this.rewardUsable) return;
+			try {
+				await scorer.load(signal); // memoized: waits for the one load in flight
+				const [score] = await scorer.score([{ prompt: rewardPrompt(this.options.input), response: slot.text }], signal);
+				slot.score = score;
+				this.logger.debug(`candidate ${slot.id + 1} scored ${score}`);
+			} catch (e) {
+				if (isCancelled(e) || !this.rewardUsable) return;
+				slot.scoreError = errorMessage(e);
+				this.logger.warn(`candidate ${slot.id + 1} could not be scored: ${slot.scoreError}`);
+				this.abandonReward(slot.scoreError);
+			}
+			this.emit();
+		});
+	}
+
+	/**
+	 * After a scoring failure (typically the worker crashed) the remaining candidates cannot be scored by
+	 * the same model, and a list half ranked by logits is misleading: in `auto` mode the whole run is
+	 * re-ranked by consensus; in `reward` mode the scores obtained stay and the picker says why the rest
+	 * have none.
+	 */
+	private abandonReward(why: string): void {
+		this.rewardUsable = false;
+		if (this.options.settings.ranker === 'reward') {
+			this.notice = { severity: 'error', text: `Some candidates could not be scored: ${why}` };
+			return;
+		}
+		for (const slot of this.slots) {
+			slot.score = undefined;
+			slot.scoreError = undefined;
+		}
+		this.ranker = { kind: 'consensus', label: 'consensus', reason: `reward scoring failed, ${why}` };
+		this.notice = { severity: 'warning', text: `Ranked by consensus: ${why}` };
+	}
+
+	private rankByConsensusIfNeeded(): void {
+		if (this.ranker.kind !== 'consensus') return;
+		const unique = this.slots.filter(s => s.status === 'done' && s.duplicateOf === undefined);
+		const scores = consensusScores(unique.map(s => s.text), unique.map(s => s.count));
+		unique.forEach((s, i) => (s.score = scores[i]));
+	}
+
+	/** Best first: scored by score, then completed unscored, streaming, queued, cancelled, failed. */
+	private ordered(): Slot[] {
+		const bucket = (s: Slot) =>
+			s.status === 'done' ? (s.score !== undefined ? 0 : 1) : s.status === 'streaming' ? 2 : s.status === 'queued' ? 3 : s.status === 'cancelled' ? 4 : 5;
+		return this.slots
+			.filter(s => s.duplicateOf === undefined)
+			.sort((a, b) => bucket(a) - bucket(b) || (b.score ?? 0) - (a.score ?? 0) || (a.finishedOrder ?? a.id + 1000) - (b.finishedOrder ?? b.id + 1000));
+	}
+
+	private end(phase: RunPhase): void {
+		this.phase = phase;
+		this.endedAt = this.now();
+	}
+
+	private emit(): void {
+		if (this.listeners.size === 0) return;
+		const state = this.snapshot();
+		for (const listener of this.listeners) listener(state);
+	}
+}
+
+function toView(slot: Slot, index: number, all: Slot[]): CandidateView {
+	const rankable = slot.status === 'done' && slot.score !== undefined;
+	return {
+		id: slot.id,
+		status: slot.status,
+		text: slot.text,
+		error: slot.error,
+		score: slot.score,
+		scoreError: slot.scoreError,
+		rank: rankable ? all.slice(0, index + 1).filter(s => s.status === 'done' && s.score !== undefined).length : undefined,
+		count: slot.count,
+		tokens: slot.tokens,
+		durationMs: slot.durationMs,
+		doneReason: slot.doneReason,
+	};
+}
+
+function describeProgress(p: LoadProgress): string {
+	if (p.status === 'ready' || p.status === 'done') return `loaded ${p.file}`;
+	if (p.percent !== undefined) return `downloading ${p.file} ${Math.round(p.percent)}%`;
+	return `${p.status} ${p.file}`;
+}

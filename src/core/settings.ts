@@ -1,0 +1,174 @@
+/**
+ * Settings, parsed in one place from untyped configuration values into a validated `Settings`.
+ * Both the extension (from `workspace.getConfiguration('bestOfN')`) and the CLI (from flags) go through
+ * `parseSettings`, so defaults, ranges and clamping cannot drift between the two front ends.
+ * The defaults here must match `contributes.configuration` in package.json (a unit test checks it).
+ */
+
+export type RankerMode = 'auto' | 'reward' | 'consensus';
+export const RANKER_MODES: readonly RankerMode[] = ['auto', 'reward', 'consensus'];
+
+export type RewardDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
+export const REWARD_DTYPES: readonly RewardDtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'];
+
+export interface Settings {
+	/** Base URL of the Ollama server; decides where the user's text is sent. */
+	readonly ollamaHost: string;
+	/** Generation model name as Ollama knows it (`llama3.1:8b`). */
+	readonly model: string;
+	/** N: how many candidates one run asks for. */
+	readonly candidates: number;
+	readonly temperature: number;
+	readonly topP: number;
+	/** `num_predict`: the most tokens one candidate may have. */
+	readonly maxTokens: number;
+	/** How many candidate requests are open at once (Ollama queues beyond OLLAMA_NUM_PARALLEL). */
+	readonly concurrency: number;
+	/** `num_ctx`; 0 leaves the model's default. */
+	readonly contextLength: number;
+	/** Hugging Face model id or local folder; empty means "no reward model". */
+	readonly rewardModel: string;
+	readonly rewardDtype: RewardDtype;
+	readonly rewardIdleMinutes: number;
+	readonly ranker: RankerMode;
+	/** How many recent instructions are remembered for the instruction box. */
+	readonly historySize: number;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+	ollamaHost: 'http://127.0.0.1:11434',
+	model: 'llama3.1:8b',
+	candidates: 4,
+	temperature: 0.8,
+	topP: 0.95,
+	maxTokens: 1024,
+	concurrency: 2,
+	contextLength: 0,
+	rewardModel: 'OpenAssistant/reward-model-deberta-v3-large-v2',
+	rewardDtype: 'fp32',
+	rewardIdleMinutes: 10,
+	ranker: 'auto',
+	historySize: 20,
+};
+
+/** Setting keys as they appear under the `bestOfN.` prefix, mapped to the `Settings` field they fill. */
+export const SETTING_KEYS: Readonly<Record<string, keyof Settings>> = {
+	'ollama.host': 'ollamaHost',
+	model: 'model',
+	candidates: 'candidates',
+	temperature: 'temperature',
+	topP: 'topP',
+	maxTokens: 'maxTokens',
+	concurrency: 'concurrency',
+	contextLength: 'contextLength',
+	rewardModel: 'rewardModel',
+	'rewardModel.dtype': 'rewardDtype',
+	'rewardModel.idleMinutes': 'rewardIdleMinutes',
+	ranker: 'ranker',
+	'instructionHistory.size': 'historySize',
+};
+
+export const LIMITS = {
+	candidates: { min: 1, max: 16 },
+	temperature: { min: 0, max: 2 },
+	topP: { min: 0, max: 1 },
+	maxTokens: { min: 16, max: 32768 },
+	concurrency: { min: 1, max: 16 },
+	contextLength: { min: 0, max: 1048576 },
+	rewardIdleMinutes: { min: 0, max: 1440 },
+	historySize: { min: 0, max: 200 },
+} as const;
+
+export interface ParsedSettings {
+	readonly settings: Settings;
+	/** One human sentence per value that was ignored or clamped, for the log. */
+	readonly problems: string[];
+}
+
+/**
+ * Turns raw values (keyed as in package.json, without the prefix) into `Settings`. Never throws:
+ * a bad value falls back to the default or is clamped, and the reason is reported in `problems`.
+ */
+export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSettings {
+	const problems: string[] = [];
+	const num = (key: string, field: keyof typeof LIMITS, integer: boolean): number => {
+		const fallback = DEFAULT_SETTINGS[field];
+		const value = raw[key];
+		if (value === undefined || value === null) return fallback;
+		if (typeof value !== 'number' || !Number.isFinite(value)) {
+			problems.push(`bestOfN.${key} must be a number; using ${fallback}.`);
+			return fallback;
+		}
+		const { min, max } = LIMITS[field];
+		let v = integer ? Math.round(value) : value;
+		if (v < min || v > max) {
+			v = Math.min(max, Math.max(min, v));
+			problems.push(`bestOfN.${key} must be between ${min} and ${max}; using ${v}.`);
+		}
+		return v;
+	};
+	const str = (key: string, fallback: string, allowEmpty: boolean): string => {
+		const value = raw[key];
+		if (value === undefined || value === null) return fallback;
+		if (typeof value !== 'string') {
+			problems.push(`bestOfN.${key} must be a string; using "${fallback}".`);
+			return fallback;
+		}
+		const v = value.trim();
+		if (!v && !allowEmpty) {
+			problems.push(`bestOfN.${key} is empty; using "${fallback}".`);
+			return fallback;
+		}
+		return v;
+	};
+	const oneOf = <T extends string>(key: string, options: readonly T[], fallback: T): T => {
+		const value = raw[key];
+		if (value === undefined || value === null) return fallback;
+		if (typeof value === 'string' && (options as readonly string[]).includes(value)) return value as T;
+		problems.push(`bestOfN.${key} must be one of ${options.join(', ')}; using ${fallback}.`);
+		return fallback;
+	};
+
+	let ollamaHost = str('ollama.host', DEFAULT_SETTINGS.ollamaHost, false);
+	const normalized = normalizeHost(ollamaHost);
+	if (normalized === undefined) {
+		problems.push(`bestOfN.ollama.host "${ollamaHost}" is not an http(s) URL; using ${DEFAULT_SETTINGS.ollamaHost}.`);
+		ollamaHost = DEFAULT_SETTINGS.ollamaHost;
+	} else {
+		ollamaHost = normalized;
+	}
+
+	const settings: Settings = {
+		ollamaHost,
+		model: str('model', DEFAULT_SETTINGS.model, false),
+		candidates: num('candidates', 'candidates', true),
+		temperature: num('temperature', 'temperature', false),
+		topP: num('topP', 'topP', false),
+		maxTokens: num('maxTokens', 'maxTokens', true),
+		concurrency: num('concurrency', 'concurrency', true),
+		contextLength: num('contextLength', 'contextLength', true),
+		rewardModel: str('rewardModel', DEFAULT_SETTINGS.rewardModel, true),
+		rewardDtype: oneOf('rewardModel.dtype', REWARD_DTYPES, DEFAULT_SETTINGS.rewardDtype),
+		rewardIdleMinutes: num('rewardModel.idleMinutes', 'rewardIdleMinutes', false),
+		ranker: oneOf('ranker', RANKER_MODES, DEFAULT_SETTINGS.ranker),
+		historySize: num('instructionHistory.size', 'historySize', true),
+	};
+	return { settings, problems };
+}
+
+/**
+ * Accepts what people type for a host (`localhost:11434`, `http://box:11434/`) and returns a
+ * normalized base URL without a trailing slash, or undefined when it is not an http(s) URL.
+ */
+export function normalizeHost(input: string): string | undefined {
+	let text = input.trim();
+	if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `http://${text}`;
+	try {
+		const url = new URL(text);
+		if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+		if (!url.hostname) return undefined;
+		return url.toString().replace(/\/+$/, '');
+	} catch {
+		return undefined;
+	}
+}

@@ -1,0 +1,39 @@
+import * as assert from 'node:assert/strict';
+import { consensusScores, similarity, tokenize } from '../../src/core/consensus';
+
+describe('consensus ranker', () => {
+	it('tokenizes identifiers and symbols, not whitespace', () => {
+		assert.deepEqual(tokenize('foo_bar(x) +=  1'), ['foo_bar', '(', 'x', ')', '+', '=', '1']);
+	});
+
+	it('similarity is 1 for identical text, 0 for disjoint, symmetric in between', () => {
+		assert.equal(similarity('a b c', 'a  b c'), 1);
+		assert.equal(similarity('a b', 'x y'), 0);
+		const ab = similarity('return a + b;', 'return b + a;');
+		assert.equal(ab, similarity('return b + a;', 'return a + b;'));
+		assert.ok(ab > 0 && ab < 1);
+	});
+
+	it('picks the candidate that agrees most with the others', () => {
+		const texts = [
+			'function add(a, b) { return a + b; }',
+			'function add(a, b) { return a + b + 0; }',
+			'print("hello world")',
+			'function add(x, y) { return x + y; }',
+		];
+		const scores = consensusScores(texts);
+		const best = scores.indexOf(Math.max(...scores));
+		assert.equal(best, 0);
+		assert.equal(scores.indexOf(Math.min(...scores)), 2);
+	});
+
+	it('counts collapsed duplicates as votes', () => {
+		const texts = ['alpha beta', 'gamma delta'];
+		assert.ok(consensusScores(texts, [3, 1])[0] > consensusScores(texts, [3, 1])[1]);
+		assert.ok(consensusScores(texts, [1, 3])[1] > consensusScores(texts, [1, 3])[0]);
+	});
+
+	it('a lone candidate scores 1', () => {
+		assert.deepEqual(consensusScores(['x']), [1]);
+	});
+});

@@ -1,0 +1,192 @@
+/**
+ * The run's state machine against scripted generators and scorers. The real Ollama client and the
+ * real reward worker are exercised in generation.test.ts, reward.test.ts and pipeline.test.ts; here
+ * the point is ordering, collapsing, failure handling and cancellation, which need exact control.
+ */
+import * as assert from 'node:assert/strict';
+import { BestOfNError, cancelledError } from '../../src/core/errors';
+import type { CandidateGenerator, GenerationRequest } from '../../src/core/generation';
+import type { PickerState } from '../../src/core/protocol';
+import type { RewardPair, RewardScorer } from '../../src/core/reward';
+import { BestOfNRun } from '../../src/core/run';
+import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
+
+const input = { instruction: 'improve', text: 'old text', languageId: 'plaintext' };
+
+/** Produces `texts[seed - base]` in two deltas after `delayMs`, honouring the abort signal. */
+function scriptedGenerator(texts: (string | BestOfNError)[], delayMs = 5, base = 100) {
+	const seen: GenerationRequest[] = [];
+	let open = 0;
+	let maxOpen = 0;
+	const gen: CandidateGenerator = {
+		async generate(request, signal, onDelta) {
+			seen.push(request);
+			open++;
+			maxOpen = Math.max(maxOpen, open);
+			try {
+				const text = texts[request.options.seed - base];
+				await new Promise<void>((resolve, reject) => {
+					const t = setTimeout(resolve, delayMs);
+					signal.addEventListener('abort', () => { clearTimeout(t); reject(cancelledError()); }, { once: true });
+				});
+				if (text instanceof BestOfNError) throw text;
+				onDelta(text.slice(0, 2));
+				onDelta(text.slice(2));
+				return { text, tokens: text.length };
+			} finally {
+				open--;
+			}
+		},
+	};
+	return { gen, seen, get open() { return open; }, get maxOpen() { return maxOpen; } };
+}
+
+/** Scores a response by how many times it contains "good". */
+function countingScorer(fail?: (pair: RewardPair) => boolean): RewardScorer & { calls: number } {
+	return {
+		calls: 0,
+		async load() {
+			return { id: 'test-rm', maxLength: 512, source: 'local' as const };
+		},
+		async score(pairs) {
+			this.calls++;
+			if (fail && pairs.some(fail)) throw new BestOfNError('worker-crashed', 'The reward worker stopped unexpectedly.');
+			return pairs.map(p => (p.response.match(/good/g) ?? []).length - 1);
+		},
+	};
+}
+
+const settings = (over: Partial<Settings> = {}): Settings => ({ ...DEFAULT_SETTINGS, concurrency: 2, ...over });
+
+describe('BestOfNRun', () => {
+	it('ranks by reward score, best first, with ranks 1..n', async () => {
+		const g = scriptedGenerator(['bad', 'good good', 'good', 'good good good']);
+		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer: countingScorer(), seed: 100 });
+		const { state, error } = await run.start();
+		assert.equal(error, undefined);
+		assert.equal(state.phase, 'done');
+		assert.equal(state.ranker.kind, 'reward');
+		assert.deepEqual(state.candidates.map(c => c.text), ['good good good', 'good good', 'good', 'bad']);
+		assert.deepEqual(state.candidates.map(c => c.rank), [1, 2, 3, 4]);
+		assert.deepEqual(state.candidates.map(c => c.score), [2, 1, 0, -1]);
+	});
+
+	it('gives each candidate its own seed and respects concurrency', async () => {
+		const g = scriptedGenerator(['a', 'b', 'c', 'd', 'e'], 10);
+		const run = new BestOfNRun({ runId: 1, input, settings: settings({ candidates: 5, concurrency: 2 }), generator: g.gen, seed: 100 });
+		await run.start();
+		assert.deepEqual(g.seen.map(r => r.options.seed).sort(), [100, 101, 102, 103, 104]);
+		assert.equal(g.maxOpen, 2);
+	});
+
+	it('streams text into snapshots before the candidate completes', async () => {
+		const g = scriptedGenerator(['hello world', 'x', 'y', 'z']);
+		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, seed: 100 });
+		const partials: string[] = [];
+		run.onState(s => {
+			const c = s.candidates.find(c => c.id === 0);
+			if (c?.status === 'streaming') partials.push(c.text);
+		});
+		await run.start();
+		assert.ok(partials.includes('he'), `saw ${JSON.stringify(partials)}`);
+	});
+
+	it('collapses identical candidates into one with a count and scores it once', async () => {
+		const g = scriptedGenerator(['same good', 'other', 'same good', 'same good']);
+		const scorer = countingScorer();
+		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer, seed: 100 });
+		const { state } = await run.start();
+		assert.equal(state.candidates.length, 2);
+		assert.equal(state.candidates[0].text, 'same good');
+		assert.equal(state.candidates[0].count, 3);
+		assert.equal(scorer.calls, 2);
+	});
+
+	it('ranks by consensus without a scorer and says why', async () => {
+		const g = scriptedGenerator(['return a + b;', 'return a + b ;', 'print(1)', 'return b + a;']);
+		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, rankerReason: 'bestOfN.ranker is "consensus"', seed: 100 });
+		const { state } = await run.start();
+		assert.equal(state.ranker.kind, 'consensus');
+		assert.equal(state.ranker.reason, 'bestOfN.ranker is "consensus"');
+		assert.equal(state.candidates[state.candidates.length - 1].text, 'print(1)');
+		assert.deepEqual(state.candidates.map(c => c.rank), [1, 2, 3, 4]);
+	});
+
+	it('falls back to consensus when the reward model does not load (auto)', async () => {
+		const g = scriptedGenerator(['a', 'b', 'c', 'd']);
+		const scorer: RewardScorer = {
+			load: async () => { throw new BestOfNError('reward-no-onnx', 'X has no ONNX export.'); },
+			score: async () => { throw new Error('must not be called'); },
+		};
+		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer, seed: 100 });
+		const { state, error } = await run.start();
+		assert.equal(error, undefined);
+		assert.equal(state.ranker.kind, 'consensus');
+		assert.match(state.ranker.reason, /X has no ONNX export/);
+		assert.equal(state.notice?.severity, 'warning');
+		assert.ok(state.candidates.every(c => c.rank !== undefined));
+	});
+
+	it('keeps candidates usable when the scorer crashes mid-run, re-ranking by consensus', async () => {
+		const g = scriptedGenerator(['good one', 'crash here', 'good two', 'good three']);
+		const scorer = countingScorer(p => p.response.includes('crash'));
+		const run = new BestOfNRun({ runId: 1, input, settings: settings({ concurrency: 1 }), generator: g.gen, scorer, seed: 100 });
+		const { state } = await run.start();
+		assert.equal(state.phase, 'done');
+		assert.equal(state.ranker.kind, 'consensus');
+		assert.match(state.notice!.text, /reward worker stopped/);
+		assert.equal(state.candidates.length, 4);
+		assert.ok(state.candidates.every(c => c.status === 'done' && c.rank !== undefined));
+	});
+
+	it('ranks the survivors and reports the failures when some candidates fail', async () => {
+		const g = scriptedGenerator(['good', new BestOfNError('server', 'Ollama at h: out of memory'), 'good good', 'bad']);
+		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer: countingScorer(), seed: 100 });
+		const { state, error } = await run.start();
+		assert.equal(error, undefined);
+		assert.equal(state.phase, 'done');
+		assert.deepEqual(state.candidates.map(c => c.status), ['done', 'done', 'done', 'failed']);
+		assert.equal(state.candidates[3].error, 'Ollama at h: out of memory');
+	});
+
+	it('stops at the first unreachable-server error instead of repeating it N times', async () => {
+		const unreachable = new BestOfNError('unreachable', 'Could not reach Ollama at http://h.');
+		const g = scriptedGenerator([unreachable, unreachable, unreachable, unreachable, unreachable, unreachable], 5);
+		const run = new BestOfNRun({ runId: 1, input, settings: settings({ candidates: 6, concurrency: 1 }), generator: g.gen, seed: 100 });
+		const { state, error } = await run.start();
+		assert.equal(state.phase, 'failed');
+		assert.equal(error?.kind, 'unreachable');
+		assert.equal(g.seen.length, 1);
+		assert.equal(state.notice?.text, 'Could not reach Ollama at http://h.');
+	});
+
+	it('cancel aborts every open stream at once and ends as cancelled', async () => {
+		const g = scriptedGenerator(['a', 'b', 'c', 'd'], 10_000);
+		const run = new BestOfNRun({ runId: 1, input, settings: settings({ concurrency: 4 }), generator: g.gen, seed: 100 });
+		const done = run.start();
+		await new Promise(r => setTimeout(r, 20));
+		assert.equal(g.open, 4);
+		const t0 = Date.now();
+		run.cancel();
+		const { state } = await done;
+		assert.ok(Date.now() - t0 < 500);
+		assert.equal(g.open, 0);
+		assert.equal(state.phase, 'cancelled');
+		assert.ok(state.candidates.every(c => c.status === 'cancelled'));
+	});
+
+	it('snapshots are self-contained for the picker', async () => {
+		const g = scriptedGenerator(['a', 'b', 'c', 'd']);
+		const states: PickerState[] = [];
+		const run = new BestOfNRun({ runId: 7, input, settings: settings(), generator: g.gen, seed: 100 });
+		run.onState(s => states.push(s));
+		await run.start();
+		const last = states[states.length - 1];
+		assert.equal(last.runId, 7);
+		assert.equal(last.original, 'old text');
+		assert.equal(last.instruction, 'improve');
+		assert.equal(last.requested, 4);
+		assert.equal(typeof last.elapsedMs, 'number');
+		assert.equal(run.candidateText(last.candidates[0].id), last.candidates[0].text);
+	});
+});
