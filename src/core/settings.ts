@@ -62,8 +62,9 @@ export const SETTING_KEYS: Readonly<Record<string, keyof Settings>> = {
 	concurrency: 'concurrency',
 	contextLength: 'contextLength',
 	rewardModel: 'rewardModel',
-	'rewardModel.dtype': 'rewardDtype',
-	'rewardModel.idleMinutes': 'rewardIdleMinutes',
+	// Not `rewardModel.dtype`: VS Code cannot hold both a setting `x` and a setting `x.y` (the leaf hides the child).
+	rewardDtype: 'rewardDtype',
+	rewardIdleMinutes: 'rewardIdleMinutes',
 	ranker: 'ranker',
 	'instructionHistory.size': 'historySize',
 };
@@ -148,8 +149,8 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		concurrency: num('concurrency', 'concurrency', true),
 		contextLength: num('contextLength', 'contextLength', true),
 		rewardModel: str('rewardModel', DEFAULT_SETTINGS.rewardModel, true),
-		rewardDtype: oneOf('rewardModel.dtype', REWARD_DTYPES, DEFAULT_SETTINGS.rewardDtype),
-		rewardIdleMinutes: num('rewardModel.idleMinutes', 'rewardIdleMinutes', false),
+		rewardDtype: oneOf('rewardDtype', REWARD_DTYPES, DEFAULT_SETTINGS.rewardDtype),
+		rewardIdleMinutes: num('rewardIdleMinutes', 'rewardIdleMinutes', false),
 		ranker: oneOf('ranker', RANKER_MODES, DEFAULT_SETTINGS.ranker),
 		historySize: num('instructionHistory.size', 'historySize', true),
 	};
@@ -157,14 +158,17 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 }
 
 /**
- * Accepts what people type for a host (`localhost:11434`, `http://box:11434/`) and returns a
+ * Accepts what people type for a host (`localhost`, `box:11434`, `http://box:11434/`) and returns a
  * normalized base URL without a trailing slash, or undefined when it is not an http(s) URL.
  */
 export function normalizeHost(input: string): string | undefined {
 	let text = input.trim();
-	if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `http://${text}`;
+	const typedScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+	if (!typedScheme) text = `http://${text}`;
 	try {
 		const url = new URL(text);
+		// "localhost" means Ollama's port, as the ollama CLI reads OLLAMA_HOST; an explicit scheme keeps 80/443.
+		if (!typedScheme && !url.port) url.port = '11434';
 		if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
 		if (!url.hostname) return undefined;
 		return url.toString().replace(/\/+$/, '');

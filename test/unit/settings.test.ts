@@ -16,6 +16,8 @@ describe('settings', () => {
 		assert.equal(normalizeHost('localhost:11434'), 'http://localhost:11434');
 		assert.equal(normalizeHost('http://box:11434/'), 'http://box:11434');
 		assert.equal(normalizeHost('ftp://box'), undefined);
+		assert.equal(normalizeHost('localhost'), 'http://localhost:11434');
+		assert.equal(normalizeHost('https://ollama.example'), 'https://ollama.example');
 	});
 	it('rejects a bad ranker value', () => {
 		const { settings, problems } = parseSettings({ ranker: 'best' });

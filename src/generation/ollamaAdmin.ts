@@ -1,0 +1,87 @@
+/**
+ * The server-side chores around generation: which models are installed, which Ollama answers,
+ * and pulling a model. Failures become the same `BestOfNError`s as the generator's.
+ */
+import { cancelledError } from '../core/errors';
+import { toBestOfNError } from './errors';
+import { connectOllama } from './ollamaClient';
+
+export interface InstalledModel {
+	/** As Ollama names it, with its tag (`llama3.1:8b`, `qwen2.5-coder:latest`). */
+	readonly name: string;
+	/** Bytes on disk. */
+	readonly size: number;
+	/** As Ollama reports it, e.g. "8.0B". */
+	readonly parameterSize?: string;
+	readonly family?: string;
+	/** ISO 8601 time the model was last pulled or created. */
+	readonly modifiedAt: string;
+}
+
+export interface PullProgress {
+	/** Ollama's own words: "pulling manifest", "pulling 6a0746a1ec1a", "verifying sha256 digest", "success". */
+	readonly status: string;
+	/** 0–100 for the layer being downloaded, when the line carries byte counts. */
+	readonly percent?: number;
+}
+
+export async function listModels(host: string, signal?: AbortSignal): Promise<InstalledModel[]> {
+	return withClient(host, signal, 'the model list arrived', async client => {
+		const { models } = await client.list();
+		return (models ?? []).map(m => ({
+			name: m.name,
+			size: m.size,
+			parameterSize: m.details?.parameter_size || undefined,
+			family: m.details?.family || undefined,
+			// Typed as Date by ollama-js, but it is the JSON string the server sent.
+			modifiedAt: String(m.modified_at),
+		}));
+	});
+}
+
+/** The version string Ollama reports (`0.12.6`); also the cheapest "is it there?" probe. */
+export async function serverVersion(host: string, signal?: AbortSignal): Promise<string> {
+	return withClient(host, signal, 'its version arrived', async client => {
+		const { version } = await client.version();
+		return version;
+	});
+}
+
+/** Pulls `name`, reporting each progress line; resolves on Ollama's "success". */
+export async function pullModel(host: string, name: string, signal: AbortSignal, onProgress: (progress: PullProgress) => void): Promise<void> {
+	return withClient(host, signal, `pulling ${name} finished`, async client => {
+		const stream = await client.pull({ model: name, stream: true });
+		const stop = () => stream.abort();
+		signal.addEventListener('abort', stop, { once: true });
+		try {
+			if (signal.aborted) stream.abort();
+			for await (const line of stream) {
+				if (signal.aborted) break;
+				const percent = line.total > 0 ? Math.min(100, Math.floor((100 * (line.completed ?? 0)) / line.total)) : undefined;
+				onProgress(percent === undefined ? { status: line.status } : { status: line.status, percent });
+			}
+		} finally {
+			signal.removeEventListener('abort', stop);
+		}
+	});
+}
+
+async function withClient<T>(
+	host: string,
+	signal: AbortSignal | undefined,
+	unfinished: string,
+	run: (client: ReturnType<typeof connectOllama>['client']) => Promise<T>,
+): Promise<T> {
+	if (signal?.aborted) throw cancelledError();
+	const connection = connectOllama(host, signal);
+	try {
+		const result = await run(connection.client);
+		if (signal?.aborted) throw cancelledError();
+		return result;
+	} catch (e) {
+		// No model in the context on purpose: a 404 here must not read as "pull the model".
+		throw toBestOfNError(e, { host, signal, unfinished });
+	} finally {
+		connection.close();
+	}
+}

@@ -1,0 +1,84 @@
+import type { ChatResponse } from 'ollama';
+import { cancelledError } from '../core/errors';
+import type { CandidateGenerator, GenerationRequest, GenerationResult } from '../core/generation';
+import { type Logger, nullLogger } from '../core/logger';
+import { toBestOfNError } from './errors';
+import { connectOllama } from './ollamaClient';
+
+export interface OllamaGeneratorOptions {
+	/** Base URL of the Ollama server, as configured (it is named in error messages). */
+	readonly host: string;
+	readonly logger?: Logger;
+	/** How long Ollama keeps the model loaded after the request (`keep_alive`, e.g. "5m"). */
+	readonly keepAlive?: string;
+}
+
+/**
+ * Streams one candidate from Ollama's `/api/chat`. Each call has its own client and connection, so
+ * aborting one candidate's signal closes that candidate's stream and nothing else.
+ */
+export class OllamaGenerator implements CandidateGenerator {
+	private readonly host: string;
+	private readonly logger: Logger;
+	private readonly keepAlive: string | undefined;
+
+	constructor(options: OllamaGeneratorOptions) {
+		this.host = options.host;
+		this.logger = options.logger ?? nullLogger;
+		this.keepAlive = options.keepAlive;
+	}
+
+	async generate(request: GenerationRequest, signal: AbortSignal, onDelta: (delta: string) => void): Promise<GenerationResult> {
+		if (signal.aborted) throw cancelledError();
+		const { model, options } = request;
+		const connection = connectOllama(this.host, signal);
+		let stopStream: (() => void) | undefined;
+		const onAbort = () => stopStream?.();
+		signal.addEventListener('abort', onAbort, { once: true });
+		const started = Date.now();
+		try {
+			const stream = await connection.client.chat({
+				model,
+				messages: request.messages.map(m => ({ role: m.role, content: m.content })),
+				stream: true,
+				options: {
+					seed: options.seed,
+					temperature: options.temperature,
+					top_p: options.topP,
+					num_predict: options.maxTokens,
+					...(options.contextLength > 0 ? { num_ctx: options.contextLength } : {}),
+				},
+				...(this.keepAlive !== undefined ? { keep_alive: this.keepAlive } : {}),
+			});
+			stopStream = () => stream.abort();
+			if (signal.aborted) stream.abort();
+
+			let text = '';
+			let final: ChatResponse | undefined;
+			for await (const part of stream) {
+				if (signal.aborted) break;
+				const delta = part.message?.content ?? '';
+				if (delta) {
+					text += delta;
+					onDelta(delta);
+				}
+				if (part.done) final = part;
+			}
+			if (signal.aborted) throw cancelledError();
+			this.logger.debug(`Ollama ${model} seed ${options.seed}: ${final?.eval_count ?? '?'} tokens in ${Date.now() - started} ms (${final?.done_reason ?? 'no reason'}).`);
+			return {
+				text,
+				tokens: final?.eval_count,
+				evalMs: typeof final?.eval_duration === 'number' ? final.eval_duration / 1e6 : undefined,
+				doneReason: final?.done_reason || undefined,
+			};
+		} catch (e) {
+			const error = toBestOfNError(e, { host: this.host, model, signal, unfinished: 'the candidate finished' });
+			if (error.kind !== 'cancelled') this.logger.debug(`Ollama ${model} seed ${options.seed} failed: ${error.message}`, e);
+			throw error;
+		} finally {
+			signal.removeEventListener('abort', onAbort);
+			connection.close();
+		}
+	}
+}
