@@ -1,0 +1,41 @@
+import type * as vscode from 'vscode';
+
+/**
+ * Base for objects that own disposables: whatever they `_register` dies with them, in reverse order.
+ * Only a type import of `vscode`, so pure code and unit tests can use it too.
+ */
+export class Disposable implements vscode.Disposable {
+	private _isDisposed = false;
+	private readonly _disposables: vscode.Disposable[] = [];
+
+	protected get isDisposed(): boolean {
+		return this._isDisposed;
+	}
+
+	/** Idempotent; one failing child does not stop the others from being disposed. */
+	dispose(): void {
+		if (this._isDisposed) return;
+		this._isDisposed = true;
+		const errors: unknown[] = [];
+		while (this._disposables.length) {
+			const d = this._disposables.pop()!;
+			try {
+				d.dispose();
+			} catch (e) {
+				errors.push(e);
+			}
+		}
+		if (errors.length === 1) throw errors[0];
+		if (errors.length > 1) throw new AggregateError(errors, 'Errors while disposing');
+	}
+
+	/** Registering on a disposed owner disposes the newcomer at once instead of leaking it. */
+	protected _register<T extends vscode.Disposable>(d: T): T {
+		if (this._isDisposed) {
+			d.dispose();
+		} else {
+			this._disposables.push(d);
+		}
+		return d;
+	}
+}

@@ -1,0 +1,59 @@
+/**
+ * The picker webview's HTML. Pure (no `vscode` import) so its Content Security Policy is unit-tested.
+ *
+ * The page is an empty shell: the nonce'd bundle builds everything and asks for state with `ready`.
+ * Nothing is injected inline, so a reload needs no state in the HTML and the CSP needs no
+ * 'unsafe-inline'. There is no connect-src: the webview never talks to a model server.
+ */
+
+export interface PickerHtmlOptions {
+	/** `webview.cspSource`. */
+	readonly cspSource: string;
+	/** Fresh per page load, from `crypto.randomBytes`. */
+	readonly nonce: string;
+	/** `webview.asWebviewUri(...)` of dist/picker.js and media/picker.css, as strings. */
+	readonly scriptUri: string;
+	readonly styleUri: string;
+	readonly title?: string;
+}
+
+function escapeHtml(value: string): string {
+	return value
+		.replace(/&/g, '&amp;')
+		.replace(/</g, '&lt;')
+		.replace(/>/g, '&gt;')
+		.replace(/"/g, '&quot;')
+		.replace(/'/g, '&#39;');
+}
+
+export function pickerCsp(cspSource: string, nonce: string): string {
+	return [
+		`default-src 'none'`,
+		`style-src ${cspSource}`,
+		`script-src 'nonce-${nonce}'`,
+		`img-src ${cspSource}`,
+		`font-src ${cspSource}`,
+	].join('; ');
+}
+
+export function buildPickerHtml(o: PickerHtmlOptions): string {
+	// A nonce is base64; a cspSource is source expressions separated by spaces (code-server gives "'self' https://*.vscode-cdn.net"): anything else would let markup into the policy.
+	if (!/^[A-Za-z0-9+/=_-]+$/.test(o.nonce)) throw new Error('picker: invalid CSP nonce');
+	if (/[;"<>\r\n]/.test(o.cspSource)) throw new Error(`picker: invalid CSP source ${JSON.stringify(o.cspSource)}`);
+	const csp = pickerCsp(o.cspSource, o.nonce);
+	return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${escapeHtml(o.styleUri)}">
+<title>${escapeHtml(o.title ?? 'Best-of-N')}</title>
+</head>
+<body>
+<div id="app"></div>
+<script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,82 @@
+/**
+ * Delivers whole-state snapshots to a webview: nothing until it says `ready`, then at most one post
+ * per interval, always the newest. Pure (timers are injected) so the picker's pacing is unit-tested.
+ */
+
+export interface Timers {
+	now(): number;
+	setTimeout(fn: () => void, ms: number): unknown;
+	clearTimeout(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+	now: () => Date.now(),
+	setTimeout: (fn, ms) => setTimeout(fn, ms),
+	clearTimeout: handle => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export class SnapshotSender<T> {
+	private latest: { value: T } | undefined;
+	private pending = false;
+	private isReady = false;
+	private lastPostAt = Number.NEGATIVE_INFINITY;
+	private timer: unknown;
+
+	constructor(
+		private readonly post: (value: T) => void,
+		private readonly intervalMs = 100,
+		private readonly timers: Timers = realTimers,
+	) {}
+
+	/** Streaming produces many snapshots a second; only the newest matters, so older ones are dropped. */
+	update(value: T): void {
+		this.latest = { value };
+		this.pending = true;
+		this.schedule();
+	}
+
+	/** The webview (re)loaded and has nothing: give it the newest snapshot at once. */
+	ready(): void {
+		this.isReady = true;
+		this.clearTimer();
+		if (this.latest) this.flush();
+	}
+
+	/** The webview's page is gone (hidden without retained context); hold everything until `ready`. */
+	notReady(): void {
+		this.isReady = false;
+		this.clearTimer();
+	}
+
+	dispose(): void {
+		this.notReady();
+		this.latest = undefined;
+		this.pending = false;
+	}
+
+	private schedule(): void {
+		if (!this.isReady || this.timer !== undefined) return;
+		const wait = this.lastPostAt + this.intervalMs - this.timers.now();
+		if (wait <= 0) {
+			this.flush();
+			return;
+		}
+		this.timer = this.timers.setTimeout(() => {
+			this.timer = undefined;
+			if (this.pending && this.isReady) this.flush();
+		}, wait);
+	}
+
+	private flush(): void {
+		if (!this.latest) return;
+		this.pending = false;
+		this.lastPostAt = this.timers.now();
+		this.post(this.latest.value);
+	}
+
+	private clearTimer(): void {
+		if (this.timer === undefined) return;
+		this.timers.clearTimeout(this.timer);
+		this.timer = undefined;
+	}
+}

@@ -1,0 +1,295 @@
+/**
+ * The picker's view model: pure functions from a `PickerState` snapshot to what the webview shows.
+ * No DOM here, so it runs (and is tested) in node; `picker.ts` only turns these values into elements.
+ */
+import { diffLines } from 'diff';
+import type { CandidateView, PickerState, RankerKind, RankerView, RunPhase } from '../core/protocol';
+
+export type ViewMode = 'text' | 'diff';
+
+export function isRunning(phase: RunPhase): boolean {
+	return phase === 'generating' || phase === 'scoring';
+}
+
+/** Only finished candidates can be applied; an unscored one is fine, a partial one is not. */
+export function canAccept(c: CandidateView): boolean {
+	return c.status === 'done';
+}
+
+/**
+ * Reward scores are raw logits, so the sign matters and is always shown ("+1.23", "−0.42", with a
+ * real minus so the columns line up); consensus scores are similarities in 0–1 ("0.87").
+ */
+export function formatScore(score: number | undefined, kind: RankerKind, digits = 2): string {
+	if (score === undefined || !Number.isFinite(score)) return '';
+	const fixed = Math.abs(score).toFixed(digits);
+	if (kind !== 'reward') return score < 0 ? `\u2212${fixed}` : fixed;
+	if (Number(fixed) === 0) return fixed;
+	return (score > 0 ? '+' : '\u2212') + fixed;
+}
+
+/** "12.3 s" under a minute, "2 m 05 s" above. */
+export function formatElapsed(ms: number): string {
+	const safe = Number.isFinite(ms) && ms > 0 ? ms : 0;
+	if (safe < 59_950) return `${(safe / 1000).toFixed(1)} s`;
+	const total = Math.round(safe / 1000);
+	const m = Math.floor(total / 60);
+	const s = total % 60;
+	return `${m} m ${String(s).padStart(2, '0')} s`;
+}
+
+/** Collapsed duplicates still stand for `count` generations, so progress counts them all. */
+export function formatProgress(state: PickerState): string {
+	let done = 0;
+	let failed = 0;
+	let cancelled = 0;
+	let seen = 0;
+	for (const c of state.candidates) {
+		const n = Math.max(1, c.count);
+		seen += n;
+		if (c.status === 'done') done += n;
+		else if (c.status === 'failed') failed += n;
+		else if (c.status === 'cancelled') cancelled += n;
+	}
+	const parts = [`${done} of ${Math.max(state.requested, seen)} done`];
+	if (failed) parts.push(`${failed} failed`);
+	if (cancelled) parts.push(`${cancelled} cancelled`);
+	return parts.join(' · ');
+}
+
+export function phaseLabel(phase: RunPhase, applied = false): string {
+	if (applied) return 'Applied';
+	switch (phase) {
+		case 'generating':
+			return 'Generating…';
+		case 'scoring':
+			return 'Ranking…';
+		case 'done':
+			return 'Done';
+		case 'cancelled':
+			return 'Cancelled';
+		case 'failed':
+			return 'Failed';
+		default: {
+			const never: never = phase;
+			return String(never);
+		}
+	}
+}
+
+/** Status words for a row; empty for a normal finished candidate. */
+export function statusLabel(c: CandidateView): string {
+	switch (c.status) {
+		case 'queued':
+			return 'queued';
+		case 'streaming':
+			return 'streaming';
+		case 'failed':
+			return c.error ? `failed: ${c.error}` : 'failed';
+		case 'cancelled':
+			return 'cancelled';
+		case 'done':
+			return c.doneReason === 'length' ? 'cut at token limit' : '';
+		default: {
+			const never: never = c.status;
+			return String(never);
+		}
+	}
+}
+
+/** The header's ranker line; `title` carries the reason when the text has no room for it. */
+export function rankerLine(r: RankerView): { text: string; title: string } {
+	switch (r.kind) {
+		case 'reward':
+			return { text: `Ranked by reward model ${r.label}`, title: r.reason };
+		case 'consensus':
+			return { text: r.reason ? `Ranked by consensus — ${r.reason}` : 'Ranked by consensus', title: r.reason };
+		case 'none':
+			return { text: r.reason ? `Not ranked — ${r.reason}` : 'Not ranked', title: r.reason };
+		default: {
+			const never: never = r.kind;
+			return { text: String(never), title: '' };
+		}
+	}
+}
+
+/** "qwen2.5-coder @ localhost:11434": the scheme is noise in a header. */
+export function modelLine(model: string, host: string): string {
+	const shortHost = host.replace(/^https?:\/\//i, '').replace(/\/+$/, '');
+	return shortHost ? `${model} @ ${shortHost}` : model;
+}
+
+// ---- line diff ---------------------------------------------------------------------------------
+
+export interface DiffRow {
+	readonly kind: 'add' | 'del' | 'same';
+	readonly text: string;
+}
+
+export interface DiffStats {
+	readonly added: number;
+	readonly removed: number;
+}
+
+function splitLines(value: string): string[] {
+	const lines = value.split('\n');
+	if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+	return lines;
+}
+
+/**
+ * Unified line diff of a candidate against the original selection. Models often drop or add the
+ * final newline and may answer with CRLF, neither of which is a change worth showing. A diff that
+ * takes too long (huge, unrelated texts) degrades to "everything replaced" rather than freezing.
+ */
+export function diffRows(original: string, candidate: string): DiffRow[] {
+	const rows: DiffRow[] = [];
+	if (original === '' && candidate === '') return rows;
+	const changes = diffLines(original, candidate, { ignoreNewlineAtEof: true, stripTrailingCr: true, timeout: 250 });
+	if (!changes) {
+		for (const text of original ? splitLines(original) : []) rows.push({ kind: 'del', text });
+		for (const text of candidate ? splitLines(candidate) : []) rows.push({ kind: 'add', text });
+		return rows;
+	}
+	for (const change of changes) {
+		const kind = change.added ? 'add' : change.removed ? 'del' : 'same';
+		for (const text of splitLines(change.value)) rows.push({ kind, text: text.replace(/\r$/, '') });
+	}
+	return rows;
+}
+
+export function diffStats(rows: readonly DiffRow[]): DiffStats {
+	let added = 0;
+	let removed = 0;
+	for (const r of rows) {
+		if (r.kind === 'add') added++;
+		else if (r.kind === 'del') removed++;
+	}
+	return { added, removed };
+}
+
+/** "+3 −2", or "no changes" when the model returned the selection as it was. */
+export function formatStats(s: DiffStats): string {
+	if (!s.added && !s.removed) return 'no changes';
+	return `+${s.added} \u2212${s.removed}`;
+}
+
+const MAX_PREVIEW = 240;
+
+function clip(line: string): string {
+	const oneLine = line.replace(/\s+/g, ' ').trim();
+	return oneLine.length > MAX_PREVIEW ? `${oneLine.slice(0, MAX_PREVIEW - 1)}…` : oneLine;
+}
+
+/**
+ * One line to tell candidates apart. Rewrites usually share their first lines with the original,
+ * so a finished candidate shows its first added line; a streaming one shows its newest line.
+ */
+export function previewLine(c: CandidateView, rows?: readonly DiffRow[]): string {
+	const lines = c.text.split('\n').filter(l => l.trim() !== '');
+	if (c.status === 'streaming') return clip(lines[lines.length - 1] ?? '');
+	const firstAdded = rows?.find(r => r.kind === 'add' && r.text.trim() !== '');
+	return clip(firstAdded?.text ?? lines[0] ?? '');
+}
+
+export function lineCount(text: string): number {
+	return text === '' ? 0 : splitLines(text).length;
+}
+
+// ---- active candidate --------------------------------------------------------------------------
+
+/**
+ * Which candidate the detail pane shows. `pinned` means the user chose it (moved or clicked); until
+ * then the picker follows the best candidate, so it lands on rank 1 when ranking completes.
+ */
+export interface Selection {
+	readonly runId?: number;
+	readonly activeId?: number;
+	readonly pinned: boolean;
+}
+
+/** Lowest rank; before ranking, the first finished candidate; else the first row. */
+export function bestCandidate(candidates: readonly CandidateView[]): CandidateView | undefined {
+	let best: CandidateView | undefined;
+	for (const c of candidates) {
+		if (c.rank !== undefined && (best?.rank === undefined || c.rank < best.rank)) best = c;
+	}
+	return best ?? candidates.find(canAccept) ?? candidates[0];
+}
+
+/** Applies a new snapshot: a new run starts over; a pinned choice survives while its id exists. */
+export function reconcileSelection(prev: Selection, state: PickerState): Selection {
+	const sameRun = prev.runId === state.runId;
+	if (sameRun && prev.pinned && state.candidates.some(c => c.id === prev.activeId)) return prev;
+	const best = bestCandidate(state.candidates);
+	return { runId: state.runId, activeId: best?.id, pinned: false };
+}
+
+export type Move = 'next' | 'previous' | 'first' | 'last';
+
+/** Arrow keys wrap around like a quick pick; Home/End do not need to. */
+export function moveSelection(sel: Selection, state: PickerState, move: Move): Selection {
+	const list = state.candidates;
+	if (list.length === 0) return sel;
+	const at = list.findIndex(c => c.id === sel.activeId);
+	let next: number;
+	switch (move) {
+		case 'first':
+			next = 0;
+			break;
+		case 'last':
+			next = list.length - 1;
+			break;
+		case 'next':
+			next = at < 0 ? 0 : (at + 1) % list.length;
+			break;
+		case 'previous':
+			next = at < 0 ? list.length - 1 : (at - 1 + list.length) % list.length;
+			break;
+		default: {
+			const never: never = move;
+			return never;
+		}
+	}
+	return { runId: state.runId, activeId: list[next].id, pinned: true };
+}
+
+// ---- words for assistive technology and hints ---------------------------------------------------
+
+/** "Candidate 1 of 4, score +1.2" — short, because it is spoken on every move. */
+export function announceCandidate(state: PickerState, id: number): string {
+	const index = state.candidates.findIndex(c => c.id === id);
+	if (index < 0) return '';
+	const c = state.candidates[index];
+	let text = `Candidate ${index + 1} of ${state.candidates.length}`;
+	const score = formatScore(c.score, state.ranker.kind, 1);
+	if (score) text += `, score ${score}`;
+	const status = c.status === 'failed' ? 'failed' : statusLabel(c);
+	if (status) text += `, ${status}`;
+	if (c.count > 1) text += `, ${c.count} identical`;
+	return text;
+}
+
+/** Why Enter (or a digit) did nothing. */
+export function acceptBlockedHint(state: PickerState, id: number): string {
+	const index = state.candidates.findIndex(c => c.id === id);
+	if (index < 0) return 'There is no such candidate.';
+	const c = state.candidates[index];
+	const name = `Candidate ${index + 1}`;
+	switch (c.status) {
+		case 'queued':
+			return `${name} is still queued and can't be accepted yet.`;
+		case 'streaming':
+			return `${name} is still streaming and can't be accepted yet.`;
+		case 'failed':
+			return `${name} failed and can't be accepted.`;
+		case 'cancelled':
+			return `${name} was cancelled and can't be accepted.`;
+		case 'done':
+			return '';
+		default: {
+			const never: never = c.status;
+			return String(never);
+		}
+	}
+}

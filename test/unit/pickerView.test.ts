@@ -1,0 +1,334 @@
+import * as assert from 'node:assert/strict';
+import type { CandidateView, PickerState } from '../../src/core/protocol';
+import { Disposable } from '../../src/vscode/dispose';
+import { buildPickerHtml } from '../../src/vscode/pickerHtml';
+import { SnapshotSender, type Timers } from '../../src/vscode/snapshotSender';
+import {
+	acceptBlockedHint,
+	announceCandidate,
+	canAccept,
+	diffRows,
+	diffStats,
+	formatElapsed,
+	formatProgress,
+	formatScore,
+	formatStats,
+	moveSelection,
+	previewLine,
+	rankerLine,
+	reconcileSelection,
+	statusLabel,
+	type Selection,
+} from '../../src/webview/view';
+
+const original = `function total(items) {
+  let sum = 0;
+  for (let i = 0; i < items.length; i++) {
+    sum += items[i].price;
+  }
+  return sum;
+}
+`;
+
+const rewrite = `function total(items: Item[]): number {
+  return items.reduce((sum, item) => sum + item.price, 0);
+}`;
+
+function cand(id: number, over: Partial<CandidateView> = {}): CandidateView {
+	return { id, status: 'done', text: `text ${id}`, count: 1, ...over };
+}
+
+function snapshot(candidates: CandidateView[], over: Partial<PickerState> = {}): PickerState {
+	return {
+		runId: 1,
+		phase: 'generating',
+		instruction: 'Use reduce',
+		original,
+		languageId: 'typescript',
+		model: 'qwen2.5-coder:7b',
+		host: 'http://localhost:11434',
+		requested: 4,
+		ranker: { kind: 'reward', label: 'OpenAssistant/reward-model-deberta-v3-large-v2', reason: 'reward model loaded' },
+		candidates,
+		startedAt: 0,
+		...over,
+	};
+}
+
+describe('picker view', () => {
+	describe('formatting', () => {
+		it('signs reward scores and leaves consensus similarities bare', () => {
+			assert.equal(formatScore(1.234, 'reward'), '+1.23');
+			assert.equal(formatScore(-0.42, 'reward'), '\u22120.42');
+			assert.equal(formatScore(0.001, 'reward'), '0.00');
+			assert.equal(formatScore(0.8712, 'consensus'), '0.87');
+			assert.equal(formatScore(undefined, 'reward'), '');
+			assert.equal(formatScore(Number.NaN, 'reward'), '');
+			assert.equal(formatScore(1.25, 'reward', 1), '+1.3');
+		});
+		it('formats elapsed time in seconds, then minutes', () => {
+			assert.equal(formatElapsed(12_345), '12.3 s');
+			assert.equal(formatElapsed(0), '0.0 s');
+			assert.equal(formatElapsed(-5), '0.0 s');
+			assert.equal(formatElapsed(59_990), '1 m 00 s');
+			assert.equal(formatElapsed(125_000), '2 m 05 s');
+		});
+		it('counts progress over generations, duplicates included', () => {
+			const s = snapshot([cand(0, { count: 2 }), cand(1), cand(2, { status: 'failed', error: 'timeout' })], { requested: 4 });
+			assert.equal(formatProgress(s), '3 of 4 done · 1 failed');
+			const running = snapshot([cand(0), cand(1, { status: 'streaming' }), cand(2, { status: 'queued' })], { requested: 3 });
+			assert.equal(formatProgress(running), '1 of 3 done');
+		});
+		it('labels statuses, including a cut candidate', () => {
+			assert.equal(statusLabel(cand(0, { doneReason: 'length' })), 'cut at token limit');
+			assert.equal(statusLabel(cand(0, { doneReason: 'stop' })), '');
+			assert.equal(statusLabel(cand(0, { status: 'failed', error: 'model not found' })), 'failed: model not found');
+			assert.equal(statusLabel(cand(0, { status: 'streaming' })), 'streaming');
+		});
+		it('says which ranker ranks and why', () => {
+			assert.equal(
+				rankerLine({ kind: 'reward', label: 'OpenAssistant/rm', reason: 'reward model loaded' }).text,
+				'Ranked by reward model OpenAssistant/rm',
+			);
+			assert.equal(
+				rankerLine({ kind: 'consensus', label: 'consensus', reason: 'no reward model configured' }).text,
+				'Ranked by consensus — no reward model configured',
+			);
+		});
+		it('lets only finished candidates be accepted, scored or not', () => {
+			assert.equal(canAccept(cand(0)), true);
+			assert.equal(canAccept(cand(0, { scoreError: 'scorer crashed' })), true);
+			for (const status of ['queued', 'streaming', 'failed', 'cancelled'] as const) {
+				assert.equal(canAccept(cand(0, { status })), false, status);
+			}
+			const s = snapshot([cand(0), cand(1, { status: 'streaming' })]);
+			assert.equal(acceptBlockedHint(s, 1), "Candidate 2 is still streaming and can't be accepted yet.");
+		});
+		it('announces position and score briefly', () => {
+			const s = snapshot([cand(3, { score: 1.23, rank: 1 }), cand(1, { score: -0.4, rank: 2 }), cand(0), cand(2)]);
+			assert.equal(announceCandidate(s, 3), 'Candidate 1 of 4, score +1.2');
+			assert.equal(announceCandidate(snapshot([cand(0, { status: 'streaming' })]), 0), 'Candidate 1 of 1, streaming');
+		});
+	});
+
+	describe('line diff', () => {
+		it('shows a realistic rewrite as removed and added lines around the unchanged end', () => {
+			const rows = diffRows(original, rewrite);
+			assert.deepEqual(rows, [
+				{ kind: 'del', text: 'function total(items) {' },
+				{ kind: 'del', text: '  let sum = 0;' },
+				{ kind: 'del', text: '  for (let i = 0; i < items.length; i++) {' },
+				{ kind: 'del', text: '    sum += items[i].price;' },
+				{ kind: 'del', text: '  }' },
+				{ kind: 'del', text: '  return sum;' },
+				{ kind: 'add', text: 'function total(items: Item[]): number {' },
+				{ kind: 'add', text: '  return items.reduce((sum, item) => sum + item.price, 0);' },
+				{ kind: 'same', text: '}' },
+			]);
+			assert.deepEqual(diffStats(rows), { added: 2, removed: 6 });
+			assert.equal(formatStats(diffStats(rows)), '+2 \u22126');
+		});
+		it('ignores a missing final newline and CRLF line ends', () => {
+			const rows = diffRows('a\nb\n', 'a\r\nb');
+			assert.deepEqual(rows, [
+				{ kind: 'same', text: 'a' },
+				{ kind: 'same', text: 'b' },
+			]);
+			assert.equal(formatStats(diffStats(rows)), 'no changes');
+		});
+		it('previews the first added line of a finished candidate', () => {
+			const c = cand(0, { text: rewrite });
+			assert.equal(previewLine(c, diffRows(original, rewrite)), 'function total(items: Item[]): number {');
+			assert.equal(previewLine(cand(1, { status: 'streaming', text: 'function total(\n  items' })), 'items');
+		});
+	});
+
+	describe('active candidate', () => {
+		const none: Selection = { pinned: false };
+
+		it('follows the best candidate until the user picks one', () => {
+			// Before ranking: the first finished candidate, in request order.
+			let sel = reconcileSelection(none, snapshot([cand(0, { status: 'streaming' }), cand(1), cand(2)]));
+			assert.equal(sel.activeId, 1);
+			// Ranking reorders and the unpinned selection lands on rank 1.
+			const ranked = snapshot([cand(2, { rank: 1, score: 2.3 }), cand(1, { rank: 2, score: 0.1 }), cand(0, { rank: 3, score: -1 })], {
+				phase: 'done',
+			});
+			sel = reconcileSelection(sel, ranked);
+			assert.equal(sel.activeId, 2);
+		});
+		it('keeps the user’s choice by id while it exists, falls back to the best when it goes', () => {
+			const s1 = snapshot([cand(0), cand(1), cand(2)]);
+			let sel = moveSelection(reconcileSelection(none, s1), s1, 'next');
+			assert.deepEqual(sel, { runId: 1, activeId: 1, pinned: true });
+			const s2 = snapshot([cand(2, { rank: 1 }), cand(1, { rank: 2 }), cand(0, { rank: 3 })]);
+			sel = reconcileSelection(sel, s2);
+			assert.equal(sel.activeId, 1);
+			// Candidate 1 turned out to duplicate 2 and was collapsed into it.
+			const s3 = snapshot([cand(2, { rank: 1, count: 2 }), cand(0, { rank: 2 })]);
+			sel = reconcileSelection(sel, s3);
+			assert.deepEqual(sel, { runId: 1, activeId: 2, pinned: false });
+		});
+		it('starts over on a new run', () => {
+			const s1 = snapshot([cand(0), cand(1)]);
+			const pinned = moveSelection(reconcileSelection(none, s1), s1, 'last');
+			const s2 = snapshot([cand(0, { rank: 2 }), cand(1, { rank: 1 })], { runId: 2 });
+			assert.deepEqual(reconcileSelection(pinned, s2), { runId: 2, activeId: 1, pinned: false });
+		});
+		it('wraps arrow moves like a quick pick', () => {
+			const s = snapshot([cand(5), cand(6), cand(7)]);
+			const first: Selection = { runId: 1, activeId: 5, pinned: false };
+			assert.equal(moveSelection(first, s, 'previous').activeId, 7);
+			assert.equal(moveSelection({ ...first, activeId: 7 }, s, 'next').activeId, 5);
+			assert.equal(moveSelection(first, s, 'last').activeId, 7);
+			assert.equal(moveSelection({ ...first, activeId: 7 }, s, 'first').activeId, 5);
+		});
+	});
+});
+
+describe('picker html', () => {
+	const nonce = 'q1w2e3r4t5y6u7i8o9p0aa==';
+	const html = buildPickerHtml({
+		cspSource: 'https://abc.vscode-cdn.net',
+		nonce,
+		scriptUri: 'https://abc.vscode-cdn.net/ext/dist/picker.js',
+		styleUri: 'https://abc.vscode-cdn.net/ext/media/picker.css',
+		title: 'Rewrite <selection>',
+	});
+	const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1].replace(/&#39;/g, "'");
+
+	it('has a strict CSP', () => {
+		assert.ok(csp, 'CSP meta tag');
+		const directives = csp.split(';').map(d => d.trim());
+		assert.ok(directives.includes("default-src 'none'"));
+		assert.ok(directives.includes(`script-src 'nonce-${nonce}'`));
+		assert.ok(directives.includes('style-src https://abc.vscode-cdn.net'));
+		assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+		assert.doesNotMatch(csp, /connect-src/);
+	});
+	it('loads only the nonce’d script and no inline script or style', () => {
+		const scripts = html.match(/<script\b[^>]*>/g) ?? [];
+		assert.equal(scripts.length, 1);
+		assert.ok(scripts[0].includes(`nonce="${nonce}"`));
+		assert.ok(scripts[0].includes('src="https://abc.vscode-cdn.net/ext/dist/picker.js"'));
+		assert.match(html, /<script\b[^>]*><\/script>/, 'the script tag has no inline body');
+		assert.doesNotMatch(html, /<style\b/);
+		assert.doesNotMatch(html, /\sstyle=/);
+		assert.doesNotMatch(html, /\son[a-z]+=/i);
+		assert.ok(html.includes('Rewrite &lt;selection&gt;'));
+	});
+	it('refuses a nonce or source that could break out of the policy', () => {
+		const base = { cspSource: 'https://x', scriptUri: 's', styleUri: 'c' };
+		assert.throws(() => buildPickerHtml({ ...base, nonce: "x' 'unsafe-inline" }));
+		assert.throws(() => buildPickerHtml({ ...base, nonce, cspSource: "https://x; script-src 'unsafe-inline'" }));
+	});
+});
+
+describe('snapshot sender', () => {
+	class FakeTimers implements Timers {
+		time = 0;
+		private queue: { at: number; fn: () => void; handle: number }[] = [];
+		private next = 1;
+		now(): number {
+			return this.time;
+		}
+		setTimeout(fn: () => void, ms: number): unknown {
+			const handle = this.next++;
+			this.queue.push({ at: this.time + ms, fn, handle });
+			return handle;
+		}
+		clearTimeout(handle: unknown): void {
+			this.queue = this.queue.filter(t => t.handle !== handle);
+		}
+		advance(ms: number): void {
+			this.time += ms;
+			for (const t of this.queue.filter(t => t.at <= this.time)) {
+				this.queue = this.queue.filter(q => q !== t);
+				t.fn();
+			}
+		}
+	}
+
+	function setup() {
+		const timers = new FakeTimers();
+		const posted: number[] = [];
+		const sender = new SnapshotSender<number>(v => posted.push(v), 100, timers);
+		return { timers, posted, sender };
+	}
+
+	it('holds everything until ready, then posts the latest', () => {
+		const { posted, sender } = setup();
+		sender.update(1);
+		sender.update(2);
+		assert.deepEqual(posted, []);
+		sender.ready();
+		assert.deepEqual(posted, [2]);
+	});
+	it('posts at most every 100 ms and always ends on the newest snapshot', () => {
+		const { timers, posted, sender } = setup();
+		sender.ready();
+		sender.update(1);
+		timers.advance(10);
+		sender.update(2);
+		sender.update(3);
+		assert.deepEqual(posted, [1]);
+		timers.advance(89);
+		assert.deepEqual(posted, [1]);
+		timers.advance(1);
+		assert.deepEqual(posted, [1, 3]);
+		timers.advance(500);
+		assert.deepEqual(posted, [1, 3]);
+		sender.update(4);
+		assert.deepEqual(posted, [1, 3, 4]);
+	});
+	it('re-posts the latest snapshot when a reloaded webview says ready again', () => {
+		const { timers, posted, sender } = setup();
+		sender.ready();
+		sender.update(1);
+		sender.notReady();
+		sender.update(2);
+		timers.advance(1000);
+		assert.deepEqual(posted, [1]);
+		sender.ready();
+		assert.deepEqual(posted, [1, 2]);
+		sender.notReady();
+		sender.ready();
+		assert.deepEqual(posted, [1, 2, 2]);
+	});
+	it('posts nothing after dispose', () => {
+		const { timers, posted, sender } = setup();
+		sender.ready();
+		sender.update(1);
+		sender.update(2);
+		sender.dispose();
+		timers.advance(1000);
+		sender.ready();
+		assert.deepEqual(posted, [1]);
+	});
+});
+
+describe('Disposable', () => {
+	class Owner extends Disposable {
+		register(d: { dispose(): void }) {
+			return this._register(d);
+		}
+	}
+	it('disposes what it owns once, in reverse order, even past a failing child', () => {
+		const order: string[] = [];
+		const owner = new Owner();
+		owner.register({ dispose: () => order.push('a') });
+		owner.register({
+			dispose: () => {
+				order.push('b');
+				throw new Error('boom');
+			},
+		});
+		owner.register({ dispose: () => order.push('c') });
+		assert.throws(() => owner.dispose(), /boom/);
+		owner.dispose();
+		assert.deepEqual(order, ['c', 'b', 'a']);
+		let late = false;
+		owner.register({ dispose: () => (late = true) });
+		assert.equal(late, true);
+	});
+});
