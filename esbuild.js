@@ -13,13 +13,15 @@ const nodeExternals = ['vscode', '@huggingface/transformers', 'onnxruntime-node'
 const problemMatcher = {
 	name: 'esbuild-problem-matcher',
 	setup(build) {
-		build.onStart(() => console.log('[watch] build started'));
+		build.onStart(() => {
+			if (watch) console.log('[watch] build started');
+		});
 		build.onEnd(result => {
 			for (const { text, location } of result.errors) {
 				console.error(`✘ [ERROR] ${text}`);
 				if (location) console.error(`    ${location.file}:${location.line}:${location.column}:`);
 			}
-			console.log('[watch] build finished');
+			if (watch) console.log('[watch] build finished');
 		});
 	},
 };
@@ -39,6 +41,19 @@ const targets = [
 	{ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
 	{ ...common, entryPoints: { picker: 'src/webview/picker.ts' }, outdir: 'dist', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
+
+// Extension-host tests are TypeScript too; bundled so they can import the fixtures and core types.
+// They are never packaged (.vscodeignore is an allow-list).
+if (!production) {
+	const fs = require('fs');
+	const tests = fs.readdirSync('test/integration').filter(f => f.endsWith('.test.ts'));
+	if (tests.length) {
+		targets.push({
+			...common, entryPoints: tests.map(f => `test/integration/${f}`), outdir: 'dist/test/integration',
+			platform: 'node', format: 'cjs', target: 'node20', external: [...nodeExternals, 'mocha'],
+		});
+	}
+}
 
 async function main() {
 	const contexts = await Promise.all(targets.map(t => esbuild.context(t)));

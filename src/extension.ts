@@ -1,0 +1,49 @@
+/**
+ * Wiring only: build the long-lived objects, register commands, hand every disposable to VS Code.
+ * Nothing heavy loads here; the reward worker and transformers.js start on the first run that needs them.
+ */
+import * as vscode from 'vscode';
+import type { PickerState } from './core/protocol';
+import { CandidateDocuments } from './vscode/candidateDocuments';
+import { onDidChangeSettings, readSettings } from './vscode/config';
+import { createLog } from './vscode/log';
+import { RewardService } from './vscode/rewardService';
+import { RewriteController } from './vscode/rewriteController';
+
+/**
+ * What `activate` returns to other extensions (and the integration tests): read-only views of the
+ * current picker and of the reward worker, for diagnostics. Commands are the way to act.
+ */
+export interface BestOfNApi {
+	readonly picker: PickerState | undefined;
+	readonly rewardWorkerRunning: boolean;
+}
+
+export function activate(context: vscode.ExtensionContext): BestOfNApi {
+	const log = createLog();
+	const rewards = new RewardService(context, log);
+	const documents = new CandidateDocuments();
+	const rewrites = new RewriteController(context, log, rewards, documents);
+	context.subscriptions.push(
+		log,
+		rewards,
+		documents,
+		rewrites,
+		vscode.commands.registerCommand('bestOfN.rewriteSelection', (args?: unknown) => rewrites.rewriteSelection(args)),
+		vscode.commands.registerCommand('bestOfN.cancel', () => rewrites.cancel()),
+		vscode.commands.registerCommand('bestOfN.acceptCandidate', (args?: unknown) => rewrites.acceptCandidate(args)),
+		vscode.commands.registerCommand('bestOfN.showLog', () => log.show()),
+		// Settings are read at the start of each run; this only reports bad values as soon as they are made.
+		onDidChangeSettings(() => readSettings(log)),
+	);
+	return {
+		get picker() {
+			return rewrites.current;
+		},
+		get rewardWorkerRunning() {
+			return rewards.running;
+		},
+	};
+}
+
+export function deactivate(): void {}

@@ -1,0 +1,387 @@
+/**
+ * The pure scoring module: loads a reward model with transformers.js and turns (prompt, response)
+ * pairs into raw logits. No worker and no `vscode` here: the reward worker runs it on its own thread,
+ * and the CLI and unit tests may run it in-process.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
+import { BestOfNError, errorMessage, type ErrorKind } from '../core/errors';
+import type { LoadProgress, RewardModelInfo, RewardPair } from '../core/reward';
+import { SETTING_KEYS, type RewardDtype, type Settings } from '../core/settings';
+import type { LoadRequest } from '../core/workerProtocol';
+
+export interface LoadedRewardModel {
+	readonly info: RewardModelInfo;
+	/** Raw logits (`logits[i][0]`), one per pair, in order. */
+	score(pairs: readonly RewardPair[]): Promise<number[]>;
+	/** Releases the onnxruntime session. */
+	dispose(): Promise<void>;
+}
+
+/** The file transformers.js loads for each dtype (its DEFAULT_DTYPE_SUFFIX_MAPPING). */
+export const ONNX_FILE: Readonly<Record<RewardDtype, string>> = {
+	fp32: 'model.onnx',
+	fp16: 'model_fp16.onnx',
+	q8: 'model_quantized.onnx',
+	int8: 'model_int8.onnx',
+	uint8: 'model_uint8.onnx',
+	q4: 'model_q4.onnx',
+};
+
+/**
+ * Dynamically quantized models quantize activations per call, so a pair's score moves with its batch
+ * neighbours (measured: up to 0.025 logit). They score one pair at a time; fp32 and fp16 batch.
+ */
+const BATCH_DEPENDENT: ReadonlySet<RewardDtype> = new Set<RewardDtype>(['q8', 'int8', 'uint8', 'q4']);
+
+/** Used when neither the tokenizer nor the config states a usable length (HF's "1e30" means unset). */
+export const FALLBACK_MAX_LENGTH = 512;
+
+// Loaded on first use, with `require` so that the worker bundle, tsx and the CLI all get the same
+// (CommonJS) build, and importing this module stays cheap for whoever only needs its types.
+function transformers(): typeof Transformers {
+	return require('@huggingface/transformers') as typeof Transformers;
+}
+
+export type ModelLocation = { readonly source: 'local'; readonly dir: string } | { readonly source: 'hub'; readonly id: string };
+
+/**
+ * An absolute path, or one starting with `.` or `~`, is a folder (relative ones resolve against the
+ * current directory, so hosts should pass absolute paths); anything else is a Hub id.
+ */
+export function locateModel(model: string): ModelLocation {
+	if (model === '~' || model.startsWith('~/') || model.startsWith('~\\')) {
+		return { source: 'local', dir: path.join(os.homedir(), model.slice(1)) };
+	}
+	if (path.isAbsolute(model) || model.startsWith('.')) return { source: 'local', dir: path.resolve(model) };
+	return { source: 'hub', id: model };
+}
+
+/**
+ * The longest input the model takes: the tokenizer's `model_max_length`, capped by the config's
+ * position embeddings. Values of a million or more are HF's way of saying "unset".
+ */
+export function effectiveMaxLength(tokenizerMax: unknown, config: { max_position_embeddings?: unknown; model_type?: unknown; pad_token_id?: unknown }): number {
+	const sane = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 1e6 ? Math.floor(v) : undefined);
+	let positions = sane(config.max_position_embeddings);
+	// RoBERTa-style models number positions from padding_idx + 1, so 514 embeddings hold 512 tokens.
+	if (positions !== undefined && ['roberta', 'xlm-roberta', 'camembert'].includes(String(config.model_type))) {
+		positions -= (sane(config.pad_token_id) ?? 1) + 1;
+	}
+	const limits = [sane(tokenizerMax), positions].filter((v): v is number => v !== undefined && v > 0);
+	return limits.length ? Math.min(...limits) : FALLBACK_MAX_LENGTH;
+}
+
+// ---- Errors ------------------------------------------------------------------------------------
+
+/** The user-facing name of a setting, from the one table that maps them (so messages cannot drift). */
+function setting(field: keyof Settings): string {
+	return `bestOfN.${Object.keys(SETTING_KEYS).find(k => SETTING_KEYS[k] === field) ?? field}`;
+}
+
+const WAY_OUT = `Set ${setting('rewardModel')} to a local folder, or to a Hub id with an ONNX export, or choose the consensus ranker.`;
+
+function fail(kind: ErrorKind, message: string, cause?: unknown): BestOfNError {
+	return new BestOfNError(kind, message, { cause });
+}
+
+function notFound(model: string, reason: string, cause?: unknown): BestOfNError {
+	return fail('reward-not-found', `Could not load the reward model ${model}: ${reason}. ${WAY_OUT}`, cause);
+}
+
+function conversionHint(model: string): string {
+	return `convert it once with \`optimum-cli export onnx --model ${model} --task text-classification <folder>\` and set ${setting('rewardModel')} to that folder`;
+}
+
+function noOnnx(model: string, dtype: RewardDtype, lookedFor: string, others: readonly string[] = []): BestOfNError {
+	const usable = others.map(f => {
+		const d = (Object.keys(ONNX_FILE) as RewardDtype[]).find(k => ONNX_FILE[k] === f);
+		return d ? `${f} (dtype ${d})` : f;
+	});
+	const found = usable.length ? `; it has ${usable.join(', ')}, which ${setting('rewardDtype')} can select` : '';
+	return fail(
+		'reward-no-onnx',
+		`The reward model ${model} has no ONNX export for dtype ${dtype} (looked for ${lookedFor}${found}); ${conversionHint(model)}.`,
+	);
+}
+
+function isFileNotFound(e: unknown): boolean {
+	return e instanceof Error && e.name === 'ModelFileNotFoundError';
+}
+
+/** fetch() failures (DNS, refused, reset, TLS) come as TypeError('fetch failed') with the reason in `cause`. */
+function networkReason(e: unknown): string | undefined {
+	if (!(e instanceof Error)) return undefined;
+	const cause = (e as { cause?: unknown }).cause;
+	if (e.message === 'fetch failed' || /ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN/.test(e.message)) {
+		return cause instanceof Error ? `${e.message}: ${cause.message}` : e.message;
+	}
+	return undefined;
+}
+
+/** Classifies a failure to fetch the config or tokenizer (the first things read) of a Hub id. */
+function hubFailure(request: LoadRequest, e: unknown, file: string): BestOfNError {
+	const net = networkReason(e);
+	if (net) return notFound(request.model, `the Hugging Face Hub could not be reached (${net})`, e);
+	if (isFileNotFound(e)) {
+		if (!request.allowRemote) return notFound(request.model, `${file} is not in the download cache and downloads are turned off`, e);
+		return notFound(request.model, `the Hugging Face Hub has no such model, or it is private or gated (${file} was not found)`, e);
+	}
+	return fail('reward-failed', `Could not load the reward model ${request.model}: ${errorMessage(e)}`, e);
+}
+
+// ---- Loading -----------------------------------------------------------------------------------
+
+/**
+ * Loads tokenizer and model. Rejects with a `BestOfNError` of kind `reward-not-found`,
+ * `reward-no-onnx` or `reward-failed` whose message names the model and the way out.
+ */
+export async function loadRewardModel(request: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<LoadedRewardModel> {
+	const T = transformers();
+	const where = locateModel(request.model);
+	const model = request.model;
+	const onnxFile = ONNX_FILE[request.dtype];
+
+	// transformers.js keeps these on a global `env`; the worker owns its thread's copy.
+	T.env.cacheDir = request.cacheDir;
+	T.env.allowRemoteModels = request.allowRemote;
+	// Local lookups must stay on: the download cache is read through them even when offline. A Hub id's
+	// "local" copy is looked for in the cache folder rather than inside the extension's install folder.
+	T.env.allowLocalModels = true;
+	if (where.source === 'hub') T.env.localModelPath = request.cacheDir;
+
+	// An absolute path is not a valid Hub id, so transformers.js reads it as is (no localModelPath join).
+	const location = where.source === 'local' ? where.dir : where.id;
+	let subfolder = 'onnx';
+	if (where.source === 'local') {
+		if (!isDirectory(where.dir)) throw notFound(model, `the folder ${where.dir} does not exist`);
+		if (!fs.existsSync(path.join(where.dir, 'config.json'))) throw notFound(model, `the folder ${where.dir} has no config.json, so it is not a model folder`);
+		if (!fs.existsSync(path.join(where.dir, 'tokenizer.json'))) {
+			throw fail('reward-no-onnx', `The reward model ${model} has no tokenizer.json, which transformers.js needs; ${conversionHint(model)} (the export writes one).`);
+		}
+		if (!fs.existsSync(path.join(where.dir, 'onnx', onnxFile))) {
+			// `optimum-cli export onnx` writes model.onnx next to config.json rather than under onnx/.
+			if (fs.existsSync(path.join(where.dir, onnxFile))) subfolder = '';
+			else throw noOnnx(model, request.dtype, path.join(where.dir, 'onnx', onnxFile), onnxFilesIn(where.dir));
+		}
+	}
+
+	const progress_callback = onProgress ? (info: Transformers.ProgressInfo) => forwardProgress(info, onProgress) : undefined;
+	const common = { cache_dir: request.cacheDir, local_files_only: !request.allowRemote, progress_callback };
+
+	let config: Transformers.PretrainedConfig;
+	try {
+		config = await T.AutoConfig.from_pretrained(location, common);
+	} catch (e) {
+		throw hubFailure(request, e, 'config.json');
+	}
+	const modelType = String(config.model_type);
+	if (!T.AutoModelForSequenceClassification.supports(modelType)) {
+		throw fail(
+			'reward-failed',
+			`The reward model ${model} is a "${modelType}" model, which transformers.js cannot run for sequence classification; choose an encoder reward model (BERT, DeBERTa, RoBERTa, ELECTRA, ModernBERT) or the consensus ranker.`,
+		);
+	}
+
+	let tokenizer: Transformers.PreTrainedTokenizer;
+	try {
+		tokenizer = await T.AutoTokenizer.from_pretrained(location, common);
+	} catch (e) {
+		if (isFileNotFound(e) && !networkReason(e) && request.allowRemote) {
+			throw fail('reward-no-onnx', `The reward model ${model} has no tokenizer.json, which transformers.js needs; ${conversionHint(model)} (the export writes one).`, e);
+		}
+		throw hubFailure(request, e, 'tokenizer.json');
+	}
+
+	let session: Transformers.PreTrainedModel;
+	try {
+		session = await T.AutoModelForSequenceClassification.from_pretrained(location, {
+			...common,
+			config,
+			dtype: request.dtype,
+			subfolder,
+			// 0 lets onnxruntime choose (it uses every core).
+			session_options: request.threads > 0 ? { intraOpNumThreads: request.threads } : {},
+		});
+	} catch (e) {
+		const net = networkReason(e);
+		if (net) throw notFound(model, `the Hugging Face Hub could not be reached (${net})`, e);
+		const file = subfolder ? `${subfolder}/${onnxFile}` : onnxFile;
+		// Offline, a Hub model's export may exist but not be cached (e.g. after a dtype change).
+		if (isFileNotFound(e) && where.source === 'hub' && !request.allowRemote) throw notFound(model, `${file} is not in the download cache and downloads are turned off`, e);
+		if (isFileNotFound(e)) throw noOnnx(model, request.dtype, file);
+		throw fail('reward-failed', `Could not load the reward model ${model}: ${errorMessage(e)}`, e);
+	}
+
+	const info: RewardModelInfo = {
+		id: model,
+		maxLength: effectiveMaxLength(tokenizer.model_max_length, config as unknown as Record<string, unknown>),
+		source: where.source,
+	};
+	onProgress?.({ file: model, status: 'ready' });
+	return new TransformersRewardModel(info, tokenizer, session, BATCH_DEPENDENT.has(request.dtype));
+}
+
+function isDirectory(dir: string): boolean {
+	try {
+		return fs.statSync(dir).isDirectory();
+	} catch {
+		return false;
+	}
+}
+
+function onnxFilesIn(dir: string): string[] {
+	const found: string[] = [];
+	for (const sub of ['onnx', '']) {
+		try {
+			found.push(...fs.readdirSync(path.join(dir, sub)).filter(f => f.endsWith('.onnx')));
+		} catch {
+			// no such folder
+		}
+	}
+	return [...new Set(found)].sort();
+}
+
+/** transformers.js also sends `progress_total` (an aggregate over files); the contract is per file. */
+function forwardProgress(info: Transformers.ProgressInfo, onProgress: (p: LoadProgress) => void): void {
+	switch (info.status) {
+		case 'initiate':
+		case 'download':
+		case 'done':
+			onProgress({ file: info.file, status: info.status });
+			break;
+		case 'progress':
+			// Without a content-length the percentage is unknown; the contract leaves it out then.
+			onProgress(
+				Number.isFinite(info.progress)
+					? { file: info.file, status: 'progress', percent: Math.max(0, Math.min(100, info.progress)) }
+					: { file: info.file, status: 'progress' },
+			);
+			break;
+		default:
+			break;
+	}
+}
+
+// ---- Scoring -----------------------------------------------------------------------------------
+
+export interface PairInput {
+	readonly input_ids: number[];
+	/** Present when the tokenizer returns them (BERT, DeBERTa), absent for RoBERTa-style ones. */
+	readonly token_type_ids?: number[];
+	/** How many prompt and response tokens were dropped to fit `maxLength`. */
+	readonly dropped: { readonly prompt: number; readonly response: number };
+}
+
+/**
+ * Builds one model input from a pair, truncated on token ids to `maxLength` (special tokens
+ * included). The tokenizer's own truncation cuts the tail of the whole pair, i.e. the response
+ * and the final separator; a reward model must see the response, so we instead:
+ *
+ * 1. tokenize prompt and response separately without special tokens (`tokenize()`); transformers.js
+ *    tokenizes the two texts of a pair separately anyway, so nothing changes at the seam;
+ * 2. drop the prompt's head (keep its tail, nearest the response) until the pair fits; only when the
+ *    response alone is too long is the response's tail cut;
+ * 3. run the tokenizer's own post-processor (its pair template: `[CLS] A [SEP] B [SEP]`, RoBERTa's
+ *    double separator, …) on the kept tokens, and map tokens to ids the way `encode` does.
+ *
+ * For a pair that fits, this yields exactly `tokenizer(prompt, { text_pair: response })` (a unit test
+ * checks it). Decoding the cut ids and re-encoding the text was rejected: WordPiece and SentencePiece
+ * do not round-trip exactly, so the length after re-encoding is not guaranteed.
+ */
+export function encodePair(tokenizer: Transformers.PreTrainedTokenizer, pair: RewardPair, maxLength: number): PairInput {
+	const inner = tokenizer._tokenizer;
+	const postProcess = inner.post_processor;
+	let prompt = tokenizer.tokenize(pair.prompt);
+	let response = tokenizer.tokenize(pair.response);
+
+	const overhead = postProcess ? postProcess([], [], true).tokens.length : 0;
+	const budget = Math.max(0, maxLength - overhead);
+	const dropped = { prompt: 0, response: 0 };
+	if (prompt.length + response.length > budget) {
+		if (response.length >= budget) {
+			dropped.response = response.length - budget;
+			dropped.prompt = prompt.length;
+			response = response.slice(0, budget);
+			prompt = [];
+		} else {
+			const keep = budget - response.length;
+			dropped.prompt = prompt.length - keep;
+			prompt = prompt.slice(prompt.length - keep);
+		}
+	}
+
+	// As in `encode`: an empty second text counts as no pair at all (single-sequence template).
+	const second = pair.response ? response : null;
+	const processed = postProcess ? postProcess(prompt, second, true) : { tokens: [...prompt, ...response], token_type_ids: undefined };
+	const input_ids = processed.tokens.map((t: string) => tokenId(tokenizer, t));
+	const typeIds = processed.token_type_ids;
+	return tokenizer.return_token_type_ids && typeIds ? { input_ids, token_type_ids: typeIds, dropped } : { input_ids, dropped };
+}
+
+const addedTokenIds = new WeakMap<object, Map<string, number>>();
+
+/** Added (special) tokens first, then the model's vocabulary, then unk: the order `encode` uses. */
+function tokenId(tokenizer: Transformers.PreTrainedTokenizer, token: string): number {
+	const inner = tokenizer._tokenizer;
+	let added = addedTokenIds.get(inner);
+	if (!added) {
+		added = new Map([...inner.get_added_tokens_decoder()].map(([id, t]) => [t.content, id]));
+		addedTokenIds.set(inner, added);
+	}
+	const id = added.get(token) ?? inner.token_to_id(token) ?? inner.model?.unk_token_id;
+	if (id === undefined) throw new Error(`the tokenizer has no id for the token "${token}" and no unknown token`);
+	return id;
+}
+
+class TransformersRewardModel implements LoadedRewardModel {
+	constructor(
+		readonly info: RewardModelInfo,
+		private readonly tokenizer: Transformers.PreTrainedTokenizer,
+		private readonly model: Transformers.PreTrainedModel,
+		private readonly onePairAtATime: boolean,
+	) {}
+
+	async score(pairs: readonly RewardPair[]): Promise<number[]> {
+		if (pairs.length === 0) return [];
+		try {
+			const inputs = pairs.map(p => encodePair(this.tokenizer, p, this.info.maxLength));
+			if (!this.onePairAtATime) return await this.run(inputs);
+			const scores: number[] = [];
+			for (const input of inputs) scores.push(...(await this.run([input])));
+			return scores;
+		} catch (e) {
+			throw fail('reward-failed', `The reward model ${this.info.id} failed to score: ${errorMessage(e)}`, e);
+		}
+	}
+
+	/** One forward pass over a right- or left-padded batch; returns `logits[i][0]` (no softmax). */
+	private async run(inputs: readonly PairInput[]): Promise<number[]> {
+		const T = transformers();
+		const width = Math.max(...inputs.map(i => i.input_ids.length));
+		const left = this.tokenizer.padding_side === 'left';
+		const padId = this.tokenizer.pad_token_id ?? 0;
+		const pad = (row: readonly number[], value: number) => {
+			const fill = new Array<number>(width - row.length).fill(value);
+			return left ? [...fill, ...row] : [...row, ...fill];
+		};
+		const tensor = (rows: number[][]) => new T.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [inputs.length, width]);
+		const feeds: Record<string, Transformers.Tensor> = {
+			input_ids: tensor(inputs.map(i => pad(i.input_ids, padId))),
+			attention_mask: tensor(inputs.map(i => pad(i.input_ids.map(() => 1), 0))),
+		};
+		if (inputs.every(i => i.token_type_ids)) feeds.token_type_ids = tensor(inputs.map(i => pad(i.token_type_ids!, 0)));
+
+		const { logits } = (await this.model(feeds)) as { logits: Transformers.Tensor };
+		const values = logits.type === 'float32' ? logits : logits.to('float32');
+		const labels = logits.dims[logits.dims.length - 1] ?? 1;
+		const data = values.data as Float32Array;
+		return inputs.map((_, i) => data[i * labels]);
+	}
+
+	async dispose(): Promise<void> {
+		await this.model.dispose();
+	}
+}

@@ -1,0 +1,86 @@
+/**
+ * The reward worker thread (bundled to dist/rewardWorker.js). It keeps one loaded model and answers
+ * every request with exactly one `loaded`, `scores` or `error` of the same id, after any number of
+ * `progress` messages for a load. Requests run one at a time in arrival order: onnxruntime already
+ * uses every core for one call, and a score must not overtake the load it depends on.
+ */
+import { parentPort } from 'node:worker_threads';
+import { BestOfNError, errorMessage } from '../core/errors';
+import type { LoadProgress } from '../core/reward';
+import type { HostToWorker, LoadRequest, WorkerToHost } from '../core/workerProtocol';
+import { loadRewardModel, type LoadedRewardModel } from './scorer';
+
+if (!parentPort) throw new Error('rewardWorker.js must be started as a worker thread.');
+const port = parentPort;
+
+let loaded: { readonly key: string; readonly model: LoadedRewardModel } | undefined;
+let queue: Promise<void> = Promise.resolve();
+/** The request in flight and whether it has had its one answer. */
+let current: { readonly id: number; answered: boolean } | undefined;
+
+function answer(message: Exclude<WorkerToHost, { type: 'progress' }>): void {
+	if (!current || current.id !== message.id || current.answered) return;
+	current.answered = true;
+	port.postMessage(message);
+}
+
+function answerError(id: number, e: unknown): void {
+	if (e instanceof BestOfNError) answer({ type: 'error', id, kind: e.kind, message: e.message });
+	else answer({ type: 'error', id, kind: 'reward-failed', message: `The reward worker failed: ${errorMessage(e)}` });
+}
+
+async function handle(message: HostToWorker): Promise<void> {
+	switch (message.type) {
+		case 'load': {
+			const key = requestKey(message.request);
+			if (loaded?.key !== key) {
+				const previous = loaded;
+				loaded = undefined;
+				await previous?.model.dispose();
+				const onProgress = (progress: LoadProgress) => port.postMessage({ type: 'progress', id: message.id, progress } satisfies WorkerToHost);
+				loaded = { key, model: await loadRewardModel(message.request, onProgress) };
+			}
+			answer({ type: 'loaded', id: message.id, info: loaded.model.info });
+			return;
+		}
+		case 'score': {
+			if (!loaded) throw new BestOfNError('reward-failed', 'The reward worker was asked to score before a model was loaded.');
+			answer({ type: 'scores', id: message.id, scores: await loaded.model.score(message.pairs) });
+			return;
+		}
+		default: {
+			const unknown: never = message;
+			throw new Error(`unknown request ${JSON.stringify(unknown)}`);
+		}
+	}
+}
+
+function requestKey(r: LoadRequest): string {
+	return JSON.stringify([r.model, r.dtype, r.cacheDir, r.allowRemote, r.threads]);
+}
+
+port.on('message', (message: HostToWorker) => {
+	const id = typeof message?.id === 'number' ? message.id : -1;
+	queue = queue.then(async () => {
+		current = { id, answered: false };
+		try {
+			await handle(message);
+		} catch (e) {
+			answerError(id, e);
+		} finally {
+			current = undefined;
+		}
+	});
+});
+
+// An error thrown outside the request's promise chain (a native binding, a stray rejection) still
+// answers the request in flight with `error`. Then the thread exits: its state is unknown and the
+// request's own chain may never settle, so the host fails the other calls as a crash and the next
+// call starts a fresh worker.
+function fatal(e: unknown): void {
+	if (current && !current.answered) answerError(current.id, e);
+	else console.error('[rewardWorker]', e);
+	process.exit(1);
+}
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);

@@ -1,0 +1,77 @@
+/**
+ * Owns the reward worker for the extension's lifetime: one warm worker shared by successive runs,
+ * replaced when the reward-model settings change, unloaded by the client itself when idle.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Logger } from '../core/logger';
+import type { RewardScorer } from '../core/reward';
+import type { Settings } from '../core/settings';
+import { RewardWorkerClient } from '../reward/rewardClient';
+
+export interface ScorerChoice {
+	readonly scorer?: RewardScorer;
+	/** Why there is no scorer, for the picker's header. */
+	readonly reason?: string;
+}
+
+export class RewardService implements vscode.Disposable {
+	private client?: RewardWorkerClient;
+	private key?: string;
+
+	constructor(
+		private readonly context: vscode.ExtensionContext,
+		private readonly logger: Logger,
+	) {}
+
+	scorerFor(settings: Settings): ScorerChoice {
+		if (settings.ranker === 'consensus') return { reason: 'bestOfN.ranker is set to consensus' };
+		if (!settings.rewardModel) return { reason: 'no reward model configured (bestOfN.rewardModel)' };
+		const model = resolveModelLocation(settings.rewardModel);
+		const key = JSON.stringify([model, settings.rewardDtype, settings.rewardIdleMinutes]);
+		if (!this.client || key !== this.key) {
+			this.client?.dispose();
+			this.key = key;
+			this.client = new RewardWorkerClient({
+				workerPath: this.context.asAbsolutePath(path.join('dist', 'rewardWorker.js')),
+				request: {
+					model,
+					dtype: settings.rewardDtype,
+					// Downloads go to the extension's global storage, never into its install folder.
+					cacheDir: path.join(this.context.globalStorageUri.fsPath, 'models'),
+					allowRemote: true,
+					threads: 0,
+				},
+				idleMs: settings.rewardIdleMinutes * 60_000,
+				logger: this.logger,
+			});
+			this.logger.info(`reward model: ${model} (${settings.rewardDtype})`);
+		}
+		return { scorer: this.client };
+	}
+
+	/** Whether a worker is alive (for tests and diagnostics). */
+	get running(): boolean {
+		return this.client?.running ?? false;
+	}
+
+	dispose(): void {
+		this.client?.dispose();
+		this.client = undefined;
+		this.key = undefined;
+	}
+}
+
+/**
+ * A Hub id stays as it is; `~/x` and `./x` become absolute paths, `./x` relative to the first
+ * workspace folder (where a user keeps a converted model next to their project).
+ */
+export function resolveModelLocation(value: string): string {
+	if (value.startsWith('~/') || value === '~') return path.join(os.homedir(), value.slice(1));
+	if (value.startsWith('./') || value.startsWith('../')) {
+		const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
+		return path.resolve(base, value);
+	}
+	return value;
+}

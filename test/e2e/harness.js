@@ -1,0 +1,163 @@
+// Helpers for end-to-end tests that drive the real workbench (code-server in headless Chromium)
+// the way a person would: explorer clicks, the command palette, keys, the picker's webview.
+// Integration tests (test/integration) check the extension through the API; these check what the
+// user sees, so they wait on the DOM and never call into the extension directly.
+//
+//   const h = require('./harness');
+//   const wb = await h.openWorkbench();          // server + browser + workbench ready
+//   await h.openFileFromExplorer(wb.page, 'sample.txt');
+//   await h.runCommand(wb.page, 'Best-of-N: …');
+//   await wb.teardown();
+//
+// Selectors are the ones that held on code-server 4.139.1 (VS Code 1.139.1); when an upgrade breaks
+// one, it should break here and nowhere else.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const host = require('../../scripts/vscode-host');
+
+const ROOT = host.ROOT;
+const ARTIFACTS = path.join(ROOT, '.artifacts');
+const FIXTURE_WORKSPACE = path.join(ROOT, 'test', 'fixtures', 'workspace');
+const WAIT = 30000; // any single UI step; the workbench itself gets longer (see openWorkbench)
+
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const exactly = (text) => new RegExp(`^\\s*${escapeRe(text)}\\s*$`);
+
+/**
+ * Starts code-server with the extension loaded from the working tree, opens the workbench in
+ * headless Chromium and waits until the explorer shows the workspace.
+ * The workspace is copied into the run's scratch folder first (copyWorkspace: false opts out), so
+ * a test that applies an edit cannot dirty the fixtures in git.
+ */
+async function openWorkbench({
+  workspace = FIXTURE_WORKSPACE, copyWorkspace = true, extensionDevelopmentPath = ROOT, userSettings, env,
+} = {}) {
+  host.ensureHost();
+  const server = await host.startServer({ extensionDevelopmentPath, userSettings, env });
+  let context;
+  const teardown = async () => {
+    if (context) await host.within(10000, context.close().catch(() => {}));
+    await server.stop();
+  };
+  try {
+    let folder = path.resolve(workspace);
+    if (copyWorkspace) {
+      const copy = path.join(server.scratch, 'workspace');
+      fs.cpSync(folder, copy, { recursive: true });
+      folder = copy;
+    }
+    context = await host.launchBrowser(server.scratch);
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(WAIT);
+    const pageErrors = []; // uncaught errors in the workbench page; a test may assert on them
+    page.on('pageerror', (e) => pageErrors.push(e));
+    await page.goto(server.url(folder), { timeout: 60000 });
+    // 10-14 s from server start on 2 cores; the explorer rows are the last thing to appear.
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60000 });
+    return { server, context, page, folder, pageErrors, teardown };
+  } catch (err) {
+    await screenshotQuietly(context, 'open-workbench-failure');
+    console.error(`workbench did not open; server log ${server.logPath}:\n${host.tail(server.logPath, 30)}`);
+    await teardown();
+    throw err;
+  }
+}
+
+/** Runs a command from the palette by its full label as shown there, e.g. "View: Toggle Terminal". */
+async function runCommand(page, title, { timeout = WAIT } = {}) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout });
+  await input.fill(`>${title}`);
+  // The first row is not always ours (recently used, fuzzy matches), so wait for the row whose
+  // label is exactly the title, focus it with the keyboard and press Enter, as a person would.
+  const row = page.locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exactly(title) }) }).first();
+  await row.waitFor({ timeout });
+  for (let i = 0; i < 50 && !(await row.evaluate((el) => el.classList.contains('focused'))); i++) {
+    await page.keyboard.press('ArrowDown');
+  }
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+}
+
+/** Opens a file by clicking its row in the explorer (top level of the workspace) and waits for its tab. */
+async function openFileFromExplorer(page, name, { timeout = WAIT } = {}) {
+  const row = page.locator('.explorer-folders-view .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exactly(name) }) }).first();
+  await row.click({ timeout });
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout });
+  await page.locator('.editor-group-container.active .editor-instance .view-lines').waitFor({ timeout });
+}
+
+/**
+ * Text of the active editor's rendered lines, joined with "\n". Monaco renders only what is on
+ * screen and shows spaces as U+00A0, so this is "what the user sees", not the whole document.
+ */
+async function editorText(page) {
+  return page.locator('.editor-group-container.active .editor-instance .view-lines').first().evaluate((el) =>
+    [...el.querySelectorAll('.view-line')]
+      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+      .map((line) => line.textContent.replace(/\u00a0/g, ' '))
+      .join('\n'));
+}
+
+/** Waits until the active editor shows `text` (a string it contains, or a RegExp). */
+async function waitForEditorText(page, text, { timeout = WAIT } = {}) {
+  const deadline = Date.now() + timeout;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await editorText(page).catch(() => '');
+    if (typeof text === 'string' ? last.includes(text) : text.test(last)) return last;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`editor never showed ${text}; last seen:\n${last}`);
+}
+
+/**
+ * The content frame of a webview. A VS Code webview is two nested iframes: the outer
+ * `iframe.webview.ready` (host page, service worker) and `#active-frame` holding our HTML.
+ * `index` picks among several open webviews, in DOM order.
+ */
+function webviewFrame(page, index = 0) {
+  return page.locator('iframe.webview.ready').nth(index).contentFrame()
+    .locator('#active-frame').contentFrame();
+}
+
+/**
+ * Waits for an information/warning/error message. Headless, 1.139 shows no toast, but the text
+ * is announced in the `.monaco-alert` live region.
+ */
+async function waitForMessage(page, text, { timeout = WAIT } = {}) {
+  await page.locator('.monaco-alert', { hasText: text }).first().waitFor({ state: 'attached', timeout });
+}
+
+/** Saves a screenshot as .artifacts/<name>.png and returns its path. */
+async function screenshot(page, name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name.replace(/[^\w.-]+/g, '-')}.png`);
+  await page.screenshot({ path: file, timeout: 10000 });
+  return file;
+}
+
+async function screenshotQuietly(context, name) {
+  const page = context && context.pages()[0];
+  if (page) await screenshot(page, name).catch(() => {});
+}
+
+/** For a mocha afterEach: a screenshot named after the test when it failed. */
+async function screenshotOnFailure(mochaContext, page) {
+  const test = mochaContext.currentTest;
+  if (page && test && test.state === 'failed') {
+    const file = await screenshot(page, `e2e-failure-${test.fullTitle()}`).catch(() => undefined);
+    if (file) console.error(`    screenshot: ${file}`);
+  }
+}
+
+module.exports = {
+  FIXTURE_WORKSPACE, ARTIFACTS,
+  openWorkbench, runCommand, openFileFromExplorer, editorText, waitForEditorText,
+  webviewFrame, waitForMessage, screenshot, screenshotOnFailure,
+};

@@ -1,0 +1,205 @@
+/**
+ * The rewrite flow inside a real extension host: the extension as installed, VS Code's own
+ * documents, undo stack and configuration; a loopback Ollama-API server and a tiny ONNX reward model
+ * (loaded by the real worker through transformers.js) stand in for the user's models.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { PickerState } from '../../src/core/protocol';
+import { rewardPrompt } from '../../src/core/prompt';
+import type { BestOfNApi } from '../../src/extension';
+import { FakeOllama } from '../fixtures/fakeOllama';
+import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+
+const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
+const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
+
+const REPLIES = ['this code is good and clear', 'this code is broken and wrong', 'the function returns a', 'great correct code'];
+
+let fake: FakeOllama;
+let api: BestOfNApi;
+let modelDir: string;
+
+const config = () => vscode.workspace.getConfiguration('bestOfN');
+const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
+
+async function editorWith(content: string, language = 'plaintext'): Promise<vscode.TextEditor> {
+	const doc = await vscode.workspace.openTextDocument({ content, language });
+	return vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+}
+
+function rewrite(instruction: string): Thenable<PickerState | undefined> {
+	return vscode.commands.executeCommand<PickerState | undefined>('bestOfN.rewriteSelection', { instruction });
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!check()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise(r => setTimeout(r, 20));
+	}
+}
+
+function pickerTabs(): vscode.Tab[] {
+	return vscode.window.tabGroups.all
+		.flatMap(g => g.tabs)
+		.filter(t => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('bestOfN.picker'));
+}
+
+describe('Best-of-N in a real extension host', function () {
+	this.timeout(60_000);
+
+	before(async () => {
+		fake = new FakeOllama({ models: ['llama3.1:8b', 'qwen2.5-coder:7b'], respond: r => REPLIES[(r.id - 1) % REPLIES.length] });
+		await fake.start();
+		modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-rm-'));
+		writeTinyRewardModel(modelDir);
+		const extension = vscode.extensions.getExtension<BestOfNApi>(EXTENSION_ID);
+		assert.ok(extension, `${EXTENSION_ID} is not installed`);
+		api = await extension.activate();
+	});
+
+	beforeEach(async () => {
+		fake.reset();
+		fake.tokenDelayMs = 0;
+		fake.respond = r => REPLIES[(r.id - 1) % REPLIES.length];
+		await set('ollama.host', fake.url);
+		await set('model', 'llama3.1:8b');
+		await set('candidates', 4);
+		await set('concurrency', 1);
+		await set('ranker', 'reward');
+		await set('rewardModel', modelDir);
+	});
+
+	afterEach(async () => {
+		await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+	});
+
+	after(async () => {
+		for (const key of ['ollama.host', 'model', 'candidates', 'concurrency', 'ranker', 'rewardModel', 'rewardIdleMinutes']) await set(key, undefined);
+		await fake?.close();
+		fs.rmSync(modelDir, { recursive: true, force: true });
+	});
+
+	it('registers every command and setting package.json declares', async () => {
+		const commands = await vscode.commands.getCommands(true);
+		for (const { command } of manifest.contributes.commands as { command: string }[]) {
+			assert.ok(commands.includes(command), `${command} is not registered`);
+		}
+		for (const [key, entry] of Object.entries(manifest.contributes.configuration.properties as Record<string, { default: unknown }>)) {
+			const inspected = vscode.workspace.getConfiguration().inspect(key);
+			assert.deepEqual(inspected?.defaultValue, entry.default, `${key} default as VS Code sees it`);
+		}
+	});
+
+	it('ranks N candidates by the reward model and applies the chosen one as one undo step', async () => {
+		const original = 'the function returns a';
+		const editor = await editorWith(`before\n${original}\nafter\n`);
+		const range = new vscode.Range(1, 0, 1, original.length);
+		editor.selection = new vscode.Selection(range.start, range.end);
+
+		const state = await rewrite('make it better');
+		assert.ok(state, 'the command returned no state');
+		assert.equal(state.phase, 'done');
+		assert.equal(state.ranker.kind, 'reward');
+		assert.equal(fake.requests.length, 4);
+		assert.equal(pickerTabs().length, 1, 'the picker is open');
+
+		const prompt = rewardPrompt({ instruction: 'make it better', text: original, languageId: 'plaintext' });
+		const expected = [...new Set(REPLIES)].sort((a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }));
+		assert.deepEqual(state.candidates.map(c => c.text), expected);
+		state.candidates.forEach((c, i) => {
+			assert.equal(c.rank, i + 1);
+			assert.ok(Math.abs(c.score! - tinyRewardLogit({ prompt, response: c.text })) < 1e-4, `score of "${c.text}"`);
+		});
+
+		const outcome = await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 1 });
+		assert.equal(outcome, 'applied');
+		assert.equal(editor.document.getText(), `before\n${expected[0]}\nafter\n`);
+		await until('the picker to close after applying', () => pickerTabs().length === 0, 3000);
+
+		await vscode.window.showTextDocument(editor.document);
+		await vscode.commands.executeCommand('undo');
+		assert.equal(editor.document.getText(), `before\n${original}\nafter\n`, 'one undo restores the original');
+	});
+
+	it('keeps the document line endings when applying', async () => {
+		fake.respond = () => 'good line one\ngood line two';
+		const editor = await editorWith('x\r\nold one\r\nold two\r\ny\r\n');
+		assert.equal(editor.document.eol, vscode.EndOfLine.CRLF);
+		editor.selection = new vscode.Selection(1, 0, 2, 7);
+		await set('candidates', 1);
+		await rewrite('rewrite');
+		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate'), 'applied');
+		assert.equal(editor.document.getText(), 'x\r\ngood line one\r\ngood line two\r\ny\r\n');
+	});
+
+	it('cancel mid-run leaves no request open at the server and no scoring running', async () => {
+		fake.tokenDelayMs = 200;
+		await set('concurrency', 4);
+		const editor = await editorWith('some text to rewrite');
+		editor.selection = new vscode.Selection(0, 0, 0, 20);
+		const done = rewrite('shorter');
+		await until('requests to reach the server', () => fake.openRequests === 4);
+		await vscode.commands.executeCommand('bestOfN.cancel');
+		const state = await done;
+		assert.equal(state?.phase, 'cancelled');
+		await fake.waitForIdle(2000);
+		assert.equal(fake.openRequests, 0);
+		assert.ok(state?.candidates.every(c => c.status === 'cancelled'));
+	});
+
+	it('unloads the reward worker after the idle time', async () => {
+		await set('rewardIdleMinutes', 0.01); // 600 ms
+		const editor = await editorWith('good code');
+		editor.selection = new vscode.Selection(0, 0, 0, 9);
+		await rewrite('improve');
+		assert.equal(api.rewardWorkerRunning, true, 'the worker scored the run');
+		await until('the idle worker to stop', () => !api.rewardWorkerRunning, 5000);
+	});
+
+	it('takes setting changes on the next run, without a reload', async () => {
+		const editor = await editorWith('return a+b');
+		editor.selection = new vscode.Selection(0, 0, 0, 10);
+		await set('candidates', 2);
+		await set('model', 'qwen2.5-coder:7b');
+		await set('ranker', 'consensus');
+		const state = await rewrite('add spaces');
+		assert.equal(state?.requested, 2);
+		assert.equal(fake.requests.length, 2);
+		assert.ok(fake.requests.every(r => r.model === 'qwen2.5-coder:7b'));
+		assert.equal(state?.ranker.kind, 'consensus');
+		assert.equal(state?.model, 'qwen2.5-coder:7b');
+	});
+
+	it('does not overwrite a selection edited during the run', async () => {
+		fake.tokenDelayMs = 50;
+		const editor = await editorWith('keep this line\nrewrite me\n');
+		editor.selection = new vscode.Selection(1, 0, 1, 10);
+		const done = rewrite('improve');
+		await until('generation to start', () => fake.openRequests > 0);
+		await editor.edit(b => b.insert(new vscode.Position(1, 3), 'USER'));
+		const state = await done;
+		assert.equal(state?.phase, 'done');
+		const outcome = await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 1 });
+		assert.equal(outcome, 'conflict');
+		assert.equal(editor.document.getText(), 'keep this line\nrewUSERrite me\n');
+	});
+
+	it('follows a selection that moved because of an edit above it', async () => {
+		fake.tokenDelayMs = 50;
+		await set('candidates', 1);
+		fake.respond = () => 'good text';
+		const editor = await editorWith('top\nrewrite me\n');
+		editor.selection = new vscode.Selection(1, 0, 1, 10);
+		const done = rewrite('improve');
+		await until('generation to start', () => fake.openRequests > 0);
+		await editor.edit(b => b.insert(new vscode.Position(0, 0), 'new first line\n'));
+		await done;
+		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate'), 'applied');
+		assert.equal(editor.document.getText(), 'new first line\ntop\ngood text\n');
+	});
+});

@@ -1,0 +1,507 @@
+/**
+ * The reward path end to end on tiny generated models: real transformers.js, real onnxruntime, the
+ * real worker bundle. The fixture's scores follow a formula (see tinyRewardModel.ts), so every
+ * expectation below is an exact number, not just an order.
+ */
+import * as assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
+import { buildSync } from 'esbuild';
+import { BestOfNError, type ErrorKind } from '../../src/core/errors';
+import type { LoadProgress, RewardPair } from '../../src/core/reward';
+import type { LoadRequest } from '../../src/core/workerProtocol';
+import { InProcessRewardScorer, RewardWorkerClient } from '../../src/reward/rewardClient';
+import { effectiveMaxLength, encodePair, loadRewardModel } from '../../src/reward/scorer';
+import { tinyLogitOfTokens, tinyRewardLogit, tinyTokens, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const WORKER = path.join(ROOT, 'dist', 'rewardWorker.js');
+const never = () => new AbortController().signal;
+
+const PAIRS: RewardPair[] = [
+	{ prompt: 'explain this function', response: 'this code is good and clear' },
+	{ prompt: 'explain this function', response: 'this code is broken and wrong , very wrong' },
+	{ prompt: 'explain', response: 'the function returns a' },
+	{ prompt: 'explain this function please', response: 'great correct code' },
+];
+
+let tmp: string;
+let cacheDir: string;
+const dirs: Record<string, string> = {};
+
+function request(model: string, extra: Partial<LoadRequest> = {}): LoadRequest {
+	return { model, dtype: 'fp32', cacheDir, allowRemote: false, threads: 1, ...extra };
+}
+
+async function rejectsWith(promise: Promise<unknown>, kind: ErrorKind, ...patterns: (RegExp | string)[]): Promise<BestOfNError> {
+	try {
+		await promise;
+	} catch (e) {
+		assert.ok(e instanceof BestOfNError, `expected a BestOfNError, got ${String(e)}`);
+		assert.equal(e.kind, kind, e.message);
+		for (const p of patterns) {
+			if (typeof p === 'string') assert.ok(e.message.includes(p), `"${e.message}" should mention ${p}`);
+			else assert.match(e.message, p);
+		}
+		return e;
+	}
+	assert.fail(`expected a ${kind} rejection`);
+}
+
+/** Fails fast (instead of at mocha's 20 s timeout) when something that must happen does not. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+	});
+	try {
+		return await Promise.race([promise, timeout]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+/** The worker bundle under test, rebuilt when missing or older than its sources (never a stale one). */
+function ensureWorkerBundle(): void {
+	const newest = Math.max(
+		...['src/reward', 'src/core'].flatMap(d => fs.readdirSync(path.join(ROOT, d)).map(f => fs.statSync(path.join(ROOT, d, f)).mtimeMs)),
+	);
+	if (fs.existsSync(WORKER) && fs.statSync(WORKER).mtimeMs >= newest) return;
+	buildSync({
+		entryPoints: [path.join(ROOT, 'src/reward/worker.ts')],
+		outfile: WORKER,
+		bundle: true,
+		platform: 'node',
+		format: 'cjs',
+		target: 'node20',
+		external: ['vscode', '@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'],
+		logLevel: 'silent',
+	});
+}
+
+/** The client's current worker thread (white-box: tests only). */
+function workerOf(client: RewardWorkerClient): Worker | undefined {
+	return client['conn']?.worker;
+}
+
+before(() => {
+	ensureWorkerBundle();
+	tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bon-reward-'));
+	cacheDir = path.join(tmp, 'cache');
+	dirs.base = writeTinyRewardModel(path.join(tmp, 'base'));
+	dirs.short = writeTinyRewardModel(path.join(tmp, 'short'), { maxLength: 16 });
+	dirs.hugeTokenizerMax = writeTinyRewardModel(path.join(tmp, 'huge'), { maxLength: 24, tokenizerMaxLength: 1e30 });
+	dirs.noOnnx = writeTinyRewardModel(path.join(tmp, 'no-onnx'), { withoutOnnx: true });
+	dirs.llama = writeTinyRewardModel(path.join(tmp, 'llama'), { modelType: 'llama' });
+	dirs.batchDependent = writeTinyRewardModel(path.join(tmp, 'batch-dependent'), { batchDependence: 1, onnxFiles: ['model.onnx', 'model_quantized.onnx'] });
+	// What `optimum-cli export onnx` writes: model.onnx beside config.json, no onnx/ folder.
+	dirs.optimum = writeTinyRewardModel(path.join(tmp, 'optimum'));
+	fs.renameSync(path.join(dirs.optimum, 'onnx', 'model.onnx'), path.join(dirs.optimum, 'model.onnx'));
+	fs.rmdirSync(path.join(dirs.optimum, 'onnx'));
+});
+
+after(() => {
+	fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('reward scorer (in-process, real transformers.js)', () => {
+	it('scores are raw logits equal to the fixture formula, in the predicted order', async () => {
+		const model = await loadRewardModel(request(dirs.base));
+		try {
+			assert.deepEqual(model.info, { id: dirs.base, maxLength: 512, source: 'local' });
+			const scores = await model.score(PAIRS);
+			scores.forEach((s, i) => assert.ok(Math.abs(s - tinyRewardLogit(PAIRS[i])) < 1e-6, `pair ${i}: ${s} vs ${tinyRewardLogit(PAIRS[i])}`));
+			// A softmax over one label would make every score 1; raw logits can be negative.
+			assert.ok(scores[1] < 0);
+			const order = scores.map((s, i) => [s, i]).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+			assert.deepEqual(order, [3, 0, 2, 1]);
+		} finally {
+			await model.dispose();
+		}
+	});
+
+	it('builds exactly the tokenizer’s own pair input when the pair fits', async () => {
+		const { AutoTokenizer } = require('@huggingface/transformers') as typeof Transformers;
+		const tokenizer = await AutoTokenizer.from_pretrained(dirs.base);
+		for (const pair of [...PAIRS, { prompt: 'only a prompt', response: '' }, { prompt: '', response: 'only a response' }]) {
+			const own = encodePair(tokenizer, pair, 512);
+			const theirs = tokenizer(pair.prompt, { text_pair: pair.response || null, return_tensor: false }) as unknown as Record<string, number[]>;
+			assert.deepEqual(own.input_ids, theirs.input_ids, JSON.stringify(pair));
+			assert.deepEqual(own.token_type_ids, theirs.token_type_ids, JSON.stringify(pair));
+			assert.deepEqual(own.dropped, { prompt: 0, response: 0 });
+		}
+	});
+
+	it('a batch of N pairs gives the same fp32 scores as one pair at a time (padding is masked)', async () => {
+		const model = await loadRewardModel(request(dirs.base));
+		try {
+			const batched = await model.score(PAIRS);
+			const alone = [];
+			for (const p of PAIRS) alone.push(...(await model.score([p])));
+			assert.deepEqual(batched, alone);
+		} finally {
+			await model.dispose();
+		}
+	});
+
+	it('fp32 scores all pairs in one call; a quantized dtype scores one pair at a time', async () => {
+		// This fixture adds (batch − 1) to every logit, as batch-dependent quantized models drift.
+		const pairs = PAIRS.slice(0, 3);
+		const fp32 = await loadRewardModel(request(dirs.batchDependent));
+		const q8 = await loadRewardModel(request(dirs.batchDependent, { dtype: 'q8' }));
+		try {
+			(await fp32.score(pairs)).forEach((s, i) => assert.ok(Math.abs(s - (tinyRewardLogit(pairs[i]) + 2)) < 1e-6, `fp32 pair ${i}: ${s}`));
+			(await q8.score(pairs)).forEach((s, i) => assert.ok(Math.abs(s - tinyRewardLogit(pairs[i])) < 1e-6, `q8 pair ${i}: ${s}`));
+		} finally {
+			await fp32.dispose();
+			await q8.dispose();
+		}
+	});
+
+	it('truncation drops the prompt’s head and keeps the response whole', async () => {
+		const model = await loadRewardModel(request(dirs.short));
+		try {
+			assert.equal(model.info.maxLength, 16);
+			// 16 = [CLS] + 10 prompt tokens + [SEP] + 3 response tokens + [SEP]: the prompt's "bad" head goes.
+			const longPrompt = { prompt: `bad ${'the '.repeat(200)}good good`, response: 'good good code' };
+			const kept = tinyTokens(longPrompt.prompt).slice(-10);
+			const [score] = await model.score([longPrompt]);
+			assert.ok(Math.abs(score - tinyLogitOfTokens(kept, tinyTokens(longPrompt.response))) < 1e-6, `${score}`);
+			assert.ok(Math.abs(score - 0.5) < 1e-6);
+
+			// A response longer than the limit alone loses its tail (and the whole prompt).
+			const longResponse = { prompt: 'great great', response: `${'good '.repeat(5)}${'the '.repeat(30)}bad` };
+			const [score2] = await model.score([longResponse]);
+			assert.ok(Math.abs(score2 - tinyLogitOfTokens([], tinyTokens(longResponse.response).slice(0, 13))) < 1e-6, `${score2}`);
+
+			// Mixed lengths in one batch keep their own scores.
+			const batch = await model.score([longPrompt, PAIRS[0], longResponse]);
+			assert.deepEqual(batch, [score, ...(await model.score([PAIRS[0]])), score2]);
+		} finally {
+			await model.dispose();
+		}
+	});
+
+	it('takes the max length from the config when the tokenizer says 1e30, and 512 when nothing says', async () => {
+		const model = await loadRewardModel(request(dirs.hugeTokenizerMax));
+		await model.dispose();
+		assert.equal(model.info.maxLength, 24);
+		assert.equal(effectiveMaxLength(1e30, {}), 512);
+		assert.equal(effectiveMaxLength(512, { max_position_embeddings: 514, model_type: 'roberta', pad_token_id: 1 }), 512);
+		assert.equal(effectiveMaxLength(1e30, { max_position_embeddings: 514, model_type: 'xlm-roberta', pad_token_id: 1 }), 512);
+		assert.equal(effectiveMaxLength(8192, { max_position_embeddings: 512 }), 512);
+	});
+
+	it('loads a folder laid out by optimum-cli (model.onnx beside config.json)', async () => {
+		const model = await loadRewardModel(request(dirs.optimum));
+		try {
+			const [score] = await model.score([PAIRS[0]]);
+			assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+		} finally {
+			await model.dispose();
+		}
+	});
+
+	it('a missing folder is reward-not-found, naming it', async () => {
+		const missing = path.join(tmp, 'no-such-folder');
+		await rejectsWith(loadRewardModel(request(missing)), 'reward-not-found', missing, 'does not exist', 'bestOfN.rewardModel');
+	});
+
+	it('a folder without an ONNX export is reward-no-onnx, with the file looked for and the optimum-cli command', async () => {
+		await rejectsWith(
+			loadRewardModel(request(dirs.noOnnx)),
+			'reward-no-onnx',
+			path.join('onnx', 'model.onnx'),
+			`optimum-cli export onnx --model ${dirs.noOnnx} --task text-classification <folder>`,
+		);
+		// The file depends on the dtype, and the message says which dtype the folder does have.
+		await rejectsWith(loadRewardModel(request(dirs.base, { dtype: 'q8' })), 'reward-no-onnx', 'model_quantized.onnx', 'model.onnx (dtype fp32), which bestOfN.rewardDtype can select');
+	});
+
+	it('a Hub id with downloads off and nothing cached is reward-not-found', async () => {
+		await rejectsWith(loadRewardModel(request('best-of-n/no-such-reward-model')), 'reward-not-found', 'best-of-n/no-such-reward-model', 'downloads are turned off');
+	});
+
+	it('a model type transformers.js cannot classify with (llama) is reward-failed, saying so', async () => {
+		await rejectsWith(loadRewardModel(request(dirs.llama)), 'reward-failed', '"llama"', 'cannot run for sequence classification');
+	});
+
+	describe('from a Hub (a local stand-in)', () => {
+		let server: http.Server;
+		let requests: string[];
+		let remoteHost: string;
+		const { env } = require('@huggingface/transformers') as typeof Transformers;
+
+		before(async () => {
+			requests = [];
+			// Serves /<owner>/<name>/resolve/main/<file> from the fixture folders, 404 otherwise.
+			server = http.createServer((req, res) => {
+				requests.push(req.url ?? '');
+				const m = /^\/test\/([^/]+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
+				const file = m && path.join(tmp, m[1], m[2]);
+				if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+					res.writeHead(404).end('Entry not found');
+					return;
+				}
+				const body = fs.readFileSync(file);
+				res.writeHead(200, { 'content-length': body.length }).end(body);
+			});
+			server.listen(0, '127.0.0.1');
+			await once(server, 'listening');
+			remoteHost = env.remoteHost;
+			env.remoteHost = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+		});
+
+		after(() => {
+			env.remoteHost = remoteHost;
+			server.close();
+		});
+
+		it('downloads into cacheDir with progress, then loads from the cache with downloads off', async () => {
+			const progress: LoadProgress[] = [];
+			const model = await loadRewardModel(request('test/base', { allowRemote: true }), p => progress.push(p));
+			await model.dispose();
+			assert.equal(model.info.source, 'hub');
+			assert.ok(fs.existsSync(path.join(cacheDir, 'test', 'base', 'onnx', 'model.onnx')), 'the model is cached under cacheDir');
+			assert.ok(progress.some(p => p.file === 'onnx/model.onnx' && p.status === 'progress' && p.percent === 100));
+			assert.deepEqual(progress.at(-1), { file: 'test/base', status: 'ready' });
+
+			const served = requests.length;
+			const offline = await loadRewardModel(request('test/base', { allowRemote: false }));
+			try {
+				assert.equal(requests.length, served, 'nothing fetched when downloads are off');
+				const [score] = await offline.score([PAIRS[0]]);
+				assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+			} finally {
+				await offline.dispose();
+			}
+			// Another dtype's file was never downloaded: offline that is "not cached", not "no export".
+			await rejectsWith(loadRewardModel(request('test/base', { dtype: 'q8' })), 'reward-not-found', 'onnx/model_quantized.onnx is not in the download cache');
+		});
+
+		it('a Hub model without onnx/ is reward-no-onnx; an unknown id is reward-not-found', async () => {
+			await rejectsWith(loadRewardModel(request('test/no-onnx', { allowRemote: true })), 'reward-no-onnx', 'onnx/model.onnx', 'optimum-cli export onnx --model test/no-onnx');
+			await rejectsWith(loadRewardModel(request('test/unknown', { allowRemote: true })), 'reward-not-found', 'test/unknown', 'no such model');
+		});
+
+		it('an unreachable Hub is reward-not-found, saying it could not be reached', async () => {
+			const closed = http.createServer();
+			closed.listen(0, '127.0.0.1');
+			await once(closed, 'listening');
+			const port = (closed.address() as AddressInfo).port;
+			closed.close();
+			await once(closed, 'close');
+			env.remoteHost = `http://127.0.0.1:${port}/`;
+			try {
+				await rejectsWith(loadRewardModel(request('test/base2', { allowRemote: true })), 'reward-not-found', 'could not be reached');
+			} finally {
+				env.remoteHost = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+			}
+		});
+	});
+
+	it('InProcessRewardScorer memoizes the load and honours an aborted signal', async () => {
+		const scorer = new InProcessRewardScorer(request(dirs.base));
+		try {
+			const info = await scorer.load(never());
+			assert.equal(await scorer.load(never()), info);
+			const scores = await scorer.score(PAIRS, never());
+			scores.forEach((s, i) => assert.ok(Math.abs(s - tinyRewardLogit(PAIRS[i])) < 1e-6));
+			const aborted = new AbortController();
+			aborted.abort();
+			await rejectsWith(scorer.score(PAIRS, aborted.signal), 'cancelled');
+		} finally {
+			await scorer.dispose();
+		}
+	});
+});
+
+describe('reward worker (dist/rewardWorker.js)', () => {
+	const clients: RewardWorkerClient[] = [];
+	function client(model = dirs.base, idleMs = 0): RewardWorkerClient {
+		const c = new RewardWorkerClient({ workerPath: WORKER, request: request(model), idleMs });
+		clients.push(c);
+		return c;
+	}
+	afterEach(() => {
+		for (const c of clients.splice(0)) c.dispose();
+	});
+
+	/** Pairs that keep the worker busy for a while (tokenizing ~200k words). */
+	const heavy = Array.from({ length: 200 }, () => ({ prompt: 'the code '.repeat(400), response: 'good' }));
+
+	it('answers each request exactly once, progress carrying the load’s id', async () => {
+		const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+		const worker = new Worker(WORKER);
+		const messages: { type: string; id: number; kind?: string }[] = [];
+		worker.on('message', m => messages.push(m));
+		try {
+			worker.postMessage({ type: 'score', id: 1, pairs: PAIRS });
+			worker.postMessage({ type: 'load', id: 2, request: request(dirs.base) });
+			worker.postMessage({ type: 'load', id: 3, request: request(dirs.base) });
+			worker.postMessage({ type: 'score', id: 4, pairs: PAIRS });
+			worker.postMessage({ type: 'load', id: 5, request: request(dirs.noOnnx) });
+			while (messages.filter(m => m.type !== 'progress').length < 5) await once(worker, 'message');
+			const answers = messages.filter(m => m.type !== 'progress');
+			assert.deepEqual(answers.map(m => [m.id, m.type, m.kind]), [
+				[1, 'error', 'reward-failed'],
+				[2, 'loaded', undefined],
+				[3, 'loaded', undefined],
+				[4, 'scores', undefined],
+				[5, 'error', 'reward-no-onnx'],
+			]);
+			const progressIds = new Set(messages.filter(m => m.type === 'progress').map(m => m.id));
+			assert.deepEqual([...progressIds], [2], 'only the first load reads files; a repeated load is answered from memory');
+		} finally {
+			await worker.terminate();
+		}
+	});
+
+	it('scores through the worker equal the in-process scores, with load progress forwarded', async () => {
+		const c = client();
+		const progress: LoadProgress[] = [];
+		const info = await c.load(never(), p => progress.push(p));
+		assert.deepEqual(info, { id: dirs.base, maxLength: 512, source: 'local' });
+		assert.ok(progress.some(p => p.file === 'onnx/model.onnx' && p.status === 'done'));
+		const inProcess = await loadRewardModel(request(dirs.base));
+		try {
+			assert.deepEqual(await c.score(PAIRS, never()), await inProcess.score(PAIRS));
+		} finally {
+			await inProcess.dispose();
+		}
+	});
+
+	it('loads once per worker: two scores and a later load reuse the warm model', async () => {
+		const c = client();
+		assert.equal(c.running, false, 'nothing starts before the first call');
+		await c.score([PAIRS[0]], never());
+		const worker = workerOf(c)!;
+		const sent: string[] = [];
+		const post = worker.postMessage.bind(worker);
+		worker.postMessage = (m: { type: string }) => {
+			sent.push(m.type);
+			post(m);
+		};
+		await c.score([PAIRS[1]], never());
+		await c.load(never());
+		await c.score([PAIRS[2]], never());
+		assert.deepEqual(sent, ['score', 'score']);
+		assert.equal(workerOf(c), worker);
+	});
+
+	it('a worker that dies mid-score rejects the pending call with worker-crashed; the next call starts a fresh worker', async () => {
+		const c = client();
+		await c.load(never());
+		const first = workerOf(c)!;
+		const pending = c.score(heavy, never());
+		// Kill the thread once the request is on its way.
+		setImmediate(() => void first.terminate());
+		await rejectsWith(within(pending, 2000, 'the rejection'), 'worker-crashed', 'stopped unexpectedly', 'the next run starts a fresh worker');
+		assert.equal(c.running, false);
+
+		const scores = await c.score(PAIRS, never());
+		scores.forEach((s, i) => assert.ok(Math.abs(s - tinyRewardLogit(PAIRS[i])) < 1e-6));
+		assert.ok(workerOf(c) && workerOf(c) !== first);
+	});
+
+	it('unloads after idleMs without calls, and the next score works', async () => {
+		const c = client(dirs.base, 200);
+		await c.score([PAIRS[0]], never());
+		const worker = workerOf(c)!;
+		const exited = once(worker, 'exit');
+		assert.equal(c.running, true);
+		await new Promise(r => setTimeout(r, 300));
+		assert.equal(c.running, false);
+		await within(exited, 1000, 'the worker’s exit'); // the thread really ended
+		const [score] = await c.score([PAIRS[0]], never());
+		assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+		assert.equal(c.running, true);
+	});
+
+	it('an abort during load rejects cancelled and terminates the worker', async () => {
+		const c = client();
+		const controller = new AbortController();
+		// Abort as soon as the worker reports the first file: the load is under way.
+		const loading = c.load(controller.signal, () => controller.abort());
+		const worker = workerOf(c)!;
+		const exited = once(worker, 'exit');
+		await rejectsWith(within(loading, 1000, 'the rejection'), 'cancelled');
+		assert.equal(c.running, false);
+		await within(exited, 1000, 'the worker’s exit');
+	});
+
+	it('an abort during score rejects at once; the warm worker stays for the next call', async () => {
+		const c = client();
+		await c.load(never());
+		const worker = workerOf(c)!;
+		const controller = new AbortController();
+		// Abort right after the score request went out, while the worker is busy with it.
+		const post = worker.postMessage.bind(worker);
+		worker.postMessage = (m: { type: string }) => {
+			post(m);
+			if (m.type === 'score') controller.abort();
+		};
+		const scoring = c.score(heavy, controller.signal);
+		await rejectsWith(within(scoring, 50, 'the rejection'), 'cancelled');
+		assert.equal(workerOf(c), worker);
+		const [score] = await c.score([PAIRS[0]], never());
+		assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+	});
+
+	it('dispose terminates the worker and cancels calls in flight', async () => {
+		const c = client();
+		await c.load(never());
+		const worker = workerOf(c)!;
+		const exited = once(worker, 'exit');
+		const scoring = c.score(heavy, never());
+		await new Promise(r => setImmediate(r));
+		c.dispose();
+		await rejectsWith(within(scoring, 1000, 'the rejection'), 'cancelled');
+		assert.equal(c.running, false);
+		await within(exited, 1000, 'the worker’s exit');
+	});
+
+	it('an error thrown outside a request still answers it with error; the worker exits and the next call starts fresh', async () => {
+		// The real bundle plus a fault: a throw from a callback while a "boom" score is in progress.
+		const faulty = path.join(ROOT, 'test', 'fixtures', 'generated', `rewardWorker-faulty-${process.pid}.js`);
+		fs.mkdirSync(path.dirname(faulty), { recursive: true });
+		fs.writeFileSync(
+			faulty,
+			`${fs.readFileSync(WORKER, 'utf8')}\nrequire('node:worker_threads').parentPort.on('message', m => {\n\tif (m.type === 'score' && m.pairs[0].prompt === 'boom') setImmediate(() => { throw new Error('boom'); });\n});\n`,
+		);
+		try {
+			const c = new RewardWorkerClient({ workerPath: faulty, request: request(dirs.base), idleMs: 0 });
+			clients.push(c);
+			await c.load(never());
+			const first = workerOf(c);
+			const boom = c.score(heavy.map(p => ({ ...p, prompt: 'boom' })), never());
+			const queued = c.score([PAIRS[0]], never());
+			await rejectsWith(within(boom, 2000, 'the answer'), 'reward-failed', 'boom');
+			await rejectsWith(within(queued, 2000, 'the rejection'), 'worker-crashed');
+			const [score] = await c.score([PAIRS[0]], never());
+			assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+			assert.notEqual(workerOf(c), first);
+		} finally {
+			fs.rmSync(faulty, { force: true });
+			if (fs.readdirSync(path.dirname(faulty)).length === 0) fs.rmdirSync(path.dirname(faulty));
+		}
+	});
+
+	it('load errors come back with their kind, and a failed load is retried by the next call', async () => {
+		const dir = writeTinyRewardModel(path.join(tmp, 'converted-later'), { withoutOnnx: true });
+		const c = client(dir);
+		await rejectsWith(c.load(never()), 'reward-no-onnx', 'optimum-cli');
+		const worker = workerOf(c);
+		// The user converts the model meanwhile; the same worker is asked again.
+		writeTinyRewardModel(dir);
+		const [score] = await c.score([PAIRS[0]], never());
+		assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+		assert.equal(workerOf(c), worker);
+	});
+});
