@@ -89,6 +89,10 @@ function npmInstallInto(dir, spec, env) {
     { cwd: dir, env, logFile: path.join(HOST_DIR, 'logs', `${path.basename(dir)}-install.log`) });
 }
 
+function withoutNpmEnv(env) {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE' && k !== 'INIT_CWD'));
+}
+
 function ensureHost() {
   const t0 = Date.now();
   fs.mkdirSync(HOST_DIR, { recursive: true });
@@ -102,7 +106,10 @@ function ensureHost() {
   if (!isStamped(CS_DIR, CODE_SERVER, csSpec)) {
     say('installing code-server (about 2 minutes, once)…');
     npmInstallInto(CS_DIR, csSpec, {
-      ...process.env,
+      // Under `npm test` the environment carries the outer npm's settings (npm_node_execpath, NODE,
+      // npm_config_nodedir=/usr …) which make the inner npm run lifecycle scripts on Node 20:
+      // start it as a fresh top-level npm instead.
+      ...withoutNpmEnv(process.env),
       // code-server's postinstall refuses any Node but 24, and npm's `#!/usr/bin/env node` picks
       // up whichever node is first on PATH.
       PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH}`,
