@@ -17,6 +17,7 @@ import { BestOfNRun } from '../core/run';
 import { parseSettings, RANKER_MODES, type Settings } from '../core/settings';
 import { OllamaGenerator } from '../generation/ollamaGenerator';
 import { RewardWorkerClient } from '../reward/rewardClient';
+import { locateModel } from '../reward/scorer';
 
 const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N] [--host URL] [--model NAME]
                          [--reward-model ID_OR_PATH] [--ranker auto|reward|consensus]
@@ -127,15 +128,14 @@ function flagFor(key: string): string {
 }
 
 function createScorer(settings: Settings): RewardWorkerClient {
-	const model = settings.rewardModel.startsWith('~') ? path.join(os.homedir(), settings.rewardModel.slice(1)) : settings.rewardModel;
-	const isPath = path.isAbsolute(model) || model.startsWith('.');
+	const location = locateModel(settings.rewardModel);
 	return new RewardWorkerClient({
 		workerPath: path.join(__dirname, 'rewardWorker.js'),
 		request: {
-			model: isPath ? path.resolve(model) : model,
+			model: location.source === 'local' ? location.dir : location.id,
 			dtype: settings.rewardDtype,
 			cacheDir: path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'best-of-n', 'models'),
-			allowRemote: !isPath,
+			allowRemote: location.source === 'hub',
 			threads: 0,
 		},
 		idleMs: 0,
