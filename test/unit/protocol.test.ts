@@ -1,0 +1,32 @@
+import * as assert from 'node:assert/strict';
+import { parseWebviewMessage } from '../../src/core/protocol';
+
+describe('messages from the webview', () => {
+	it('accepts each well-formed message, keeping only known fields', () => {
+		for (const type of ['ready', 'cancel', 'regenerate', 'close', 'showLog']) {
+			assert.deepEqual(parseWebviewMessage({ type, extra: '<script>' }), { type });
+		}
+		for (const type of ['accept', 'openDiff', 'copy']) {
+			assert.deepEqual(parseWebviewMessage({ type, id: 3, text: 'injected' }), { type, id: 3 });
+		}
+	});
+
+	it('rejects anything malformed', () => {
+		const bad: unknown[] = [
+			null,
+			'accept',
+			42,
+			[],
+			{},
+			{ type: 'apply', id: 1 },
+			{ type: 'accept' },
+			{ type: 'accept', id: '1' },
+			{ type: 'accept', id: 1.5 },
+			{ type: 'accept', id: -1 },
+			{ type: 'accept', id: Number.NaN },
+			{ type: 'copy', id: 1e9 },
+			{ type: { toString: () => 'ready' } },
+		];
+		for (const value of bad) assert.equal(parseWebviewMessage(value), undefined, JSON.stringify(value));
+	});
+});
