@@ -33,6 +33,8 @@ export class RewriteSession extends Disposable {
 	private readonly range: TrackedRange;
 	private readonly panel: PickerPanel;
 	private readonly input: RewriteInput;
+	/** The selection exactly as it is in the document (its own line endings), for the conflict check. */
+	private readonly originalRaw: string;
 	private run?: BestOfNRun;
 	private runListener?: { dispose(): void };
 	private lastState?: PickerState;
@@ -48,12 +50,12 @@ export class RewriteSession extends Disposable {
 		private readonly deps: SessionDeps,
 	) {
 		super();
-		/** The selection exactly as it is in the document (its own line endings), for the conflict check. */
-		const original = document.getText(selection);
-		this.originalRaw = original;
+		this.originalRaw = document.getText(selection);
 		this.range = new TrackedRange(document.offsetAt(selection.start), document.offsetAt(selection.end));
-		this.input = { instruction, text: original.replace(/\r\n/g, '\n'), languageId: document.languageId };
-		this.panel = this._register(PickerPanel.create(deps.extensionUri, `Best-of-N: ${shorten(instruction, 40)}`));
+		this.input = { instruction, text: this.originalRaw.replace(/\r\n/g, '\n'), languageId: document.languageId };
+		this.panel = this._register(
+			PickerPanel.create(deps.extensionUri, `Best-of-N: ${shorten(instruction, 40)}`, vscode.ViewColumn.Beside, deps.logger),
+		);
 		this._register(this.panel.onMessage(m => void this.onMessage(m)));
 		this._register(this.panel.onDidDispose(() => this.dispose()));
 		this._register(
@@ -62,8 +64,6 @@ export class RewriteSession extends Disposable {
 			}),
 		);
 	}
-
-	private readonly originalRaw: string;
 
 	/** The latest snapshot shown in the picker. */
 	get state(): PickerState | undefined {
