@@ -83,7 +83,7 @@ export class BestOfNRun {
 		this.slots = Array.from({ length: options.settings.candidates }, (_, id) => ({ id, status: 'queued', raw: '', text: '', count: 1 }));
 		this.rewardUsable = options.scorer !== undefined;
 		this.ranker = options.scorer
-			? { kind: 'reward', label: options.settings.rewardModel, reason: 'loading reward model…', loading: 'starting' }
+			? { kind: 'reward', label: rewardModelLabel(options.settings.rewardModel), reason: 'loading reward model…', loading: 'starting' }
 			: { kind: 'consensus', label: 'consensus', reason: options.rankerReason ?? 'no reward model configured' };
 	}
 
@@ -220,7 +220,7 @@ export class BestOfNRun {
 	}
 
 	private async loadReward(scorer: RewardScorer): Promise<void> {
-		const label = this.options.settings.rewardModel;
+		const label = rewardModelLabel(this.options.settings.rewardModel);
 		try {
 			const info = await scorer.load(this.controller.signal, (p: LoadProgress) => {
 				this.ranker = { ...this.ranker, loading: describeProgress(p) };
@@ -328,6 +328,17 @@ function toView(slot: Slot, index: number, all: Slot[]): CandidateView {
 		durationMs: slot.durationMs,
 		doneReason: slot.doneReason,
 	};
+}
+
+/**
+ * How the picker names a reward model: a Hub id as it is (`org/name`), a folder by its last segment,
+ * since the full path only pushes everything else off the header.
+ */
+export function rewardModelLabel(model: string): string {
+	const isPath = /^(\/|\.|~|[A-Za-z]:[\\/]|\\\\)/.test(model);
+	if (!isPath) return model;
+	const segments = model.split(/[\\/]+/).filter(Boolean);
+	return segments[segments.length - 1] ?? model;
 }
 
 function describeProgress(p: LoadProgress): string {

@@ -56,7 +56,7 @@ export class RewriteController extends Disposable {
 		await this.remember(instruction);
 
 		this.session?.dispose();
-		const session = new RewriteSession(editor.document, selection, instruction, {
+		const session = new RewriteSession(editor.document, editor.viewColumn, selection, instruction, {
 			extensionUri: this.context.extensionUri,
 			logger: this.logger,
 			rewards: this.rewards,

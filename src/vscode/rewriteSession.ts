@@ -45,6 +45,8 @@ export class RewriteSession extends Disposable {
 
 	constructor(
 		private readonly document: vscode.TextDocument,
+		/** The column of the editor the run started from. */
+		private readonly column: vscode.ViewColumn | undefined,
 		selection: vscode.Range,
 		instruction: string,
 		private readonly deps: SessionDeps,
@@ -135,7 +137,9 @@ export class RewriteSession extends Disposable {
 			void vscode.window.showErrorMessage('Best-of-N could not edit the document (it may be read-only). The candidate is unchanged in the picker.');
 			return 'failed';
 		}
-		const editor = await vscode.window.showTextDocument(doc, { preserveFocus: false, preview: false });
+		// Back to the editor the selection came from, not a second copy in the picker's group.
+		const column = vscode.window.visibleTextEditors.find(e => e.document === doc)?.viewColumn ?? this.column;
+		const editor = await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: false, preview: false });
 		const from = doc.positionAt(this.range.start);
 		const to = doc.positionAt(this.range.start + replacement.length);
 		editor.selection = new vscode.Selection(from, to);

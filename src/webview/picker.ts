@@ -359,12 +359,16 @@ function renderDetail(s: PickerState): void {
 	if (score) parts.push(`score ${score}`);
 	else if (c.scoreError) parts.push(`not scored: ${c.scoreError}`);
 	if (c.count > 1) parts.push(`×${c.count}`);
-	if (c.text) parts.push(`${lineCount(c.text)} lines`);
+	if (c.text) {
+		const lines = lineCount(c.text);
+		parts.push(`${lines} ${lines === 1 ? 'line' : 'lines'}`);
+	}
 	if (c.tokens !== undefined) parts.push(`${c.tokens} tokens`);
 	if (c.durationMs !== undefined) parts.push(formatElapsed(c.durationMs));
 	const status = statusLabel(c);
 	if (status && c.status !== 'failed') parts.push(status);
 	setText(detailTitle, parts.join(' · '));
+	detailTitle.title = parts.join(' · '); // the whole line, where a narrow pane cuts it
 
 	const locked = !!s.applied;
 	acceptButton.disabled = locked || !canAccept(c);

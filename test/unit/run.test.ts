@@ -8,7 +8,7 @@ import { BestOfNError, cancelledError } from '../../src/core/errors';
 import type { CandidateGenerator, GenerationRequest } from '../../src/core/generation';
 import type { PickerState } from '../../src/core/protocol';
 import type { RewardPair, RewardScorer } from '../../src/core/reward';
-import { BestOfNRun } from '../../src/core/run';
+import { BestOfNRun, rewardModelLabel } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
 
 const input = { instruction: 'improve', text: 'old text', languageId: 'plaintext' };
@@ -188,5 +188,14 @@ describe('BestOfNRun', () => {
 		assert.equal(last.requested, 4);
 		assert.equal(typeof last.elapsedMs, 'number');
 		assert.equal(run.candidateText(last.candidates[0].id), last.candidates[0].text);
+	});
+});
+
+describe('rewardModelLabel', () => {
+	it('names a folder by its last segment and a Hub id as it is', () => {
+		assert.equal(rewardModelLabel('/home/me/models/oasst-rm/'), 'oasst-rm');
+		assert.equal(rewardModelLabel('~/models/rm'), 'rm');
+		assert.equal(rewardModelLabel('C:\\models\\rm'), 'rm');
+		assert.equal(rewardModelLabel('OpenAssistant/reward-model-deberta-v3-large-v2'), 'OpenAssistant/reward-model-deberta-v3-large-v2');
 	});
 });
