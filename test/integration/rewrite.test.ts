@@ -103,10 +103,11 @@ describe('Best-of-N in a real extension host', function () {
 
 		const state = await rewrite('make it better');
 		assert.ok(state, 'the command returned no state');
-		assert.equal(state.phase, 'done');
-		assert.equal(state.ranker.kind, 'reward');
-		assert.equal(fake.requests.length, 4);
-		assert.equal(pickerTabs().length, 1, 'the picker is open');
+		assert.equal(state.phase, 'done', 'phase');
+		assert.equal(state.ranker.kind, 'reward', `ranker: ${state.ranker.reason}`);
+		assert.equal(fake.requests.length, 4, 'requests at the server');
+		// The tab model is updated from the workbench asynchronously, after the panel exists.
+		await until('the picker tab to show', () => pickerTabs().length === 1, 5000);
 
 		const prompt = rewardPrompt({ instruction: 'make it better', text: original, languageId: 'plaintext' });
 		const expected = [...new Set(REPLIES)].sort((a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }));
@@ -117,8 +118,8 @@ describe('Best-of-N in a real extension host', function () {
 		});
 
 		const outcome = await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 1 });
-		assert.equal(outcome, 'applied');
-		assert.equal(editor.document.getText(), `before\n${expected[0]}\nafter\n`);
+		assert.equal(outcome, 'applied', 'accept outcome');
+		assert.equal(editor.document.getText(), `before\n${expected[0]}\nafter\n`, 'the text after accepting');
 		await until('the picker to close after applying', () => pickerTabs().length === 0, 3000);
 
 		await vscode.window.showTextDocument(editor.document);
@@ -187,6 +188,33 @@ describe('Best-of-N in a real extension host', function () {
 		const outcome = await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 1 });
 		assert.equal(outcome, 'conflict');
 		assert.equal(editor.document.getText(), 'keep this line\nrewUSERrite me\n');
+	});
+
+	it('fails with the host named when nothing answers there, leaving the document alone', async () => {
+		const closed = new FakeOllama();
+		const { url } = await closed.start();
+		await closed.close();
+		await set('ollama.host', url);
+		const editor = await editorWith('unchanged text');
+		editor.selection = new vscode.Selection(0, 0, 0, 14);
+		const state = await rewrite('improve');
+		assert.equal(state?.phase, 'failed');
+		assert.match(state?.notice?.text ?? '', new RegExp(`Could not reach Ollama at ${url.replace(/[.]/g, '\\.')}.*ollama serve`));
+		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate'), 'unavailable');
+		assert.equal(editor.document.getText(), 'unchanged text');
+	});
+
+	it('falls back to consensus, and says why, when the reward model cannot load (auto)', async () => {
+		await set('ranker', 'auto');
+		await set('rewardModel', path.join(modelDir, 'does-not-exist'));
+		const editor = await editorWith('some text');
+		editor.selection = new vscode.Selection(0, 0, 0, 9);
+		const state = await rewrite('improve');
+		assert.equal(state?.phase, 'done');
+		assert.equal(state?.ranker.kind, 'consensus');
+		assert.match(state?.ranker.reason ?? '', /does-not-exist/);
+		assert.equal(state?.notice?.severity, 'warning');
+		assert.ok(state?.candidates.every(c => c.rank !== undefined));
 	});
 
 	it('follows a selection that moved because of an edit above it', async () => {
