@@ -3,6 +3,9 @@ import type { CandidateView, PickerState } from '../../src/core/protocol';
 import { Disposable } from '../../src/vscode/dispose';
 import { buildPickerHtml } from '../../src/vscode/pickerHtml';
 import { SnapshotSender, type Timers } from '../../src/vscode/snapshotSender';
+import { DiffCache } from '../../src/webview/diffCache';
+import { keyAction, type KeyPress } from '../../src/webview/keyboard';
+import { restorePersisted } from '../../src/webview/persisted';
 import {
 	acceptBlockedHint,
 	announceCandidate,
@@ -182,6 +185,90 @@ describe('picker view', () => {
 			assert.equal(moveSelection({ ...first, activeId: 7 }, s, 'next').activeId, 5);
 			assert.equal(moveSelection(first, s, 'last').activeId, 7);
 			assert.equal(moveSelection({ ...first, activeId: 7 }, s, 'first').activeId, 5);
+		});
+	});
+});
+
+describe('picker key map', () => {
+	const press = (key: string, over: Partial<KeyPress> = {}, onButton = false) =>
+		keyAction({ key, ctrlKey: false, metaKey: false, altKey: false, isComposing: false, defaultPrevented: false, ...over }, onButton);
+
+	it('moves with arrows and j/k, jumps with Home/End, pages the detail pane', () => {
+		assert.deepEqual(press('ArrowDown'), { kind: 'move', move: 'next' });
+		assert.deepEqual(press('j'), { kind: 'move', move: 'next' });
+		assert.deepEqual(press('ArrowUp'), { kind: 'move', move: 'previous' });
+		assert.deepEqual(press('k'), { kind: 'move', move: 'previous' });
+		assert.deepEqual(press('Home'), { kind: 'move', move: 'first' });
+		assert.deepEqual(press('End'), { kind: 'move', move: 'last' });
+		assert.deepEqual(press('PageDown'), { kind: 'page', direction: 1 });
+		assert.deepEqual(press('PageUp'), { kind: 'page', direction: -1 });
+	});
+	it('maps the legend’s letters, Enter and Esc', () => {
+		assert.deepEqual(press('Enter'), { kind: 'accept' });
+		assert.deepEqual(press('Escape'), { kind: 'escape' });
+		assert.deepEqual(press('v'), { kind: 'toggleView' });
+		assert.deepEqual(press('d'), { kind: 'openDiff' });
+		assert.deepEqual(press('c'), { kind: 'copy' });
+		assert.deepEqual(press('r'), { kind: 'regenerate' });
+	});
+	it('accepts rows 1 to 9 by digit, and nothing else by digit', () => {
+		assert.deepEqual(press('1'), { kind: 'acceptAt', index: 0 });
+		assert.deepEqual(press('9'), { kind: 'acceptAt', index: 8 });
+		assert.equal(press('0'), undefined);
+		assert.equal(press('F1'), undefined);
+	});
+	it('leaves other keys, chords, composition and handled keys to someone else', () => {
+		for (const key of ['x', 'V', ' ', 'Tab', 'constructor', 'toString']) assert.equal(press(key), undefined, key);
+		for (const over of [{ ctrlKey: true }, { metaKey: true }, { altKey: true }, { isComposing: true }, { defaultPrevented: true }]) {
+			assert.equal(press('Enter', over), undefined, JSON.stringify(over));
+			assert.equal(press('1', over), undefined, JSON.stringify(over));
+		}
+	});
+	it('lets a focused button keep Enter and Space, but not the other keys', () => {
+		assert.equal(press('Enter', {}, true), undefined);
+		assert.equal(press(' ', {}, true), undefined);
+		assert.deepEqual(press('ArrowDown', {}, true), { kind: 'move', move: 'next' });
+		assert.deepEqual(press('Escape', {}, true), { kind: 'escape' });
+	});
+});
+
+describe('picker diff cache', () => {
+	it('returns the same rows until the candidate’s text or the original changes', () => {
+		const cache = new DiffCache();
+		const first = cache.of(cand(0, { text: rewrite }), original);
+		assert.deepEqual(first, diffRows(original, rewrite));
+		assert.equal(cache.of(cand(0, { text: rewrite, rank: 1 }), original), first, 'same text: same array');
+		const grown = cache.of(cand(0, { text: `${rewrite}\n// done` }), original);
+		assert.notEqual(grown, first);
+		assert.notEqual(cache.of(cand(0, { text: `${rewrite}\n// done` }), 'other'), grown);
+	});
+	it('forgets a candidate on delete and everything on clear', () => {
+		const cache = new DiffCache();
+		const a = cache.of(cand(0), original);
+		const b = cache.of(cand(1), original);
+		cache.delete(0);
+		assert.notEqual(cache.of(cand(0), original), a);
+		assert.equal(cache.of(cand(1), original), b);
+		cache.clear();
+		assert.notEqual(cache.of(cand(1), original), b);
+	});
+});
+
+describe('picker persisted state', () => {
+	it('starts unpinned in the text view when nothing (or garbage) was stored', () => {
+		const fresh = { v: 1, selection: { runId: undefined, activeId: undefined, pinned: false }, mode: 'text', announcedRunId: undefined };
+		for (const stored of [undefined, null, 42, 'diff', [], {}, { selection: 'x', mode: 'Diff' }]) {
+			assert.deepEqual(restorePersisted(stored), fresh, JSON.stringify(stored));
+		}
+	});
+	it('keeps what it wrote, and only finite numbers and a literal true', () => {
+		const kept = { v: 1, selection: { runId: 3, activeId: 2, pinned: true }, mode: 'diff', announcedRunId: 3 };
+		assert.deepEqual(restorePersisted(kept), kept);
+		assert.deepEqual(restorePersisted({ selection: { runId: Number.NaN, activeId: '2', pinned: 'yes' }, announcedRunId: Infinity }), {
+			v: 1,
+			selection: { runId: undefined, activeId: undefined, pinned: false },
+			mode: 'text',
+			announcedRunId: undefined,
 		});
 	});
 });
