@@ -128,8 +128,10 @@ describe('OllamaGenerator against the fake server', () => {
 
 	it('aborting a request still queued on the server drops it there too', async () => {
 		fake.parallel = 1;
-		fake.tokenDelayMs = 5;
-		fake.respond = r => (r.seed === 1 ? longText() : 'queued text'); // the first holds the slot for ~2 s
+		fake.tokenDelayMs = 10;
+		// the first holds the slot for ~2 s (200 words, under the request's num_predict)
+		const holder = Array.from({ length: 200 }, (_, i) => `h${i}`).join(' ');
+		fake.respond = r => (r.seed === 1 ? holder : 'queued text');
 		const first = generator.generate(request({ seed: 1 }), new AbortController().signal, () => undefined);
 		const controller = new AbortController();
 		const queued = generator.generate(request({ seed: 2 }), controller.signal, () => undefined);
@@ -141,7 +143,7 @@ describe('OllamaGenerator against the fake server', () => {
 		assert.ok(Date.now() - abortedAt < 1000, `rejected ${Date.now() - abortedAt} ms after abort`);
 		for (const deadline = Date.now() + 1000; fake.openRequests > 1 && Date.now() < deadline; ) await sleep(2);
 		assert.equal(fake.openRequests, 1, 'only the running request is still open');
-		assert.equal((await first).text, longText());
+		assert.equal((await first).text, holder);
 		await fake.waitForIdle(1500);
 		assert.equal(fake.maxConcurrent, 1);
 	});
