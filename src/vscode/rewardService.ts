@@ -64,14 +64,11 @@ export class RewardService implements vscode.Disposable {
 }
 
 /**
- * A Hub id stays as it is; `~/x` and `./x` become absolute paths, `./x` relative to the first
- * workspace folder (where a user keeps a converted model next to their project).
+ * `./x` and `../x` are relative to the first workspace folder (where a user keeps a converted model
+ * next to their project); everything else (Hub ids, absolute and `~/` paths) is the scorer's to read.
  */
 export function resolveModelLocation(value: string): string {
-	if (value.startsWith('~/') || value === '~') return path.join(os.homedir(), value.slice(1));
-	if (value.startsWith('./') || value.startsWith('../')) {
-		const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
-		return path.resolve(base, value);
-	}
-	return value;
+	if (!value.startsWith('./') && !value.startsWith('../')) return value;
+	const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
+	return path.resolve(base, value);
 }
