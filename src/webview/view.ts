@@ -1,6 +1,7 @@
 /**
  * The picker's view model: pure functions from a `PickerState` snapshot to what the webview shows.
- * No DOM here, so it runs (and is tested) in node; `picker.ts` only turns these values into elements.
+ * No DOM here, so it runs (and is tested) in node; the views (`headerView.ts`, `listView.ts`,
+ * `detailView.ts`) only turn these values into elements.
  */
 import { diffLines } from 'diff';
 import type { CandidateView, PickerState, RankerKind, RankerView, RunPhase } from '../core/protocol';

@@ -1,0 +1,152 @@
+/**
+ * The detail pane: the active candidate's title line, its actions, and its text or its line diff
+ * against the selection. While a candidate streams, the text view only appends, so the reader's
+ * place and selection survive.
+ */
+import type { PickerState } from '../core/protocol';
+import type { DiffCache } from './diffCache';
+import { button, el, setAttr, setText, show } from './dom';
+import { canAccept, formatElapsed, formatScore, isRunning, lineCount, statusLabel, type DiffRow, type ViewMode } from './view';
+
+export interface DetailActions {
+	setMode(mode: ViewMode): void;
+	accept(): void;
+	openDiff(): void;
+	copy(): void;
+}
+
+const diffSigns = { add: '+', del: '\u2212', same: ' ' } as const;
+const diffWords = { add: 'added', del: 'removed', same: 'unchanged' } as const;
+
+function renderDiffRow(r: DiffRow): HTMLElement {
+	const line = el('div', `diff-line ${r.kind}`, { role: 'listitem' });
+	const sign = el('span', 'sign', { 'aria-hidden': 'true' });
+	sign.textContent = diffSigns[r.kind];
+	const word = el('span', 'sr-only');
+	word.textContent = `${diffWords[r.kind]}: `;
+	const text = el('span', 'line-text');
+	text.textContent = r.text;
+	line.append(sign, word, text);
+	return line;
+}
+
+export interface DetailView {
+	readonly root: HTMLElement;
+	/** Forgets what is shown (a new run reuses candidate ids); `toTop` also scrolls back up. */
+	reset(toTop: boolean): void;
+	/** PageUp/PageDown scroll the candidate while focus stays in the list. */
+	scrollPage(direction: 1 | -1): void;
+	render(s: PickerState, activeId: number | undefined, mode: ViewMode): void;
+}
+
+export function createDetailView(diffs: DiffCache, actions: DetailActions): DetailView {
+	const root = el('section', 'detail', { 'aria-label': 'Active candidate' });
+	const head = el('div', 'detail-head');
+	const title = el('span', 'detail-title');
+	const toggle = el('div', 'toggle', { role: 'group', 'aria-label': 'View (V)' });
+	const textTab = button('Text', 'tab', () => actions.setMode('text'));
+	const diffTab = button('Diff', 'tab', () => actions.setMode('diff'));
+	toggle.append(textTab, diffTab);
+	const acceptButton = button('Accept', 'primary', () => actions.accept(), 'Replace the selection with this candidate (Enter)');
+	const openDiffButton = button('Open Diff', 'secondary', () => actions.openDiff(), 'Compare in the diff editor (D)');
+	const copyButton = button('Copy', 'secondary', () => actions.copy(), 'Copy to the clipboard (C)');
+	const detailActions = el('div', 'detail-actions');
+	detailActions.append(toggle, acceptButton, openDiffButton, copyButton);
+	head.append(title, detailActions);
+	const body = el('div', 'detail-body', { tabindex: '-1' });
+	const pre = el('pre', 'code text-view');
+	const preText = document.createTextNode('');
+	pre.append(preText);
+	const diffView = el('div', 'code diff-view', { role: 'list', 'aria-label': 'Line diff against the selection' });
+	const placeholder = el('div', 'placeholder');
+	body.append(pre, diffView, placeholder);
+	root.append(head, body);
+
+	/** What the pane shows now, to decide between appending, replacing and keeping. */
+	let shownText: { id: number; text: string } | undefined;
+	let shownDiff: { id: number; rows: DiffRow[] } | undefined;
+
+	function render(s: PickerState, activeId: number | undefined, mode: ViewMode): void {
+		const index = s.candidates.findIndex(c => c.id === activeId);
+		const c = index >= 0 ? s.candidates[index] : undefined;
+		show(head, !!c);
+		if (!c) {
+			show(pre, false);
+			show(diffView, false);
+			show(placeholder, true);
+			setText(placeholder, isRunning(s.phase) ? 'Candidates will appear here as they stream in.' : '');
+			return;
+		}
+
+		const parts = [`Candidate ${index + 1}`];
+		if (c.rank !== undefined) parts.push(`rank ${c.rank}`);
+		const score = formatScore(c.score, s.ranker.kind);
+		if (score) parts.push(`score ${score}`);
+		else if (c.scoreError) parts.push(`not scored: ${c.scoreError}`);
+		if (c.count > 1) parts.push(`×${c.count}`);
+		if (c.text) {
+			const lines = lineCount(c.text);
+			parts.push(`${lines} ${lines === 1 ? 'line' : 'lines'}`);
+		}
+		if (c.tokens !== undefined) parts.push(`${c.tokens} tokens`);
+		if (c.durationMs !== undefined) parts.push(formatElapsed(c.durationMs));
+		const status = statusLabel(c);
+		if (status && c.status !== 'failed') parts.push(status);
+		setText(title, parts.join(' · '));
+		title.title = parts.join(' · '); // the whole line, where a narrow pane cuts it
+
+		const locked = !!s.applied;
+		acceptButton.disabled = locked || !canAccept(c);
+		openDiffButton.disabled = locked || !c.text;
+		copyButton.disabled = !c.text;
+		setAttr(textTab, 'aria-pressed', String(mode === 'text'));
+		setAttr(diffTab, 'aria-pressed', String(mode === 'diff'));
+
+		const message =
+			c.status === 'failed'
+				? `Failed: ${c.error ?? 'unknown error'}`
+				: !c.text
+					? c.status === 'queued'
+						? 'Queued — waiting for a free slot on the model server.'
+						: c.status === 'streaming'
+							? 'Waiting for the first tokens…'
+							: 'This candidate is empty.'
+					: '';
+		setText(placeholder, message);
+		placeholder.classList.toggle('error', c.status === 'failed');
+		show(placeholder, message !== '');
+		show(pre, mode === 'text' && !!c.text);
+		show(diffView, mode === 'diff' && !!c.text);
+
+		// Keep the reader's place: scrollTop survives text growth, and is restored after rebuilds.
+		const scrollTop = body.scrollTop;
+		if (mode === 'text') {
+			if (shownText?.id === c.id && c.text.startsWith(shownText.text)) {
+				if (c.text.length > shownText.text.length) preText.appendData(c.text.slice(shownText.text.length));
+			} else if (preText.data !== c.text) {
+				preText.data = c.text;
+			}
+			shownText = { id: c.id, text: c.text };
+			shownDiff = undefined;
+		} else {
+			const diff = diffs.of(c, s.original);
+			if (shownDiff?.id !== c.id || shownDiff.rows !== diff) {
+				diffView.replaceChildren(...diff.map(renderDiffRow));
+				shownDiff = { id: c.id, rows: diff };
+			}
+			shownText = undefined;
+		}
+		if (body.scrollTop !== scrollTop) body.scrollTop = scrollTop;
+	}
+
+	return {
+		root,
+		reset(toTop) {
+			shownText = undefined;
+			shownDiff = undefined;
+			if (toTop) body.scrollTop = 0;
+		},
+		scrollPage: direction => body.scrollBy({ top: direction * 0.9 * body.clientHeight }),
+		render,
+	};
+}

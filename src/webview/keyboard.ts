@@ -1,0 +1,48 @@
+/**
+ * The picker's key map: which key does what, without a DOM, so it is tested in node. `picker.ts`
+ * runs the action and prevents the key's default only when there is one.
+ */
+import type { Move } from './view';
+
+export type KeyAction =
+	| { readonly kind: 'move'; readonly move: Move }
+	/** Scroll the detail pane by most of its height, down (1) or up (−1). */
+	| { readonly kind: 'page'; readonly direction: 1 | -1 }
+	/** Accept the candidate in this row (0-based), active or not. */
+	| { readonly kind: 'acceptAt'; readonly index: number }
+	| { readonly kind: 'accept' | 'escape' | 'toggleView' | 'openDiff' | 'copy' | 'regenerate' };
+
+/** The parts of a `KeyboardEvent` the map reads. */
+export type KeyPress = Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'isComposing' | 'defaultPrevented'>;
+
+// A Map, not an object literal, so no key name can hit a prototype property.
+const keys = new Map<string, KeyAction>([
+	['ArrowDown', { kind: 'move', move: 'next' }],
+	['j', { kind: 'move', move: 'next' }],
+	['ArrowUp', { kind: 'move', move: 'previous' }],
+	['k', { kind: 'move', move: 'previous' }],
+	['Home', { kind: 'move', move: 'first' }],
+	['End', { kind: 'move', move: 'last' }],
+	['PageDown', { kind: 'page', direction: 1 }],
+	['PageUp', { kind: 'page', direction: -1 }],
+	['Enter', { kind: 'accept' }],
+	['Escape', { kind: 'escape' }],
+	['v', { kind: 'toggleView' }],
+	['d', { kind: 'openDiff' }],
+	['c', { kind: 'copy' }],
+	['r', { kind: 'regenerate' }],
+]);
+
+/**
+ * What a key press does, or `undefined` to leave it to the browser. Chords belong to VS Code and
+ * IME composition to the input method, so both pass through.
+ */
+export function keyAction(e: KeyPress, onButton: boolean): KeyAction | undefined {
+	if (e.defaultPrevented || e.isComposing || e.ctrlKey || e.metaKey || e.altKey) return undefined;
+	// A focused button keeps its own Enter and Space.
+	if (onButton && (e.key === 'Enter' || e.key === ' ')) return undefined;
+	const action = keys.get(e.key);
+	if (action) return action;
+	if (e.key.length === 1 && e.key >= '1' && e.key <= '9') return { kind: 'acceptAt', index: Number(e.key) - 1 };
+	return undefined;
+}
