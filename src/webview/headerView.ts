@@ -69,7 +69,6 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		show(busyBar, running && !s.applied);
 		show(cancelButton, running && !s.applied);
 		show(regenerateButton, !running && !s.applied);
-		document.body.classList.toggle('running', running);
 
 		const n = s.applied ? { severity: 'info' as const, text: 'Applied. Closing…' } : s.notice;
 		show(notice, !!n);

@@ -41,7 +41,8 @@ export function keyAction(e: KeyPress, onButton: boolean): KeyAction | undefined
 	if (e.defaultPrevented || e.isComposing || e.ctrlKey || e.metaKey || e.altKey) return undefined;
 	// A focused button keeps its own Enter and Space.
 	if (onButton && (e.key === 'Enter' || e.key === ' ')) return undefined;
-	const action = keys.get(e.key);
+	// Letters work with Shift or Caps Lock too: the legend shows them as capitals.
+	const action = keys.get(e.key.length === 1 ? e.key.toLowerCase() : e.key);
 	if (action) return action;
 	if (e.key.length === 1 && e.key >= '1' && e.key <= '9') return { kind: 'acceptAt', index: Number(e.key) - 1 };
 	return undefined;

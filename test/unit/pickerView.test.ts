@@ -210,6 +210,9 @@ describe('picker key map', () => {
 		assert.deepEqual(press('d'), { kind: 'openDiff' });
 		assert.deepEqual(press('c'), { kind: 'copy' });
 		assert.deepEqual(press('r'), { kind: 'regenerate' });
+		// as the legend shows them: Shift or Caps Lock gives capitals
+		assert.deepEqual(press('V'), { kind: 'toggleView' });
+		assert.deepEqual(press('D'), { kind: 'openDiff' });
 	});
 	it('accepts rows 1 to 9 by digit, and nothing else by digit', () => {
 		assert.deepEqual(press('1'), { kind: 'acceptAt', index: 0 });
@@ -218,7 +221,7 @@ describe('picker key map', () => {
 		assert.equal(press('F1'), undefined);
 	});
 	it('leaves other keys, chords, composition and handled keys to someone else', () => {
-		for (const key of ['x', 'V', ' ', 'Tab', 'constructor', 'toString']) assert.equal(press(key), undefined, key);
+		for (const key of ['x', 'X', ' ', 'Tab', 'constructor', 'toString']) assert.equal(press(key), undefined, key);
 		for (const over of [{ ctrlKey: true }, { metaKey: true }, { altKey: true }, { isComposing: true }, { defaultPrevented: true }]) {
 			assert.equal(press('Enter', over), undefined, JSON.stringify(over));
 			assert.equal(press('1', over), undefined, JSON.stringify(over));
