@@ -62,6 +62,8 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 	body.append(pre, diffView, placeholder);
 	root.append(head, body);
 
+	/** The candidate shown last, to tell growth of the same text from a switch to another. */
+	let lastId: number | undefined;
 	/** What the pane shows now, to decide between appending, replacing and keeping. */
 	let shownText: { id: number; text: string } | undefined;
 	let shownDiff: { id: number; rows: DiffRow[] } | undefined;
@@ -118,8 +120,10 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 		show(pre, mode === 'text' && !!c.text);
 		show(diffView, mode === 'diff' && !!c.text);
 
-		// Keep the reader's place: scrollTop survives text growth, and is restored after rebuilds.
-		const scrollTop = body.scrollTop;
+		// Keep the reader's place while the same candidate grows or is rebuilt; another candidate
+		// starts at its top.
+		const scrollTop = lastId === c.id ? body.scrollTop : 0;
+		lastId = c.id;
 		if (mode === 'text') {
 			if (shownText?.id === c.id && c.text.startsWith(shownText.text)) {
 				if (c.text.length > shownText.text.length) preText.appendData(c.text.slice(shownText.text.length));
@@ -131,7 +135,10 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 		} else {
 			const diff = diffs.of(c, s.original);
 			if (shownDiff?.id !== c.id || shownDiff.rows !== diff) {
-				diffView.replaceChildren(...diff.map(renderDiffRow));
+				// A fragment, not a spread: a huge diff would overflow the argument list.
+				const rows = document.createDocumentFragment();
+				for (const row of diff) rows.append(renderDiffRow(row));
+				diffView.replaceChildren(rows);
 				shownDiff = { id: c.id, rows: diff };
 			}
 			shownText = undefined;
@@ -142,6 +149,7 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 	return {
 		root,
 		reset(toTop) {
+			lastId = undefined;
 			shownText = undefined;
 			shownDiff = undefined;
 			if (toTop) body.scrollTop = 0;
