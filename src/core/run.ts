@@ -292,10 +292,13 @@ export class BestOfNRun {
 		unique.forEach((s, i) => (s.score = scores[i]));
 	}
 
-	/** Best first: scored by score, then completed unscored, streaming, queued, cancelled, failed. */
+	/**
+	 * Best first: scored by score, then completed unscored, streaming, queued, failed, cancelled.
+	 * Failed before cancelled: after a fatal error the row with the reason leads, not an empty one.
+	 */
 	private ordered(): Slot[] {
 		const bucket = (s: Slot) =>
-			s.status === 'done' ? (s.score !== undefined ? 0 : 1) : s.status === 'streaming' ? 2 : s.status === 'queued' ? 3 : s.status === 'cancelled' ? 4 : 5;
+			s.status === 'done' ? (s.score !== undefined ? 0 : 1) : s.status === 'streaming' ? 2 : s.status === 'queued' ? 3 : s.status === 'failed' ? 4 : 5;
 		return this.slots
 			.filter(s => s.duplicateOf === undefined)
 			.sort((a, b) => bucket(a) - bucket(b) || (b.score ?? 0) - (a.score ?? 0) || (a.finishedOrder ?? a.id + 1000) - (b.finishedOrder ?? b.id + 1000));

@@ -158,6 +158,8 @@ describe('BestOfNRun', () => {
 		assert.equal(error?.kind, 'unreachable');
 		assert.equal(g.seen.length, 1);
 		assert.equal(state.notice?.text, 'Could not reach Ollama at http://h.');
+		assert.equal(state.candidates[0].status, 'failed', 'the row with the reason leads');
+		assert.ok(state.candidates.slice(1).every(c => c.status === 'cancelled'));
 	});
 
 	it('cancel aborts every open stream at once and ends as cancelled', async () => {

@@ -1,0 +1,336 @@
+// What a person sees when a rewrite cannot run, and the way out each error message offers, in a real
+// workbench (code-server + headless Chromium):
+//  1. the model is not installed: an error names it and `ollama pull`; its "Pull <model>" action
+//     pulls with a progress notification and then runs the rewrite again, which now produces candidates;
+//  2. nothing listens at bestOfN.ollama.host: an error names the host and how to start Ollama; its
+//     "Open Settings" action opens the Settings editor on that setting.
+// Headless, VS Code 1.139 shows no notification toasts (the toast container is never even created),
+// so a notification's text is read from the `.monaco-alert` live region and its buttons are clicked
+// in the notification center ("Notifications: Show Notifications"), as a screen-reader or keyboard
+// user would. If a toast is ever visible, its button is clicked instead.
+//   npm run build && npx mocha --no-config --timeout 180000 test/e2e/errors.e2e.js
+'use strict';
+const assert = require('assert');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const h = require('./harness');
+
+// The fixture is TypeScript; tsx's scoped require compiles it without a global .ts hook (see rewrite.e2e.js).
+const tsx = require('tsx/cjs/api');
+const { FakeOllama } = tsx.require('../fixtures/fakeOllama.ts', __filename);
+
+const FILE = 'notes.txt'; // test/fixtures/workspace/notes.txt, in a scratch copy of that workspace
+const LINE = 'the function returns a value';
+const MODEL = 'llama3.1:8b';
+const PULL = `Pull ${MODEL}`;
+const WAIT = 20000; // any single step in this file; the whole file stays well under a minute
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` (sync or async) until it returns a truthy value; bounded, with a useful error. */
+async function until(what, check, timeout = WAIT) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try { last = await check(); } catch (e) { last = e; }
+    if (last && !(last instanceof Error)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await sleep(100);
+  }
+}
+
+/** A 127.0.0.1 URL nothing listens on: a port the OS just handed out and that was closed again. */
+async function closedPortUrl() {
+  const server = net.createServer();
+  await new Promise((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
+describe('e2e: error messages and their actions', function () {
+  this.timeout(90000);
+  let fake;
+  let workspace;
+  let settingsFile;
+  let wb;
+  let page;
+  let picker; // FrameLocator of the picker's content frame
+
+  /**
+   * The workspace settings. Both tests change them by rewriting this file: VS Code watches it and the
+   * extension reads its settings at the start of each run. That the new values arrived is observed,
+   * not assumed: the instruction box's title shows the candidate count the extension reads right then
+   * (see startRewrite), so each write also changes `bestOfN.candidates`.
+   */
+  function writeWorkspaceSettings(values) {
+    fs.writeFileSync(settingsFile, JSON.stringify(values, null, 2));
+  }
+
+  before(async function () {
+    this.timeout(90000); // server + browser + workbench: 10-20 s on 2 cores
+    // Only another model is installed. A pull takes a second a step until the test has seen its
+    // progress (about 16 steps), then the test speeds it up.
+    fake = new FakeOllama({ models: ['other:1b'], pullDelayMs: 1000 });
+    await fake.start();
+    workspace = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-e2e-ws-')), 'workspace');
+    fs.cpSync(h.FIXTURE_WORKSPACE, workspace, { recursive: true });
+    fs.mkdirSync(path.join(workspace, '.vscode'));
+    settingsFile = path.join(workspace, '.vscode', 'settings.json');
+    // The host goes in workspace settings (see rewrite.e2e.js on user settings in a remote window).
+    writeWorkspaceSettings({ 'bestOfN.ollama.host': fake.url, 'bestOfN.candidates': 3 });
+    wb = await h.openWorkbench({
+      workspace,
+      copyWorkspace: false, // already a scratch copy
+      userSettings: {
+        'bestOfN.model': MODEL,
+        'bestOfN.ranker': 'consensus', // no reward model needed
+        'bestOfN.concurrency': 1,
+      },
+    });
+    page = wb.page;
+    page.setDefaultTimeout(WAIT);
+    picker = h.webviewFrame(page);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest.state !== 'failed' || !wb) return;
+    await h.screenshotOnFailure(this, page);
+    // What the picker and the notifications showed, what the server saw and what the workbench logged.
+    const shown = await picker.locator('body').evaluate((b) => b.innerText, null, { timeout: 2000 }).catch((e) => `(no picker: ${e.message.split('\n')[0]})`);
+    console.error(`    picker text:\n${String(shown).replace(/^/gm, '      | ')}`);
+    const alerts = await page.locator('.monaco-alert').allTextContents().catch(() => []);
+    console.error(`    announced: ${JSON.stringify(alerts.filter(Boolean))}`);
+    const notes = await page.locator('.notification-toast, .notifications-center .notification-list-item')
+      .evaluateAll((els) => els.map((el) => el.innerText.replace(/\s*\n\s*/g, ' | '))).catch(() => []);
+    console.error(`    notifications (toasts and center): ${JSON.stringify(notes)}`);
+    const tabs = await page.locator('.tabs-container .tab').allTextContents().catch(() => []);
+    console.error(`    tabs: ${JSON.stringify(tabs.map((t) => t.replace(/\s+/g, ' ')))}`);
+    console.error(`    fake Ollama: models ${JSON.stringify(fake.models)}, ${fake.requests.length} requests ` +
+      `${JSON.stringify(fake.requests.map((r) => r.model))}, ${fake.openRequests} open, pulls ${JSON.stringify(fake.pulls)}, ${fake.openPulls} open`);
+    console.error(`    workspace settings: ${fs.readFileSync(settingsFile, 'utf8').replace(/\s+/g, ' ')}`);
+    if (wb.pageErrors.length) console.error(`    page errors: ${wb.pageErrors.map(String).join('\n      ')}`);
+    console.error(`    server log ${wb.server.logPath}`);
+    const log = findExtensionLog(wb.server.scratch);
+    if (log) console.error(`    extension log ${log}:\n${require('../../scripts/vscode-host').tail(log, 25).replace(/^/gm, '      | ')}`);
+  });
+
+  after(async () => {
+    if (wb) await wb.teardown();
+    if (fake) await fake.close();
+    if (workspace) fs.rmSync(path.dirname(workspace), { recursive: true, force: true });
+  });
+
+  /**
+   * Clicks the line showing `text` in the editor showing it (not necessarily the active group: the
+   * picker or the Settings editor may be) and selects it with Home, Shift+End.
+   */
+  async function selectLine(text) {
+    const line = page.locator('.editor-instance .view-line', { hasText: text.replace(/ /g, '\u00a0') }).first();
+    await line.click();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Shift+End');
+    await page.locator('.editor-group-container.active .editor-instance .selected-text').first().waitFor();
+  }
+
+  /**
+   * F1 and "Best-of-N: Rewrite Selection…" (not the harness's runCommand, which waits for the quick
+   * input to hide: this command opens its own quick pick in the same widget). Resolves with the title
+   * of the instruction box it opens, e.g. "Best-of-N: 3 rewrites from llama3.1:8b".
+   */
+  async function startRewrite() {
+    const title = 'Best-of-N: Rewrite Selection…';
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: title }) }).first();
+    await row.waitFor();
+    for (let i = 0; i < 20 && !(await row.evaluate((el) => el.classList.contains('focused'))); i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await until('the instruction quick pick', async () =>
+      /How should the selection be rewritten/.test((await input.getAttribute('placeholder')) || '') && await input.isVisible());
+    return (await page.locator('.quick-input-widget .quick-input-title').textContent()).trim();
+  }
+
+  /** Types the instruction into the open instruction box and accepts it. */
+  async function giveInstruction(instruction) {
+    await page.keyboard.type(instruction);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: instruction }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  }
+
+  /**
+   * Starts a rewrite once the extension reads `candidates` as the settings say (a settings file
+   * written just before takes effect within a second or so); Escape backs out of a stale attempt.
+   */
+  async function rewriteWith(candidates, instruction) {
+    const want = `Best-of-N: ${candidates} rewrites from ${MODEL}`;
+    const seen = [];
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      const title = await startRewrite();
+      if (title === want) break;
+      seen.push(title);
+      if (Date.now() > deadline) throw new Error(`the settings never took effect: expected "${want}", the instruction box said ${JSON.stringify(seen)}`);
+      await closeQuickInput();
+      await sleep(300);
+    }
+    await giveInstruction(instruction);
+  }
+
+  /**
+   * Escape until the quick input is gone. Escape goes to the notification center first when that is
+   * open (its keybinding outranks the quick input's), so one press is not always enough.
+   */
+  async function closeQuickInput() {
+    const widget = page.locator('.quick-input-widget');
+    for (let i = 0; i < 3 && await widget.isVisible(); i++) {
+      await page.keyboard.press('Escape');
+      await widget.waitFor({ state: 'hidden', timeout: 2000 }).catch(() => {});
+    }
+    await widget.waitFor({ state: 'hidden', timeout: 1000 });
+  }
+
+  /** Clears every notification, so a test sees only its own, and makes sure the center is closed. */
+  async function clearNotifications() {
+    await h.runCommand(page, 'Notifications: Clear All Notifications');
+    const center = page.locator('.notifications-center.visible');
+    if (await center.isVisible()) await h.runCommand(page, 'Notifications: Hide Notifications');
+    await center.waitFor({ state: 'hidden', timeout: 5000 });
+  }
+
+  /** The text announced for the newest error/info message matching `pattern` (headless: no toast). */
+  async function announced(pattern) {
+    return until(`a message matching ${pattern}`, async () =>
+      (await page.locator('.monaco-alert').allTextContents()).find((t) => pattern.test(t)));
+  }
+
+  async function openNotificationCenter() {
+    const center = page.locator('.notifications-center.visible');
+    if (!(await center.isVisible())) await h.runCommand(page, 'Notifications: Show Notifications');
+    await center.waitFor();
+  }
+
+  /** The notification (a toast if one is visible, else its entry in the notification center) containing `text`. */
+  async function notification(text) {
+    const toast = page.locator('.notification-toast', { hasText: text }).first();
+    if (await toast.isVisible()) return toast;
+    await openNotificationCenter();
+    const item = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
+    await item.waitFor();
+    return item;
+  }
+
+  const buttonLabels = (note) => note.locator('.monaco-button').allTextContents();
+  const pickerTab = () => page.locator('.tabs-container .tab', { hasText: 'Best-of-N:' });
+  const phase = () => picker.locator('.status-row .phase').textContent();
+
+  it('a missing model: the error offers a pull, which shows progress and then reruns the rewrite', async () => {
+    await h.openFileFromExplorer(page, FILE);
+    await h.waitForEditorText(page, LINE);
+    await selectLine(LINE);
+    await rewriteWith(3, 'make it shorter');
+
+    // The error names the model and the command that installs it.
+    const message = await announced(/is not installed/);
+    assert.strictEqual(message, `Error: Model "${MODEL}" is not installed on ${fake.url}. Pull it with \`ollama pull ${MODEL}\`.`);
+    // The picker shows the run failed, with the same words, and nothing was pulled behind the user's back.
+    await pickerTab().first().waitFor();
+    await until('the picker to show the run failed', async () => (await phase()) === 'Failed');
+    const notice = picker.locator('.notice.severity-error');
+    assert.ok(await notice.isVisible(), 'the picker shows an error notice');
+    assert.strictEqual((await notice.locator('.notice-text').textContent()).trim(), message.replace(/^Error: /, ''));
+    assert.ok(fake.requests.length >= 1 && fake.requests.every((r) => r.model === MODEL), 'the run asked for the configured model');
+    assert.deepStrictEqual(fake.pulls, []);
+
+    const note = await notification('is not installed');
+    assert.deepStrictEqual(await buttonLabels(note), [PULL, 'Choose Another Model', 'Show Log']);
+    assert.ok(await note.locator('.codicon-error').count(), 'it is an error notification');
+    await h.screenshot(page, 'errors-model-not-found');
+
+    const before = fake.requests.length;
+    await note.locator('.monaco-button', { hasText: PULL }).click();
+    await until(`the server to be asked to pull ${MODEL}`, () => fake.pulls.includes(MODEL));
+    // While it pulls: a progress notification with the model, Ollama's own status line and a Cancel
+    // button (each step takes a second here, so it is surely still going).
+    // (The notification may exist a moment before Ollama's first line arrives, hence the polling.)
+    const status = new RegExp(`^Pulling ${MODEL.replace(/\./g, '\\.')}: pulling (manifest|[0-9a-f]{12})$`);
+    await announced(new RegExp(`^Info: ${status.source.slice(1)}`));
+    const progress = await notification(`Pulling ${MODEL}`);
+    await until('the progress notification to show the pull\'s status', async () =>
+      status.test((await progress.locator('.notification-list-item-message').first().textContent()).trim()));
+    assert.deepStrictEqual(await buttonLabels(progress), ['Cancel']);
+    assert.strictEqual(fake.openPulls, 1, 'the pull is still open at the server');
+    fake.pullDelayMs = 5; // seen; let it finish (after the step already waiting, at most a second)
+
+    // Once pulled, the same picker runs the rewrite again, and the now installed model answers.
+    const pulled = await until('the pull to end', async () =>
+      (await page.locator('.monaco-alert').allTextContents()).find((t) => /Pulling .* failed/.test(t)) ||
+      (fake.openPulls === 0 && fake.hasModel(MODEL) && 'installed'));
+    assert.strictEqual(pulled, 'installed');
+    await until('the rerun to finish with candidates', async () => (await phase()) === 'Done', WAIT);
+    const statuses = await picker.locator('.list [role=option] .status').allTextContents();
+    const rows = await picker.locator('.list [role=option] .preview').allTextContents();
+    assert.strictEqual(rows.length, 3, `three candidates, got ${JSON.stringify(rows)} (${JSON.stringify(statuses)})`);
+    assert.ok(rows.every((t) => t.trim() && t !== '…'), `every candidate has text: ${JSON.stringify(rows)}`);
+    assert.ok(await picker.locator('.notice').isHidden(), 'the error notice is gone');
+    assert.strictEqual(fake.requests.length - before, 3, 'the rerun asked for three candidates');
+    assert.deepStrictEqual(fake.pulls, [MODEL], 'one pull');
+    assert.strictEqual(await pickerTab().count(), 1, 'the rerun happened in the same picker');
+    await until('the progress notification to close', async () =>
+      (await page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: 'Pulling' }).count()) === 0, 5000);
+  });
+
+  it('an unreachable server: the error says how to start Ollama and Open Settings shows the host setting', async () => {
+    await clearNotifications(); // whatever the first test left, even if it failed
+    const deadHost = await closedPortUrl();
+    const before = fake.requests.length;
+    writeWorkspaceSettings({ 'bestOfN.ollama.host': deadHost, 'bestOfN.candidates': 2 });
+    await selectLine(LINE);
+    await rewriteWith(2, 'make it clearer');
+
+    const message = await announced(/Could not reach Ollama/);
+    assert.strictEqual(message, `Error: Could not reach Ollama at ${deadHost}. Start it with \`ollama serve\`, or point bestOfN.ollama.host at your server.`);
+    await until('the picker to show the run failed', async () => (await phase()) === 'Failed');
+    assert.strictEqual((await picker.locator('.notice.severity-error .notice-text').textContent()).trim(), message.replace(/^Error: /, ''));
+    assert.match(await picker.locator('.meta-row').textContent(), new RegExp(`${MODEL.replace(/\./g, '\\.')} @ ${deadHost.replace(/^http:\/\//, '').replace(/\./g, '\\.')}`));
+    assert.strictEqual(fake.requests.length, before, 'nothing went to the old host');
+
+    const note = await notification('Could not reach Ollama');
+    assert.deepStrictEqual(await buttonLabels(note), ['Retry', 'Open Settings', 'Show Log']);
+    await h.screenshot(page, 'errors-unreachable');
+    await note.locator('.monaco-button', { hasText: 'Open Settings' }).click();
+
+    // The Settings editor opens searching for exactly that setting, and shows it (set in this workspace).
+    await page.locator('.tabs-container .tab.active', { hasText: 'Settings' }).waitFor();
+    const settings = page.locator('.settings-editor');
+    const search = settings.locator('.search-container .view-lines');
+    await until('the settings search to be bestOfN.ollama.host', async () =>
+      (await search.textContent()).replace(/\u00a0/g, ' ').trim() === 'bestOfN.ollama.host');
+    await until('one setting found', async () => (await settings.locator('.settings-count-widget').textContent()).trim() === '1 Setting Found');
+    const item = settings.locator('.setting-item-contents').first();
+    await item.waitFor();
+    assert.match((await item.locator('.setting-item-title').textContent()).replace(/\s+/g, ' '), /Ollama: Host/);
+    assert.match(await item.textContent(), /URL of the Ollama server/);
+    assert.match(await item.textContent(), /Modified in Workspace/);
+  });
+});
+
+/** The extension's own log (its output channel) under the run's user data folder, if there is one. */
+function findExtensionLog(scratch) {
+  const found = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'Best-of-N.log') found.push(p);
+    }
+  };
+  try { walk(path.join(scratch, 'udd', 'logs')); } catch { return undefined; }
+  return found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+}
