@@ -205,8 +205,9 @@ export function toJson(state: PickerState) {
 function toText(state: PickerState): string {
 	const done = state.candidates.filter(c => c.status === 'done');
 	const failed = state.candidates.length - done.length;
+	const ranker = state.ranker.kind === 'reward' ? `reward model ${state.ranker.label}` : state.ranker.label;
 	const lines = [
-		`${done.length} of ${state.requested} candidates from ${state.model}, ranked by ${state.ranker.label} (${state.ranker.reason})` +
+		`${done.length} of ${state.requested} candidates from ${state.model}, ranked by ${ranker} (${state.ranker.reason})` +
 			(failed ? `, ${failed} failed` : ''),
 	];
 	if (state.notice) lines.push(state.notice.text);
@@ -218,7 +219,17 @@ function toText(state: PickerState): string {
 	return `${lines.join('\n')}\n`;
 }
 
+/** Messages from the shared layers name the extension's settings; a CLI user sets flags. */
+const FLAGS: [RegExp, string][] = [
+	[/bestOfN\.ollama\.host/g, '--host'],
+	[/bestOfN\.rewardModel\b/g, '--reward-model'],
+	[/bestOfN\.model\b/g, '--model'],
+	[/bestOfN\.ranker\b/g, '--ranker'],
+	[/choose the consensus ranker/g, 'use --ranker consensus'],
+];
+
 function fail(code: number, message: string): number {
+	for (const [pattern, flag] of FLAGS) message = message.replace(pattern, flag);
 	process.stderr.write(`best-of-n: ${message}\n`);
 	return code;
 }

@@ -226,7 +226,7 @@ export class BestOfNRun {
 				this.ranker = { ...this.ranker, loading: describeProgress(p) };
 				this.emit();
 			});
-			this.ranker = { kind: 'reward', label, reason: `reward model (max ${info.maxLength} tokens)` };
+			this.ranker = { kind: 'reward', label, reason: `${info.id}, pairs up to ${info.maxLength} tokens` };
 		} catch (e) {
 			this.rewardUsable = false;
 			if (isCancelled(e)) return;
