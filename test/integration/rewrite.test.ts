@@ -153,6 +153,39 @@ describe('Best-of-N in a real extension host', function () {
 		assert.ok(state?.candidates.every(c => c.status === 'cancelled'));
 	});
 
+	it('closing the picker cancels its run', async () => {
+		fake.tokenDelayMs = 200;
+		await set('concurrency', 2);
+		const editor = await editorWith('close me');
+		editor.selection = new vscode.Selection(0, 0, 0, 8);
+		const done = rewrite('shorter');
+		await until('requests to reach the server', () => fake.openRequests === 2);
+		await until('the picker tab to show', () => pickerTabs().length === 1, 5000);
+		await vscode.window.tabGroups.close(pickerTabs());
+		const state = await done;
+		assert.equal(state?.phase, 'cancelled');
+		await fake.waitForIdle(2000);
+		assert.equal(api.picker, undefined, 'no picker is left');
+	});
+
+	it('a new run cancels the one before it', async () => {
+		fake.tokenDelayMs = 200;
+		await set('concurrency', 2);
+		const editor = await editorWith('first run');
+		editor.selection = new vscode.Selection(0, 0, 0, 9);
+		const first = rewrite('one');
+		await until('the first run to reach the server', () => fake.openRequests === 2);
+		fake.tokenDelayMs = 0;
+		await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
+		editor.selection = new vscode.Selection(0, 0, 0, 9);
+		const second = await rewrite('two');
+		assert.equal((await first)?.phase, 'cancelled');
+		assert.equal(second?.phase, 'done');
+		assert.equal(second?.instruction, 'two');
+		await until('one picker, showing the new run', () => pickerTabs().length === 1, 5000);
+		await fake.waitForIdle(2000);
+	});
+
 	it('unloads the reward worker after the idle time', async () => {
 		await set('rewardIdleMinutes', 0.01); // 600 ms
 		const editor = await editorWith('good code');
