@@ -149,6 +149,11 @@ export class BestOfNRun {
 			}
 		});
 		await Promise.all(workers);
+		if (!signal.aborted) {
+			// Generation is over; what is left is the reward model (perhaps still downloading) and the scores.
+			this.phase = 'scoring';
+			this.emit();
+		}
 		await rewardLoad;
 		await this.scoring;
 

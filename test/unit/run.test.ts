@@ -71,6 +71,24 @@ describe('BestOfNRun', () => {
 		assert.deepEqual(state.candidates.map(c => c.score), [2, 1, 0, -1]);
 	});
 
+	it('reports the scoring phase between the last candidate and the final ranking', async () => {
+		const g = scriptedGenerator(['good', 'bad', 'good good', 'x']);
+		let release!: () => void;
+		const gate = new Promise<void>(r => (release = r));
+		const scorer = countingScorer();
+		const slowLoad: RewardScorer = { load: async () => { await gate; return scorer.load(new AbortController().signal); }, score: (p, s) => scorer.score(p, s) };
+		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer: slowLoad, seed: 100 });
+		const phases: string[] = [];
+		run.onState(s => phases.push(s.phase));
+		const done = run.start();
+		while (!phases.includes('scoring')) await new Promise(r => setTimeout(r, 5));
+		assert.ok(run.snapshot().candidates.every(c => c.status === 'done' && c.rank === undefined), 'all generated, none ranked yet');
+		release();
+		const { state } = await done;
+		assert.equal(state.phase, 'done');
+		assert.deepEqual(state.candidates.map(c => c.rank), [1, 2, 3, 4]);
+	});
+
 	it('gives each candidate its own seed and respects concurrency', async () => {
 		const g = scriptedGenerator(['a', 'b', 'c', 'd', 'e'], 10);
 		const run = new BestOfNRun({ runId: 1, input, settings: settings({ candidates: 5, concurrency: 2 }), generator: g.gen, seed: 100 });
