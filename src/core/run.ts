@@ -5,6 +5,7 @@
  *
  * One AbortController per run: `cancel()` aborts every stream, the reward load and pending scores.
  */
+import { setMaxListeners } from 'node:events';
 import { consensusScores } from './consensus';
 import { BestOfNError, cancelledError, errorMessage, isCancelled } from './errors';
 import type { CandidateGenerator, GenerationOptions } from './generation';
@@ -35,6 +36,8 @@ interface Slot {
 	status: CandidateView['status'];
 	raw: string;
 	text: string;
+	/** `raw` grew since `text` was cleaned from it (cleaning waits for the next snapshot). */
+	stale?: boolean;
 	error?: string;
 	errorKind?: BestOfNError['kind'];
 	score?: number;
@@ -54,6 +57,8 @@ export interface RunResult {
 	/** Set when no candidate could be produced, with the cause a person can act on. */
 	readonly error?: BestOfNError;
 }
+
+const STREAM_EMIT_MS = 50;
 
 /** Errors that will fail every other request the same way: stop the run instead of repeating them. */
 const FATAL_KINDS: ReadonlySet<string> = new Set(['unreachable', 'model-not-found']);
@@ -75,8 +80,11 @@ export class BestOfNRun {
 	private scoring: Promise<void> = Promise.resolve();
 	private rewardUsable: boolean;
 	private started?: Promise<RunResult>;
+	private pendingEmit?: ReturnType<typeof setTimeout>;
 
 	constructor(private readonly options: RunOptions) {
+		// Every open request, the reward load and each pending score listen to the one signal.
+		setMaxListeners(0, this.controller.signal);
 		this.logger = options.logger ?? nullLogger;
 		this.now = options.now ?? Date.now;
 		this.startedAt = this.now();
@@ -111,6 +119,12 @@ export class BestOfNRun {
 
 	snapshot(): PickerState {
 		const { input, settings } = this.options;
+		for (const slot of this.slots) {
+			if (slot.stale) {
+				slot.text = cleanCandidate(slot.raw, input.text, true);
+				slot.stale = false;
+			}
+		}
 		return {
 			runId: this.options.runId,
 			phase: this.phase,
@@ -190,10 +204,11 @@ export class BestOfNRun {
 		try {
 			const result = await generator.generate({ model: settings.model, messages: buildRewriteMessages(input), options }, signal, delta => {
 				slot.raw += delta;
-				slot.text = cleanCandidate(slot.raw, input.text, true);
-				this.emit();
+				slot.stale = true;
+				this.emitSoon();
 			});
 			slot.raw = result.text;
+			slot.stale = false;
 			slot.text = cleanCandidate(result.text, input.text);
 			slot.tokens = result.tokens;
 			slot.doneReason = result.doneReason;
@@ -234,7 +249,10 @@ export class BestOfNRun {
 			this.ranker = { kind: 'reward', label, reason: `${info.id}, pairs up to ${info.maxLength} tokens` };
 		} catch (e) {
 			this.rewardUsable = false;
-			if (isCancelled(e)) return;
+			if (isCancelled(e)) {
+				this.ranker = { kind: 'none', label: 'unranked', reason: 'cancelled before the reward model loaded' };
+				return;
+			}
 			const why = errorMessage(e);
 			this.logger.error(`reward model ${label} did not load: ${why}`);
 			if (this.options.settings.ranker === 'reward') {
@@ -314,7 +332,17 @@ export class BestOfNRun {
 		this.endedAt = this.now();
 	}
 
+	/**
+	 * Tokens arrive far faster than anyone reads them: streaming updates are coalesced into one
+	 * snapshot per `STREAM_EMIT_MS`, so cleaning and snapshotting cost O(text) a tick, not a token.
+	 */
+	private emitSoon(): void {
+		this.pendingEmit ??= setTimeout(() => this.emit(), STREAM_EMIT_MS);
+	}
+
 	private emit(): void {
+		clearTimeout(this.pendingEmit);
+		this.pendingEmit = undefined;
 		if (this.listeners.size === 0) return;
 		const state = this.snapshot();
 		for (const listener of this.listeners) listener(state);

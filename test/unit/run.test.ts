@@ -97,16 +97,29 @@ describe('BestOfNRun', () => {
 		assert.equal(g.maxOpen, 2);
 	});
 
-	it('streams text into snapshots before the candidate completes', async () => {
-		const g = scriptedGenerator(['hello world', 'x', 'y', 'z']);
-		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, seed: 100 });
+	it('streams text into snapshots before the candidate completes, coalescing token bursts', async () => {
+		// 40 tokens 2 ms apart, then the end: the picker must see the text grow, in far fewer snapshots than tokens.
+		const tokens = Array.from({ length: 40 }, (_, i) => `t${i} `);
+		const gen: CandidateGenerator = {
+			async generate(_request, _signal, onDelta) {
+				for (const t of tokens) {
+					onDelta(t);
+					await new Promise(r => setTimeout(r, 2));
+				}
+				return { text: tokens.join('') };
+			},
+		};
+		const run = new BestOfNRun({ runId: 1, input, settings: settings({ candidates: 1 }), generator: gen, seed: 100 });
 		const partials: string[] = [];
 		run.onState(s => {
-			const c = s.candidates.find(c => c.id === 0);
-			if (c?.status === 'streaming') partials.push(c.text);
+			const c = s.candidates[0];
+			if (c?.status === 'streaming' && c.text) partials.push(c.text);
 		});
-		await run.start();
-		assert.ok(partials.includes('he'), `saw ${JSON.stringify(partials)}`);
+		const { state } = await run.start();
+		assert.ok(partials.length >= 1, 'saw the text while it streamed');
+		assert.ok(partials.every(p => tokens.join('').startsWith(p) && p.length < tokens.join('').length), JSON.stringify(partials));
+		assert.ok(partials.length < tokens.length / 2, `${partials.length} snapshots for ${tokens.length} tokens`);
+		assert.equal(state.candidates[0].text, tokens.join('').trimEnd());
 	});
 
 	it('collapses identical candidates into one with a count and scores it once', async () => {
