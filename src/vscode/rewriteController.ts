@@ -55,24 +55,52 @@ export class RewriteController extends Disposable {
 		if (!instruction) return undefined;
 		await this.remember(instruction);
 
-		this.session?.dispose();
-		const session = new RewriteSession(editor.document, editor.viewColumn, selection, instruction, {
-			extensionUri: this.context.extensionUri,
-			logger: this.logger,
-			rewards: this.rewards,
-			documents: this.documents,
-			nextRunId: () => ++this.runIds,
-			reportFailure: (error, retry) => void this.reportFailure(error, retry),
-		});
-		this.session = session;
-		session.onDidEnd(() => {
-			if (this.session === session) this.session = undefined;
-		});
+		const session = this.startSession(editor.document, editor.viewColumn, selection, instruction);
 		const result = await vscode.window.withProgress(
 			{ location: vscode.ProgressLocation.Window, title: 'Best-of-N' },
 			() => session.startRun(),
 		);
 		return result.state;
+	}
+
+	/** Opens a picker for a new session, replacing (and cancelling) the current one. */
+	private startSession(
+		document: vscode.TextDocument,
+		column: vscode.ViewColumn | undefined,
+		range: vscode.Range,
+		instruction: string,
+	): RewriteSession {
+		this.session?.dispose();
+		const session = new RewriteSession(document, column, range, instruction, {
+			extensionUri: this.context.extensionUri,
+			logger: this.logger,
+			rewards: this.rewards,
+			documents: this.documents,
+			nextRunId: () => ++this.runIds,
+			reportFailure: (error, failed) => void this.reportFailure(error, () => this.retry(failed)),
+		});
+		this.session = session;
+		session.onDidEnd(() => {
+			if (this.session === session) this.session = undefined;
+		});
+		return session;
+	}
+
+	/**
+	 * Retry from an error notification, which can outlive its picker (a pull takes minutes): rerun in
+	 * the same picker if it is open, else in a new one, if the selected text is still as it was.
+	 */
+	private retry(session: RewriteSession): void {
+		if (!session.isDisposed) {
+			void session.startRun();
+			return;
+		}
+		const again = session.repeatable();
+		if (!again) {
+			void vscode.window.showInformationMessage('Best-of-N: the selected text changed since; select it and run the command again.');
+			return;
+		}
+		void this.startSession(again.document, again.column, again.range, again.instruction).startRun();
 	}
 
 	/** Best-of-N: Cancel — stops the current run; its finished candidates stay in the picker. */

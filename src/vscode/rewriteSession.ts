@@ -23,8 +23,8 @@ export interface SessionDeps {
 	readonly rewards: RewardService;
 	readonly documents: CandidateDocuments;
 	readonly nextRunId: () => number;
-	/** Shows a failed run's error with its way out; `retry` starts the run again. */
-	readonly reportFailure: (error: BestOfNError, retry: () => void) => void;
+	/** Shows a failed run's error with its way out (retrying is the controller's: the picker may be gone by then). */
+	readonly reportFailure: (error: BestOfNError, session: RewriteSession) => void;
 }
 
 export type AcceptOutcome = 'applied' | 'conflict' | 'unavailable' | 'failed';
@@ -39,6 +39,9 @@ export class RewriteSession extends Disposable {
 	private runListener?: { dispose(): void };
 	private lastState?: PickerState;
 	private disposed = false;
+	private accepting = false;
+	/** Every run shown here (Regenerate adds one), whose diff documents go with the picker. */
+	private readonly runIds: number[] = [];
 	private readonly ended = new vscode.EventEmitter<void>();
 	/** Fires once, when the session is over (accepted, closed or replaced). */
 	readonly onDidEnd = this.ended.event;
@@ -88,6 +91,7 @@ export class RewriteSession extends Disposable {
 			logger: this.deps.logger,
 		});
 		this.run = run;
+		this.runIds.push(run.snapshot().runId);
 		this.runListener = run.onState(state => this.show(state));
 		this.show(run.snapshot());
 		this.deps.logger.info(
@@ -96,14 +100,15 @@ export class RewriteSession extends Disposable {
 		void vscode.commands.executeCommand('setContext', 'bestOfN.running', true);
 		const result = run.start();
 		void result.then(({ state, error }) => {
-			if (run === this.run) void vscode.commands.executeCommand('setContext', 'bestOfN.running', false);
+			// A replaced session's run ends after its successor started: the key is the successor's now.
+			if (run === this.run && !this.disposed) void vscode.commands.executeCommand('setContext', 'bestOfN.running', false);
 			const best = state.candidates[0];
 			this.deps.logger.info(
 				`run ${state.runId} ${state.phase} in ${((state.elapsedMs ?? 0) / 1000).toFixed(1)} s: ` +
 					`${state.candidates.filter(c => c.status === 'done').length} candidates, ranked by ${state.ranker.label}` +
 					(best?.score !== undefined ? `, best ${best.score.toFixed(3)}` : ''),
 			);
-			if (error && run === this.run && !this.disposed) this.deps.reportFailure(error, () => void this.startRun());
+			if (error && run === this.run && !this.disposed) this.deps.reportFailure(error, this);
 		});
 		return result;
 	}
@@ -113,8 +118,36 @@ export class RewriteSession extends Disposable {
 		this.run?.cancel();
 	}
 
+	/** Whether the picker is gone (accepted, closed or replaced). */
+	override get isDisposed(): boolean {
+		return this.disposed;
+	}
+
+	/**
+	 * Where and what a fresh session would rewrite to repeat this one, or undefined when the selected
+	 * text has changed or its document is closed since.
+	 */
+	repeatable(): { document: vscode.TextDocument; column: vscode.ViewColumn | undefined; range: vscode.Range; instruction: string } | undefined {
+		const doc = this.document;
+		if (doc.isClosed || this.range.changed) return undefined;
+		const range = new vscode.Range(doc.positionAt(this.range.start), doc.positionAt(this.range.end));
+		if (doc.getText(range) !== this.originalRaw) return undefined;
+		return { document: doc, column: this.column, range, instruction: this.input.instruction };
+	}
+
 	/** Applies candidate `id` over the original selection as one undoable edit, unless the text changed. */
 	async accept(id: number): Promise<AcceptOutcome> {
+		// Enter twice, or a digit then Enter: the second must not see the first edit as the user's.
+		if (this.accepting) return 'unavailable';
+		this.accepting = true;
+		try {
+			return await this.applyCandidate(id);
+		} finally {
+			this.accepting = false;
+		}
+	}
+
+	private async applyCandidate(id: number): Promise<AcceptOutcome> {
 		const text = this.run?.candidateText(id);
 		if (text === undefined) return 'unavailable';
 		const doc = this.document;
@@ -163,17 +196,13 @@ export class RewriteSession extends Disposable {
 		});
 	}
 
-	reveal(): void {
-		this.panel.reveal();
-	}
-
 	override dispose(): void {
 		if (this.disposed) return;
 		this.disposed = true;
 		this.runListener?.dispose();
 		this.cancelRun();
 		void vscode.commands.executeCommand('setContext', 'bestOfN.running', false);
-		if (this.lastState) this.deps.documents.forgetRun(this.lastState.runId);
+		for (const runId of this.runIds) this.deps.documents.forgetRun(runId);
 		super.dispose();
 		this.ended.fire();
 		this.ended.dispose();
