@@ -140,8 +140,12 @@ export class RewardWorkerClient implements RewardScorer {
 	private disposed = false;
 	private readonly logger: Logger;
 
+	/** How long an idle worker lives; changing it applies from the next call without unloading the model. */
+	idleMs: number;
+
 	constructor(private readonly options: RewardWorkerClientOptions) {
 		this.logger = options.logger ?? nullLogger;
+		this.idleMs = options.idleMs;
 	}
 
 	/** Whether a worker thread is alive (started and neither crashed nor terminated). */
@@ -250,11 +254,11 @@ export class RewardWorkerClient implements RewardScorer {
 	}
 
 	private end(): void {
-		if (--this.active > 0 || this.options.idleMs <= 0 || this.disposed) return;
+		if (--this.active > 0 || this.idleMs <= 0 || this.disposed) return;
 		clearTimeout(this.idleTimer);
 		this.idleTimer = setTimeout(() => {
-			if (this.active === 0) this.stop(`idle for ${this.options.idleMs} ms`);
-		}, this.options.idleMs);
+			if (this.active === 0) this.stop(`idle for ${this.idleMs} ms`);
+		}, this.idleMs);
 		this.idleTimer.unref();
 	}
 }

@@ -5,6 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { BestOfNError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { RewardScorer } from '../core/reward';
 import type { Settings } from '../core/settings';
@@ -16,9 +17,15 @@ export interface ScorerChoice {
 	readonly reason?: string;
 }
 
+/** Load failures that the next run would only repeat: remembered until the reward settings change. */
+const LASTING_FAILURES: ReadonlySet<string> = new Set(['reward-no-onnx', 'reward-failed']);
+/** A model that could not be found (often: no network) is tried again after this long. */
+const RETRY_NOT_FOUND_MS = 5 * 60_000;
+
 export class RewardService implements vscode.Disposable {
 	private client?: RewardWorkerClient;
 	private key?: string;
+	private failure?: { readonly error: BestOfNError; readonly at: number };
 
 	constructor(
 		private readonly context: vscode.ExtensionContext,
@@ -29,10 +36,11 @@ export class RewardService implements vscode.Disposable {
 		if (settings.ranker === 'consensus') return { reason: 'bestOfN.ranker is set to consensus' };
 		if (!settings.rewardModel) return { reason: 'no reward model configured (bestOfN.rewardModel)' };
 		const model = resolveModelLocation(settings.rewardModel);
-		const key = JSON.stringify([model, settings.rewardDtype, settings.rewardIdleMinutes]);
+		const key = JSON.stringify([model, settings.rewardDtype]);
 		if (!this.client || key !== this.key) {
 			this.client?.dispose();
 			this.key = key;
+			this.failure = undefined;
 			this.client = new RewardWorkerClient({
 				workerPath: this.context.asAbsolutePath(path.join('dist', 'rewardWorker.js')),
 				request: {
@@ -48,7 +56,34 @@ export class RewardService implements vscode.Disposable {
 			});
 			this.logger.info(`reward model: ${model} (${settings.rewardDtype})`);
 		}
-		return { scorer: this.client };
+		this.client.idleMs = settings.rewardIdleMinutes * 60_000;
+		// Under `auto`, a model that failed for a lasting reason is not retried (and the Hub not asked
+		// again) on every run; `reward` asks for it explicitly, so it always tries and shows the error.
+		const failure = this.failure;
+		if (settings.ranker === 'auto' && failure && (LASTING_FAILURES.has(failure.error.kind) || Date.now() - failure.at < RETRY_NOT_FOUND_MS)) {
+			return { reason: `reward model unavailable, ${failure.error.message}` };
+		}
+		const client = this.client;
+		return {
+			scorer: {
+				load: (signal, onProgress) =>
+					client.load(signal, onProgress).then(
+						info => {
+							this.failure = undefined;
+							return info;
+						},
+						(e: unknown) => {
+							// A missing folder is cheap to look for again (the user may be converting into it); a Hub id is not.
+							const remember = e instanceof BestOfNError && (LASTING_FAILURES.has(e.kind) || (e.kind === 'reward-not-found' && !path.isAbsolute(model)));
+							if (remember && client === this.client) {
+								this.failure = { error: e, at: Date.now() };
+							}
+							throw e;
+						},
+					),
+				score: (pairs, signal) => client.score(pairs, signal),
+			},
+		};
 	}
 
 	/** Whether a worker is alive (for tests and diagnostics). */

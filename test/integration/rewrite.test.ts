@@ -127,6 +127,43 @@ describe('Best-of-N in a real extension host', function () {
 		assert.equal(editor.document.getText(), `before\n${original}\nafter\n`, 'one undo restores the original');
 	});
 
+	it('applies once when accept comes twice in a row', async () => {
+		const editor = await editorWith('pick me');
+		editor.selection = new vscode.Selection(0, 0, 0, 7);
+		const state = await rewrite('improve');
+		const [first, second] = await Promise.all([
+			vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 1 }),
+			vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 2 }),
+		]);
+		assert.deepEqual([first, second], ['applied', 'unavailable']);
+		assert.equal(editor.document.getText(), state?.candidates[0].text);
+	});
+
+	it('does not ask for a reward model again after it failed for a lasting reason (auto)', async () => {
+		const noOnnx = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-noonnx-'));
+		writeTinyRewardModel(noOnnx, { withoutOnnx: true });
+		await set('ranker', 'auto');
+		await set('rewardModel', noOnnx);
+		const editor = await editorWith('some text');
+		editor.selection = new vscode.Selection(0, 0, 0, 9);
+		const first = await rewrite('improve');
+		assert.equal(first?.ranker.kind, 'consensus');
+		assert.match(first?.ranker.reason ?? '', /ONNX/);
+		const again = async () => {
+			const e = await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
+			e.selection = new vscode.Selection(0, 0, 0, 9);
+			return rewrite('improve');
+		};
+		const second = await again();
+		assert.equal(second?.ranker.kind, 'consensus');
+		assert.match(second?.ranker.reason ?? '', /^reward model unavailable, .*ONNX/);
+		await set('ranker', 'reward'); // asked for explicitly: tried again, and the error is shown
+		const third = await again();
+		assert.equal(third?.ranker.kind, 'none');
+		assert.match(third?.notice?.text ?? '', /ONNX/);
+		fs.rmSync(noOnnx, { recursive: true, force: true });
+	});
+
 	it('keeps the document line endings when applying', async () => {
 		fake.respond = () => 'good line one\ngood line two';
 		const editor = await editorWith('x\r\nold one\r\nold two\r\ny\r\n');
