@@ -42,7 +42,9 @@ export const DEFAULT_SETTINGS: Settings = {
 	temperature: 0.8,
 	topP: 0.95,
 	maxTokens: 1024,
-	concurrency: 2,
+	// Ollama runs one request at a time by default (OLLAMA_NUM_PARALLEL=1); a second open request
+	// would only wait in its queue, with no response headers, into fetch's 5-minute header timeout.
+	concurrency: 1,
 	contextLength: 0,
 	rewardModel: 'OpenAssistant/reward-model-deberta-v3-large-v2',
 	rewardDtype: 'fp32',
