@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BestOfNError, type ErrorKind } from '../../src/core/errors';
 import type { GenerationOptions, GenerationRequest } from '../../src/core/generation';
+import { toBestOfNError } from '../../src/generation/errors';
 import { listModels, pullModel, serverVersion, type PullProgress } from '../../src/generation/ollamaAdmin';
 import { OllamaGenerator } from '../../src/generation/ollamaGenerator';
 import { FakeOllama } from '../fixtures/fakeOllama';
@@ -184,6 +185,24 @@ describe('OllamaGenerator against the fake server', () => {
 		const nowhere = `http://127.0.0.1:${await closedPort()}`;
 		const error = await rejection(new OllamaGenerator({ host: nowhere }).generate(request(), new AbortController().signal, () => undefined));
 		assertKind(error, 'unreachable', nowhere, 'ollama serve', 'bestOfN.ollama.host');
+		assert.equal(error.message, `Could not reach Ollama at ${nowhere}. Start it with \`ollama serve\`, or point bestOfN.ollama.host at your server.`);
+	});
+
+	it('a host name that does not resolve says so instead of asking to start Ollama', async () => {
+		const unresolvable = 'http://nonexistent.invalid:11434';
+		const error = await rejection(new OllamaGenerator({ host: unresolvable }).generate(request(), new AbortController().signal, () => undefined));
+		assert.equal(error.kind, 'unreachable', error.message);
+		// ENOTFOUND normally; a machine without a resolver answers EAI_AGAIN.
+		assert.match(error.message, /^Could not resolve the host name in http:\/\/nonexistent\.invalid:11434 \((ENOTFOUND|EAI_AGAIN)\)\. Check bestOfN\.ollama\.host/);
+		assert.ok(!error.message.includes('ollama serve'), error.message);
+		assertKind(await rejection(listModels(unresolvable)), 'unreachable', 'Could not resolve the host name in');
+	});
+
+	it('an https:// host in front of plain HTTP is a TLS failure, with its code', async () => {
+		const tlsHost = host.replace(/^http:/, 'https:');
+		const error = await rejection(new OllamaGenerator({ host: tlsHost }).generate(request(), new AbortController().signal, () => undefined));
+		assertKind(error, 'unreachable', `Could not make a trusted HTTPS connection to ${tlsHost} (ERR_SSL_WRONG_VERSION_NUMBER).`, 'plain HTTP');
+		assert.ok(!error.message.includes('ollama serve'), error.message);
 	});
 
 	it('an unknown model is model-not-found, naming the model and the pull command', async () => {
@@ -305,5 +324,68 @@ describe('Ollama admin calls against the fake server', () => {
 		const controller = new AbortController();
 		controller.abort();
 		assertKind(await rejection(listModels(host, controller.signal)), 'cancelled');
+	});
+});
+
+describe('toBestOfNError on what fetch throws', () => {
+	const HOST = 'http://ollama.lan:11434';
+	const REFUSED = `Could not reach Ollama at ${HOST}. Start it with \`ollama serve\`, or point bestOfN.ollama.host at your server.`;
+
+	/** Shaped like undici's: the TypeError fetch throws, with the real error one level down. */
+	function undiciError(message: 'fetch failed' | 'terminated', code?: string): TypeError {
+		const cause = code === undefined ? undefined : Object.assign(new Error('x'), { code });
+		return Object.assign(new TypeError(message), { cause });
+	}
+	const map = (e: unknown, unfinished?: string) => toBestOfNError(e, { host: HOST, model: MODEL, unfinished });
+
+	it('no response headers within fetch\'s 5 minutes is a non-fatal server error about the queue', () => {
+		const error = map(undiciError('fetch failed', 'UND_ERR_HEADERS_TIMEOUT'));
+		assertKind(error, 'server', HOST, '5 minutes', '(UND_ERR_HEADERS_TIMEOUT)', 'OLLAMA_NUM_PARALLEL', 'bestOfN.concurrency');
+		assert.ok(!error.message.includes('ollama serve'), error.message);
+	});
+
+	it('a body silent for fetch\'s 5 minutes is a server error, not a cut stream', () => {
+		const error = map(undiciError('terminated', 'UND_ERR_BODY_TIMEOUT'), 'the candidate finished');
+		assertKind(error, 'server', HOST, '5 minutes', 'before the candidate finished', '(UND_ERR_BODY_TIMEOUT)', 'bestOfN.concurrency');
+	});
+
+	it('a cancelled request stays cancelled whatever fetch said', () => {
+		const controller = new AbortController();
+		controller.abort();
+		const error = toBestOfNError(undiciError('fetch failed', 'UND_ERR_HEADERS_TIMEOUT'), { host: HOST, signal: controller.signal });
+		assertKind(error, 'cancelled');
+	});
+
+	it('DNS failures name the host setting and the code, not `ollama serve`', () => {
+		const notFound = map(undiciError('fetch failed', 'ENOTFOUND'));
+		assert.equal(notFound.kind, 'unreachable');
+		assert.equal(notFound.message, `Could not resolve the host name in ${HOST} (ENOTFOUND). Check bestOfN.ollama.host.`);
+		const again = map(undiciError('fetch failed', 'EAI_AGAIN'));
+		assertKind(again, 'unreachable', `Could not resolve the host name in ${HOST} (EAI_AGAIN).`, 'bestOfN.ollama.host', 'network');
+		assert.ok(!again.message.includes('ollama serve'), again.message);
+	});
+
+	it('TLS failures say the HTTPS connection is not trusted, with the code', () => {
+		const codes = ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE'];
+		for (const code of codes) {
+			const error = map(undiciError('fetch failed', code));
+			assertKind(error, 'unreachable', `Could not make a trusted HTTPS connection to ${HOST} (${code}).`);
+			assert.ok(!error.message.includes('ollama serve'), error.message);
+		}
+		assertKind(map(undiciError('fetch failed', 'CERT_HAS_EXPIRED')), 'unreachable', 'does not trust the server\'s certificate');
+		assertKind(map(undiciError('fetch failed', 'ERR_TLS_CERT_ALTNAME_INVALID')), 'unreachable', 'not issued for that name');
+	});
+
+	it('a refused connection keeps its wording exactly; other connection failures add their code', () => {
+		assert.equal(map(undiciError('fetch failed', 'ECONNREFUSED')).message, REFUSED);
+		assert.equal(map(undiciError('fetch failed')).message, REFUSED);
+		assertKind(map(undiciError('fetch failed', 'ECONNREFUSED')), 'unreachable');
+		assertKind(map(undiciError('fetch failed', 'UND_ERR_CONNECT_TIMEOUT')), 'unreachable', `Could not reach Ollama at ${HOST} (UND_ERR_CONNECT_TIMEOUT)`, 'bestOfN.ollama.host');
+		assertKind(map(undiciError('fetch failed', 'EHOSTUNREACH')), 'unreachable', '(EHOSTUNREACH)');
+	});
+
+	it('a socket dropped mid-body is still stream-cut', () => {
+		assertKind(map(undiciError('terminated', 'UND_ERR_SOCKET'), 'the candidate finished'), 'stream-cut', HOST, 'the candidate finished');
+		assertKind(map(undiciError('terminated')), 'stream-cut', HOST);
 	});
 });
