@@ -1,10 +1,17 @@
 /**
  * The same best-of-N pipeline without VS Code:
  *   node dist/cli.js rewrite --instruction TEXT [--input FILE] [--n N] [--host URL] [--model NAME]
- *                            [--reward-model ID_OR_PATH] [--ranker auto|reward|consensus] [--json]
- * Reads the text from FILE or stdin. Exit 0 when at least one candidate was produced (failures are
- * reported), 1 when the run could not produce any, 2 for bad arguments or input. Errors are one line
- * on stderr naming the culprit.
+ *                            [--reward-model ID_OR_PATH] [--dtype fp32|fp16|q8|int8|uint8|q4]
+ *                            [--ranker auto|reward|consensus] [--seed N] [--json]
+ * Reads the text from FILE or stdin. Exit status: 0 when at least one candidate was produced (failures
+ * are reported), 1 when the run could not produce any, 2 for bad arguments or input, 130 when cancelled
+ * with Ctrl+C (SIGINT). Errors are one line on stderr naming the culprit.
+ *
+ * The status is set as `process.exitCode`, never with `process.exit()`: Node may write stdout to a pipe
+ * asynchronously (macOS, Windows, and on Linux too: a shell pipe kept 64 KiB of an 8 MiB write), and
+ * exiting at once drops what is still queued, cutting a large `--json` output short. So nothing may keep
+ * the event loop alive once `main` has returned: the reward worker is disposed, the SIGINT handler is
+ * removed, and stdin is only touched when the text is read from it.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,18 +21,23 @@ import { BestOfNError, errorMessage } from '../core/errors';
 import type { PickerState } from '../core/protocol';
 import type { RewardScorer } from '../core/reward';
 import { BestOfNRun } from '../core/run';
-import { parseSettings, RANKER_MODES, type Settings } from '../core/settings';
+import { parseSettings, RANKER_MODES, REWARD_DTYPES, type Settings } from '../core/settings';
 import { OllamaGenerator } from '../generation/ollamaGenerator';
 import { RewardWorkerClient } from '../reward/rewardClient';
 import { locateModel } from '../reward/scorer';
 
 const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N] [--host URL] [--model NAME]
-                         [--reward-model ID_OR_PATH] [--ranker auto|reward|consensus]
-                         [--temperature T] [--max-tokens K] [--concurrency C] [--language ID] [--json]`;
+                         [--reward-model ID_OR_PATH] [--dtype ${REWARD_DTYPES.join('|')}]
+                         [--ranker ${RANKER_MODES.join('|')}] [--seed N] [--temperature T] [--max-tokens K]
+                         [--concurrency C] [--language ID] [--json]`;
+
+/** Ollama's seeds; candidate i gets seed + i, as in the extension's runs. */
+const MAX_SEED = 2 ** 31 - 1;
 
 class UsageError extends Error {}
 
-export async function main(argv: string[], stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
+/** Runs the CLI and returns its exit status; the caller sets it as `process.exitCode`. */
+export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promise<number> {
 	let parsed;
 	try {
 		parsed = parseArgs({
@@ -38,6 +50,7 @@ export async function main(argv: string[], stdin: NodeJS.ReadableStream = proces
 				host: { type: 'string' },
 				model: { type: 'string', short: 'm' },
 				'reward-model': { type: 'string' },
+				dtype: { type: 'string' },
 				ranker: { type: 'string' },
 				temperature: { type: 'string' },
 				'max-tokens': { type: 'string' },
@@ -63,6 +76,7 @@ export async function main(argv: string[], stdin: NodeJS.ReadableStream = proces
 			throw new UsageError(`--ranker must be one of ${RANKER_MODES.join(', ')}, not "${values.ranker}"`);
 		}
 		const settings = settingsFrom(values);
+		const seed = seedFrom(values.seed);
 		const text = await readInput(values.input, stdin);
 		if (!text.trim()) throw new UsageError(values.input ? `the input file ${values.input} is empty` : 'the input on stdin is empty');
 
@@ -78,12 +92,18 @@ export async function main(argv: string[], stdin: NodeJS.ReadableStream = proces
 				generator: new OllamaGenerator({ host: settings.ollamaHost }),
 				scorer,
 				rankerReason: settings.ranker === 'consensus' ? '--ranker consensus' : 'no --reward-model given',
-				seed: values.seed !== undefined ? Number(values.seed) : undefined,
+				seed,
 			});
 			const stop = () => run.cancel();
+			// Once: a second Ctrl+C while the run winds down kills the process the default way.
 			process.once('SIGINT', stop);
-			const { state, error } = await run.start();
-			process.off('SIGINT', stop);
+			let result;
+			try {
+				result = await run.start();
+			} finally {
+				process.off('SIGINT', stop);
+			}
+			const { state, error } = result;
 			if (error) return fail(1, error.message);
 			if (state.phase === 'cancelled') return fail(130, 'cancelled');
 			process.stdout.write(values.json ? `${JSON.stringify(toJson(state), null, 2)}\n` : toText(state));
@@ -116,15 +136,30 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Set
 		concurrency: number('concurrency'),
 		// The CLI ranks by a reward model only when one is named.
 		rewardModel: values['reward-model'] ?? '',
+		rewardDtype: values.dtype,
 		ranker: values.ranker,
 	});
-	// A CLI user typed these values: out-of-range is an error here, not something to clamp silently.
-	if (problems.length > 0) throw new UsageError(problems[0].replace(/^bestOfN\.(\S+)/, (_, k: string) => `--${flagFor(k)}`));
+	// A CLI user typed these values: out-of-range is an error here, not something to clamp silently,
+	// so the settings' "; using <fallback>." does not apply and the typed value is quoted instead.
+	if (problems.length > 0) {
+		const flag = flagFor(/^bestOfN\.(\S+)/.exec(problems[0])?.[1] ?? '');
+		let message = problems[0].replace(/^bestOfN\.\S+/, `--${flag}`).replace(/; using .*$/, '');
+		if (/ must be /.test(message)) message += `, not "${String(values[flag])}"`;
+		throw new UsageError(message);
+	}
 	return settings;
 }
 
 function flagFor(key: string): string {
-	return ({ 'ollama.host': 'host', candidates: 'n', maxTokens: 'max-tokens' } as Record<string, string>)[key] ?? key;
+	return ({ 'ollama.host': 'host', candidates: 'n', maxTokens: 'max-tokens', rewardModel: 'reward-model', rewardDtype: 'dtype' } as Record<string, string>)[key] ?? key;
+}
+
+/** `Number('abc')` is NaN and Ollama would pick a random seed: a typed seed must be one it uses. */
+function seedFrom(value: string | undefined): number | undefined {
+	if (value === undefined) return undefined;
+	const seed = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+	if (!(seed <= MAX_SEED)) throw new UsageError(`--seed must be a whole number from 0 to ${MAX_SEED}, not "${value}"`);
+	return seed;
 }
 
 function createScorer(settings: Settings): RewardWorkerClient {
@@ -151,7 +186,7 @@ async function loadOrExplain(scorer: RewardScorer, name: string): Promise<void> 
 	}
 }
 
-async function readInput(file: string | undefined, stdin: NodeJS.ReadableStream): Promise<string> {
+async function readInput(file: string | undefined, stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
 	if (file !== undefined) {
 		try {
 			return fs.readFileSync(file, 'utf8');
@@ -223,6 +258,7 @@ function toText(state: PickerState): string {
 const FLAGS: [RegExp, string][] = [
 	[/bestOfN\.ollama\.host/g, '--host'],
 	[/bestOfN\.rewardModel\b/g, '--reward-model'],
+	[/bestOfN\.rewardDtype\b/g, '--dtype'],
 	[/bestOfN\.model\b/g, '--model'],
 	[/bestOfN\.ranker\b/g, '--ranker'],
 	[/choose the consensus ranker/g, 'use --ranker consensus'],
@@ -235,11 +271,14 @@ function fail(code: number, message: string): number {
 }
 
 if (require.main === module) {
+	// Not process.exit(): the process ends once stdout and stderr have been flushed (see the header).
 	main(process.argv.slice(2)).then(
-		code => process.exit(code),
+		code => {
+			process.exitCode = code;
+		},
 		e => {
 			process.stderr.write(`best-of-n: ${errorMessage(e)}\n`);
-			process.exit(1);
+			process.exitCode = 1;
 		},
 	);
 }

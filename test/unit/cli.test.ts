@@ -3,12 +3,12 @@
  * Ollama-API server and a tiny ONNX reward model loaded by the real worker through transformers.js.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { rewardPrompt } from '../../src/core/prompt';
-import { FakeOllama } from '../fixtures/fakeOllama';
+import { defaultRespond, FakeOllama } from '../fixtures/fakeOllama';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 
 const root = path.resolve(__dirname, '../..');
@@ -17,25 +17,45 @@ const REPLIES = ['this code is good and clear', 'this code is broken and wrong',
 
 interface Result {
 	code: number | null;
+	signal: NodeJS.Signals | null;
 	stdout: string;
 	stderr: string;
+	/** From the last byte the CLI wrote to stdout or stderr (or its start) to its exit. */
+	lingerMs: number;
 }
 
-function run(args: string[], stdin = ''): Promise<Result> {
+/** An exiting CLI takes milliseconds; something that keeps its event loop alive (a socket, the worker) shows here. */
+const MAX_LINGER_MS = 2000;
+
+function run(args: string[], stdin = '', onSpawn?: (child: ChildProcess) => void): Promise<Result> {
 	return new Promise((resolve, reject) => {
 		const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, XDG_CACHE_HOME: cacheDir } });
 		let stdout = '';
 		let stderr = '';
-		child.stdout.on('data', d => (stdout += d));
-		child.stderr.on('data', d => (stderr += d));
+		let lastOutput = Date.now();
+		let exitedAt = 0;
+		// Stdout and stderr as strings, so a multi-byte character split across chunks stays whole.
+		child.stdout.setEncoding('utf8').on('data', (d: string) => ((stdout += d), (lastOutput = Date.now())));
+		child.stderr.setEncoding('utf8').on('data', (d: string) => ((stderr += d), (lastOutput = Date.now())));
 		child.on('error', reject);
-		child.on('close', code => resolve({ code, stdout, stderr }));
+		child.on('exit', () => (exitedAt = Date.now()));
+		child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, lingerMs: exitedAt - lastOutput }));
 		child.stdin.end(stdin);
+		onSpawn?.(child);
 	});
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise(r => setTimeout(r, 5));
+	}
 }
 
 let fake: FakeOllama;
 let modelDir: string;
+let quantizedDir: string;
 let cacheDir: string;
 
 /** Rebuilds the CLI bundle when it is missing or older than the sources, so a stale build is never tested. */
@@ -57,19 +77,25 @@ describe('CLI: best-of-n rewrite', function () {
 		fake = new FakeOllama({ models: ['llama3.1:8b'], respond: r => REPLIES[(r.id - 1) % REPLIES.length] });
 		await fake.start();
 		modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-cli-rm-'));
+		quantizedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-cli-rm-q8-'));
 		cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-cli-cache-'));
 		writeTinyRewardModel(modelDir);
+		// Like a Hub repo that ships only the quantized export.
+		writeTinyRewardModel(quantizedDir, { onnxFiles: ['model_quantized.onnx'] });
 	});
 
 	beforeEach(() => {
 		fake.respond = r => REPLIES[(r.id - 1) % REPLIES.length];
 		fake.shouldCut = undefined;
 		fake.tokenDelayMs = 0;
+		fake.chunkSize = 'word';
+		fake.parallel = 1;
 	});
 
 	after(async () => {
 		await fake?.close();
 		fs.rmSync(modelDir, { recursive: true, force: true });
+		fs.rmSync(quantizedDir, { recursive: true, force: true });
 		fs.rmSync(cacheDir, { recursive: true, force: true });
 	});
 
@@ -148,9 +174,105 @@ describe('CLI: best-of-n rewrite', function () {
 		assert.match(empty.stderr, /input on stdin is empty/);
 		const badN = await run(['rewrite', '-i', 'x', '--n', '40', '--host', fake.url], 'text');
 		assert.equal(badN.code, 2);
-		assert.match(badN.stderr, /--n must be between 1 and 16/);
+		assert.match(badN.stderr, /--n must be between 1 and 16, not "40"/);
+		assert.doesNotMatch(badN.stderr, /using/, 'the CLI does not fall back to a clamped value');
 		const badRanker = await run(['rewrite', '-i', 'x', '--ranker', 'best'], 'text');
 		assert.equal(badRanker.code, 2);
 		assert.match(badRanker.stderr, /--ranker must be one of auto, reward, consensus/);
+	});
+	it('writes a --json output of megabytes to a pipe whole, then exits by itself', async () => {
+		// More than a pipe holds: process.exit() right after the write dropped all but the first 64-400 KiB.
+		const lines = 20_000;
+		fake.respond = r => Array.from({ length: lines }, (_, i) => `candidate ${r.id} line ${i} of a long answer`).join('\n');
+		fake.chunkSize = 1 << 16;
+		const r = await run(['rewrite', '-i', 'expand', '--n', '4', '--host', fake.url, '--model', 'llama3.1:8b', '--json'], 'short');
+		assert.equal(r.code, 0, r.stderr);
+		assert.ok(r.stdout.length > 3_000_000, `the output is large (${r.stdout.length} characters)`);
+		const out = JSON.parse(r.stdout);
+		assert.equal(out.candidates.length, 4);
+		for (const c of out.candidates) assert.equal(c.text.split('\n').length, lines);
+		assert.equal(r.stderr, '');
+		assert.ok(r.lingerMs < MAX_LINGER_MS, `exited ${r.lingerMs} ms after its last output`);
+	});
+
+	it('exits 130 on Ctrl+C, with one line and no output', async () => {
+		fake.tokenDelayMs = 50;
+		const r = await run(['rewrite', '-i', 'x', '--n', '2', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', modelDir, '--json'], 'text', child => {
+			const before = fake.requests.length;
+			until(() => fake.requests.length > before, 'the first request').then(
+				() => child.kill('SIGINT'),
+				() => child.kill(),
+			);
+		});
+		assert.equal(r.code, 130, `${r.signal ?? ''} ${r.stderr}`);
+		assert.equal(r.stderr, 'best-of-n: cancelled\n');
+		assert.equal(r.stdout, '');
+		assert.ok(r.lingerMs < MAX_LINGER_MS, `exited ${r.lingerMs} ms after its last output`);
+		await fake.waitForIdle();
+	});
+
+	it('--seed N: the same seed and settings give the same candidates, one seed per candidate', async () => {
+		fake.respond = defaultRespond;
+		const args = ['rewrite', '-i', 'vary it', '--n', '3', '--seed', '1234', '--host', fake.url, '--model', 'llama3.1:8b', '--json'];
+		const before = fake.requests.length;
+		const first = await run(args, 'some text');
+		const second = await run(args, 'some text');
+		assert.equal(first.code, 0, first.stderr);
+		assert.equal(second.code, 0, second.stderr);
+		const texts = (r: Result) => JSON.parse(r.stdout).candidates.map((c: { text: string }) => c.text);
+		assert.equal(new Set(texts(first)).size, 3, 'each candidate has its own seed');
+		assert.deepEqual(texts(second), texts(first));
+		const seeds = fake.requests.slice(before).map(q => q.seed);
+		assert.deepEqual([...seeds].sort((a, b) => a! - b!), [1234, 1234, 1235, 1235, 1236, 1236]);
+	});
+
+	it('rejects a --seed that is not a whole number with exit 2, before generating', async () => {
+		const before = fake.requests.length;
+		for (const seed of ['abc', '1.5', '-3', '', '1e3', '99999999999']) {
+			const r = await run(['rewrite', '-i', 'x', `--seed=${seed}`, '--host', fake.url, '--model', 'llama3.1:8b'], 'text');
+			assert.equal(r.code, 2, `--seed "${seed}": ${r.stderr}`);
+			assert.equal(r.stderr, `best-of-n: --seed must be a whole number from 0 to 2147483647, not "${seed}"\n`);
+		}
+		assert.equal(fake.requests.length, before, 'nothing was generated');
+	});
+
+	it('--dtype q8 loads a model that has only onnx/model_quantized.onnx', async () => {
+		const input = 'the function returns a';
+		const r = await run(['rewrite', '-i', 'make it better', '--n', '4', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', quantizedDir, '--dtype', 'q8', '--json'], input);
+		assert.equal(r.code, 0, r.stderr);
+		assert.equal(r.stderr, '');
+		const out = JSON.parse(r.stdout);
+		assert.equal(out.ranker, 'reward');
+		const prompt = rewardPrompt({ instruction: 'make it better', text: input, languageId: 'plaintext' });
+		const expected = [...REPLIES].sort((a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }));
+		assert.deepEqual(out.candidates.map((c: { text: string }) => c.text), expected);
+	});
+
+	it('without --dtype (fp32), a quantized-only model exits 1 naming --dtype, not a setting', async () => {
+		const before = fake.requests.length;
+		const r = await run(['rewrite', '-i', 'x', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', quantizedDir], 'text');
+		assert.equal(r.code, 1, r.stderr);
+		assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+		assert.match(r.stderr, /no ONNX export for dtype fp32/);
+		assert.match(r.stderr, /model_quantized\.onnx \(dtype q8\), which --dtype can select/);
+		assert.doesNotMatch(r.stderr, /bestOfN\./, 'no setting names reach a CLI user');
+		assert.equal(fake.requests.length, before, 'nothing was generated');
+	});
+
+	it('rejects an unknown --dtype with exit 2', async () => {
+		const r = await run(['rewrite', '-i', 'x', '--dtype', 'q16', '--reward-model', modelDir], 'text');
+		assert.equal(r.code, 2);
+		assert.equal(r.stderr, 'best-of-n: --dtype must be one of fp32, fp16, q8, int8, uint8, q4, not "q16"\n');
+	});
+
+	it('keeps stderr empty with --n 8 --concurrency 8 (no MaxListenersExceededWarning)', async () => {
+		// Every open candidate listens to the run's one AbortSignal; Node warns past 10 listeners.
+		fake.parallel = 8;
+		fake.tokenDelayMs = 2;
+		const r = await run(['rewrite', '-i', 'x', '--n', '8', '--concurrency', '8', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', modelDir, '--json'], 'text');
+		assert.equal(r.code, 0, r.stderr);
+		assert.equal(JSON.parse(r.stdout).failed, 0);
+		assert.equal(r.stderr, '');
+		assert.ok(fake.maxConcurrent >= 8, `8 candidates were generated at once (${fake.maxConcurrent})`);
 	});
 });
