@@ -3,7 +3,7 @@
  * reward worker: the thread starts on the first call, keeps the model warm between runs, is
  * terminated after `idleMs` without calls (unloading the model), and a crash fails only the calls in
  * flight: the next call starts a fresh worker. `InProcessRewardScorer` runs the same scorer module on
- * the calling thread (CLI experiments, unit tests).
+ * the calling thread, so unit tests check the worker's scores against the module's own.
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';

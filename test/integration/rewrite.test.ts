@@ -175,7 +175,7 @@ describe('Best-of-N in a real extension host', function () {
 		assert.equal(editor.document.getText(), 'x\r\ngood line one\r\ngood line two\r\ny\r\n');
 	});
 
-	it('cancel mid-run leaves no request open at the server and no scoring running', async () => {
+	it('cancel mid-run closes every request at the server and ends the run as cancelled', async () => {
 		fake.tokenDelayMs = 200;
 		await set('concurrency', 4);
 		const editor = await editorWith('some text to rewrite');
