@@ -12,6 +12,7 @@ import type { CandidateDocuments } from './candidateDocuments';
 import { openSettings, readSettings } from './config';
 import { Disposable } from './dispose';
 import type { RewardService } from './rewardService';
+import type { RunResult } from '../core/run';
 import { RewriteSession, type AcceptOutcome } from './rewriteSession';
 
 const HISTORY_KEY = 'bestOfN.instructionHistory';
@@ -55,22 +56,22 @@ export class RewriteController extends Disposable {
 		if (!instruction) return undefined;
 		await this.remember(instruction);
 
-		const session = this.startSession(editor.document, editor.viewColumn, selection, instruction);
-		const result = await vscode.window.withProgress(
-			{ location: vscode.ProgressLocation.Window, title: 'Best-of-N' },
-			() => session.startRun(),
-		);
+		const run = this.startSession(editor.document, editor.viewColumn, selection, instruction);
+		const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Best-of-N' }, () => run);
 		return result.state;
 	}
 
-	/** Opens a picker for a new session, replacing (and cancelling) the current one. */
+	/**
+	 * Opens a picker for a new session and starts its run, then closes the current one (cancelling its
+	 * run): in that order, so a reward model download shared by both goes on.
+	 */
 	private startSession(
 		document: vscode.TextDocument,
 		column: vscode.ViewColumn | undefined,
 		range: vscode.Range,
 		instruction: string,
-	): RewriteSession {
-		this.session?.dispose();
+	): Promise<RunResult> {
+		const previous = this.session;
 		const session = new RewriteSession(document, column, range, instruction, {
 			extensionUri: this.context.extensionUri,
 			logger: this.logger,
@@ -78,12 +79,21 @@ export class RewriteController extends Disposable {
 			documents: this.documents,
 			nextRunId: () => ++this.runIds,
 			reportFailure: (error, failed) => void this.reportFailure(error, () => this.retry(failed)),
+			onRunningChanged: () => this.updateRunningKey(),
 		});
 		this.session = session;
 		session.onDidEnd(() => {
 			if (this.session === session) this.session = undefined;
+			this.updateRunningKey();
 		});
-		return session;
+		const run = session.startRun();
+		previous?.dispose();
+		return run;
+	}
+
+	/** `bestOfN.running` enables Best-of-N: Cancel; only the current session's run counts. */
+	private updateRunningKey(): void {
+		void vscode.commands.executeCommand('setContext', 'bestOfN.running', this.session?.running ?? false);
 	}
 
 	/**
@@ -100,7 +110,7 @@ export class RewriteController extends Disposable {
 			void vscode.window.showInformationMessage('Best-of-N: the selected text changed since; select it and run the command again.');
 			return;
 		}
-		void this.startSession(again.document, again.column, again.range, again.instruction).startRun();
+		void this.startSession(again.document, again.column, again.range, again.instruction);
 	}
 
 	/** Best-of-N: Cancel — stops the current run; its finished candidates stay in the picker. */

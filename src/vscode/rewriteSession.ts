@@ -25,6 +25,8 @@ export interface SessionDeps {
 	readonly nextRunId: () => number;
 	/** Shows a failed run's error with its way out (retrying is the controller's: the picker may be gone by then). */
 	readonly reportFailure: (error: BestOfNError, session: RewriteSession) => void;
+	/** A run started or ended here (the controller keeps the `bestOfN.running` context key). */
+	readonly onRunningChanged: () => void;
 }
 
 export type AcceptOutcome = 'applied' | 'conflict' | 'unavailable' | 'failed';
@@ -75,10 +77,19 @@ export class RewriteSession extends Disposable {
 		return this.lastState;
 	}
 
-	/** Starts a run (cancelling the one before, if any) and resolves when it ends. */
+	/** Whether a run is generating or ranking now. */
+	get running(): boolean {
+		return !this.disposed && (this.lastState?.phase === 'generating' || this.lastState?.phase === 'scoring');
+	}
+
+	/**
+	 * Starts a run and resolves when it ends. The run before it (Regenerate) is cancelled only once the
+	 * new one has started: a reward model still downloading for the old run keeps downloading for the
+	 * new one instead of being dropped with its last waiter.
+	 */
 	startRun(): Promise<RunResult> {
-		this.runListener?.dispose();
-		this.run?.cancel();
+		const previous = this.run;
+		const previousListener = this.runListener;
 		const settings = readSettings(this.deps.logger);
 		const { scorer, reason } = this.deps.rewards.scorerFor(settings);
 		const run = new BestOfNRun({
@@ -97,11 +108,12 @@ export class RewriteSession extends Disposable {
 		this.deps.logger.info(
 			`run ${run.snapshot().runId}: ${settings.candidates} × ${settings.model} at ${settings.ollamaHost}, ranker ${settings.ranker}`,
 		);
-		void vscode.commands.executeCommand('setContext', 'bestOfN.running', true);
 		const result = run.start();
+		previousListener?.dispose();
+		previous?.cancel();
+		this.deps.onRunningChanged();
 		void result.then(({ state, error }) => {
-			// A replaced session's run ends after its successor started: the key is the successor's now.
-			if (run === this.run && !this.disposed) void vscode.commands.executeCommand('setContext', 'bestOfN.running', false);
+			this.deps.onRunningChanged();
 			const best = state.candidates[0];
 			this.deps.logger.info(
 				`run ${state.runId} ${state.phase} in ${((state.elapsedMs ?? 0) / 1000).toFixed(1)} s: ` +
@@ -201,10 +213,10 @@ export class RewriteSession extends Disposable {
 		this.disposed = true;
 		this.runListener?.dispose();
 		this.cancelRun();
-		void vscode.commands.executeCommand('setContext', 'bestOfN.running', false);
 		for (const runId of this.runIds) this.deps.documents.forgetRun(runId);
 		super.dispose();
 		this.ended.fire();
+		this.deps.onRunningChanged();
 		this.ended.dispose();
 	}
 
