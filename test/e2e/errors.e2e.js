@@ -13,7 +13,6 @@
 const assert = require('assert');
 const fs = require('fs');
 const net = require('net');
-const os = require('os');
 const path = require('path');
 const h = require('./harness');
 
@@ -27,19 +26,7 @@ const MODEL = 'llama3.1:8b';
 const PULL = `Pull ${MODEL}`;
 const WAIT = 20000; // any single step in this file; the whole file stays well under a minute
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` (sync or async) until it returns a truthy value; bounded, with a useful error. */
-async function until(what, check, timeout = WAIT) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try { last = await check(); } catch (e) { last = e; }
-    if (last && !(last instanceof Error)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await sleep(100);
-  }
-}
+const until = (what, check, timeout = WAIT) => h.until(what, check, { timeout });
 
 /** A 127.0.0.1 URL nothing listens on: a port the OS just handed out and that was closed again. */
 async function closedPortUrl() {
@@ -53,7 +40,6 @@ async function closedPortUrl() {
 describe('e2e: error messages and their actions', function () {
   this.timeout(90000);
   let fake;
-  let workspace;
   let settingsFile;
   let wb;
   let page;
@@ -63,7 +49,7 @@ describe('e2e: error messages and their actions', function () {
    * The workspace settings. Both tests change them by rewriting this file: VS Code watches it and the
    * extension reads its settings at the start of each run. That the new values arrived is observed,
    * not assumed: the instruction box's title shows the candidate count the extension reads right then
-   * (see startRewrite), so each write also changes `bestOfN.candidates`.
+   * (see rewriteWith), so each write also changes `bestOfN.candidates`.
    */
   function writeWorkspaceSettings(values) {
     fs.writeFileSync(settingsFile, JSON.stringify(values, null, 2));
@@ -75,21 +61,16 @@ describe('e2e: error messages and their actions', function () {
     // progress (about 16 steps), then the test speeds it up.
     fake = new FakeOllama({ models: ['other:1b'], pullDelayMs: 1000 });
     await fake.start();
-    workspace = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-e2e-ws-')), 'workspace');
-    fs.cpSync(h.FIXTURE_WORKSPACE, workspace, { recursive: true });
-    fs.mkdirSync(path.join(workspace, '.vscode'));
-    settingsFile = path.join(workspace, '.vscode', 'settings.json');
-    // The host goes in workspace settings (see rewrite.e2e.js on user settings in a remote window).
-    writeWorkspaceSettings({ 'bestOfN.ollama.host': fake.url, 'bestOfN.candidates': 3 });
     wb = await h.openWorkbench({
-      workspace,
-      copyWorkspace: false, // already a scratch copy
+      // The host goes in workspace settings (see rewrite.e2e.js on user settings in a remote window).
+      workspaceSettings: { 'bestOfN.ollama.host': fake.url, 'bestOfN.candidates': 3 },
       userSettings: {
         'bestOfN.model': MODEL,
         'bestOfN.ranker': 'consensus', // no reward model needed
         'bestOfN.concurrency': 1,
       },
     });
+    settingsFile = path.join(wb.folder, '.vscode', 'settings.json');
     page = wb.page;
     page.setDefaultTimeout(WAIT);
     picker = h.webviewFrame(page);
@@ -99,8 +80,7 @@ describe('e2e: error messages and their actions', function () {
     if (this.currentTest.state !== 'failed' || !wb) return;
     await h.screenshotOnFailure(this, page);
     // What the picker and the notifications showed, what the server saw and what the workbench logged.
-    const shown = await picker.locator('body').evaluate((b) => b.innerText, null, { timeout: 2000 }).catch((e) => `(no picker: ${e.message.split('\n')[0]})`);
-    console.error(`    picker text:\n${String(shown).replace(/^/gm, '      | ')}`);
+    await h.logWebviewText(picker, 'picker');
     const alerts = await page.locator('.monaco-alert').allTextContents().catch(() => []);
     console.error(`    announced: ${JSON.stringify(alerts.filter(Boolean))}`);
     const notes = await page.locator('.notification-toast, .notifications-center .notification-list-item')
@@ -111,16 +91,12 @@ describe('e2e: error messages and their actions', function () {
     console.error(`    fake Ollama: models ${JSON.stringify(fake.models)}, ${fake.requests.length} requests ` +
       `${JSON.stringify(fake.requests.map((r) => r.model))}, ${fake.openRequests} open, pulls ${JSON.stringify(fake.pulls)}, ${fake.openPulls} open`);
     console.error(`    workspace settings: ${fs.readFileSync(settingsFile, 'utf8').replace(/\s+/g, ' ')}`);
-    if (wb.pageErrors.length) console.error(`    page errors: ${wb.pageErrors.map(String).join('\n      ')}`);
-    console.error(`    server log ${wb.server.logPath}`);
-    const log = findExtensionLog(wb.server.scratch);
-    if (log) console.error(`    extension log ${log}:\n${require('../../scripts/vscode-host').tail(log, 25).replace(/^/gm, '      | ')}`);
+    h.logWorkbench(wb);
   });
 
   after(async () => {
     if (wb) await wb.teardown();
     if (fake) await fake.close();
-    if (workspace) fs.rmSync(path.dirname(workspace), { recursive: true, force: true });
   });
 
   /**
@@ -136,51 +112,23 @@ describe('e2e: error messages and their actions', function () {
   }
 
   /**
-   * F1 and "Best-of-N: Rewrite Selection…" (not the harness's runCommand, which waits for the quick
-   * input to hide: this command opens its own quick pick in the same widget). Resolves with the title
-   * of the instruction box it opens, e.g. "Best-of-N: 3 rewrites from llama3.1:8b".
-   */
-  async function startRewrite() {
-    const title = 'Best-of-N: Rewrite Selection…';
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: title }) }).first();
-    await row.waitFor();
-    for (let i = 0; i < 20 && !(await row.evaluate((el) => el.classList.contains('focused'))); i++) await page.keyboard.press('ArrowDown');
-    await page.keyboard.press('Enter');
-    await until('the instruction quick pick', async () =>
-      /How should the selection be rewritten/.test((await input.getAttribute('placeholder')) || '') && await input.isVisible());
-    return (await page.locator('.quick-input-widget .quick-input-title').textContent()).trim();
-  }
-
-  /** Types the instruction into the open instruction box and accepts it. */
-  async function giveInstruction(instruction) {
-    await page.keyboard.type(instruction);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: instruction }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-  }
-
-  /**
    * Starts a rewrite once the extension reads `candidates` as the settings say (a settings file
-   * written just before takes effect within a second or so); Escape backs out of a stale attempt.
+   * written just before takes effect within a second or so), as the instruction box's title shows;
+   * Escape backs out of a stale attempt.
    */
   async function rewriteWith(candidates, instruction) {
     const want = `Best-of-N: ${candidates} rewrites from ${MODEL}`;
     const seen = [];
     const deadline = Date.now() + 15000;
     for (;;) {
-      const title = await startRewrite();
+      const title = await h.startRewrite(page, { timeout: WAIT });
       if (title === want) break;
       seen.push(title);
       if (Date.now() > deadline) throw new Error(`the settings never took effect: expected "${want}", the instruction box said ${JSON.stringify(seen)}`);
       await closeQuickInput();
-      await sleep(300);
+      await h.sleep(300);
     }
-    await giveInstruction(instruction);
+    await h.giveInstruction(page, instruction, { timeout: WAIT });
   }
 
   /**
@@ -320,17 +268,3 @@ describe('e2e: error messages and their actions', function () {
     assert.match(await item.textContent(), /Modified in Workspace/);
   });
 });
-
-/** The extension's own log (its output channel) under the run's user data folder, if there is one. */
-function findExtensionLog(scratch) {
-  const found = [];
-  const walk = (dir) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name === 'Best-of-N.log') found.push(p);
-    }
-  };
-  try { walk(path.join(scratch, 'udd', 'logs')); } catch { return undefined; }
-  return found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
-}

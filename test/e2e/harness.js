@@ -23,16 +23,33 @@ const WAIT = 30000; // any single UI step; the workbench itself gets longer (see
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const exactly = (text) => new RegExp(`^\\s*${escapeRe(text)}\\s*$`);
+const indent = (text) => String(text).replace(/^/gm, '      | '); // a block of text in a failure report
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` (sync or async) until it returns a truthy value; bounded, with a useful error. */
+async function until(what, check, { timeout = WAIT } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try { last = await check(); } catch (e) { last = e; }
+    if (last && !(last instanceof Error)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await sleep(100);
+  }
+}
 
 /**
  * Starts code-server with the extension loaded from the working tree, opens the workbench in
  * headless Chromium and waits until the explorer shows the workspace.
  * The workspace is copied into the run's scratch folder first (copyWorkspace: false opts out), so
- * a test that applies an edit cannot dirty the fixtures in git.
+ * a test that applies an edit cannot dirty the fixtures in git. `workspaceSettings` become the
+ * copy's .vscode/settings.json before the window opens (only with a copy, for the same reason).
  */
 async function openWorkbench({
-  workspace = FIXTURE_WORKSPACE, copyWorkspace = true, extensionDevelopmentPath = ROOT, userSettings, env,
+  workspace = FIXTURE_WORKSPACE, copyWorkspace = true, workspaceSettings, extensionDevelopmentPath = ROOT, userSettings, env,
 } = {}) {
+  if (workspaceSettings && !copyWorkspace) throw new Error('workspaceSettings are written into the copy; they need copyWorkspace');
   host.ensureHost();
   const server = await host.startServer({ extensionDevelopmentPath, userSettings, env });
   let context;
@@ -46,6 +63,10 @@ async function openWorkbench({
       const copy = path.join(server.scratch, 'workspace');
       fs.cpSync(folder, copy, { recursive: true });
       folder = copy;
+    }
+    if (workspaceSettings) {
+      fs.mkdirSync(path.join(folder, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), JSON.stringify(workspaceSettings, null, 2));
     }
     context = await host.launchBrowser(server.scratch);
     const page = context.pages()[0] || await context.newPage();
@@ -67,6 +88,15 @@ async function openWorkbench({
 
 /** Runs a command from the palette by its full label as shown there, e.g. "View: Toggle Terminal". */
 async function runCommand(page, title, { timeout = WAIT } = {}) {
+  await chooseCommand(page, title, { timeout });
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+}
+
+/**
+ * F1 and the command by its full label, without waiting for the palette to close: for a command
+ * that opens its own quick pick in the same widget. Resolves with that widget's text box.
+ */
+async function chooseCommand(page, title, { timeout = WAIT } = {}) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout });
@@ -80,7 +110,7 @@ async function runCommand(page, title, { timeout = WAIT } = {}) {
     await page.keyboard.press('ArrowDown');
   }
   await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+  return input;
 }
 
 /** Opens a file by clicking its row in the explorer (top level of the workspace) and waits for its tab. */
@@ -134,6 +164,26 @@ async function waitForMessage(page, text, { timeout = WAIT } = {}) {
   await page.locator('.monaco-alert', { hasText: text }).first().waitFor({ state: 'attached', timeout });
 }
 
+/**
+ * F1 and "Best-of-N: Rewrite Selection…", then waits for the instruction box it opens (the same
+ * quick input widget, with the extension's placeholder). Resolves with the box's title, e.g.
+ * "Best-of-N: 3 rewrites from llama3.1:8b": the candidate count the extension read right then.
+ */
+async function startRewrite(page, { timeout = WAIT } = {}) {
+  const input = await chooseCommand(page, 'Best-of-N: Rewrite Selection…', { timeout });
+  await until('the instruction quick pick', async () =>
+    /How should the selection be rewritten/.test((await input.getAttribute('placeholder')) || '') && await input.isVisible(), { timeout });
+  return (await page.locator('.quick-input-widget .quick-input-title').textContent({ timeout })).trim();
+}
+
+/** Types the instruction into the open instruction box and accepts it. */
+async function giveInstruction(page, instruction, { timeout = WAIT } = {}) {
+  await page.keyboard.type(instruction);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: instruction }).first().waitFor({ timeout });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+}
+
 /** Saves a screenshot as .artifacts/<name>.png and returns its path. */
 async function screenshot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -156,8 +206,41 @@ async function screenshotOnFailure(mochaContext, page) {
   }
 }
 
+/**
+ * For a failed test's report: the text a webview shows (`frame` as from webviewFrame), under `name`,
+ * or why there is none.
+ */
+async function logWebviewText(frame, name) {
+  const shown = await frame.locator('body').evaluate((b) => b.innerText, null, { timeout: 2000 }).catch((e) => `(no ${name}: ${e.message.split('\n')[0]})`);
+  console.error(`    ${name} text:\n${indent(shown)}`);
+}
+
+/** For a failed test's report: the page's uncaught errors, the server log's path, the extension log's tail. */
+function logWorkbench(wb) {
+  if (wb.pageErrors.length) console.error(`    page errors: ${wb.pageErrors.map(String).join('\n      ')}`);
+  console.error(`    server log ${wb.server.logPath}`);
+  const log = findExtensionLog(wb.server.scratch);
+  if (log) console.error(`    extension log ${log}:\n${indent(host.tail(log, 25))}`);
+}
+
+/** The extension's own log (its output channel) under the run's user data folder, if there is one. */
+function findExtensionLog(scratch) {
+  const found = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'Best-of-N.log') found.push(p);
+    }
+  };
+  try { walk(path.join(scratch, 'udd', 'logs')); } catch { return undefined; }
+  return found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+}
+
 module.exports = {
   FIXTURE_WORKSPACE, ARTIFACTS,
-  openWorkbench, runCommand, openFileFromExplorer, editorText, waitForEditorText,
-  webviewFrame, waitForMessage, screenshot, screenshotOnFailure,
+  sleep, until,
+  openWorkbench, runCommand, chooseCommand, openFileFromExplorer, editorText, waitForEditorText,
+  webviewFrame, waitForMessage, startRewrite, giveInstruction,
+  screenshot, screenshotOnFailure, logWebviewText, logWorkbench, findExtensionLog,
 };

@@ -31,25 +31,12 @@ const HTML_REPLY = '<img src=x onerror="window.__pwned=1"> good';
 const REPLIES = ['the code is broken and wrong', HTML_REPLY, 'the code is great, clear and correct', 'this returns a wrong value'];
 const WAIT = 20000; // any single step in this file; the whole file stays well under a minute
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` (sync or async) until it returns a truthy value; bounded, with a useful error. */
-async function until(what, check, timeout = WAIT) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try { last = await check(); } catch (e) { last = e; }
-    if (last && !(last instanceof Error)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await sleep(100);
-  }
-}
+const until = (what, check, timeout = WAIT) => h.until(what, check, { timeout });
 
 describe('e2e: rewrite a selection through the picker', function () {
   this.timeout(120000);
   let fake;
   let modelDir;
-  let workspace;
   let wb;
   let page;
   let picker; // FrameLocator of the picker's content frame
@@ -65,14 +52,8 @@ describe('e2e: rewrite a selection through the picker', function () {
     // (they belong in <user-data-dir>/Machine/settings.json, which the harness cannot write yet).
     // Workspace settings may override them (the workspace is trusted: the server runs with
     // --disable-workspace-trust), so they go there.
-    workspace = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-e2e-ws-')), 'workspace');
-    fs.cpSync(h.FIXTURE_WORKSPACE, workspace, { recursive: true });
-    fs.mkdirSync(path.join(workspace, '.vscode'));
-    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'),
-      JSON.stringify({ 'bestOfN.ollama.host': fake.url, 'bestOfN.rewardModel': modelDir }, null, 2));
     wb = await h.openWorkbench({
-      workspace,
-      copyWorkspace: false, // already a scratch copy
+      workspaceSettings: { 'bestOfN.ollama.host': fake.url, 'bestOfN.rewardModel': modelDir },
       userSettings: {
         'bestOfN.model': MODEL,
         'bestOfN.ranker': 'reward',
@@ -89,25 +70,21 @@ describe('e2e: rewrite a selection through the picker', function () {
     if (this.currentTest.state !== 'failed') return;
     await h.screenshotOnFailure(this, page);
     // What the picker showed, what the server saw and what the workbench logged, for the report.
-    const shown = await picker.locator('body').evaluate((b) => b.innerText, null, { timeout: 2000 }).catch((e) => `(no picker: ${e.message.split('\n')[0]})`);
-    console.error(`    picker text:\n${String(shown).replace(/^/gm, '      | ')}`);
+    await h.logWebviewText(picker, 'picker');
     console.error(`    fake Ollama: ${fake.requests.length} requests, ${fake.openRequests} open`);
     if (wb) {
       const editors = await page.locator('.editor-instance .view-lines').evaluateAll((els) => els.map((el) =>
         [...el.querySelectorAll('.view-line')].sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
           .map((line) => line.textContent.replace(/\u00a0/g, ' ')).join('\n'))).catch(() => []);
       editors.forEach((text, i) => console.error(`    editor ${i + 1}:\n${text.replace(/^/gm, '      | ')}`));
-      if (wb.pageErrors.length) console.error(`    page errors: ${wb.pageErrors.map(String).join('\n      ')}`);
-      console.error(`    server log ${wb.server.logPath}`);
-      const log = findExtensionLog(wb.server.scratch);
-      if (log) console.error(`    extension log ${log}:\n${require('../../scripts/vscode-host').tail(log, 25).replace(/^/gm, '      | ')}`);
+      h.logWorkbench(wb);
     }
   });
 
   after(async () => {
     if (wb) await wb.teardown();
     if (fake) await fake.close();
-    for (const dir of [modelDir, workspace && path.dirname(workspace)]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (modelDir) fs.rmSync(modelDir, { recursive: true, force: true });
   });
 
   /** Clicks the editor line showing `text` (putting the caret there) and selects it with Home, Shift+End. */
@@ -120,29 +97,10 @@ describe('e2e: rewrite a selection through the picker', function () {
     await page.locator('.editor-group-container.active .editor-instance .selected-text').first().waitFor();
   }
 
-  /**
-   * F1, the command by its label, then the instruction into the quick pick it opens. Not the harness's
-   * runCommand: that waits for the quick input to hide, which it never does here because the command
-   * shows its own quick pick in the same widget right away.
-   */
+  /** "Best-of-N: Rewrite Selection…" from the palette, then the instruction into the box it opens. */
   async function rewriteSelection(instruction) {
-    const title = 'Best-of-N: Rewrite Selection…';
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: title }) }).first();
-    await row.waitFor();
-    for (let i = 0; i < 20 && !(await row.evaluate((el) => el.classList.contains('focused'))); i++) await page.keyboard.press('ArrowDown');
-    await page.keyboard.press('Enter');
-    // The instruction box is the same widget with our placeholder.
-    await until('the instruction quick pick', async () =>
-      /How should the selection be rewritten/.test((await input.getAttribute('placeholder')) || '') && await input.isVisible());
-    await page.keyboard.type(instruction);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: instruction }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await h.startRewrite(page, { timeout: WAIT });
+    await h.giveInstruction(page, instruction, { timeout: WAIT });
   }
 
   const pickerTab = () => page.locator('.tabs-container .tab', { hasText: 'Best-of-N:' });
@@ -253,17 +211,3 @@ describe('e2e: rewrite a selection through the picker', function () {
     await pickerTab().first().waitFor({ state: 'detached' });
   });
 });
-
-/** The extension's own log (its output channel) under the run's user data folder, if there is one. */
-function findExtensionLog(scratch) {
-  const found = [];
-  const walk = (dir) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name === 'Best-of-N.log') found.push(p);
-    }
-  };
-  try { walk(path.join(scratch, 'udd', 'logs')); } catch { return undefined; }
-  return found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
-}
