@@ -60,6 +60,34 @@ export function locateModel(model: string): ModelLocation {
 }
 
 /**
+ * The Hub to download from: `HF_ENDPOINT` (huggingface_hub's variable, set by people behind a mirror)
+ * when it is an http(s) URL, with the trailing slash transformers.js's `env.remoteHost` has; undefined
+ * otherwise, leaving transformers.js's own default (https://huggingface.co/).
+ */
+export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string | undefined {
+	const value = env.HF_ENDPOINT?.trim();
+	if (!value) return undefined;
+	let url: URL;
+	try {
+		url = new URL(value);
+	} catch {
+		return undefined;
+	}
+	if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+	url.search = '';
+	url.hash = '';
+	return url.href.endsWith('/') ? url.href : `${url.href}/`;
+}
+
+/** How messages name the Hub a download goes to: the mirror, when `HF_ENDPOINT` picked one. */
+function hubName(env: NodeJS.ProcessEnv = process.env): string {
+	const endpoint = hubEndpoint(env);
+	if (endpoint) return `the Hugging Face Hub mirror at ${endpoint} (HF_ENDPOINT)`;
+	const ignored = env.HF_ENDPOINT?.trim();
+	return ignored ? `the Hugging Face Hub (HF_ENDPOINT "${ignored}" is not an http(s) URL, so it was ignored)` : 'the Hugging Face Hub';
+}
+
+/**
  * The longest input the model takes: the tokenizer's `model_max_length`, capped by the config's
  * position embeddings. Values of a million or more are HF's way of saying "unset".
  */
@@ -124,15 +152,18 @@ function networkReason(e: unknown): string | undefined {
 /** Classifies a failure to fetch the config or tokenizer (the first things read) of a Hub id. */
 function hubFailure(request: LoadRequest, e: unknown, file: string): BestOfNError {
 	const net = networkReason(e);
-	if (net) return notFound(request.model, `the Hugging Face Hub could not be reached (${net})`, e);
+	if (net) return notFound(request.model, `${hubName()} could not be reached (${net})`, e);
 	if (isFileNotFound(e)) {
 		if (!request.allowRemote) return notFound(request.model, `${file} is not in the download cache and downloads are turned off`, e);
-		return notFound(request.model, `the Hugging Face Hub has no such model, or it is private or gated (${file} was not found)`, e);
+		return notFound(request.model, `${hubName()} has no such model, or it is private or gated (${file} was not found)`, e);
 	}
 	return fail('reward-failed', `Could not load the reward model ${request.model}: ${errorMessage(e)}`, e);
 }
 
 // ---- Loading -----------------------------------------------------------------------------------
+
+/** transformers.js's own `env.remoteHost`, restored when `HF_ENDPOINT` is not (or no longer) set. */
+let builtInRemoteHost: string | undefined;
 
 /**
  * Loads tokenizer and model. Rejects with a `BestOfNError` of kind `reward-not-found`,
@@ -150,7 +181,12 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 	// Local lookups must stay on: the download cache is read through them even when offline. A Hub id's
 	// "local" copy is looked for in the cache folder rather than inside the extension's install folder.
 	T.env.allowLocalModels = true;
-	if (where.source === 'hub') T.env.localModelPath = request.cacheDir;
+	if (where.source === 'hub') {
+		T.env.localModelPath = request.cacheDir;
+		// HF_ENDPOINT is read at every load; a worker thread has the environment of its start.
+		builtInRemoteHost ??= T.env.remoteHost;
+		T.env.remoteHost = hubEndpoint() ?? builtInRemoteHost;
+	}
 
 	// An absolute path is not a valid Hub id, so transformers.js reads it as is (no localModelPath join).
 	const location = where.source === 'local' ? where.dir : where.id;
@@ -207,7 +243,7 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 		});
 	} catch (e) {
 		const net = networkReason(e);
-		if (net) throw notFound(model, `the Hugging Face Hub could not be reached (${net})`, e);
+		if (net) throw notFound(model, `${hubName()} could not be reached (${net})`, e);
 		const file = subfolder ? `${subfolder}/${onnxFile}` : onnxFile;
 		// Offline, a Hub model's export may exist but not be cached (e.g. after a dtype change).
 		if (isFileNotFound(e) && where.source === 'hub' && !request.allowRemote) throw notFound(model, `${file} is not in the download cache and downloads are turned off`, e);

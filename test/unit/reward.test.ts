@@ -17,7 +17,8 @@ import { BestOfNError, type ErrorKind } from '../../src/core/errors';
 import type { LoadProgress, RewardPair } from '../../src/core/reward';
 import type { LoadRequest } from '../../src/core/workerProtocol';
 import { InProcessRewardScorer, RewardWorkerClient } from '../../src/reward/rewardClient';
-import { effectiveMaxLength, encodePair, loadRewardModel } from '../../src/reward/scorer';
+import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel } from '../../src/reward/scorer';
+import { FakeHub } from '../fixtures/fakeHub';
 import { tinyLogitOfTokens, tinyRewardLogit, tinyTokens, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -65,6 +66,20 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 	} finally {
 		clearTimeout(timer);
 	}
+}
+
+/** Resolves once `check()` holds (polling every 5 ms); rejects after `ms`. */
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+	const deadline = Date.now() + ms;
+	while (!check()) {
+		if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
+		await new Promise(r => setTimeout(r, 5));
+	}
+}
+
+function restoreEnv(name: string, value: string | undefined): void {
+	if (value === undefined) delete process.env[name];
+	else process.env[name] = value;
 }
 
 /** The worker bundle under test, rebuilt when missing or older than its sources (never a stale one). */
@@ -232,35 +247,31 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		await rejectsWith(loadRewardModel(request(dirs.llama)), 'reward-failed', '"llama"', 'cannot run for sequence classification');
 	});
 
-	describe('from a Hub (a local stand-in)', () => {
-		let server: http.Server;
-		let requests: string[];
-		let remoteHost: string;
+	describe('from a Hub (a local stand-in, through HF_ENDPOINT)', () => {
+		let hub: FakeHub;
+		let saved: string | undefined;
 		const { env } = require('@huggingface/transformers') as typeof Transformers;
 
 		before(async () => {
-			requests = [];
-			// Serves /<owner>/<name>/resolve/main/<file> from the fixture folders, 404 otherwise.
-			server = http.createServer((req, res) => {
-				requests.push(req.url ?? '');
-				const m = /^\/test\/([^/]+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
-				const file = m && path.join(tmp, m[1], m[2]);
-				if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-					res.writeHead(404).end('Entry not found');
-					return;
-				}
-				const body = fs.readFileSync(file);
-				res.writeHead(200, { 'content-length': body.length }).end(body);
-			});
-			server.listen(0, '127.0.0.1');
-			await once(server, 'listening');
-			remoteHost = env.remoteHost;
-			env.remoteHost = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+			hub = new FakeHub().serve('test/base', dirs.base).serve('test/no-onnx', dirs.noOnnx);
+			await hub.start();
+			saved = process.env.HF_ENDPOINT;
+			// As people write it: no trailing slash (the scorer adds the one transformers.js wants).
+			process.env.HF_ENDPOINT = hub.url;
 		});
 
-		after(() => {
-			env.remoteHost = remoteHost;
-			server.close();
+		after(async () => {
+			restoreEnv('HF_ENDPOINT', saved);
+			await hub.close();
+		});
+
+		it('HF_ENDPOINT names the Hub when it is an http(s) URL; anything else keeps the default', () => {
+			assert.equal(hubEndpoint({ HF_ENDPOINT: 'https://hf-mirror.com' }), 'https://hf-mirror.com/');
+			assert.equal(hubEndpoint({ HF_ENDPOINT: ' http://127.0.0.1:8080/ ' }), 'http://127.0.0.1:8080/');
+			assert.equal(hubEndpoint({ HF_ENDPOINT: 'https://mirror.example/hf?x=1#y' }), 'https://mirror.example/hf/');
+			for (const value of [undefined, '', '  ', 'hf-mirror.com', 'ftp://mirror.example/', 'file:///srv/hub']) {
+				assert.equal(hubEndpoint({ HF_ENDPOINT: value }), undefined, String(value));
+			}
 		});
 
 		it('downloads into cacheDir with progress, then loads from the cache with downloads off', async () => {
@@ -268,14 +279,16 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			const model = await loadRewardModel(request('test/base', { allowRemote: true }), p => progress.push(p));
 			await model.dispose();
 			assert.equal(model.info.source, 'hub');
+			assert.equal(env.remoteHost, `${hub.url}/`);
+			assert.ok(hub.filesRequested('test/base').includes('onnx/model.onnx'), `the fake Hub served ${hub.filesRequested('test/base')}`);
 			assert.ok(fs.existsSync(path.join(cacheDir, 'test', 'base', 'onnx', 'model.onnx')), 'the model is cached under cacheDir');
 			assert.ok(progress.some(p => p.file === 'onnx/model.onnx' && p.status === 'progress' && p.percent === 100));
 			assert.deepEqual(progress.at(-1), { file: 'test/base', status: 'ready' });
 
-			const served = requests.length;
+			const served = hub.requests.length;
 			const offline = await loadRewardModel(request('test/base', { allowRemote: false }));
 			try {
-				assert.equal(requests.length, served, 'nothing fetched when downloads are off');
+				assert.equal(hub.requests.length, served, 'nothing fetched when downloads are off');
 				const [score] = await offline.score([PAIRS[0]]);
 				assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
 			} finally {
@@ -285,9 +298,9 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			await rejectsWith(loadRewardModel(request('test/base', { dtype: 'q8' })), 'reward-not-found', 'onnx/model_quantized.onnx is not in the download cache');
 		});
 
-		it('a Hub model without onnx/ is reward-no-onnx; an unknown id is reward-not-found', async () => {
+		it('a Hub model without onnx/ is reward-no-onnx; an unknown id is reward-not-found, naming the mirror', async () => {
 			await rejectsWith(loadRewardModel(request('test/no-onnx', { allowRemote: true })), 'reward-no-onnx', 'onnx/model.onnx', 'optimum-cli export onnx --model test/no-onnx');
-			await rejectsWith(loadRewardModel(request('test/unknown', { allowRemote: true })), 'reward-not-found', 'test/unknown', 'no such model');
+			await rejectsWith(loadRewardModel(request('test/unknown', { allowRemote: true })), 'reward-not-found', 'test/unknown', 'no such model', `mirror at ${hub.url}/ (HF_ENDPOINT)`);
 		});
 
 		it('an unreachable Hub is reward-not-found, saying it could not be reached', async () => {
@@ -297,11 +310,69 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			const port = (closed.address() as AddressInfo).port;
 			closed.close();
 			await once(closed, 'close');
-			env.remoteHost = `http://127.0.0.1:${port}/`;
+			process.env.HF_ENDPOINT = `http://127.0.0.1:${port}`;
 			try {
-				await rejectsWith(loadRewardModel(request('test/base2', { allowRemote: true })), 'reward-not-found', 'could not be reached');
+				await rejectsWith(loadRewardModel(request('test/base2', { allowRemote: true })), 'reward-not-found', `mirror at http://127.0.0.1:${port}/`, 'could not be reached');
 			} finally {
-				env.remoteHost = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+				process.env.HF_ENDPOINT = hub.url;
+			}
+		});
+
+		it('without HF_ENDPOINT the scorer puts transformers.js’s default Hub back', async () => {
+			assert.equal(hubEndpoint(), `${hub.url}/`);
+			await loadRewardModel(request('test/base', { allowRemote: true, cacheDir: path.join(tmp, 'cache-default-hub') })).then(m => m.dispose());
+			assert.equal(env.remoteHost, `${hub.url}/`);
+			delete process.env.HF_ENDPOINT;
+			try {
+				// Downloads off and nothing cached: no request goes out, but the Hub is chosen first.
+				await rejectsWith(loadRewardModel(request('test/not-cached')), 'reward-not-found', 'downloads are turned off');
+				assert.equal(env.remoteHost, 'https://huggingface.co/');
+			} finally {
+				process.env.HF_ENDPOINT = hub.url;
+			}
+		});
+
+		it('the worker thread downloads from HF_ENDPOINT too (it inherits the environment)', async () => {
+			const fresh = path.join(tmp, 'cache-worker');
+			const c = new RewardWorkerClient({ workerPath: WORKER, request: request('test/base', { allowRemote: true, cacheDir: fresh }), idleMs: 0 });
+			hub.reset();
+			try {
+				const progress: LoadProgress[] = [];
+				const info = await c.load(never(), p => progress.push(p));
+				assert.deepEqual(info, { id: 'test/base', maxLength: 512, source: 'hub' });
+				// Each file once; transformers.js's size probes (`Range: bytes=0-0`) come on top.
+				assert.deepEqual(hub.filesDownloaded('test/base').sort(), ['config.json', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+				assert.ok(progress.some(p => p.file === 'onnx/model.onnx' && p.status === 'progress' && p.percent === 100));
+				assert.ok(fs.existsSync(path.join(fresh, 'test', 'base', 'onnx', 'model.onnx')));
+				const [score] = await c.score([PAIRS[0]], never());
+				assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+			} finally {
+				c.dispose();
+			}
+		});
+
+		it('an abort mid-download terminates the worker, which closes the download at the Hub', async () => {
+			hub.chunkBytes = 16;
+			hub.chunkDelayMs = 50;
+			const c = new RewardWorkerClient({ workerPath: WORKER, request: request('test/base', { allowRemote: true, cacheDir: path.join(tmp, 'cache-abort') }), idleMs: 0 });
+			hub.reset();
+			try {
+				const controller = new AbortController();
+				const loading = c.load(controller.signal);
+				const worker = workerOf(c)!;
+				const exited = once(worker, 'exit');
+				await until(() => hub.openResponses > 0, 5000, 'a download to start');
+				controller.abort();
+				await rejectsWith(within(loading, 1000, 'the rejection'), 'cancelled');
+				assert.equal(c.running, false);
+				await within(exited, 1000, 'the worker’s exit');
+				await hub.waitForIdle(1000);
+				const cut = hub.requests.at(-1)!.file!;
+				assert.ok(!fs.existsSync(path.join(tmp, 'cache-abort', 'test', 'base', cut)), `the half-downloaded ${cut} was not cached`);
+			} finally {
+				hub.chunkBytes = 64 * 1024;
+				hub.chunkDelayMs = 0;
+				c.dispose();
 			}
 		});
 	});
