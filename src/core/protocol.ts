@@ -64,8 +64,6 @@ export interface PickerState {
 	readonly elapsedMs?: number;
 	/** A run-level message (all candidates failed, document changed, …). */
 	readonly notice?: { readonly severity: 'info' | 'warning' | 'error'; readonly text: string };
-	/** True once a candidate was applied; the picker then shows a closing state. */
-	readonly applied?: boolean;
 }
 
 /** Sent by the host. */

@@ -90,10 +90,6 @@ export class PickerPanel extends Disposable {
 		});
 	}
 
-	get visible(): boolean {
-		return !this.isDisposed && this.panel.visible;
-	}
-
 	/** Posts at most every ~100 ms, always the newest snapshot, and nothing before `ready`. */
 	update(state: PickerState): void {
 		if (this.isDisposed) return;

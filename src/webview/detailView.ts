@@ -97,9 +97,8 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 		setText(title, parts.join(' · '));
 		title.title = parts.join(' · '); // the whole line, where a narrow pane cuts it
 
-		const locked = !!s.applied;
-		acceptButton.disabled = locked || !canAccept(c);
-		openDiffButton.disabled = locked || !c.text;
+		acceptButton.disabled = !canAccept(c);
+		openDiffButton.disabled = !c.text;
 		copyButton.disabled = !c.text;
 		setAttr(textTab, 'aria-pressed', String(mode === 'text'));
 		setAttr(diffTab, 'aria-pressed', String(mode === 'diff'));

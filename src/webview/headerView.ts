@@ -63,14 +63,14 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		rankerText.title = ranker.title;
 		setText(loadingRow, s.ranker.loading ? `Loading reward model: ${s.ranker.loading}` : '');
 		show(loadingRow, !!s.ranker.loading);
-		setText(phaseText, phaseLabel(s.phase, s.applied));
+		setText(phaseText, phaseLabel(s.phase));
 		setText(progressText, formatProgress(s));
 		renderElapsed();
-		show(busyBar, running && !s.applied);
-		show(cancelButton, running && !s.applied);
-		show(regenerateButton, !running && !s.applied);
+		show(busyBar, running);
+		show(cancelButton, running);
+		show(regenerateButton, !running);
 
-		const n = s.applied ? { severity: 'info' as const, text: 'Applied. Closing…' } : s.notice;
+		const n = s.notice;
 		show(notice, !!n);
 		notice.className = `notice${n ? ` severity-${n.severity}` : ''}`;
 		setText(noticeText, n?.text ?? '');
@@ -118,7 +118,7 @@ export function createLegendView(): LegendView {
 		render(s) {
 			const running = isRunning(s.phase);
 			setText(esc.label, running ? 'cancel' : 'close');
-			show(regenerate.root, !running && !s.applied);
+			show(regenerate.root, !running);
 		},
 	};
 }

@@ -113,7 +113,7 @@ function move(m: Move): void {
 }
 
 function acceptId(id: number): void {
-	if (!state || state.applied) return;
+	if (!state) return;
 	const c = state.candidates.find(x => x.id === id);
 	if (c && canAccept(c)) post({ type: 'accept', id });
 	else live.showHint(acceptBlockedHint(state, id));
@@ -136,7 +136,7 @@ function acceptAt(position: number): void {
 
 function openDiff(): void {
 	const c = activeCandidate();
-	if (!c || state?.applied) return;
+	if (!c) return;
 	if (c.text) post({ type: 'openDiff', id: c.id });
 	else live.showHint('This candidate has no text to compare yet.');
 }
@@ -149,13 +149,13 @@ function copy(): void {
 }
 
 function regenerate(): void {
-	if (!state || state.applied) return;
+	if (!state) return;
 	if (isRunning(state.phase)) live.showHint('Regenerate is available once this run has ended; Esc cancels it.');
 	else post({ type: 'regenerate' });
 }
 
 function escape(): void {
-	post(state && isRunning(state.phase) && !state.applied ? { type: 'cancel' } : { type: 'close' });
+	post(state && isRunning(state.phase) ? { type: 'cancel' } : { type: 'close' });
 }
 
 function setMode(next: ViewMode): void {

@@ -58,8 +58,7 @@ export function formatProgress(state: PickerState): string {
 	return parts.join(' · ');
 }
 
-export function phaseLabel(phase: RunPhase, applied = false): string {
-	if (applied) return 'Applied';
+export function phaseLabel(phase: RunPhase): string {
 	switch (phase) {
 		case 'generating':
 			return 'Generating…';

@@ -43,6 +43,20 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 	}
 }
 
+/**
+ * Selects all of a new document holding `text` and starts a rewrite against a slow server (200 ms a
+ * token); resolves once `concurrency` requests are open there, with the run still going.
+ */
+async function slowRunInFlight(text: string, instruction: string, concurrency: number) {
+	fake.tokenDelayMs = 200;
+	await set('concurrency', concurrency);
+	const editor = await editorWith(text);
+	editor.selection = new vscode.Selection(0, 0, 0, text.length);
+	const done = rewrite(instruction);
+	await until(`${concurrency} requests to reach the server`, () => fake.openRequests === concurrency);
+	return { editor, done };
+}
+
 function pickerTabs(): vscode.Tab[] {
 	return vscode.window.tabGroups.all
 		.flatMap(g => g.tabs)
@@ -176,12 +190,7 @@ describe('Best-of-N in a real extension host', function () {
 	});
 
 	it('cancel mid-run closes every request at the server and ends the run as cancelled', async () => {
-		fake.tokenDelayMs = 200;
-		await set('concurrency', 4);
-		const editor = await editorWith('some text to rewrite');
-		editor.selection = new vscode.Selection(0, 0, 0, 20);
-		const done = rewrite('shorter');
-		await until('requests to reach the server', () => fake.openRequests === 4);
+		const { done } = await slowRunInFlight('some text to rewrite', 'shorter', 4);
 		await vscode.commands.executeCommand('bestOfN.cancel');
 		const state = await done;
 		assert.equal(state?.phase, 'cancelled');
@@ -191,12 +200,7 @@ describe('Best-of-N in a real extension host', function () {
 	});
 
 	it('closing the picker cancels its run', async () => {
-		fake.tokenDelayMs = 200;
-		await set('concurrency', 2);
-		const editor = await editorWith('close me');
-		editor.selection = new vscode.Selection(0, 0, 0, 8);
-		const done = rewrite('shorter');
-		await until('requests to reach the server', () => fake.openRequests === 2);
+		const { done } = await slowRunInFlight('close me', 'shorter', 2);
 		await until('the picker tab to show', () => pickerTabs().length === 1, 5000);
 		await vscode.window.tabGroups.close(pickerTabs());
 		const state = await done;
@@ -206,13 +210,8 @@ describe('Best-of-N in a real extension host', function () {
 	});
 
 	it('a new run cancels the one before it', async () => {
-		fake.tokenDelayMs = 200;
-		await set('concurrency', 2);
-		const editor = await editorWith('first run');
-		editor.selection = new vscode.Selection(0, 0, 0, 9);
-		const first = rewrite('one');
-		await until('the first run to reach the server', () => fake.openRequests === 2);
-		// (tokens stay slow: a faster server could finish the first run before it is cancelled)
+		// (tokens stay slow throughout: a faster server could finish the first run before it is cancelled)
+		const { editor, done: first } = await slowRunInFlight('first run', 'one', 2);
 		await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
 		editor.selection = new vscode.Selection(0, 0, 0, 9);
 		const second = await rewrite('two');
