@@ -36,9 +36,34 @@ const common = {
 };
 
 const targets = [
-	{ ...common, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
-	{ ...common, entryPoints: { rewardWorker: 'src/reward/worker.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
-	{ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
+	{
+		...common,
+		entryPoints: { extension: 'src/extension.ts' },
+		outdir: 'dist',
+		platform: 'node',
+		format: 'cjs',
+		target: 'node20',
+		external: nodeExternals,
+	},
+	{
+		...common,
+		entryPoints: { rewardWorker: 'src/reward/worker.ts' },
+		outdir: 'dist',
+		platform: 'node',
+		format: 'cjs',
+		target: 'node20',
+		external: nodeExternals,
+	},
+	{
+		...common,
+		entryPoints: { cli: 'src/cli/main.ts' },
+		outdir: 'dist',
+		platform: 'node',
+		format: 'cjs',
+		target: 'node20',
+		external: nodeExternals,
+		banner: { js: '#!/usr/bin/env node' },
+	},
 	{ ...common, entryPoints: { picker: 'src/webview/picker.ts' }, outdir: 'dist', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 
@@ -49,8 +74,13 @@ if (!production) {
 	const tests = fs.readdirSync('test/integration').filter(f => f.endsWith('.test.ts'));
 	if (tests.length) {
 		targets.push({
-			...common, entryPoints: tests.map(f => `test/integration/${f}`), outdir: 'dist/test/integration',
-			platform: 'node', format: 'cjs', target: 'node20', external: [...nodeExternals, 'mocha'],
+			...common,
+			entryPoints: tests.map(f => `test/integration/${f}`),
+			outdir: 'dist/test/integration',
+			platform: 'node',
+			format: 'cjs',
+			target: 'node20',
+			external: [...nodeExternals, 'mocha'],
 		});
 	}
 }
@@ -61,7 +91,14 @@ async function main() {
 		await Promise.all(contexts.map(c => c.watch()));
 		return;
 	}
-	const results = await Promise.all(contexts.map(c => c.rebuild().then(() => true, () => false)));
+	const results = await Promise.all(
+		contexts.map(c =>
+			c.rebuild().then(
+				() => true,
+				() => false,
+			),
+		),
+	);
 	await Promise.all(contexts.map(c => c.dispose()));
 	if (results.includes(false)) process.exit(1);
 }

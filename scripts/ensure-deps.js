@@ -11,29 +11,34 @@ const fs = require('fs');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
-const mtime = (f) => (fs.existsSync(f) ? fs.statSync(f).mtimeMs : 0);
+const mtime = f => (fs.existsSync(f) ? fs.statSync(f).mtimeMs : 0);
 
 function needsInstall() {
-  const hidden = path.join(ROOT, 'node_modules', '.package-lock.json');
-  if (!fs.existsSync(hidden)) return 'node_modules is missing';
-  const newest = Math.max(mtime(path.join(ROOT, 'package.json')), mtime(path.join(ROOT, 'package-lock.json')));
-  return newest > mtime(hidden) ? 'package.json or package-lock.json changed since the last install' : '';
+	const hidden = path.join(ROOT, 'node_modules', '.package-lock.json');
+	if (!fs.existsSync(hidden)) return 'node_modules is missing';
+	const newest = Math.max(mtime(path.join(ROOT, 'package.json')), mtime(path.join(ROOT, 'package-lock.json')));
+	return newest > mtime(hidden) ? 'package.json or package-lock.json changed since the last install' : '';
 }
 
 function ensureDeps() {
-  const why = needsInstall();
-  if (!why) return;
-  console.log(`[ensure-deps] ${why}: running npm install…`);
-  const r = spawnSync('npm', ['install'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`npm install failed (${r.error || 'exit ' + r.status})`);
-  // npm may leave package-lock.json untouched or rewrite it after the hidden lockfile; mark the
-  // install as done now so the next run does not reinstall for nothing.
-  const now = new Date();
-  fs.utimesSync(path.join(ROOT, 'node_modules', '.package-lock.json'), now, now);
+	const why = needsInstall();
+	if (!why) return;
+	console.log(`[ensure-deps] ${why}: running npm install…`);
+	const r = spawnSync('npm', ['install'], { cwd: ROOT, stdio: 'inherit' });
+	if (r.status !== 0) throw new Error(`npm install failed (${r.error || 'exit ' + r.status})`);
+	// npm may leave package-lock.json untouched or rewrite it after the hidden lockfile; mark the
+	// install as done now so the next run does not reinstall for nothing.
+	const now = new Date();
+	fs.utimesSync(path.join(ROOT, 'node_modules', '.package-lock.json'), now, now);
 }
 
 module.exports = { ensureDeps, needsInstall };
 
 if (require.main === module) {
-  try { ensureDeps(); } catch (e) { console.error(`[ensure-deps] ${e.message}`); process.exit(1); }
+	try {
+		ensureDeps();
+	} catch (e) {
+		console.error(`[ensure-deps] ${e.message}`);
+		process.exit(1);
+	}
 }

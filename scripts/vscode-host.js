@@ -30,154 +30,183 @@ const APT_PACKAGES = ['chromium', 'libkrb5-dev', 'pkg-config']; // libkrb5-dev: 
 // Settings that keep a headless workbench quiet and offline-friendly (no welcome page, no chat
 // side bar, no update or gallery checks that would only time out here).
 const QUIET_SETTINGS = {
-  'workbench.startupEditor': 'none',
-  'chat.disableAIFeatures': true,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'telemetry.telemetryLevel': 'off',
-  'extensions.autoUpdate': false,
-  'extensions.autoCheckUpdates': false,
-  'update.mode': 'none',
+	'workbench.startupEditor': 'none',
+	'chat.disableAIFeatures': true,
+	'workbench.secondarySideBar.defaultVisibility': 'hidden',
+	'telemetry.telemetryLevel': 'off',
+	'extensions.autoUpdate': false,
+	'extensions.autoCheckUpdates': false,
+	'update.mode': 'none',
 };
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+	'--headless',
+	'--no-sandbox',
+	'--disable-gpu',
+	'--disable-quic',
+	'--no-first-run',
+	'--disable-background-networking',
+	'--disable-component-update',
+	'--disable-sync',
+];
 
-const say = (msg) => console.log(`[vscode-host] ${msg}`);
+const say = msg => console.log(`[vscode-host] ${msg}`);
 
 function tail(file, lines = 40) {
-  try { return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
+	try {
+		return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+	} catch {
+		return '(no log)';
+	}
 }
 
 // Runs a command with its output in a log file (npm and node-gyp are very chatty); on failure the
 // tail of that log is the useful part, so it goes into the error.
 function runLogged(cmd, args, { cwd, env, logFile }) {
-  fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  const fd = fs.openSync(logFile, 'w');
-  const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', fd, fd] });
-  fs.closeSync(fd);
-  if (r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (${r.error || 'exit ' + r.status}); log ${logFile}:\n${tail(logFile, 30)}`);
-  }
+	fs.mkdirSync(path.dirname(logFile), { recursive: true });
+	const fd = fs.openSync(logFile, 'w');
+	const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', fd, fd] });
+	fs.closeSync(fd);
+	if (r.status !== 0) {
+		throw new Error(`${cmd} ${args.join(' ')} failed (${r.error || 'exit ' + r.status}); log ${logFile}:\n${tail(logFile, 30)}`);
+	}
 }
 
-const stamp = (dir) => path.join(dir, '.installed');
-const isStamped = (dir, bin, want) => fs.existsSync(bin) && fs.existsSync(stamp(dir)) &&
-  fs.readFileSync(stamp(dir), 'utf8').trim() === want;
+const stamp = dir => path.join(dir, '.installed');
+const isStamped = (dir, bin, want) =>
+	fs.existsSync(bin) && fs.existsSync(stamp(dir)) && fs.readFileSync(stamp(dir), 'utf8').trim() === want;
 
 function ensureAptPackages() {
-  const missing = APT_PACKAGES.filter((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
-  if (!missing.includes('chromium') && !fs.existsSync(CHROMIUM)) missing.unshift('chromium');
-  if (!missing.length) return;
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    console.error(`[vscode-host] missing Debian packages; run: sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`);
-    process.exit(1);
-  }
-  say(`installing Debian packages ${missing.join(' ')} (about a minute, once)…`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const logFile = path.join(HOST_DIR, 'logs', 'apt.log');
-  runLogged('apt-get', ['update'], { env, logFile });
-  runLogged('apt-get', ['install', '-y', ...missing], { env, logFile });
+	const missing = APT_PACKAGES.filter(p => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
+	if (!missing.includes('chromium') && !fs.existsSync(CHROMIUM)) missing.unshift('chromium');
+	if (!missing.length) return;
+	if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+		console.error(`[vscode-host] missing Debian packages; run: sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`);
+		process.exit(1);
+	}
+	say(`installing Debian packages ${missing.join(' ')} (about a minute, once)…`);
+	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+	const logFile = path.join(HOST_DIR, 'logs', 'apt.log');
+	runLogged('apt-get', ['update'], { env, logFile });
+	runLogged('apt-get', ['install', '-y', ...missing], { env, logFile });
 }
 
 // Each npm-installed piece gets its own prefix and package.json so nothing touches the project's
 // node_modules or lock file, and so npm does not walk up to /work/main's package.json.
 function npmInstallInto(dir, spec, env) {
-  fs.rmSync(dir, { recursive: true, force: true }); // a half-finished earlier attempt must not linger
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: path.basename(dir), private: true }, null, 2));
-  runLogged('npm', ['install', spec, '--prefix', dir, '--no-fund', '--no-audit', '--foreground-scripts'],
-    { cwd: dir, env, logFile: path.join(HOST_DIR, 'logs', `${path.basename(dir)}-install.log`) });
+	fs.rmSync(dir, { recursive: true, force: true }); // a half-finished earlier attempt must not linger
+	fs.mkdirSync(dir, { recursive: true });
+	fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: path.basename(dir), private: true }, null, 2));
+	runLogged('npm', ['install', spec, '--prefix', dir, '--no-fund', '--no-audit', '--foreground-scripts'], {
+		cwd: dir,
+		env,
+		logFile: path.join(HOST_DIR, 'logs', `${path.basename(dir)}-install.log`),
+	});
 }
 
 function withoutNpmEnv(env) {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE' && k !== 'INIT_CWD'));
+	return Object.fromEntries(Object.entries(env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE' && k !== 'INIT_CWD'));
 }
 
 function ensureHost() {
-  const t0 = Date.now();
-  fs.mkdirSync(HOST_DIR, { recursive: true });
-  ensureAptPackages();
-  if (!isStamped(NODE24_DIR, path.join(NODE24_BIN, 'node'), NODE24_SPEC)) {
-    say('installing Node 24 for code-server (about 10 s, once)…');
-    npmInstallInto(NODE24_DIR, NODE24_SPEC, process.env);
-    fs.writeFileSync(stamp(NODE24_DIR), NODE24_SPEC);
-  }
-  const csSpec = `code-server@${CODE_SERVER_VERSION}`;
-  if (!isStamped(CS_DIR, CODE_SERVER, csSpec)) {
-    say('installing code-server (about 2 minutes, once)…');
-    npmInstallInto(CS_DIR, csSpec, {
-      // Under `npm test` the environment carries the outer npm's settings (npm_node_execpath, NODE,
-      // npm_config_nodedir=/usr …) which make the inner npm run lifecycle scripts on Node 20:
-      // start it as a fresh top-level npm instead.
-      ...withoutNpmEnv(process.env),
-      // code-server's postinstall refuses any Node but 24, and npm's `#!/usr/bin/env node` picks
-      // up whichever node is first on PATH.
-      PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH}`,
-      // ~/.npmrc says nodedir=/usr (Node 20 headers); native addons must build against Node 24's,
-      // and node-gyp cannot download headers offline. The env var beats the user npmrc.
-      npm_config_nodedir: NODE24_HOME,
-      JOBS: 'max',
-    });
-    fs.writeFileSync(stamp(CS_DIR), csSpec);
-  }
-  const secs = (Date.now() - t0) / 1000;
-  if (secs > 5) say(`host ready in ${secs.toFixed(0)} s`);
+	const t0 = Date.now();
+	fs.mkdirSync(HOST_DIR, { recursive: true });
+	ensureAptPackages();
+	if (!isStamped(NODE24_DIR, path.join(NODE24_BIN, 'node'), NODE24_SPEC)) {
+		say('installing Node 24 for code-server (about 10 s, once)…');
+		npmInstallInto(NODE24_DIR, NODE24_SPEC, process.env);
+		fs.writeFileSync(stamp(NODE24_DIR), NODE24_SPEC);
+	}
+	const csSpec = `code-server@${CODE_SERVER_VERSION}`;
+	if (!isStamped(CS_DIR, CODE_SERVER, csSpec)) {
+		say('installing code-server (about 2 minutes, once)…');
+		npmInstallInto(CS_DIR, csSpec, {
+			// Under `npm test` the environment carries the outer npm's settings (npm_node_execpath, NODE,
+			// npm_config_nodedir=/usr …) which make the inner npm run lifecycle scripts on Node 20:
+			// start it as a fresh top-level npm instead.
+			...withoutNpmEnv(process.env),
+			// code-server's postinstall refuses any Node but 24, and npm's `#!/usr/bin/env node` picks
+			// up whichever node is first on PATH.
+			PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH}`,
+			// ~/.npmrc says nodedir=/usr (Node 20 headers); native addons must build against Node 24's,
+			// and node-gyp cannot download headers offline. The env var beats the user npmrc.
+			npm_config_nodedir: NODE24_HOME,
+			JOBS: 'max',
+		});
+		fs.writeFileSync(stamp(CS_DIR), csSpec);
+	}
+	const secs = (Date.now() - t0) / 1000;
+	if (secs > 5) say(`host ready in ${secs.toFixed(0)} s`);
 }
 
 // Resolves with the promise's value, or with `onTimeout` after `ms`. The timer is cleared either
 // way: a pending 10 s timer would otherwise keep mocha (which waits for an idle event loop) alive.
 function within(ms, promise, onTimeout) {
-  let timer;
-  const expired = new Promise((resolve) => { timer = setTimeout(() => resolve(onTimeout), ms); });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+	let timer;
+	const expired = new Promise(resolve => {
+		timer = setTimeout(() => resolve(onTimeout), ms);
+	});
+	return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+	return new Promise((resolve, reject) => {
+		const s = net
+			.createServer()
+			.once('error', reject)
+			.listen(0, '127.0.0.1', () => {
+				const { port } = s.address();
+				s.close(() => resolve(port));
+			});
+	});
 }
 
 function isPortFree(port) {
-  return new Promise((resolve) => {
-    const s = net.createServer().once('error', () => resolve(false))
-      .listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
+	return new Promise(resolve => {
+		const s = net
+			.createServer()
+			.once('error', () => resolve(false))
+			.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+	});
 }
 
-const remoteUri = (abs) => `vscode-remote://remote${path.resolve(abs)}`; // code-server's authority is literally "remote"
+const remoteUri = abs => `vscode-remote://remote${path.resolve(abs)}`; // code-server's authority is literally "remote"
 
 // The page URL. `payload` is how the web workbench receives what desktop VS Code takes as CLI flags
 // (code-server rejects --extensionDevelopmentPath); it is honoured only with enable-smoke-test-driver.
 function buildUrl(base, { folder, extensionDevelopmentPath, extensionTestsPath, disableExtensions } = {}) {
-  const devPaths = [].concat(extensionDevelopmentPath || []);
-  const payload = devPaths.map((d) => ['extensionDevelopmentPath', remoteUri(d)]);
-  if (extensionTestsPath) payload.push(['extensionTestsPath', remoteUri(extensionTestsPath)]);
-  if (disableExtensions) payload.push(['disableExtensions', 'true']);
-  if (payload.length) payload.push(['skipWelcome', 'true'], ['skipReleaseNotes', 'true']);
-  const q = [folder ? `folder=${encodeURIComponent(path.resolve(folder))}` : 'ew=true'];
-  if (payload.length) q.push(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
-  return `${base}/?${q.join('&')}`;
+	const devPaths = [].concat(extensionDevelopmentPath || []);
+	const payload = devPaths.map(d => ['extensionDevelopmentPath', remoteUri(d)]);
+	if (extensionTestsPath) payload.push(['extensionTestsPath', remoteUri(extensionTestsPath)]);
+	if (disableExtensions) payload.push(['disableExtensions', 'true']);
+	if (payload.length) payload.push(['skipWelcome', 'true'], ['skipReleaseNotes', 'true']);
+	const q = [folder ? `folder=${encodeURIComponent(path.resolve(folder))}` : 'ew=true'];
+	if (payload.length) q.push(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
+	return `${base}/?${q.join('&')}`;
 }
 
 function isAlive(pid) {
-  try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; }
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (e) {
+		return e.code === 'EPERM';
+	}
 }
 
 // Run folders hold logs worth reading after a failure, so they are not deleted on stop; instead
 // old ones are pruned here, skipping any whose owner process still runs (e.g. an `npm start`).
 function pruneRuns(keep = 5) {
-  if (!fs.existsSync(RUNS_DIR)) return;
-  const dirs = fs.readdirSync(RUNS_DIR).map((n) => path.join(RUNS_DIR, n))
-    .filter((d) => fs.statSync(d).isDirectory())
-    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-  for (const d of dirs.slice(keep)) {
-    const owner = Number(fs.existsSync(path.join(d, 'owner.pid')) && fs.readFileSync(path.join(d, 'owner.pid'), 'utf8'));
-    if (!owner || !isAlive(owner)) fs.rmSync(d, { recursive: true, force: true });
-  }
+	if (!fs.existsSync(RUNS_DIR)) return;
+	const dirs = fs
+		.readdirSync(RUNS_DIR)
+		.map(n => path.join(RUNS_DIR, n))
+		.filter(d => fs.statSync(d).isDirectory())
+		.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+	for (const d of dirs.slice(keep)) {
+		const owner = Number(fs.existsSync(path.join(d, 'owner.pid')) && fs.readFileSync(path.join(d, 'owner.pid'), 'utf8'));
+		if (!owner || !isAlive(owner)) fs.rmSync(d, { recursive: true, force: true });
+	}
 }
 
 // TMPDIR and XDG_RUNTIME_DIR hold Unix sockets (code-server's vscode-ipc-<uuid>.sock, Chromium's
@@ -185,102 +214,174 @@ function pruneRuns(keep = 5) {
 // too long" under a deep checkout. Use <scratch>/run when it is short enough, else a per-run
 // folder in the system temp dir that <scratch>/run links to (launchBrowser follows the link).
 function makeSocketDir(scratch) {
-  const inside = path.join(scratch, 'run');
-  if (inside.length <= 48) { fs.mkdirSync(inside); return inside; }
-  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-'));
-  fs.symlinkSync(outside, inside);
-  return outside;
+	const inside = path.join(scratch, 'run');
+	if (inside.length <= 48) {
+		fs.mkdirSync(inside);
+		return inside;
+	}
+	const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-'));
+	fs.symlinkSync(outside, inside);
+	return outside;
 }
 
 async function startServer({ workspace, port, extensionDevelopmentPath, userSettings = {}, env: extraEnv = {} } = {}) {
-  if (!fs.existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run `node scripts/vscode-host.js ensure`');
-  pruneRuns();
-  fs.mkdirSync(RUNS_DIR, { recursive: true });
-  const scratch = fs.mkdtempSync(path.join(RUNS_DIR, 'run-'));
-  fs.writeFileSync(path.join(scratch, 'owner.pid'), String(process.pid));
-  for (const d of ['udd/User', 'exts']) fs.mkdirSync(path.join(scratch, d), { recursive: true });
-  const runDir = makeSocketDir(scratch);
-  fs.writeFileSync(path.join(scratch, 'udd/User/settings.json'),
-    JSON.stringify({ ...QUIET_SETTINGS, ...userSettings }, null, 2));
-  port = port || await freePort();
-  // Without a config file code-server writes one (with a random password) into XDG_CONFIG_HOME.
-  fs.writeFileSync(path.join(scratch, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
+	if (!fs.existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run `node scripts/vscode-host.js ensure`');
+	pruneRuns();
+	fs.mkdirSync(RUNS_DIR, { recursive: true });
+	const scratch = fs.mkdtempSync(path.join(RUNS_DIR, 'run-'));
+	fs.writeFileSync(path.join(scratch, 'owner.pid'), String(process.pid));
+	for (const d of ['udd/User', 'exts']) fs.mkdirSync(path.join(scratch, d), { recursive: true });
+	const runDir = makeSocketDir(scratch);
+	fs.writeFileSync(path.join(scratch, 'udd/User/settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...userSettings }, null, 2));
+	port = port || (await freePort());
+	// Without a config file code-server writes one (with a random password) into XDG_CONFIG_HOME.
+	fs.writeFileSync(path.join(scratch, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
 
-  // The extension host is forked from this server process and inherits its environment (checked
-  // by test/integration/suite/smoke.test.js), so variables set here reach extension code.
-  const env = {
-    // An empty gallery turns the marketplace off (default: open-vsx.org, unreachable offline and
-    // not something a test should talk to); a caller's own EXTENSIONS_GALLERY wins.
-    EXTENSIONS_GALLERY: '{}',
-    ...process.env, ...extraEnv,
-    PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH}`,
-    // Otherwise code-server writes state into ~ and sockets into /tmp, shared between runs.
-    XDG_CONFIG_HOME: path.join(scratch, 'xdg-config'), XDG_DATA_HOME: path.join(scratch, 'xdg-data'),
-    XDG_CACHE_HOME: path.join(scratch, 'xdg-cache'), XDG_RUNTIME_DIR: runDir, TMPDIR: runDir,
-  };
-  const args = ['--config', path.join(scratch, 'config.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-    // the default keeps an extension host alive for 3 hours after the browser leaves
-    '--reconnection-grace-time', '5',
-    '--user-data-dir', path.join(scratch, 'udd'), '--extensions-dir', path.join(scratch, 'exts'),
-    '--vscode-option', 'enable-smoke-test-driver'];
-  if (workspace) args.push(path.resolve(workspace));
+	// The extension host is forked from this server process and inherits its environment (checked
+	// by test/integration/suite/smoke.test.js), so variables set here reach extension code.
+	const env = {
+		// An empty gallery turns the marketplace off (default: open-vsx.org, unreachable offline and
+		// not something a test should talk to); a caller's own EXTENSIONS_GALLERY wins.
+		EXTENSIONS_GALLERY: '{}',
+		...process.env,
+		...extraEnv,
+		PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH}`,
+		// Otherwise code-server writes state into ~ and sockets into /tmp, shared between runs.
+		XDG_CONFIG_HOME: path.join(scratch, 'xdg-config'),
+		XDG_DATA_HOME: path.join(scratch, 'xdg-data'),
+		XDG_CACHE_HOME: path.join(scratch, 'xdg-cache'),
+		XDG_RUNTIME_DIR: runDir,
+		TMPDIR: runDir,
+	};
+	const args = [
+		'--config',
+		path.join(scratch, 'config.yaml'),
+		'--auth',
+		'none',
+		'--bind-addr',
+		`127.0.0.1:${port}`,
+		'--disable-telemetry',
+		'--disable-update-check',
+		'--disable-workspace-trust',
+		// the default keeps an extension host alive for 3 hours after the browser leaves
+		'--reconnection-grace-time',
+		'5',
+		'--user-data-dir',
+		path.join(scratch, 'udd'),
+		'--extensions-dir',
+		path.join(scratch, 'exts'),
+		'--vscode-option',
+		'enable-smoke-test-driver',
+	];
+	if (workspace) args.push(path.resolve(workspace));
 
-  const logPath = path.join(scratch, 'server.log');
-  const logFd = fs.openSync(logPath, 'a');
-  // Own process group, so stop() can end the server together with the extension host, pty host and
-  // file watcher it forks, and so a terminal's Ctrl+C reaches our handler rather than the server.
-  const child = spawn(CODE_SERVER, args, { env, detached: true, stdio: ['ignore', logFd, logFd] });
-  fs.closeSync(logFd);
-  let exited = child.exitCode !== null;
-  const exitedP = new Promise((r) => child.once('exit', () => { exited = true; r(); }));
-  const killGroup = (sig) => { try { process.kill(-child.pid, sig); } catch { /* already gone */ } };
-  const onExit = () => killGroup('SIGKILL'); // last resort if our process dies without stop()
-  process.once('exit', onExit);
+	const logPath = path.join(scratch, 'server.log');
+	const logFd = fs.openSync(logPath, 'a');
+	// Own process group, so stop() can end the server together with the extension host, pty host and
+	// file watcher it forks, and so a terminal's Ctrl+C reaches our handler rather than the server.
+	const child = spawn(CODE_SERVER, args, { env, detached: true, stdio: ['ignore', logFd, logFd] });
+	fs.closeSync(logFd);
+	let exited = child.exitCode !== null;
+	const exitedP = new Promise(r =>
+		child.once('exit', () => {
+			exited = true;
+			r();
+		}),
+	);
+	const killGroup = sig => {
+		try {
+			process.kill(-child.pid, sig);
+		} catch {
+			/* already gone */
+		}
+	};
+	const onExit = () => killGroup('SIGKILL'); // last resort if our process dies without stop()
+	process.once('exit', onExit);
 
-  async function stop() {
-    process.removeListener('exit', onExit);
-    if (!exited) {
-      killGroup('SIGTERM');
-      await within(10000, exitedP);
-    }
-    killGroup('SIGKILL'); // stragglers in the group (extension host) that ignored SIGTERM
-    if (runDir.startsWith(os.tmpdir())) fs.rmSync(runDir, { recursive: true, force: true });
-  }
+	async function stop() {
+		process.removeListener('exit', onExit);
+		if (!exited) {
+			killGroup('SIGTERM');
+			await within(10000, exitedP);
+		}
+		killGroup('SIGKILL'); // stragglers in the group (extension host) that ignored SIGTERM
+		if (runDir.startsWith(os.tmpdir())) fs.rmSync(runDir, { recursive: true, force: true });
+	}
 
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60000;
-  for (;;) {
-    if (exited) throw new Error(`code-server exited early (code ${child.exitCode}); log ${logPath}:\n${tail(logPath)}`);
-    try { if ((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) })).ok) break; } catch { /* not up yet */ }
-    if (Date.now() > deadline) { await stop(); throw new Error(`code-server not healthy after 60 s; log ${logPath}:\n${tail(logPath)}`); }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+	const base = `http://127.0.0.1:${port}`;
+	const deadline = Date.now() + 60000;
+	for (;;) {
+		if (exited) throw new Error(`code-server exited early (code ${child.exitCode}); log ${logPath}:\n${tail(logPath)}`);
+		try {
+			if ((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) })).ok) break;
+		} catch {
+			/* not up yet */
+		}
+		if (Date.now() > deadline) {
+			await stop();
+			throw new Error(`code-server not healthy after 60 s; log ${logPath}:\n${tail(logPath)}`);
+		}
+		await new Promise(r => setTimeout(r, 200));
+	}
 
-  return {
-    port, base, scratch, logPath, env, pid: child.pid, stop, exited: exitedP,
-    url: (folder = workspace, payload = { extensionDevelopmentPath }) => buildUrl(base, { folder, ...payload }),
-  };
+	return {
+		port,
+		base,
+		scratch,
+		logPath,
+		env,
+		pid: child.pid,
+		stop,
+		exited: exitedP,
+		url: (folder = workspace, payload = { extensionDevelopmentPath }) => buildUrl(base, { folder, ...payload }),
+	};
 }
 
 // Playwright refuses --user-data-dir in args, hence the persistent context on a scratch profile.
 async function launchBrowser(scratch, { viewport = { width: 1400, height: 850 } } = {}) {
-  const { chromium } = require('playwright-core'); // resolves to the project's node_modules
-  const runDir = path.join(scratch, 'run');
-  fs.mkdirSync(runDir, { recursive: true });
-  const env = { ...process.env, TMPDIR: fs.realpathSync(runDir) };
-  return chromium.launchPersistentContext(path.join(scratch, 'chromium-profile'), {
-    executablePath: CHROMIUM, headless: true, viewport, args: CHROMIUM_ARGS, env, timeout: 60000,
-  });
+	const { chromium } = require('playwright-core'); // resolves to the project's node_modules
+	const runDir = path.join(scratch, 'run');
+	fs.mkdirSync(runDir, { recursive: true });
+	const env = { ...process.env, TMPDIR: fs.realpathSync(runDir) };
+	return chromium.launchPersistentContext(path.join(scratch, 'chromium-profile'), {
+		executablePath: CHROMIUM,
+		headless: true,
+		viewport,
+		args: CHROMIUM_ARGS,
+		env,
+		timeout: 60000,
+	});
 }
 
 module.exports = {
-  ROOT, HOST_DIR, CODE_SERVER, NODE24_BIN, CHROMIUM, CODE_SERVER_VERSION, QUIET_SETTINGS,
-  ensureHost, startServer, launchBrowser, buildUrl, freePort, isPortFree, tail, within,
+	ROOT,
+	HOST_DIR,
+	CODE_SERVER,
+	NODE24_BIN,
+	CHROMIUM,
+	CODE_SERVER_VERSION,
+	QUIET_SETTINGS,
+	ensureHost,
+	startServer,
+	launchBrowser,
+	buildUrl,
+	freePort,
+	isPortFree,
+	tail,
+	within,
 };
 
 if (require.main === module) {
-  const cmd = process.argv[2];
-  if (cmd !== 'ensure') { console.error('usage: node scripts/vscode-host.js ensure'); process.exit(2); }
-  try { ensureHost(); say('ok'); } catch (e) { console.error(`[vscode-host] ${e.message}`); process.exit(1); }
+	const cmd = process.argv[2];
+	if (cmd !== 'ensure') {
+		console.error('usage: node scripts/vscode-host.js ensure');
+		process.exit(2);
+	}
+	try {
+		ensureHost();
+		say('ok');
+	} catch (e) {
+		console.error(`[vscode-host] ${e.message}`);
+		process.exit(1);
+	}
 }

@@ -151,7 +151,17 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Set
 }
 
 function flagFor(key: string): string {
-	return ({ 'ollama.host': 'host', candidates: 'n', maxTokens: 'max-tokens', rewardModel: 'reward-model', rewardDtype: 'dtype' } as Record<string, string>)[key] ?? key;
+	return (
+		(
+			{
+				'ollama.host': 'host',
+				candidates: 'n',
+				maxTokens: 'max-tokens',
+				rewardModel: 'reward-model',
+				rewardDtype: 'dtype',
+			} as Record<string, string>
+		)[key] ?? key
+	);
 }
 
 /** `Number('abc')` is NaN and Ollama would pick a random seed: a typed seed must be one it uses. */
@@ -182,7 +192,10 @@ async function loadOrExplain(scorer: RewardScorer, name: string): Promise<void> 
 	try {
 		await scorer.load(new AbortController().signal);
 	} catch (e) {
-		throw new BestOfNError('reward-failed', e instanceof BestOfNError ? e.message : `Could not load the reward model ${name}: ${errorMessage(e)}`);
+		throw new BestOfNError(
+			'reward-failed',
+			e instanceof BestOfNError ? e.message : `Could not load the reward model ${name}: ${errorMessage(e)}`,
+		);
 	}
 }
 
@@ -201,9 +214,25 @@ async function readInput(file: string | undefined, stdin: NodeJS.ReadableStream 
 }
 
 const EXTENSION_LANGUAGES: Record<string, string> = {
-	'.ts': 'typescript', '.tsx': 'typescriptreact', '.js': 'javascript', '.jsx': 'javascriptreact', '.py': 'python',
-	'.rs': 'rust', '.go': 'go', '.java': 'java', '.c': 'c', '.h': 'c', '.cpp': 'cpp', '.cs': 'csharp', '.rb': 'ruby',
-	'.md': 'markdown', '.txt': 'plaintext', '.sh': 'shellscript', '.json': 'json', '.html': 'html', '.css': 'css',
+	'.ts': 'typescript',
+	'.tsx': 'typescriptreact',
+	'.js': 'javascript',
+	'.jsx': 'javascriptreact',
+	'.py': 'python',
+	'.rs': 'rust',
+	'.go': 'go',
+	'.java': 'java',
+	'.c': 'c',
+	'.h': 'c',
+	'.cpp': 'cpp',
+	'.cs': 'csharp',
+	'.rb': 'ruby',
+	'.md': 'markdown',
+	'.txt': 'plaintext',
+	'.sh': 'shellscript',
+	'.json': 'json',
+	'.html': 'html',
+	'.css': 'css',
 };
 
 function languageOf(file: string | undefined): string {
@@ -249,7 +278,12 @@ function toText(state: PickerState): string {
 	for (const c of done) {
 		const score = c.score === undefined ? 'unscored' : `score ${c.score >= 0 ? '+' : ''}${c.score.toFixed(3)}`;
 		lines.push('', `#${c.rank ?? '-'}  ${score}${c.count > 1 ? `  (×${c.count})` : ''}`);
-		lines.push(...c.text.replace(/\n$/, '').split('\n').map(l => `    ${l}`));
+		lines.push(
+			...c.text
+				.replace(/\n$/, '')
+				.split('\n')
+				.map(l => `    ${l}`),
+		);
 	}
 	return `${lines.join('\n')}\n`;
 }

@@ -88,10 +88,21 @@ export class BestOfNRun {
 		this.logger = options.logger ?? nullLogger;
 		this.now = options.now ?? Date.now;
 		this.startedAt = this.now();
-		this.slots = Array.from({ length: options.settings.candidates }, (_, id) => ({ id, status: 'queued', raw: '', text: '', count: 1 }));
+		this.slots = Array.from({ length: options.settings.candidates }, (_, id) => ({
+			id,
+			status: 'queued',
+			raw: '',
+			text: '',
+			count: 1,
+		}));
 		this.rewardUsable = options.scorer !== undefined;
 		this.ranker = options.scorer
-			? { kind: 'reward', label: rewardModelLabel(options.settings.rewardModel), reason: 'loading reward model…', loading: 'starting' }
+			? {
+					kind: 'reward',
+					label: rewardModelLabel(options.settings.rewardModel),
+					reason: 'loading reward model…',
+					loading: 'starting',
+				}
 			: { kind: 'consensus', label: 'consensus', reason: options.rankerReason ?? 'no reward model configured' };
 	}
 
@@ -202,11 +213,15 @@ export class BestOfNRun {
 		slot.status = 'streaming';
 		this.emit();
 		try {
-			const result = await generator.generate({ model: settings.model, messages: buildRewriteMessages(input), options }, signal, delta => {
-				slot.raw += delta;
-				slot.stale = true;
-				this.emitSoon();
-			});
+			const result = await generator.generate(
+				{ model: settings.model, messages: buildRewriteMessages(input), options },
+				signal,
+				delta => {
+					slot.raw += delta;
+					slot.stale = true;
+					this.emitSoon();
+				},
+			);
 			slot.raw = result.text;
 			slot.stale = false;
 			slot.text = cleanCandidate(result.text, input.text);
@@ -311,7 +326,10 @@ export class BestOfNRun {
 	private rankByConsensusIfNeeded(): void {
 		if (this.ranker.kind !== 'consensus') return;
 		const unique = this.slots.filter(s => s.status === 'done' && s.duplicateOf === undefined);
-		const scores = consensusScores(unique.map(s => s.text), unique.map(s => s.count));
+		const scores = consensusScores(
+			unique.map(s => s.text),
+			unique.map(s => s.count),
+		);
 		unique.forEach((s, i) => (s.score = scores[i]));
 	}
 
@@ -321,10 +339,25 @@ export class BestOfNRun {
 	 */
 	private ordered(): Slot[] {
 		const bucket = (s: Slot) =>
-			s.status === 'done' ? (s.score !== undefined ? 0 : 1) : s.status === 'streaming' ? 2 : s.status === 'queued' ? 3 : s.status === 'failed' ? 4 : 5;
+			s.status === 'done'
+				? s.score !== undefined
+					? 0
+					: 1
+				: s.status === 'streaming'
+					? 2
+					: s.status === 'queued'
+						? 3
+						: s.status === 'failed'
+							? 4
+							: 5;
 		return this.slots
 			.filter(s => s.duplicateOf === undefined)
-			.sort((a, b) => bucket(a) - bucket(b) || (b.score ?? 0) - (a.score ?? 0) || (a.finishedOrder ?? a.id + 1000) - (b.finishedOrder ?? b.id + 1000));
+			.sort(
+				(a, b) =>
+					bucket(a) - bucket(b) ||
+					(b.score ?? 0) - (a.score ?? 0) ||
+					(a.finishedOrder ?? a.id + 1000) - (b.finishedOrder ?? b.id + 1000),
+			);
 	}
 
 	private end(phase: RunPhase): void {

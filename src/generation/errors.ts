@@ -75,7 +75,10 @@ export function toBestOfNError(e: unknown, ctx: ErrorContext): BestOfNError {
 	if (e instanceof BestOfNError) return e;
 	if (ctx.signal?.aborted || (e instanceof Error && e.name === 'AbortError')) return cancelledError();
 	const { host } = ctx;
-	const cutError = () => new BestOfNError('stream-cut', `The connection to ${host} closed before ${ctx.unfinished ?? 'the response was complete'}.`, { cause: e });
+	const cutError = () =>
+		new BestOfNError('stream-cut', `The connection to ${host} closed before ${ctx.unfinished ?? 'the response was complete'}.`, {
+			cause: e,
+		});
 
 	if (e instanceof NotOllamaResponseError) {
 		const what = e.contentType ? `${e.contentType.split(';')[0]}` : 'no content type';
@@ -91,9 +94,15 @@ export function toBestOfNError(e: unknown, ctx: ErrorContext): BestOfNError {
 		const missing = /model\s+["'“]?(.+?)["'”]?\s+not found/i.exec(words);
 		if (e.status_code === 404 && (missing || (ctx.model && /not found/i.test(words)))) {
 			const name = missing?.[1] ?? ctx.model!;
-			return new BestOfNError('model-not-found', `Model "${name}" is not installed on ${host}. Pull it with \`ollama pull ${name}\`.`, { cause: e });
+			return new BestOfNError(
+				'model-not-found',
+				`Model "${name}" is not installed on ${host}. Pull it with \`ollama pull ${name}\`.`,
+				{ cause: e },
+			);
 		}
-		return new BestOfNError('server', words ? `Ollama at ${host}: ${words}` : `Ollama at ${host} answered HTTP ${e.status_code}.`, { cause: e });
+		return new BestOfNError('server', words ? `Ollama at ${host}: ${words}` : `Ollama at ${host} answered HTTP ${e.status_code}.`, {
+			cause: e,
+		});
 	}
 
 	if (e instanceof Error) {
@@ -115,9 +124,14 @@ export function toBestOfNError(e: unknown, ctx: ErrorContext): BestOfNError {
 			);
 		}
 		if (e.message === STREAM_INCOMPLETE || e.message === 'terminated' || (code !== undefined && DROPPED.has(code))) return cutError();
-		if (e instanceof TypeError && e.message === 'fetch failed') return new BestOfNError('unreachable', notConnected(host, code), { cause: e });
+		if (e instanceof TypeError && e.message === 'fetch failed')
+			return new BestOfNError('unreachable', notConnected(host, code), { cause: e });
 		if (e instanceof SyntaxError) {
-			return new BestOfNError('unreachable', `${host} answered with something that is not Ollama's JSON; point bestOfN.ollama.host at your Ollama server.`, { cause: e });
+			return new BestOfNError(
+				'unreachable',
+				`${host} answered with something that is not Ollama's JSON; point bestOfN.ollama.host at your Ollama server.`,
+				{ cause: e },
+			);
 		}
 		if (e.constructor === Error && e.message) return new BestOfNError('server', `Ollama at ${host}: ${e.message}`, { cause: e });
 	}

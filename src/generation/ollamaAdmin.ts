@@ -48,7 +48,12 @@ export async function serverVersion(host: string, signal?: AbortSignal): Promise
 }
 
 /** Pulls `name`, reporting each progress line; resolves on Ollama's "success". */
-export async function pullModel(host: string, name: string, signal: AbortSignal, onProgress: (progress: PullProgress) => void): Promise<void> {
+export async function pullModel(
+	host: string,
+	name: string,
+	signal: AbortSignal,
+	onProgress: (progress: PullProgress) => void,
+): Promise<void> {
 	return withClient(host, signal, `pulling ${name} finished`, async client => {
 		const stream = await client.pull({ model: name, stream: true });
 		const stop = () => stream.abort();

@@ -65,7 +65,9 @@ export class OllamaGenerator implements CandidateGenerator {
 				if (part.done) final = part;
 			}
 			if (signal.aborted) throw cancelledError();
-			this.logger.debug(`Ollama ${model} seed ${options.seed}: ${final?.eval_count ?? '?'} tokens in ${Date.now() - started} ms (${final?.done_reason ?? 'no reason'}).`);
+			this.logger.debug(
+				`Ollama ${model} seed ${options.seed}: ${final?.eval_count ?? '?'} tokens in ${Date.now() - started} ms (${final?.done_reason ?? 'no reason'}).`,
+			);
 			return {
 				text,
 				tokens: final?.eval_count,

@@ -166,7 +166,8 @@ export class RewardWorkerClient implements RewardScorer {
 			const { conn } = await this.loaded(signal);
 			// An abort drops the result: the worker finishes the batch and its answer is ignored.
 			const reply = await raceAbort(conn.call({ type: 'score', pairs }), signal);
-			if (reply.type !== 'scores') throw new BestOfNError('reward-failed', `The reward worker answered a score request with "${reply.type}".`);
+			if (reply.type !== 'scores')
+				throw new BestOfNError('reward-failed', `The reward worker answered a score request with "${reply.type}".`);
 			return reply.scores;
 		} finally {
 			this.end();
@@ -180,7 +181,10 @@ export class RewardWorkerClient implements RewardScorer {
 	}
 
 	/** Loads once per worker; every caller shares the load, and an abort stops the wait for that caller. */
-	private async loaded(signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<{ info: RewardModelInfo; conn: Connection }> {
+	private async loaded(
+		signal: AbortSignal,
+		onProgress?: (p: LoadProgress) => void,
+	): Promise<{ info: RewardModelInfo; conn: Connection }> {
 		if (signal.aborted || this.disposed) throw cancelledError();
 		this.begin();
 		try {
@@ -208,20 +212,25 @@ export class RewardWorkerClient implements RewardScorer {
 	private startLoad(conn: Connection): LoadState {
 		const started = Date.now();
 		const listeners = new Set<(p: LoadProgress) => void>();
-		const promise = conn.call({ type: 'load', request: this.options.request }, p => listeners.forEach(l => l(p))).then(
-			reply => {
-				state.settled = true;
-				if (reply.type !== 'loaded') throw new BestOfNError('reward-failed', `The reward worker answered a load request with "${reply.type}".`);
-				this.logger.info(`reward model ${reply.info.id} loaded in ${Date.now() - started} ms (max ${reply.info.maxLength} tokens, ${reply.info.source})`);
-				return reply.info;
-			},
-			(e: unknown) => {
-				state.settled = true;
-				// A failed load is not memoized: the next call asks again (the user may have fixed the cause).
-				if (conn.load === state) conn.load = undefined;
-				throw e;
-			},
-		);
+		const promise = conn
+			.call({ type: 'load', request: this.options.request }, p => listeners.forEach(l => l(p)))
+			.then(
+				reply => {
+					state.settled = true;
+					if (reply.type !== 'loaded')
+						throw new BestOfNError('reward-failed', `The reward worker answered a load request with "${reply.type}".`);
+					this.logger.info(
+						`reward model ${reply.info.id} loaded in ${Date.now() - started} ms (max ${reply.info.maxLength} tokens, ${reply.info.source})`,
+					);
+					return reply.info;
+				},
+				(e: unknown) => {
+					state.settled = true;
+					// A failed load is not memoized: the next call asks again (the user may have fixed the cause).
+					if (conn.load === state) conn.load = undefined;
+					throw e;
+				},
+			);
 		promise.catch(() => {}); // callers that gave up have detached; the rejection is theirs, not unhandled
 		const state: LoadState = { promise, listeners, waiters: 0, settled: false };
 		return state;
@@ -230,11 +239,20 @@ export class RewardWorkerClient implements RewardScorer {
 	private connection(): Connection {
 		if (!this.conn) {
 			try {
-				this.conn = new Connection(path.resolve(this.options.workerPath), this.logger, () => ++this.lastId, closed => {
-					if (this.conn === closed) this.conn = undefined;
-				});
+				this.conn = new Connection(
+					path.resolve(this.options.workerPath),
+					this.logger,
+					() => ++this.lastId,
+					closed => {
+						if (this.conn === closed) this.conn = undefined;
+					},
+				);
 			} catch (e) {
-				throw new BestOfNError('worker-crashed', `The reward worker could not start (${errorMessage(e)}); scores are unavailable.`, { cause: e });
+				throw new BestOfNError(
+					'worker-crashed',
+					`The reward worker could not start (${errorMessage(e)}); scores are unavailable.`,
+					{ cause: e },
+				);
 			}
 			this.logger.debug(`reward worker started (thread ${this.conn.worker.threadId})`);
 		}

@@ -91,7 +91,10 @@ function hubName(env: NodeJS.ProcessEnv = process.env): string {
  * The longest input the model takes: the tokenizer's `model_max_length`, capped by the config's
  * position embeddings. Values of a million or more are HF's way of saying "unset".
  */
-export function effectiveMaxLength(tokenizerMax: unknown, config: { max_position_embeddings?: unknown; model_type?: unknown; pad_token_id?: unknown }): number {
+export function effectiveMaxLength(
+	tokenizerMax: unknown,
+	config: { max_position_embeddings?: unknown; model_type?: unknown; pad_token_id?: unknown },
+): number {
 	const sane = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 1e6 ? Math.floor(v) : undefined);
 	let positions = sane(config.max_position_embeddings);
 	// RoBERTa-style models number positions from padding_idx + 1, so 514 embeddings hold 512 tokens.
@@ -193,9 +196,13 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 	let subfolder = 'onnx';
 	if (where.source === 'local') {
 		if (!isDirectory(where.dir)) throw notFound(model, `the folder ${where.dir} does not exist`);
-		if (!fs.existsSync(path.join(where.dir, 'config.json'))) throw notFound(model, `the folder ${where.dir} has no config.json, so it is not a model folder`);
+		if (!fs.existsSync(path.join(where.dir, 'config.json')))
+			throw notFound(model, `the folder ${where.dir} has no config.json, so it is not a model folder`);
 		if (!fs.existsSync(path.join(where.dir, 'tokenizer.json'))) {
-			throw fail('reward-no-onnx', `The reward model ${model} has no tokenizer.json, which transformers.js needs; ${conversionHint(model)} (the export writes one).`);
+			throw fail(
+				'reward-no-onnx',
+				`The reward model ${model} has no tokenizer.json, which transformers.js needs; ${conversionHint(model)} (the export writes one).`,
+			);
 		}
 		if (!fs.existsSync(path.join(where.dir, 'onnx', onnxFile))) {
 			// `optimum-cli export onnx` writes model.onnx next to config.json rather than under onnx/.
@@ -226,7 +233,11 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 		tokenizer = await T.AutoTokenizer.from_pretrained(location, common);
 	} catch (e) {
 		if (isFileNotFound(e) && !networkReason(e) && request.allowRemote) {
-			throw fail('reward-no-onnx', `The reward model ${model} has no tokenizer.json, which transformers.js needs; ${conversionHint(model)} (the export writes one).`, e);
+			throw fail(
+				'reward-no-onnx',
+				`The reward model ${model} has no tokenizer.json, which transformers.js needs; ${conversionHint(model)} (the export writes one).`,
+				e,
+			);
 		}
 		throw hubFailure(request, e, 'tokenizer.json');
 	}
@@ -246,7 +257,8 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 		if (net) throw notFound(model, `${hubName()} could not be reached (${net})`, e);
 		const file = subfolder ? `${subfolder}/${onnxFile}` : onnxFile;
 		// Offline, a Hub model's export may exist but not be cached (e.g. after a dtype change).
-		if (isFileNotFound(e) && where.source === 'hub' && !request.allowRemote) throw notFound(model, `${file} is not in the download cache and downloads are turned off`, e);
+		if (isFileNotFound(e) && where.source === 'hub' && !request.allowRemote)
+			throw notFound(model, `${file} is not in the download cache and downloads are turned off`, e);
 		if (isFileNotFound(e)) throw noOnnx(model, request.dtype, file);
 		throw fail('reward-failed', `Could not load the reward model ${model}: ${errorMessage(e)}`, e);
 	}
@@ -406,7 +418,14 @@ class TransformersRewardModel implements LoadedRewardModel {
 		const tensor = (rows: number[][]) => new T.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [inputs.length, width]);
 		const feeds: Record<string, Transformers.Tensor> = {
 			input_ids: tensor(inputs.map(i => pad(i.input_ids, padId))),
-			attention_mask: tensor(inputs.map(i => pad(i.input_ids.map(() => 1), 0))),
+			attention_mask: tensor(
+				inputs.map(i =>
+					pad(
+						i.input_ids.map(() => 1),
+						0,
+					),
+				),
+			),
 		};
 		if (inputs.every(i => i.token_type_ids)) feeds.token_type_ids = tensor(inputs.map(i => pad(i.token_type_ids!, 0)));
 

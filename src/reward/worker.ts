@@ -37,7 +37,8 @@ async function handle(message: HostToWorker): Promise<void> {
 				const previous = loaded;
 				loaded = undefined;
 				await previous?.model.dispose();
-				const onProgress = (progress: LoadProgress) => port.postMessage({ type: 'progress', id: message.id, progress } satisfies WorkerToHost);
+				const onProgress = (progress: LoadProgress) =>
+					port.postMessage({ type: 'progress', id: message.id, progress } satisfies WorkerToHost);
 				loaded = { key, model: await loadRewardModel(message.request, onProgress) };
 			}
 			answer({ type: 'loaded', id: message.id, info: loaded.model.info });

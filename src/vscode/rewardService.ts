@@ -60,7 +60,11 @@ export class RewardService implements vscode.Disposable {
 		// Under `auto`, a model that failed for a lasting reason is not retried (and the Hub not asked
 		// again) on every run; `reward` asks for it explicitly, so it always tries and shows the error.
 		const failure = this.failure;
-		if (settings.ranker === 'auto' && failure && (LASTING_FAILURES.has(failure.error.kind) || Date.now() - failure.at < RETRY_NOT_FOUND_MS)) {
+		if (
+			settings.ranker === 'auto' &&
+			failure &&
+			(LASTING_FAILURES.has(failure.error.kind) || Date.now() - failure.at < RETRY_NOT_FOUND_MS)
+		) {
 			return { reason: `reward model unavailable, ${failure.error.message}` };
 		}
 		const client = this.client;
@@ -74,7 +78,9 @@ export class RewardService implements vscode.Disposable {
 						},
 						(e: unknown) => {
 							// A missing folder is cheap to look for again (the user may be converting into it); a Hub id is not.
-							const remember = e instanceof BestOfNError && (LASTING_FAILURES.has(e.kind) || (e.kind === 'reward-not-found' && !path.isAbsolute(model)));
+							const remember =
+								e instanceof BestOfNError &&
+								(LASTING_FAILURES.has(e.kind) || (e.kind === 'reward-not-found' && !path.isAbsolute(model)));
 							if (remember && client === this.client) {
 								this.failure = { error: e, at: Date.now() };
 							}

@@ -139,7 +139,8 @@ export class RewriteSession extends Disposable {
 	 * Where and what a fresh session would rewrite to repeat this one, or undefined when the selected
 	 * text has changed or its document is closed since.
 	 */
-	repeatable(): { document: vscode.TextDocument; column: vscode.ViewColumn | undefined; range: vscode.Range; instruction: string } | undefined {
+	repeatable():
+		{ document: vscode.TextDocument; column: vscode.ViewColumn | undefined; range: vscode.Range; instruction: string } | undefined {
 		const doc = this.document;
 		if (doc.isClosed || this.range.changed) return undefined;
 		const range = new vscode.Range(doc.positionAt(this.range.start), doc.positionAt(this.range.end));
@@ -179,7 +180,9 @@ export class RewriteSession extends Disposable {
 			this.deps.logger.error(`applying the candidate failed: ${errorMessage(e)}`);
 		}
 		if (!ok) {
-			void vscode.window.showErrorMessage('Best-of-N could not edit the document (it may be read-only). The candidate is unchanged in the picker.');
+			void vscode.window.showErrorMessage(
+				'Best-of-N could not edit the document (it may be read-only). The candidate is unchanged in the picker.',
+			);
 			return 'failed';
 		}
 		// Back to the editor the selection came from, not a second copy in the picker's group.

@@ -30,241 +30,283 @@ const until = (what, check, timeout = WAIT) => h.until(what, check, { timeout })
 
 /** A 127.0.0.1 URL nothing listens on: a port the OS just handed out and that was closed again. */
 async function closedPortUrl() {
-  const server = net.createServer();
-  await new Promise((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
+	const server = net.createServer();
+	await new Promise((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', resolve);
+	});
+	const { port } = server.address();
+	await new Promise(resolve => server.close(resolve));
+	return `http://127.0.0.1:${port}`;
 }
 
 describe('e2e: error messages and their actions', function () {
-  this.timeout(90000);
-  let fake;
-  let settingsFile;
-  let wb;
-  let page;
-  let picker; // FrameLocator of the picker's content frame
+	this.timeout(90000);
+	let fake;
+	let settingsFile;
+	let wb;
+	let page;
+	let picker; // FrameLocator of the picker's content frame
 
-  /**
-   * The workspace settings. Both tests change them by rewriting this file: VS Code watches it and the
-   * extension reads its settings at the start of each run. That the new values arrived is observed,
-   * not assumed: the instruction box's title shows the candidate count the extension reads right then
-   * (see rewriteWith), so each write also changes `bestOfN.candidates`.
-   */
-  function writeWorkspaceSettings(values) {
-    fs.writeFileSync(settingsFile, JSON.stringify(values, null, 2));
-  }
+	/**
+	 * The workspace settings. Both tests change them by rewriting this file: VS Code watches it and the
+	 * extension reads its settings at the start of each run. That the new values arrived is observed,
+	 * not assumed: the instruction box's title shows the candidate count the extension reads right then
+	 * (see rewriteWith), so each write also changes `bestOfN.candidates`.
+	 */
+	function writeWorkspaceSettings(values) {
+		fs.writeFileSync(settingsFile, JSON.stringify(values, null, 2));
+	}
 
-  before(async function () {
-    this.timeout(90000); // server + browser + workbench: 10-20 s on 2 cores
-    // Only another model is installed. A pull takes a second a step until the test has seen its
-    // progress (about 16 steps), then the test speeds it up.
-    fake = new FakeOllama({ models: ['other:1b'], pullDelayMs: 1000 });
-    await fake.start();
-    wb = await h.openWorkbench({
-      // The host goes in workspace settings (see rewrite.e2e.js on user settings in a remote window).
-      workspaceSettings: { 'bestOfN.ollama.host': fake.url, 'bestOfN.candidates': 3 },
-      userSettings: {
-        'bestOfN.model': MODEL,
-        'bestOfN.ranker': 'consensus', // no reward model needed
-        'bestOfN.concurrency': 1,
-      },
-    });
-    settingsFile = path.join(wb.folder, '.vscode', 'settings.json');
-    page = wb.page;
-    page.setDefaultTimeout(WAIT);
-    picker = h.webviewFrame(page);
-  });
+	before(async function () {
+		this.timeout(90000); // server + browser + workbench: 10-20 s on 2 cores
+		// Only another model is installed. A pull takes a second a step until the test has seen its
+		// progress (about 16 steps), then the test speeds it up.
+		fake = new FakeOllama({ models: ['other:1b'], pullDelayMs: 1000 });
+		await fake.start();
+		wb = await h.openWorkbench({
+			// The host goes in workspace settings (see rewrite.e2e.js on user settings in a remote window).
+			workspaceSettings: { 'bestOfN.ollama.host': fake.url, 'bestOfN.candidates': 3 },
+			userSettings: {
+				'bestOfN.model': MODEL,
+				'bestOfN.ranker': 'consensus', // no reward model needed
+				'bestOfN.concurrency': 1,
+			},
+		});
+		settingsFile = path.join(wb.folder, '.vscode', 'settings.json');
+		page = wb.page;
+		page.setDefaultTimeout(WAIT);
+		picker = h.webviewFrame(page);
+	});
 
-  afterEach(async function () {
-    if (this.currentTest.state !== 'failed' || !wb) return;
-    await h.screenshotOnFailure(this, page);
-    // What the picker and the notifications showed, what the server saw and what the workbench logged.
-    await h.logWebviewText(picker, 'picker');
-    const alerts = await page.locator('.monaco-alert').allTextContents().catch(() => []);
-    console.error(`    announced: ${JSON.stringify(alerts.filter(Boolean))}`);
-    const notes = await page.locator('.notification-toast, .notifications-center .notification-list-item')
-      .evaluateAll((els) => els.map((el) => el.innerText.replace(/\s*\n\s*/g, ' | '))).catch(() => []);
-    console.error(`    notifications (toasts and center): ${JSON.stringify(notes)}`);
-    const tabs = await page.locator('.tabs-container .tab').allTextContents().catch(() => []);
-    console.error(`    tabs: ${JSON.stringify(tabs.map((t) => t.replace(/\s+/g, ' ')))}`);
-    console.error(`    fake Ollama: models ${JSON.stringify(fake.models)}, ${fake.requests.length} requests ` +
-      `${JSON.stringify(fake.requests.map((r) => r.model))}, ${fake.openRequests} open, pulls ${JSON.stringify(fake.pulls)}, ${fake.openPulls} open`);
-    console.error(`    workspace settings: ${fs.readFileSync(settingsFile, 'utf8').replace(/\s+/g, ' ')}`);
-    h.logWorkbench(wb);
-  });
+	afterEach(async function () {
+		if (this.currentTest.state !== 'failed' || !wb) return;
+		await h.screenshotOnFailure(this, page);
+		// What the picker and the notifications showed, what the server saw and what the workbench logged.
+		await h.logWebviewText(picker, 'picker');
+		const alerts = await page
+			.locator('.monaco-alert')
+			.allTextContents()
+			.catch(() => []);
+		console.error(`    announced: ${JSON.stringify(alerts.filter(Boolean))}`);
+		const notes = await page
+			.locator('.notification-toast, .notifications-center .notification-list-item')
+			.evaluateAll(els => els.map(el => el.innerText.replace(/\s*\n\s*/g, ' | ')))
+			.catch(() => []);
+		console.error(`    notifications (toasts and center): ${JSON.stringify(notes)}`);
+		const tabs = await page
+			.locator('.tabs-container .tab')
+			.allTextContents()
+			.catch(() => []);
+		console.error(`    tabs: ${JSON.stringify(tabs.map(t => t.replace(/\s+/g, ' ')))}`);
+		console.error(
+			`    fake Ollama: models ${JSON.stringify(fake.models)}, ${fake.requests.length} requests ` +
+				`${JSON.stringify(fake.requests.map(r => r.model))}, ${fake.openRequests} open, pulls ${JSON.stringify(fake.pulls)}, ${fake.openPulls} open`,
+		);
+		console.error(`    workspace settings: ${fs.readFileSync(settingsFile, 'utf8').replace(/\s+/g, ' ')}`);
+		h.logWorkbench(wb);
+	});
 
-  after(async () => {
-    if (wb) await wb.teardown();
-    if (fake) await fake.close();
-  });
+	after(async () => {
+		if (wb) await wb.teardown();
+		if (fake) await fake.close();
+	});
 
-  /**
-   * Clicks the line showing `text` in the editor showing it (not necessarily the active group: the
-   * picker or the Settings editor may be) and selects it with Home, Shift+End.
-   */
-  async function selectLine(text) {
-    const line = page.locator('.editor-instance .view-line', { hasText: text.replace(/ /g, '\u00a0') }).first();
-    await line.click();
-    await page.keyboard.press('Home');
-    await page.keyboard.press('Shift+End');
-    await page.locator('.editor-group-container.active .editor-instance .selected-text').first().waitFor();
-  }
+	/**
+	 * Clicks the line showing `text` in the editor showing it (not necessarily the active group: the
+	 * picker or the Settings editor may be) and selects it with Home, Shift+End.
+	 */
+	async function selectLine(text) {
+		const line = page.locator('.editor-instance .view-line', { hasText: text.replace(/ /g, '\u00a0') }).first();
+		await line.click();
+		await page.keyboard.press('Home');
+		await page.keyboard.press('Shift+End');
+		await page.locator('.editor-group-container.active .editor-instance .selected-text').first().waitFor();
+	}
 
-  /**
-   * Starts a rewrite once the extension reads `candidates` as the settings say (a settings file
-   * written just before takes effect within a second or so), as the instruction box's title shows;
-   * Escape backs out of a stale attempt.
-   */
-  async function rewriteWith(candidates, instruction) {
-    const want = `Best-of-N: ${candidates} rewrites from ${MODEL}`;
-    const seen = [];
-    const deadline = Date.now() + 15000;
-    for (;;) {
-      const title = await h.startRewrite(page, { timeout: WAIT });
-      if (title === want) break;
-      seen.push(title);
-      if (Date.now() > deadline) throw new Error(`the settings never took effect: expected "${want}", the instruction box said ${JSON.stringify(seen)}`);
-      await closeQuickInput();
-      await h.sleep(300);
-    }
-    await h.giveInstruction(page, instruction, { timeout: WAIT });
-  }
+	/**
+	 * Starts a rewrite once the extension reads `candidates` as the settings say (a settings file
+	 * written just before takes effect within a second or so), as the instruction box's title shows;
+	 * Escape backs out of a stale attempt.
+	 */
+	async function rewriteWith(candidates, instruction) {
+		const want = `Best-of-N: ${candidates} rewrites from ${MODEL}`;
+		const seen = [];
+		const deadline = Date.now() + 15000;
+		for (;;) {
+			const title = await h.startRewrite(page, { timeout: WAIT });
+			if (title === want) break;
+			seen.push(title);
+			if (Date.now() > deadline)
+				throw new Error(`the settings never took effect: expected "${want}", the instruction box said ${JSON.stringify(seen)}`);
+			await closeQuickInput();
+			await h.sleep(300);
+		}
+		await h.giveInstruction(page, instruction, { timeout: WAIT });
+	}
 
-  /**
-   * Escape until the quick input is gone. Escape goes to the notification center first when that is
-   * open (its keybinding outranks the quick input's), so one press is not always enough.
-   */
-  async function closeQuickInput() {
-    const widget = page.locator('.quick-input-widget');
-    for (let i = 0; i < 3 && await widget.isVisible(); i++) {
-      await page.keyboard.press('Escape');
-      await widget.waitFor({ state: 'hidden', timeout: 2000 }).catch(() => {});
-    }
-    await widget.waitFor({ state: 'hidden', timeout: 1000 });
-  }
+	/**
+	 * Escape until the quick input is gone. Escape goes to the notification center first when that is
+	 * open (its keybinding outranks the quick input's), so one press is not always enough.
+	 */
+	async function closeQuickInput() {
+		const widget = page.locator('.quick-input-widget');
+		for (let i = 0; i < 3 && (await widget.isVisible()); i++) {
+			await page.keyboard.press('Escape');
+			await widget.waitFor({ state: 'hidden', timeout: 2000 }).catch(() => {});
+		}
+		await widget.waitFor({ state: 'hidden', timeout: 1000 });
+	}
 
-  /** Clears every notification, so a test sees only its own, and makes sure the center is closed. */
-  async function clearNotifications() {
-    await h.runCommand(page, 'Notifications: Clear All Notifications');
-    const center = page.locator('.notifications-center.visible');
-    if (await center.isVisible()) await h.runCommand(page, 'Notifications: Hide Notifications');
-    await center.waitFor({ state: 'hidden', timeout: 5000 });
-  }
+	/** Clears every notification, so a test sees only its own, and makes sure the center is closed. */
+	async function clearNotifications() {
+		await h.runCommand(page, 'Notifications: Clear All Notifications');
+		const center = page.locator('.notifications-center.visible');
+		if (await center.isVisible()) await h.runCommand(page, 'Notifications: Hide Notifications');
+		await center.waitFor({ state: 'hidden', timeout: 5000 });
+	}
 
-  /** The text announced for the newest error/info message matching `pattern` (headless: no toast). */
-  async function announced(pattern) {
-    return until(`a message matching ${pattern}`, async () =>
-      (await page.locator('.monaco-alert').allTextContents()).find((t) => pattern.test(t)));
-  }
+	/** The text announced for the newest error/info message matching `pattern` (headless: no toast). */
+	async function announced(pattern) {
+		return until(`a message matching ${pattern}`, async () =>
+			(await page.locator('.monaco-alert').allTextContents()).find(t => pattern.test(t)),
+		);
+	}
 
-  async function openNotificationCenter() {
-    const center = page.locator('.notifications-center.visible');
-    if (!(await center.isVisible())) await h.runCommand(page, 'Notifications: Show Notifications');
-    await center.waitFor();
-  }
+	async function openNotificationCenter() {
+		const center = page.locator('.notifications-center.visible');
+		if (!(await center.isVisible())) await h.runCommand(page, 'Notifications: Show Notifications');
+		await center.waitFor();
+	}
 
-  /** The notification (a toast if one is visible, else its entry in the notification center) containing `text`. */
-  async function notification(text) {
-    const toast = page.locator('.notification-toast', { hasText: text }).first();
-    if (await toast.isVisible()) return toast;
-    await openNotificationCenter();
-    const item = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
-    await item.waitFor();
-    return item;
-  }
+	/** The notification (a toast if one is visible, else its entry in the notification center) containing `text`. */
+	async function notification(text) {
+		const toast = page.locator('.notification-toast', { hasText: text }).first();
+		if (await toast.isVisible()) return toast;
+		await openNotificationCenter();
+		const item = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
+		await item.waitFor();
+		return item;
+	}
 
-  const buttonLabels = (note) => note.locator('.monaco-button').allTextContents();
-  const pickerTab = () => page.locator('.tabs-container .tab', { hasText: 'Best-of-N:' });
-  const phase = () => picker.locator('.status-row .phase').textContent();
+	const buttonLabels = note => note.locator('.monaco-button').allTextContents();
+	const pickerTab = () => page.locator('.tabs-container .tab', { hasText: 'Best-of-N:' });
+	const phase = () => picker.locator('.status-row .phase').textContent();
 
-  it('a missing model: the error offers a pull, which shows progress and then reruns the rewrite', async () => {
-    await h.openFileFromExplorer(page, FILE);
-    await h.waitForEditorText(page, LINE);
-    await selectLine(LINE);
-    await rewriteWith(3, 'make it shorter');
+	it('a missing model: the error offers a pull, which shows progress and then reruns the rewrite', async () => {
+		await h.openFileFromExplorer(page, FILE);
+		await h.waitForEditorText(page, LINE);
+		await selectLine(LINE);
+		await rewriteWith(3, 'make it shorter');
 
-    // The error names the model and the command that installs it.
-    const message = await announced(/is not installed/);
-    assert.strictEqual(message, `Error: Model "${MODEL}" is not installed on ${fake.url}. Pull it with \`ollama pull ${MODEL}\`.`);
-    // The picker shows the run failed, with the same words, and nothing was pulled behind the user's back.
-    await pickerTab().first().waitFor();
-    await until('the picker to show the run failed', async () => (await phase()) === 'Failed');
-    const notice = picker.locator('.notice.severity-error');
-    assert.ok(await notice.isVisible(), 'the picker shows an error notice');
-    assert.strictEqual((await notice.locator('.notice-text').textContent()).trim(), message.replace(/^Error: /, ''));
-    assert.ok(fake.requests.length >= 1 && fake.requests.every((r) => r.model === MODEL), 'the run asked for the configured model');
-    assert.deepStrictEqual(fake.pulls, []);
+		// The error names the model and the command that installs it.
+		const message = await announced(/is not installed/);
+		assert.strictEqual(message, `Error: Model "${MODEL}" is not installed on ${fake.url}. Pull it with \`ollama pull ${MODEL}\`.`);
+		// The picker shows the run failed, with the same words, and nothing was pulled behind the user's back.
+		await pickerTab().first().waitFor();
+		await until('the picker to show the run failed', async () => (await phase()) === 'Failed');
+		const notice = picker.locator('.notice.severity-error');
+		assert.ok(await notice.isVisible(), 'the picker shows an error notice');
+		assert.strictEqual((await notice.locator('.notice-text').textContent()).trim(), message.replace(/^Error: /, ''));
+		assert.ok(fake.requests.length >= 1 && fake.requests.every(r => r.model === MODEL), 'the run asked for the configured model');
+		assert.deepStrictEqual(fake.pulls, []);
 
-    const note = await notification('is not installed');
-    assert.deepStrictEqual(await buttonLabels(note), [PULL, 'Choose Another Model', 'Show Log']);
-    assert.ok(await note.locator('.codicon-error').count(), 'it is an error notification');
-    await h.screenshot(page, 'errors-model-not-found');
+		const note = await notification('is not installed');
+		assert.deepStrictEqual(await buttonLabels(note), [PULL, 'Choose Another Model', 'Show Log']);
+		assert.ok(await note.locator('.codicon-error').count(), 'it is an error notification');
+		await h.screenshot(page, 'errors-model-not-found');
 
-    const before = fake.requests.length;
-    await note.locator('.monaco-button', { hasText: PULL }).click();
-    await until(`the server to be asked to pull ${MODEL}`, () => fake.pulls.includes(MODEL));
-    // While it pulls: a progress notification with the model, Ollama's own status line and a Cancel
-    // button (each step takes a second here, so it is surely still going).
-    // (The notification may exist a moment before Ollama's first line arrives, hence the polling.)
-    const status = new RegExp(`^Pulling ${MODEL.replace(/\./g, '\\.')}: pulling (manifest|[0-9a-f]{12})$`);
-    await announced(new RegExp(`^Info: ${status.source.slice(1)}`));
-    const progress = await notification(`Pulling ${MODEL}`);
-    await until('the progress notification to show the pull\'s status', async () =>
-      status.test((await progress.locator('.notification-list-item-message').first().textContent()).trim()));
-    assert.deepStrictEqual(await buttonLabels(progress), ['Cancel']);
-    assert.strictEqual(fake.openPulls, 1, 'the pull is still open at the server');
-    fake.pullDelayMs = 5; // seen; let it finish (after the step already waiting, at most a second)
+		const before = fake.requests.length;
+		await note.locator('.monaco-button', { hasText: PULL }).click();
+		await until(`the server to be asked to pull ${MODEL}`, () => fake.pulls.includes(MODEL));
+		// While it pulls: a progress notification with the model, Ollama's own status line and a Cancel
+		// button (each step takes a second here, so it is surely still going).
+		// (The notification may exist a moment before Ollama's first line arrives, hence the polling.)
+		const status = new RegExp(`^Pulling ${MODEL.replace(/\./g, '\\.')}: pulling (manifest|[0-9a-f]{12})$`);
+		await announced(new RegExp(`^Info: ${status.source.slice(1)}`));
+		const progress = await notification(`Pulling ${MODEL}`);
+		await until("the progress notification to show the pull's status", async () =>
+			status.test((await progress.locator('.notification-list-item-message').first().textContent()).trim()),
+		);
+		assert.deepStrictEqual(await buttonLabels(progress), ['Cancel']);
+		assert.strictEqual(fake.openPulls, 1, 'the pull is still open at the server');
+		fake.pullDelayMs = 5; // seen; let it finish (after the step already waiting, at most a second)
 
-    // Once pulled, the same picker runs the rewrite again, and the now installed model answers.
-    const pulled = await until('the pull to end', async () =>
-      (await page.locator('.monaco-alert').allTextContents()).find((t) => /Pulling .* failed/.test(t)) ||
-      (fake.openPulls === 0 && fake.hasModel(MODEL) && 'installed'));
-    assert.strictEqual(pulled, 'installed');
-    await until('the rerun to finish with candidates', async () => (await phase()) === 'Done', WAIT);
-    const statuses = await picker.locator('.list [role=option] .status').allTextContents();
-    const rows = await picker.locator('.list [role=option] .preview').allTextContents();
-    assert.strictEqual(rows.length, 3, `three candidates, got ${JSON.stringify(rows)} (${JSON.stringify(statuses)})`);
-    assert.ok(rows.every((t) => t.trim() && t !== '…'), `every candidate has text: ${JSON.stringify(rows)}`);
-    assert.ok(await picker.locator('.notice').isHidden(), 'the error notice is gone');
-    assert.strictEqual(fake.requests.length - before, 3, 'the rerun asked for three candidates');
-    assert.deepStrictEqual(fake.pulls, [MODEL], 'one pull');
-    assert.strictEqual(await pickerTab().count(), 1, 'the rerun happened in the same picker');
-    await until('the progress notification to close', async () =>
-      (await page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: 'Pulling' }).count()) === 0, 5000);
-  });
+		// Once pulled, the same picker runs the rewrite again, and the now installed model answers.
+		const pulled = await until(
+			'the pull to end',
+			async () =>
+				(await page.locator('.monaco-alert').allTextContents()).find(t => /Pulling .* failed/.test(t)) ||
+				(fake.openPulls === 0 && fake.hasModel(MODEL) && 'installed'),
+		);
+		assert.strictEqual(pulled, 'installed');
+		await until('the rerun to finish with candidates', async () => (await phase()) === 'Done', WAIT);
+		const statuses = await picker.locator('.list [role=option] .status').allTextContents();
+		const rows = await picker.locator('.list [role=option] .preview').allTextContents();
+		assert.strictEqual(rows.length, 3, `three candidates, got ${JSON.stringify(rows)} (${JSON.stringify(statuses)})`);
+		assert.ok(
+			rows.every(t => t.trim() && t !== '…'),
+			`every candidate has text: ${JSON.stringify(rows)}`,
+		);
+		assert.ok(await picker.locator('.notice').isHidden(), 'the error notice is gone');
+		assert.strictEqual(fake.requests.length - before, 3, 'the rerun asked for three candidates');
+		assert.deepStrictEqual(fake.pulls, [MODEL], 'one pull');
+		assert.strictEqual(await pickerTab().count(), 1, 'the rerun happened in the same picker');
+		await until(
+			'the progress notification to close',
+			async () =>
+				(await page
+					.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: 'Pulling' })
+					.count()) === 0,
+			5000,
+		);
+	});
 
-  it('an unreachable server: the error says how to start Ollama and Open Settings shows the host setting', async () => {
-    await clearNotifications(); // whatever the first test left, even if it failed
-    const deadHost = await closedPortUrl();
-    const before = fake.requests.length;
-    writeWorkspaceSettings({ 'bestOfN.ollama.host': deadHost, 'bestOfN.candidates': 2 });
-    await selectLine(LINE);
-    await rewriteWith(2, 'make it clearer');
+	it('an unreachable server: the error says how to start Ollama and Open Settings shows the host setting', async () => {
+		await clearNotifications(); // whatever the first test left, even if it failed
+		const deadHost = await closedPortUrl();
+		const before = fake.requests.length;
+		writeWorkspaceSettings({ 'bestOfN.ollama.host': deadHost, 'bestOfN.candidates': 2 });
+		await selectLine(LINE);
+		await rewriteWith(2, 'make it clearer');
 
-    const message = await announced(/Could not reach Ollama/);
-    assert.strictEqual(message, `Error: Could not reach Ollama at ${deadHost}. Start it with \`ollama serve\`, or point bestOfN.ollama.host at your server.`);
-    await until('the picker to show the run failed', async () => (await phase()) === 'Failed');
-    assert.strictEqual((await picker.locator('.notice.severity-error .notice-text').textContent()).trim(), message.replace(/^Error: /, ''));
-    assert.match(await picker.locator('.meta-row').textContent(), new RegExp(`${MODEL.replace(/\./g, '\\.')} @ ${deadHost.replace(/^http:\/\//, '').replace(/\./g, '\\.')}`));
-    assert.strictEqual(fake.requests.length, before, 'nothing went to the old host');
+		const message = await announced(/Could not reach Ollama/);
+		assert.strictEqual(
+			message,
+			`Error: Could not reach Ollama at ${deadHost}. Start it with \`ollama serve\`, or point bestOfN.ollama.host at your server.`,
+		);
+		await until('the picker to show the run failed', async () => (await phase()) === 'Failed');
+		assert.strictEqual(
+			(await picker.locator('.notice.severity-error .notice-text').textContent()).trim(),
+			message.replace(/^Error: /, ''),
+		);
+		assert.match(
+			await picker.locator('.meta-row').textContent(),
+			new RegExp(`${MODEL.replace(/\./g, '\\.')} @ ${deadHost.replace(/^http:\/\//, '').replace(/\./g, '\\.')}`),
+		);
+		assert.strictEqual(fake.requests.length, before, 'nothing went to the old host');
 
-    const note = await notification('Could not reach Ollama');
-    assert.deepStrictEqual(await buttonLabels(note), ['Retry', 'Open Settings', 'Show Log']);
-    await h.screenshot(page, 'errors-unreachable');
-    await note.locator('.monaco-button', { hasText: 'Open Settings' }).click();
+		const note = await notification('Could not reach Ollama');
+		assert.deepStrictEqual(await buttonLabels(note), ['Retry', 'Open Settings', 'Show Log']);
+		await h.screenshot(page, 'errors-unreachable');
+		await note.locator('.monaco-button', { hasText: 'Open Settings' }).click();
 
-    // The Settings editor opens searching for exactly that setting, and shows it (set in this workspace).
-    await page.locator('.tabs-container .tab.active', { hasText: 'Settings' }).waitFor();
-    const settings = page.locator('.settings-editor');
-    const search = settings.locator('.search-container .view-lines');
-    await until('the settings search to be bestOfN.ollama.host', async () =>
-      (await search.textContent()).replace(/\u00a0/g, ' ').trim() === 'bestOfN.ollama.host');
-    await until('one setting found', async () => (await settings.locator('.settings-count-widget').textContent()).trim() === '1 Setting Found');
-    const item = settings.locator('.setting-item-contents').first();
-    await item.waitFor();
-    assert.match((await item.locator('.setting-item-title').textContent()).replace(/\s+/g, ' '), /Ollama: Host/);
-    assert.match(await item.textContent(), /URL of the Ollama server/);
-    assert.match(await item.textContent(), /Modified in Workspace/);
-  });
+		// The Settings editor opens searching for exactly that setting, and shows it (set in this workspace).
+		await page.locator('.tabs-container .tab.active', { hasText: 'Settings' }).waitFor();
+		const settings = page.locator('.settings-editor');
+		const search = settings.locator('.search-container .view-lines');
+		await until(
+			'the settings search to be bestOfN.ollama.host',
+			async () => (await search.textContent()).replace(/\u00a0/g, ' ').trim() === 'bestOfN.ollama.host',
+		);
+		await until(
+			'one setting found',
+			async () => (await settings.locator('.settings-count-widget').textContent()).trim() === '1 Setting Found',
+		);
+		const item = settings.locator('.setting-item-contents').first();
+		await item.waitFor();
+		assert.match((await item.locator('.setting-item-title').textContent()).replace(/\s+/g, ' '), /Ollama: Host/);
+		assert.match(await item.textContent(), /URL of the Ollama server/);
+		assert.match(await item.textContent(), /Modified in Workspace/);
+	});
 });

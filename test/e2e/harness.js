@@ -21,22 +21,27 @@ const ARTIFACTS = path.join(ROOT, '.artifacts');
 const FIXTURE_WORKSPACE = path.join(ROOT, 'test', 'fixtures', 'workspace');
 const WAIT = 30000; // any single UI step; the workbench itself gets longer (see openWorkbench)
 
-const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const exactly = (text) => new RegExp(`^\\s*${escapeRe(text)}\\s*$`);
-const indent = (text) => String(text).replace(/^/gm, '      | '); // a block of text in a failure report
+const escapeRe = s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const exactly = text => new RegExp(`^\\s*${escapeRe(text)}\\s*$`);
+const indent = text => String(text).replace(/^/gm, '      | '); // a block of text in a failure report
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 /** Polls `check` (sync or async) until it returns a truthy value; bounded, with a useful error. */
 async function until(what, check, { timeout = WAIT } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try { last = await check(); } catch (e) { last = e; }
-    if (last && !(last instanceof Error)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await sleep(100);
-  }
+	const deadline = Date.now() + timeout;
+	let last;
+	for (;;) {
+		try {
+			last = await check();
+		} catch (e) {
+			last = e;
+		}
+		if (last && !(last instanceof Error)) return last;
+		if (Date.now() > deadline)
+			throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+		await sleep(100);
+	}
 }
 
 /**
@@ -47,49 +52,58 @@ async function until(what, check, { timeout = WAIT } = {}) {
  * copy's .vscode/settings.json before the window opens (only with a copy, for the same reason).
  */
 async function openWorkbench({
-  workspace = FIXTURE_WORKSPACE, copyWorkspace = true, workspaceSettings, extensionDevelopmentPath = ROOT, userSettings, env,
+	workspace = FIXTURE_WORKSPACE,
+	copyWorkspace = true,
+	workspaceSettings,
+	extensionDevelopmentPath = ROOT,
+	userSettings,
+	env,
 } = {}) {
-  if (workspaceSettings && !copyWorkspace) throw new Error('workspaceSettings are written into the copy; they need copyWorkspace');
-  host.ensureHost();
-  const server = await host.startServer({ extensionDevelopmentPath, userSettings, env });
-  let context;
-  const teardown = async () => {
-    if (context) await host.within(10000, context.close().catch(() => {}));
-    await server.stop();
-  };
-  try {
-    let folder = path.resolve(workspace);
-    if (copyWorkspace) {
-      const copy = path.join(server.scratch, 'workspace');
-      fs.cpSync(folder, copy, { recursive: true });
-      folder = copy;
-    }
-    if (workspaceSettings) {
-      fs.mkdirSync(path.join(folder, '.vscode'), { recursive: true });
-      fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), JSON.stringify(workspaceSettings, null, 2));
-    }
-    context = await host.launchBrowser(server.scratch);
-    const page = context.pages()[0] || await context.newPage();
-    page.setDefaultTimeout(WAIT);
-    const pageErrors = []; // uncaught errors in the workbench page; a test may assert on them
-    page.on('pageerror', (e) => pageErrors.push(e));
-    await page.goto(server.url(folder), { timeout: 60000 });
-    // 10-14 s from server start on 2 cores; the explorer rows are the last thing to appear.
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
-    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60000 });
-    return { server, context, page, folder, pageErrors, teardown };
-  } catch (err) {
-    await screenshotQuietly(context, 'open-workbench-failure');
-    console.error(`workbench did not open; server log ${server.logPath}:\n${host.tail(server.logPath, 30)}`);
-    await teardown();
-    throw err;
-  }
+	if (workspaceSettings && !copyWorkspace) throw new Error('workspaceSettings are written into the copy; they need copyWorkspace');
+	host.ensureHost();
+	const server = await host.startServer({ extensionDevelopmentPath, userSettings, env });
+	let context;
+	const teardown = async () => {
+		if (context)
+			await host.within(
+				10000,
+				context.close().catch(() => {}),
+			);
+		await server.stop();
+	};
+	try {
+		let folder = path.resolve(workspace);
+		if (copyWorkspace) {
+			const copy = path.join(server.scratch, 'workspace');
+			fs.cpSync(folder, copy, { recursive: true });
+			folder = copy;
+		}
+		if (workspaceSettings) {
+			fs.mkdirSync(path.join(folder, '.vscode'), { recursive: true });
+			fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), JSON.stringify(workspaceSettings, null, 2));
+		}
+		context = await host.launchBrowser(server.scratch);
+		const page = context.pages()[0] || (await context.newPage());
+		page.setDefaultTimeout(WAIT);
+		const pageErrors = []; // uncaught errors in the workbench page; a test may assert on them
+		page.on('pageerror', e => pageErrors.push(e));
+		await page.goto(server.url(folder), { timeout: 60000 });
+		// 10-14 s from server start on 2 cores; the explorer rows are the last thing to appear.
+		await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+		await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60000 });
+		return { server, context, page, folder, pageErrors, teardown };
+	} catch (err) {
+		await screenshotQuietly(context, 'open-workbench-failure');
+		console.error(`workbench did not open; server log ${server.logPath}:\n${host.tail(server.logPath, 30)}`);
+		await teardown();
+		throw err;
+	}
 }
 
 /** Runs a command from the palette by its full label as shown there, e.g. "View: Toggle Terminal". */
 async function runCommand(page, title, { timeout = WAIT } = {}) {
-  await chooseCommand(page, title, { timeout });
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+	await chooseCommand(page, title, { timeout });
+	await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
 }
 
 /**
@@ -97,29 +111,33 @@ async function runCommand(page, title, { timeout = WAIT } = {}) {
  * that opens its own quick pick in the same widget. Resolves with that widget's text box.
  */
 async function chooseCommand(page, title, { timeout = WAIT } = {}) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout });
-  await input.fill(`>${title}`);
-  // The first row is not always ours (recently used, fuzzy matches), so wait for the row whose
-  // label is exactly the title, focus it with the keyboard and press Enter, as a person would.
-  const row = page.locator('.quick-input-list .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: exactly(title) }) }).first();
-  await row.waitFor({ timeout });
-  for (let i = 0; i < 50 && !(await row.evaluate((el) => el.classList.contains('focused'))); i++) {
-    await page.keyboard.press('ArrowDown');
-  }
-  await page.keyboard.press('Enter');
-  return input;
+	await page.keyboard.press('F1');
+	const input = page.locator('.quick-input-widget input');
+	await input.waitFor({ state: 'visible', timeout });
+	await input.fill(`>${title}`);
+	// The first row is not always ours (recently used, fuzzy matches), so wait for the row whose
+	// label is exactly the title, focus it with the keyboard and press Enter, as a person would.
+	const row = page
+		.locator('.quick-input-list .monaco-list-row')
+		.filter({ has: page.locator('.label-name', { hasText: exactly(title) }) })
+		.first();
+	await row.waitFor({ timeout });
+	for (let i = 0; i < 50 && !(await row.evaluate(el => el.classList.contains('focused'))); i++) {
+		await page.keyboard.press('ArrowDown');
+	}
+	await page.keyboard.press('Enter');
+	return input;
 }
 
 /** Opens a file by clicking its row in the explorer (top level of the workspace) and waits for its tab. */
 async function openFileFromExplorer(page, name, { timeout = WAIT } = {}) {
-  const row = page.locator('.explorer-folders-view .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: exactly(name) }) }).first();
-  await row.click({ timeout });
-  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout });
-  await page.locator('.editor-group-container.active .editor-instance .view-lines').waitFor({ timeout });
+	const row = page
+		.locator('.explorer-folders-view .monaco-list-row')
+		.filter({ has: page.locator('.label-name', { hasText: exactly(name) }) })
+		.first();
+	await row.click({ timeout });
+	await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout });
+	await page.locator('.editor-group-container.active .editor-instance .view-lines').waitFor({ timeout });
 }
 
 /**
@@ -127,23 +145,27 @@ async function openFileFromExplorer(page, name, { timeout = WAIT } = {}) {
  * screen and shows spaces as U+00A0, so this is "what the user sees", not the whole document.
  */
 async function editorText(page) {
-  return page.locator('.editor-group-container.active .editor-instance .view-lines').first().evaluate((el) =>
-    [...el.querySelectorAll('.view-line')]
-      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
-      .map((line) => line.textContent.replace(/\u00a0/g, ' '))
-      .join('\n'));
+	return page
+		.locator('.editor-group-container.active .editor-instance .view-lines')
+		.first()
+		.evaluate(el =>
+			[...el.querySelectorAll('.view-line')]
+				.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+				.map(line => line.textContent.replace(/\u00a0/g, ' '))
+				.join('\n'),
+		);
 }
 
 /** Waits until the active editor shows `text` (a string it contains, or a RegExp). */
 async function waitForEditorText(page, text, { timeout = WAIT } = {}) {
-  const deadline = Date.now() + timeout;
-  let last = '';
-  while (Date.now() < deadline) {
-    last = await editorText(page).catch(() => '');
-    if (typeof text === 'string' ? last.includes(text) : text.test(last)) return last;
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`editor never showed ${text}; last seen:\n${last}`);
+	const deadline = Date.now() + timeout;
+	let last = '';
+	while (Date.now() < deadline) {
+		last = await editorText(page).catch(() => '');
+		if (typeof text === 'string' ? last.includes(text) : text.test(last)) return last;
+		await page.waitForTimeout(200);
+	}
+	throw new Error(`editor never showed ${text}; last seen:\n${last}`);
 }
 
 /**
@@ -152,8 +174,7 @@ async function waitForEditorText(page, text, { timeout = WAIT } = {}) {
  * `index` picks among several open webviews, in DOM order.
  */
 function webviewFrame(page, index = 0) {
-  return page.locator('iframe.webview.ready').nth(index).contentFrame()
-    .locator('#active-frame').contentFrame();
+	return page.locator('iframe.webview.ready').nth(index).contentFrame().locator('#active-frame').contentFrame();
 }
 
 /**
@@ -161,7 +182,7 @@ function webviewFrame(page, index = 0) {
  * is announced in the `.monaco-alert` live region.
  */
 async function waitForMessage(page, text, { timeout = WAIT } = {}) {
-  await page.locator('.monaco-alert', { hasText: text }).first().waitFor({ state: 'attached', timeout });
+	await page.locator('.monaco-alert', { hasText: text }).first().waitFor({ state: 'attached', timeout });
 }
 
 /**
@@ -170,40 +191,44 @@ async function waitForMessage(page, text, { timeout = WAIT } = {}) {
  * "Best-of-N: 3 rewrites from llama3.1:8b": the candidate count the extension read right then.
  */
 async function startRewrite(page, { timeout = WAIT } = {}) {
-  const input = await chooseCommand(page, 'Best-of-N: Rewrite Selection…', { timeout });
-  await until('the instruction quick pick', async () =>
-    /How should the selection be rewritten/.test((await input.getAttribute('placeholder')) || '') && await input.isVisible(), { timeout });
-  return (await page.locator('.quick-input-widget .quick-input-title').textContent({ timeout })).trim();
+	const input = await chooseCommand(page, 'Best-of-N: Rewrite Selection…', { timeout });
+	await until(
+		'the instruction quick pick',
+		async () =>
+			/How should the selection be rewritten/.test((await input.getAttribute('placeholder')) || '') && (await input.isVisible()),
+		{ timeout },
+	);
+	return (await page.locator('.quick-input-widget .quick-input-title').textContent({ timeout })).trim();
 }
 
 /** Types the instruction into the open instruction box and accepts it. */
 async function giveInstruction(page, instruction, { timeout = WAIT } = {}) {
-  await page.keyboard.type(instruction);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: instruction }).first().waitFor({ timeout });
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+	await page.keyboard.type(instruction);
+	await page.locator('.quick-input-list .monaco-list-row', { hasText: instruction }).first().waitFor({ timeout });
+	await page.keyboard.press('Enter');
+	await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
 }
 
 /** Saves a screenshot as .artifacts/<name>.png and returns its path. */
 async function screenshot(page, name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name.replace(/[^\w.-]+/g, '-')}.png`);
-  await page.screenshot({ path: file, timeout: 10000 });
-  return file;
+	fs.mkdirSync(ARTIFACTS, { recursive: true });
+	const file = path.join(ARTIFACTS, `${name.replace(/[^\w.-]+/g, '-')}.png`);
+	await page.screenshot({ path: file, timeout: 10000 });
+	return file;
 }
 
 async function screenshotQuietly(context, name) {
-  const page = context && context.pages()[0];
-  if (page) await screenshot(page, name).catch(() => {});
+	const page = context && context.pages()[0];
+	if (page) await screenshot(page, name).catch(() => {});
 }
 
 /** For a mocha afterEach: a screenshot named after the test when it failed. */
 async function screenshotOnFailure(mochaContext, page) {
-  const test = mochaContext.currentTest;
-  if (page && test && test.state === 'failed') {
-    const file = await screenshot(page, `e2e-failure-${test.fullTitle()}`).catch(() => undefined);
-    if (file) console.error(`    screenshot: ${file}`);
-  }
+	const test = mochaContext.currentTest;
+	if (page && test && test.state === 'failed') {
+		const file = await screenshot(page, `e2e-failure-${test.fullTitle()}`).catch(() => undefined);
+		if (file) console.error(`    screenshot: ${file}`);
+	}
 }
 
 /**
@@ -211,36 +236,57 @@ async function screenshotOnFailure(mochaContext, page) {
  * or why there is none.
  */
 async function logWebviewText(frame, name) {
-  const shown = await frame.locator('body').evaluate((b) => b.innerText, null, { timeout: 2000 }).catch((e) => `(no ${name}: ${e.message.split('\n')[0]})`);
-  console.error(`    ${name} text:\n${indent(shown)}`);
+	const shown = await frame
+		.locator('body')
+		.evaluate(b => b.innerText, null, { timeout: 2000 })
+		.catch(e => `(no ${name}: ${e.message.split('\n')[0]})`);
+	console.error(`    ${name} text:\n${indent(shown)}`);
 }
 
 /** For a failed test's report: the page's uncaught errors, the server log's path, the extension log's tail. */
 function logWorkbench(wb) {
-  if (wb.pageErrors.length) console.error(`    page errors: ${wb.pageErrors.map(String).join('\n      ')}`);
-  console.error(`    server log ${wb.server.logPath}`);
-  const log = findExtensionLog(wb.server.scratch);
-  if (log) console.error(`    extension log ${log}:\n${indent(host.tail(log, 25))}`);
+	if (wb.pageErrors.length) console.error(`    page errors: ${wb.pageErrors.map(String).join('\n      ')}`);
+	console.error(`    server log ${wb.server.logPath}`);
+	const log = findExtensionLog(wb.server.scratch);
+	if (log) console.error(`    extension log ${log}:\n${indent(host.tail(log, 25))}`);
 }
 
 /** The extension's own log (its output channel) under the run's user data folder, if there is one. */
 function findExtensionLog(scratch) {
-  const found = [];
-  const walk = (dir) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name === 'Best-of-N.log') found.push(p);
-    }
-  };
-  try { walk(path.join(scratch, 'udd', 'logs')); } catch { return undefined; }
-  return found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+	const found = [];
+	const walk = dir => {
+		for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+			const p = path.join(dir, e.name);
+			if (e.isDirectory()) walk(p);
+			else if (e.name === 'Best-of-N.log') found.push(p);
+		}
+	};
+	try {
+		walk(path.join(scratch, 'udd', 'logs'));
+	} catch {
+		return undefined;
+	}
+	return found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
 }
 
 module.exports = {
-  FIXTURE_WORKSPACE, ARTIFACTS,
-  sleep, until,
-  openWorkbench, runCommand, chooseCommand, openFileFromExplorer, editorText, waitForEditorText,
-  webviewFrame, waitForMessage, startRewrite, giveInstruction,
-  screenshot, screenshotOnFailure, logWebviewText, logWorkbench, findExtensionLog,
+	FIXTURE_WORKSPACE,
+	ARTIFACTS,
+	sleep,
+	until,
+	openWorkbench,
+	runCommand,
+	chooseCommand,
+	openFileFromExplorer,
+	editorText,
+	waitForEditorText,
+	webviewFrame,
+	waitForMessage,
+	startRewrite,
+	giveInstruction,
+	screenshot,
+	screenshotOnFailure,
+	logWebviewText,
+	logWorkbench,
+	findExtensionLog,
 };

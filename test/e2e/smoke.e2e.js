@@ -6,32 +6,32 @@ const assert = require('assert');
 const h = require('./harness');
 
 describe('e2e harness', function () {
-  this.timeout(120000); // server start + workbench ready is 10-20 s on 2 cores; leave room for CI
-  let wb;
+	this.timeout(120000); // server start + workbench ready is 10-20 s on 2 cores; leave room for CI
+	let wb;
 
-  before(async () => {
-    wb = await h.openWorkbench();
-  });
+	before(async () => {
+		wb = await h.openWorkbench();
+	});
 
-  afterEach(async function () {
-    await h.screenshotOnFailure(this, wb && wb.page);
-  });
+	afterEach(async function () {
+		await h.screenshotOnFailure(this, wb && wb.page);
+	});
 
-  after(async () => {
-    if (wb) await wb.teardown();
-  });
+	after(async () => {
+		if (wb) await wb.teardown();
+	});
 
-  it('opens a file from the explorer and shows its text', async () => {
-    await h.openFileFromExplorer(wb.page, 'sample.txt');
-    const text = await h.waitForEditorText(wb.page, 'hello world');
-    assert.strictEqual(text.trim(), 'hello world');
-    await h.screenshot(wb.page, 'e2e-smoke-sample-opened');
-  });
+	it('opens a file from the explorer and shows its text', async () => {
+		await h.openFileFromExplorer(wb.page, 'sample.txt');
+		const text = await h.waitForEditorText(wb.page, 'hello world');
+		assert.strictEqual(text.trim(), 'hello world');
+		await h.screenshot(wb.page, 'e2e-smoke-sample-opened');
+	});
 
-  it('runs a command from the palette', async () => {
-    // A built-in command with a visible effect, so this checks runCommand without the extension.
-    await h.runCommand(wb.page, 'File: New Untitled Text File');
-    await wb.page.locator('.tabs-container .tab.active', { hasText: 'Untitled-1' }).waitFor();
-    assert.deepStrictEqual(wb.pageErrors.map(String), []);
-  });
+	it('runs a command from the palette', async () => {
+		// A built-in command with a visible effect, so this checks runCommand without the extension.
+		await h.runCommand(wb.page, 'File: New Untitled Text File');
+		await wb.page.locator('.tabs-container .tab.active', { hasText: 'Untitled-1' }).waitFor();
+		assert.deepStrictEqual(wb.pageErrors.map(String), []);
+	});
 });

@@ -80,9 +80,10 @@ async function watchLoading<T>(work: Promise<T>): Promise<{ result: T; loading: 
  * @vscode/test-electron's .vscode-test/user-data).
  */
 function findGlobalStorage(): { found?: string; searched: string[] } {
-	const roots = [process.env.CODE_SERVER_SESSION_SOCKET && path.dirname(process.env.CODE_SERVER_SESSION_SOCKET), path.join(ROOT, '.vscode-test', 'user-data')].filter(
-		(r): r is string => !!r && fs.existsSync(r),
-	);
+	const roots = [
+		process.env.CODE_SERVER_SESSION_SOCKET && path.dirname(process.env.CODE_SERVER_SESSION_SOCKET),
+		path.join(ROOT, '.vscode-test', 'user-data'),
+	].filter((r): r is string => !!r && fs.existsSync(r));
 	const wanted = EXTENSION_ID.toLowerCase();
 	const walk = (dir: string, depth: number): string | undefined => {
 		let entries: fs.Dirent[];
@@ -167,11 +168,13 @@ describe('Reward model download from a Hub (HF_ENDPOINT) in a real extension hos
 		);
 		// Scored by the downloaded model: the fixture's formula, exactly.
 		const prompt = rewardPrompt({ instruction: 'make it better', text: 'the function returns a', languageId: 'plaintext' });
-		for (const c of state.candidates) assert.ok(Math.abs(c.score! - tinyRewardLogit({ prompt, response: c.text })) < 1e-4, `score of "${c.text}"`);
+		for (const c of state.candidates)
+			assert.ok(Math.abs(c.score! - tinyRewardLogit({ prompt, response: c.text })) < 1e-4, `score of "${c.text}"`);
 
 		const { found, searched } = findGlobalStorage();
 		assert.ok(found, `no globalStorage/${EXTENSION_ID.toLowerCase()} under ${searched.join(', ')}`);
-		for (const file of MODEL_FILES) assert.ok(fs.existsSync(path.join(found, 'models', MODEL, file)), `${file} is cached under ${found}`);
+		for (const file of MODEL_FILES)
+			assert.ok(fs.existsSync(path.join(found, 'models', MODEL, file)), `${file} is cached under ${found}`);
 
 		// A fresh worker reads the model from the cache, not from the Hub.
 		await until('the idle worker to stop', () => !api.rewardWorkerRunning, 5000);

@@ -93,7 +93,8 @@ describe('Best-of-N in a real extension host', function () {
 	});
 
 	after(async () => {
-		for (const key of ['ollama.host', 'model', 'candidates', 'concurrency', 'ranker', 'rewardModel', 'rewardIdleMinutes']) await set(key, undefined);
+		for (const key of ['ollama.host', 'model', 'candidates', 'concurrency', 'ranker', 'rewardModel', 'rewardIdleMinutes'])
+			await set(key, undefined);
 		await fake?.close();
 		fs.rmSync(modelDir, { recursive: true, force: true });
 	});
@@ -124,8 +125,13 @@ describe('Best-of-N in a real extension host', function () {
 		await until('the picker tab to show', () => pickerTabs().length === 1, 5000);
 
 		const prompt = rewardPrompt({ instruction: 'make it better', text: original, languageId: 'plaintext' });
-		const expected = [...new Set(REPLIES)].sort((a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }));
-		assert.deepEqual(state.candidates.map(c => c.text), expected);
+		const expected = [...new Set(REPLIES)].sort(
+			(a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }),
+		);
+		assert.deepEqual(
+			state.candidates.map(c => c.text),
+			expected,
+		);
 		state.candidates.forEach((c, i) => {
 			assert.equal(c.rank, i + 1);
 			assert.ok(Math.abs(c.score! - tinyRewardLogit({ prompt, response: c.text })) < 1e-4, `score of "${c.text}"`);

@@ -19,27 +19,27 @@ const { runTests } = require('@vscode/test-electron');
 const ROOT = path.resolve(__dirname, '..', '..');
 
 async function main() {
-  const desktop = process.env.BESTOFN_DESKTOP_VSCODE === '1';
-  const workspace = path.resolve(process.env.BESTOFN_TEST_WORKSPACE || path.join(ROOT, 'test', 'fixtures', 'workspace'));
-  const options = {
-    extensionDevelopmentPath: ROOT,
-    extensionTestsPath: path.join(__dirname, 'suite', 'index.js'),
-    // --disable-extensions keeps other extensions (and their start-up work) out of the tests;
-    // the extension under development still loads.
-    launchArgs: [workspace, '--disable-extensions'],
-    extensionTestsEnv: { BESTOFN_TEST_RUNNER: 'integration' },
-  };
-  if (!desktop) {
-    // Desktop VS Code is downloaded at test time, which fails offline; code-server comes from npm.
-    options.vscodeExecutablePath = path.join(ROOT, 'scripts', 'code-server-as-vscode.js');
-  }
-  try {
-    await runTests(options);
-  } catch (err) {
-    // runTests rejects with TestRunFailedError { code } when the tests fail; keep that exit code.
-    console.error(`Integration tests failed: ${err && err.message}`);
-    process.exit(typeof err.code === 'number' && err.code !== 0 ? err.code : 1);
-  }
+	const desktop = process.env.BESTOFN_DESKTOP_VSCODE === '1';
+	const workspace = path.resolve(process.env.BESTOFN_TEST_WORKSPACE || path.join(ROOT, 'test', 'fixtures', 'workspace'));
+	const options = {
+		extensionDevelopmentPath: ROOT,
+		extensionTestsPath: path.join(__dirname, 'suite', 'index.js'),
+		// --disable-extensions keeps other extensions (and their start-up work) out of the tests;
+		// the extension under development still loads.
+		launchArgs: [workspace, '--disable-extensions'],
+		extensionTestsEnv: { BESTOFN_TEST_RUNNER: 'integration' },
+	};
+	if (!desktop) {
+		// Desktop VS Code is downloaded at test time, which fails offline; code-server comes from npm.
+		options.vscodeExecutablePath = path.join(ROOT, 'scripts', 'code-server-as-vscode.js');
+	}
+	try {
+		await runTests(options);
+	} catch (err) {
+		// runTests rejects with TestRunFailedError { code } when the tests fail; keep that exit code.
+		console.error(`Integration tests failed: ${err && err.message}`);
+		process.exit(typeof err.code === 'number' && err.code !== 0 ? err.code : 1);
+	}
 }
 
 main();

@@ -61,7 +61,12 @@ let cacheDir: string;
 /** Rebuilds the CLI bundle when it is missing or older than the sources, so a stale build is never tested. */
 function ensureBuilt(): void {
 	const newest = (dir: string): number =>
-		Math.max(...fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter(e => e.isFile()).map(e => fs.statSync(path.join(e.parentPath, e.name)).mtimeMs));
+		Math.max(
+			...fs
+				.readdirSync(dir, { recursive: true, withFileTypes: true })
+				.filter(e => e.isFile())
+				.map(e => fs.statSync(path.join(e.parentPath, e.name)).mtimeMs),
+		);
 	const stale = !fs.existsSync(cli) || fs.statSync(cli).mtimeMs < newest(path.join(root, 'src'));
 	if (stale) {
 		const r = spawnSync(process.execPath, ['esbuild.js'], { cwd: root, stdio: 'inherit' });
@@ -101,7 +106,23 @@ describe('CLI: best-of-n rewrite', function () {
 
 	it('--json ranks N candidates by the reward model, best first', async () => {
 		const input = 'the function returns a';
-		const r = await run(['rewrite', '--instruction', 'make it better', '--n', '4', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', modelDir, '--json'], input);
+		const r = await run(
+			[
+				'rewrite',
+				'--instruction',
+				'make it better',
+				'--n',
+				'4',
+				'--host',
+				fake.url,
+				'--model',
+				'llama3.1:8b',
+				'--reward-model',
+				modelDir,
+				'--json',
+			],
+			input,
+		);
 		assert.equal(r.code, 0, r.stderr);
 		const out = JSON.parse(r.stdout);
 		assert.equal(out.ranker, 'reward');
@@ -109,17 +130,39 @@ describe('CLI: best-of-n rewrite', function () {
 		assert.equal(out.candidates.length, 4);
 		const prompt = rewardPrompt({ instruction: 'make it better', text: input, languageId: 'plaintext' });
 		const expected = [...REPLIES].sort((a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }));
-		assert.deepEqual(out.candidates.map((c: { text: string }) => c.text), expected);
-		assert.deepEqual(out.candidates.map((c: { rank: number }) => c.rank), [1, 2, 3, 4]);
-		for (let i = 1; i < out.candidates.length; i++) assert.ok(out.candidates[i - 1].score >= out.candidates[i].score, 'scores are non-increasing');
-		assert.ok(Math.abs(out.candidates[0].score - tinyRewardLogit({ prompt, response: expected[0] })) < 1e-4, 'the score is the raw logit');
+		assert.deepEqual(
+			out.candidates.map((c: { text: string }) => c.text),
+			expected,
+		);
+		assert.deepEqual(
+			out.candidates.map((c: { rank: number }) => c.rank),
+			[1, 2, 3, 4],
+		);
+		for (let i = 1; i < out.candidates.length; i++)
+			assert.ok(out.candidates[i - 1].score >= out.candidates[i].score, 'scores are non-increasing');
+		assert.ok(
+			Math.abs(out.candidates[0].score - tinyRewardLogit({ prompt, response: expected[0] })) < 1e-4,
+			'the score is the raw logit',
+		);
 	});
 
 	it('reads --input FILE and prints a readable ranked list, ranking by consensus without a reward model', async () => {
 		const file = path.join(cacheDir, 'in.ts');
 		fs.writeFileSync(file, 'return a+b;\n');
 		fake.respond = r => ['return a + b;', 'return a + b;', 'return b + a;', 'print(1)'][(r.id - 1) % 4];
-		const r = await run(['rewrite', '--instruction', 'format', '--input', file, '--n', '4', '--host', fake.url, '--model', 'llama3.1:8b']);
+		const r = await run([
+			'rewrite',
+			'--instruction',
+			'format',
+			'--input',
+			file,
+			'--n',
+			'4',
+			'--host',
+			fake.url,
+			'--model',
+			'llama3.1:8b',
+		]);
 		assert.equal(r.code, 0, r.stderr);
 		assert.match(r.stdout, /^3 of 4 candidates from llama3\.1:8b, ranked by consensus \(no --reward-model given\)/);
 		assert.match(r.stdout, /#1 {2}score \+[0-9.]+ {2}\(×2\)\n {4}return a \+ b;/, 'the duplicated candidate wins with its count');
@@ -130,7 +173,23 @@ describe('CLI: best-of-n rewrite', function () {
 		fake.shouldCut = req => ((req.id - 1) % 4 === 1 ? 1 : undefined);
 		fake.chunkSize = 4;
 		try {
-			const r = await run(['rewrite', '-i', 'improve', '--n', '4', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', modelDir, '--json'], 'some text');
+			const r = await run(
+				[
+					'rewrite',
+					'-i',
+					'improve',
+					'--n',
+					'4',
+					'--host',
+					fake.url,
+					'--model',
+					'llama3.1:8b',
+					'--reward-model',
+					modelDir,
+					'--json',
+				],
+				'some text',
+			);
 			assert.equal(r.code, 0, r.stderr);
 			const out = JSON.parse(r.stdout);
 			assert.equal(out.failed, 1);
@@ -152,7 +211,10 @@ describe('CLI: best-of-n rewrite', function () {
 	});
 
 	it('names a model that is not installed and exits 1', async () => {
-		const r = await run(['rewrite', '-i', 'x', '--n', '4', '--concurrency', '1', '--host', fake.url, '--model', 'no-such-model:1b'], 'text');
+		const r = await run(
+			['rewrite', '-i', 'x', '--n', '4', '--concurrency', '1', '--host', fake.url, '--model', 'no-such-model:1b'],
+			'text',
+		);
 		assert.equal(r.code, 1);
 		assert.match(r.stderr, /no-such-model:1b/);
 		assert.match(r.stderr, /ollama pull no-such-model:1b/);
@@ -197,13 +259,17 @@ describe('CLI: best-of-n rewrite', function () {
 
 	it('exits 130 on Ctrl+C, with one line and no output', async () => {
 		fake.tokenDelayMs = 50;
-		const r = await run(['rewrite', '-i', 'x', '--n', '2', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', modelDir, '--json'], 'text', child => {
-			const before = fake.requests.length;
-			until(() => fake.requests.length > before, 'the first request').then(
-				() => child.kill('SIGINT'),
-				() => child.kill(),
-			);
-		});
+		const r = await run(
+			['rewrite', '-i', 'x', '--n', '2', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', modelDir, '--json'],
+			'text',
+			child => {
+				const before = fake.requests.length;
+				until(() => fake.requests.length > before, 'the first request').then(
+					() => child.kill('SIGINT'),
+					() => child.kill(),
+				);
+			},
+		);
 		assert.equal(r.code, 130, `${r.signal ?? ''} ${r.stderr}`);
 		assert.equal(r.stderr, 'best-of-n: cancelled\n');
 		assert.equal(r.stdout, '');
@@ -223,7 +289,10 @@ describe('CLI: best-of-n rewrite', function () {
 		assert.equal(new Set(texts(first)).size, 3, 'each candidate has its own seed');
 		assert.deepEqual(texts(second), texts(first));
 		const seeds = fake.requests.slice(before).map(q => q.seed);
-		assert.deepEqual([...seeds].sort((a, b) => a! - b!), [1234, 1234, 1235, 1235, 1236, 1236]);
+		assert.deepEqual(
+			[...seeds].sort((a, b) => a! - b!),
+			[1234, 1234, 1235, 1235, 1236, 1236],
+		);
 	});
 
 	it('rejects a --seed that is not a whole number with exit 2, before generating', async () => {
@@ -238,14 +307,35 @@ describe('CLI: best-of-n rewrite', function () {
 
 	it('--dtype q8 loads a model that has only onnx/model_quantized.onnx', async () => {
 		const input = 'the function returns a';
-		const r = await run(['rewrite', '-i', 'make it better', '--n', '4', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', quantizedDir, '--dtype', 'q8', '--json'], input);
+		const r = await run(
+			[
+				'rewrite',
+				'-i',
+				'make it better',
+				'--n',
+				'4',
+				'--host',
+				fake.url,
+				'--model',
+				'llama3.1:8b',
+				'--reward-model',
+				quantizedDir,
+				'--dtype',
+				'q8',
+				'--json',
+			],
+			input,
+		);
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stderr, '');
 		const out = JSON.parse(r.stdout);
 		assert.equal(out.ranker, 'reward');
 		const prompt = rewardPrompt({ instruction: 'make it better', text: input, languageId: 'plaintext' });
 		const expected = [...REPLIES].sort((a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }));
-		assert.deepEqual(out.candidates.map((c: { text: string }) => c.text), expected);
+		assert.deepEqual(
+			out.candidates.map((c: { text: string }) => c.text),
+			expected,
+		);
 	});
 
 	it('without --dtype (fp32), a quantized-only model exits 1 naming --dtype, not a setting', async () => {
@@ -269,7 +359,25 @@ describe('CLI: best-of-n rewrite', function () {
 		// Every open candidate listens to the run's one AbortSignal; Node warns past 10 listeners.
 		fake.parallel = 8;
 		fake.tokenDelayMs = 2;
-		const r = await run(['rewrite', '-i', 'x', '--n', '8', '--concurrency', '8', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', modelDir, '--json'], 'text');
+		const r = await run(
+			[
+				'rewrite',
+				'-i',
+				'x',
+				'--n',
+				'8',
+				'--concurrency',
+				'8',
+				'--host',
+				fake.url,
+				'--model',
+				'llama3.1:8b',
+				'--reward-model',
+				modelDir,
+				'--json',
+			],
+			'text',
+		);
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(JSON.parse(r.stdout).failed, 0);
 		assert.equal(r.stderr, '');

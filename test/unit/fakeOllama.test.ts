@@ -107,7 +107,10 @@ describe('fake Ollama server', () => {
 		const res = await raw(`${url}/api/chat`, 'POST', JSON.stringify(chat('llama3.1:8b', 'hi')));
 		assert.equal(res.status, 200);
 		assert.equal(res.contentType, 'application/x-ndjson');
-		const lines = res.body.trim().split('\n').map(l => JSON.parse(l));
+		const lines = res.body
+			.trim()
+			.split('\n')
+			.map(l => JSON.parse(l));
 		assert.deepEqual(
 			lines.slice(0, -1).map(l => [l.done, l.message.role, l.message.content]),
 			[
@@ -131,7 +134,8 @@ describe('fake Ollama server', () => {
 		fake.respond = () => 'alpha beta';
 		const client = new Ollama({ host: url });
 		const pieces: string[] = [];
-		for await (const part of await client.generate({ model: 'llama3.1:8b', prompt: 'p', stream: true })) pieces.push(part.response ?? '');
+		for await (const part of await client.generate({ model: 'llama3.1:8b', prompt: 'p', stream: true }))
+			pieces.push(part.response ?? '');
 		assert.deepEqual(pieces, ['alpha', ' beta', '']);
 		const whole = await client.chat({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'x' }], stream: false });
 		assert.equal(whole.message.content, 'alpha beta');
@@ -140,11 +144,13 @@ describe('fake Ollama server', () => {
 	});
 
 	it('gives different seeds different texts, and the same seed the same text', async () => {
-		const text = (seed: number) => defaultRespond({ options: { seed, temperature: 0.8 }, seed, prompt: 'rewrite this' } as unknown as FakeRequest);
+		const text = (seed: number) =>
+			defaultRespond({ options: { seed, temperature: 0.8 }, seed, prompt: 'rewrite this' } as unknown as FakeRequest);
 		assert.equal(text(1), text(1));
 		assert.notEqual(text(1), text(2));
 		assert.notEqual(text(2), text(3));
-		const greedy = (seed: number) => defaultRespond({ options: { seed, temperature: 0 }, seed, prompt: 'rewrite this' } as unknown as FakeRequest);
+		const greedy = (seed: number) =>
+			defaultRespond({ options: { seed, temperature: 0 }, seed, prompt: 'rewrite this' } as unknown as FakeRequest);
 		assert.equal(greedy(1), greedy(2));
 	});
 
@@ -188,7 +194,8 @@ describe('fake Ollama server', () => {
 		const client = new Ollama({ host: url });
 		const seen: string[] = [];
 		await assert.rejects(async () => {
-			for await (const part of await client.chat({ model: 'llama3.1:8b', messages: [], stream: true })) seen.push(part.message.content);
+			for await (const part of await client.chat({ model: 'llama3.1:8b', messages: [], stream: true }))
+				seen.push(part.message.content);
 		}, /out of memory/);
 		assert.deepEqual(seen, ['a', ' b']);
 	});
@@ -238,7 +245,11 @@ describe('fake Ollama server', () => {
 	it('starts queued requests at once when parallel is raised at run time', async () => {
 		fake.tokenDelayMs = 20;
 		fake.respond = () => 'a b c d e f g h';
-		const runs = [collect(url, chat('llama3.1:8b', '1')), collect(url, chat('llama3.1:8b', '2')), collect(url, chat('llama3.1:8b', '3'))];
+		const runs = [
+			collect(url, chat('llama3.1:8b', '1')),
+			collect(url, chat('llama3.1:8b', '2')),
+			collect(url, chat('llama3.1:8b', '3')),
+		];
 		await until(() => fake.openRequests === 3);
 		assert.equal(fake.active, 1);
 		fake.parallel = 3;
@@ -294,7 +305,10 @@ describe('fake Ollama server', () => {
 		fake.shouldCut = r => (r.prompt === 'cut me' ? 3 : undefined);
 		const cut = await collect(url, chat('llama3.1:8b', 'cut me'));
 		assert.equal(cut.complete, false);
-		const lines = cut.text.trim().split('\n').map(l => JSON.parse(l));
+		const lines = cut.text
+			.trim()
+			.split('\n')
+			.map(l => JSON.parse(l));
 		assert.deepEqual(
 			lines.map(l => l.message.content),
 			['a', ' b', ' c'],

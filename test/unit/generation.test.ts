@@ -89,7 +89,9 @@ describe('OllamaGenerator against the fake server', () => {
 	it('sends each seed and the options exactly, and different seeds give different texts', async () => {
 		const keepAlive = new OllamaGenerator({ host, keepAlive: '10m' });
 		const texts = await Promise.all(
-			[11, 22, 33].map(seed => keepAlive.generate(request({ seed, contextLength: seed === 33 ? 4096 : 0 }), new AbortController().signal, () => undefined)),
+			[11, 22, 33].map(seed =>
+				keepAlive.generate(request({ seed, contextLength: seed === 33 ? 4096 : 0 }), new AbortController().signal, () => undefined),
+			),
 		);
 		assert.equal(new Set(texts.map(t => t.text)).size, 3);
 		const bySeed = new Map(fake.requests.map(r => [r.seed, r.body]));
@@ -142,7 +144,7 @@ describe('OllamaGenerator against the fake server', () => {
 		controller.abort();
 		assertKind(await rejection(queued), 'cancelled');
 		assert.ok(Date.now() - abortedAt < 1000, `rejected ${Date.now() - abortedAt} ms after abort`);
-		for (const deadline = Date.now() + 1000; fake.openRequests > 1 && Date.now() < deadline; ) await sleep(2);
+		for (const deadline = Date.now() + 1000; fake.openRequests > 1 && Date.now() < deadline;) await sleep(2);
 		assert.equal(fake.openRequests, 1, 'only the running request is still open');
 		assert.equal((await first).text, holder);
 		await fake.waitForIdle(1500);
@@ -174,7 +176,9 @@ describe('OllamaGenerator against the fake server', () => {
 	it('with parallel=1, three concurrent candidates run one at a time and all finish', async () => {
 		fake.parallel = 1;
 		fake.tokenDelayMs = 2;
-		const results = await Promise.all([1, 2, 3].map(seed => generator.generate(request({ seed }), new AbortController().signal, () => undefined)));
+		const results = await Promise.all(
+			[1, 2, 3].map(seed => generator.generate(request({ seed }), new AbortController().signal, () => undefined)),
+		);
 		assert.equal(fake.maxConcurrent, 1);
 		assert.equal(fake.requests.length, 3);
 		assert.equal(new Set(results.map(r => r.text)).size, 3);
@@ -183,25 +187,42 @@ describe('OllamaGenerator against the fake server', () => {
 
 	it('a host where nothing listens is unreachable, naming the host', async () => {
 		const nowhere = `http://127.0.0.1:${await closedPort()}`;
-		const error = await rejection(new OllamaGenerator({ host: nowhere }).generate(request(), new AbortController().signal, () => undefined));
+		const error = await rejection(
+			new OllamaGenerator({ host: nowhere }).generate(request(), new AbortController().signal, () => undefined),
+		);
 		assertKind(error, 'unreachable', nowhere, 'ollama serve', 'bestOfN.ollama.host');
-		assert.equal(error.message, `Could not reach Ollama at ${nowhere}. Start it with \`ollama serve\`, or point bestOfN.ollama.host at your server.`);
+		assert.equal(
+			error.message,
+			`Could not reach Ollama at ${nowhere}. Start it with \`ollama serve\`, or point bestOfN.ollama.host at your server.`,
+		);
 	});
 
 	it('a host name that does not resolve says so instead of asking to start Ollama', async () => {
 		const unresolvable = 'http://nonexistent.invalid:11434';
-		const error = await rejection(new OllamaGenerator({ host: unresolvable }).generate(request(), new AbortController().signal, () => undefined));
+		const error = await rejection(
+			new OllamaGenerator({ host: unresolvable }).generate(request(), new AbortController().signal, () => undefined),
+		);
 		assert.equal(error.kind, 'unreachable', error.message);
 		// ENOTFOUND normally; a machine without a resolver answers EAI_AGAIN.
-		assert.match(error.message, /^Could not resolve the host name in http:\/\/nonexistent\.invalid:11434 \((ENOTFOUND|EAI_AGAIN)\)\. Check bestOfN\.ollama\.host/);
+		assert.match(
+			error.message,
+			/^Could not resolve the host name in http:\/\/nonexistent\.invalid:11434 \((ENOTFOUND|EAI_AGAIN)\)\. Check bestOfN\.ollama\.host/,
+		);
 		assert.ok(!error.message.includes('ollama serve'), error.message);
 		assertKind(await rejection(listModels(unresolvable)), 'unreachable', 'Could not resolve the host name in');
 	});
 
 	it('an https:// host in front of plain HTTP is a TLS failure, with its code', async () => {
 		const tlsHost = host.replace(/^http:/, 'https:');
-		const error = await rejection(new OllamaGenerator({ host: tlsHost }).generate(request(), new AbortController().signal, () => undefined));
-		assertKind(error, 'unreachable', `Could not make a trusted HTTPS connection to ${tlsHost} (ERR_SSL_WRONG_VERSION_NUMBER).`, 'plain HTTP');
+		const error = await rejection(
+			new OllamaGenerator({ host: tlsHost }).generate(request(), new AbortController().signal, () => undefined),
+		);
+		assertKind(
+			error,
+			'unreachable',
+			`Could not make a trusted HTTPS connection to ${tlsHost} (ERR_SSL_WRONG_VERSION_NUMBER).`,
+			'plain HTTP',
+		);
 		assert.ok(!error.message.includes('ollama serve'), error.message);
 	});
 
@@ -228,12 +249,16 @@ describe('OllamaGenerator against the fake server', () => {
 		await fake.waitForIdle(1500);
 	});
 
-	it('a server error is kind server, in the server\'s own words', async () => {
+	it("a server error is kind server, in the server's own words", async () => {
 		fake.errorFor = () => ({ status: 500, error: 'llama runner process has terminated: signal: killed' });
 		const error = await rejection(generator.generate(request(), new AbortController().signal, () => undefined));
 		assertKind(error, 'server', host, 'llama runner process has terminated: signal: killed');
 		fake.errorFor = () => ({ status: 500, error: 'CUDA error: out of memory', afterChunks: 2 });
-		assertKind(await rejection(generator.generate(request(), new AbortController().signal, () => undefined)), 'server', 'CUDA error: out of memory');
+		assertKind(
+			await rejection(generator.generate(request(), new AbortController().signal, () => undefined)),
+			'server',
+			'CUDA error: out of memory',
+		);
 	});
 
 	it('a host that answers but is not Ollama says so instead of dumping its page', async () => {
@@ -244,7 +269,9 @@ describe('OllamaGenerator against the fake server', () => {
 		await new Promise<void>(resolve => other.listen(0, '127.0.0.1', resolve));
 		const otherHost = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
 		try {
-			const error = await rejection(new OllamaGenerator({ host: otherHost }).generate(request(), new AbortController().signal, () => undefined));
+			const error = await rejection(
+				new OllamaGenerator({ host: otherHost }).generate(request(), new AbortController().signal, () => undefined),
+			);
 			assertKind(error, 'unreachable', otherHost, 'HTTP 404', 'text/html', 'not Ollama');
 			assert.ok(!error.message.includes('<'), error.message);
 			const listing = await rejection(listModels(otherHost));
@@ -311,7 +338,7 @@ describe('Ollama admin calls against the fake server', () => {
 		assert.equal(seen.length, 2, 'no progress after the abort');
 	});
 
-	it('a pull of a name the registry lacks is a server error in Ollama\'s words', async () => {
+	it("a pull of a name the registry lacks is a server error in Ollama's words", async () => {
 		fake.pullable = () => false;
 		const error = await rejection(pullModel(host, 'no-such-model', new AbortController().signal, () => undefined));
 		assertKind(error, 'server', host, 'file does not exist');
@@ -338,13 +365,13 @@ describe('toBestOfNError on what fetch throws', () => {
 	}
 	const map = (e: unknown, unfinished?: string) => toBestOfNError(e, { host: HOST, model: MODEL, unfinished });
 
-	it('no response headers within fetch\'s 5 minutes is a non-fatal server error about the queue', () => {
+	it("no response headers within fetch's 5 minutes is a non-fatal server error about the queue", () => {
 		const error = map(undiciError('fetch failed', 'UND_ERR_HEADERS_TIMEOUT'));
 		assertKind(error, 'server', HOST, '5 minutes', '(UND_ERR_HEADERS_TIMEOUT)', 'OLLAMA_NUM_PARALLEL', 'bestOfN.concurrency');
 		assert.ok(!error.message.includes('ollama serve'), error.message);
 	});
 
-	it('a body silent for fetch\'s 5 minutes is a server error, not a cut stream', () => {
+	it("a body silent for fetch's 5 minutes is a server error, not a cut stream", () => {
 		const error = map(undiciError('terminated', 'UND_ERR_BODY_TIMEOUT'), 'the candidate finished');
 		assertKind(error, 'server', HOST, '5 minutes', 'before the candidate finished', '(UND_ERR_BODY_TIMEOUT)', 'bestOfN.concurrency');
 	});
@@ -366,13 +393,22 @@ describe('toBestOfNError on what fetch throws', () => {
 	});
 
 	it('TLS failures say the HTTPS connection is not trusted, with the code', () => {
-		const codes = ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE'];
+		const codes = [
+			'DEPTH_ZERO_SELF_SIGNED_CERT',
+			'SELF_SIGNED_CERT_IN_CHAIN',
+			'CERT_HAS_EXPIRED',
+			'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+			'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+			'ERR_TLS_CERT_ALTNAME_INVALID',
+			'ERR_SSL_WRONG_VERSION_NUMBER',
+			'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+		];
 		for (const code of codes) {
 			const error = map(undiciError('fetch failed', code));
 			assertKind(error, 'unreachable', `Could not make a trusted HTTPS connection to ${HOST} (${code}).`);
 			assert.ok(!error.message.includes('ollama serve'), error.message);
 		}
-		assertKind(map(undiciError('fetch failed', 'CERT_HAS_EXPIRED')), 'unreachable', 'does not trust the server\'s certificate');
+		assertKind(map(undiciError('fetch failed', 'CERT_HAS_EXPIRED')), 'unreachable', "does not trust the server's certificate");
 		assertKind(map(undiciError('fetch failed', 'ERR_TLS_CERT_ALTNAME_INVALID')), 'unreachable', 'not issued for that name');
 	});
 
@@ -380,12 +416,22 @@ describe('toBestOfNError on what fetch throws', () => {
 		assert.equal(map(undiciError('fetch failed', 'ECONNREFUSED')).message, REFUSED);
 		assert.equal(map(undiciError('fetch failed')).message, REFUSED);
 		assertKind(map(undiciError('fetch failed', 'ECONNREFUSED')), 'unreachable');
-		assertKind(map(undiciError('fetch failed', 'UND_ERR_CONNECT_TIMEOUT')), 'unreachable', `Could not reach Ollama at ${HOST} (UND_ERR_CONNECT_TIMEOUT)`, 'bestOfN.ollama.host');
+		assertKind(
+			map(undiciError('fetch failed', 'UND_ERR_CONNECT_TIMEOUT')),
+			'unreachable',
+			`Could not reach Ollama at ${HOST} (UND_ERR_CONNECT_TIMEOUT)`,
+			'bestOfN.ollama.host',
+		);
 		assertKind(map(undiciError('fetch failed', 'EHOSTUNREACH')), 'unreachable', '(EHOSTUNREACH)');
 	});
 
 	it('a socket dropped mid-body is still stream-cut', () => {
-		assertKind(map(undiciError('terminated', 'UND_ERR_SOCKET'), 'the candidate finished'), 'stream-cut', HOST, 'the candidate finished');
+		assertKind(
+			map(undiciError('terminated', 'UND_ERR_SOCKET'), 'the candidate finished'),
+			'stream-cut',
+			HOST,
+			'the candidate finished',
+		);
 		assertKind(map(undiciError('terminated')), 'stream-cut', HOST);
 	});
 });

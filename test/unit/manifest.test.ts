@@ -12,7 +12,8 @@ const root = path.resolve(__dirname, '../..');
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 function sources(dir: string): string[] {
-	return fs.readdirSync(path.join(root, dir), { withFileTypes: true, recursive: true })
+	return fs
+		.readdirSync(path.join(root, dir), { withFileTypes: true, recursive: true })
 		.filter(e => e.isFile() && e.name.endsWith('.ts'))
 		.map(e => path.join(e.parentPath, e.name));
 }

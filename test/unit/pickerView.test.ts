@@ -259,7 +259,12 @@ describe('picker diff cache', () => {
 
 describe('picker persisted state', () => {
 	it('starts unpinned in the text view when nothing (or garbage) was stored', () => {
-		const fresh = { v: 1, selection: { runId: undefined, activeId: undefined, pinned: false }, mode: 'text', announcedRunId: undefined };
+		const fresh = {
+			v: 1,
+			selection: { runId: undefined, activeId: undefined, pinned: false },
+			mode: 'text',
+			announcedRunId: undefined,
+		};
 		for (const stored of [undefined, null, 42, 'diff', [], {}, { selection: 'x', mode: 'Diff' }]) {
 			assert.deepEqual(restorePersisted(stored), fresh, JSON.stringify(stored));
 		}

@@ -114,7 +114,10 @@ before(() => {
 	dirs.hugeTokenizerMax = writeTinyRewardModel(path.join(tmp, 'huge'), { maxLength: 24, tokenizerMaxLength: 1e30 });
 	dirs.noOnnx = writeTinyRewardModel(path.join(tmp, 'no-onnx'), { withoutOnnx: true });
 	dirs.llama = writeTinyRewardModel(path.join(tmp, 'llama'), { modelType: 'llama' });
-	dirs.batchDependent = writeTinyRewardModel(path.join(tmp, 'batch-dependent'), { batchDependence: 1, onnxFiles: ['model.onnx', 'model_quantized.onnx'] });
+	dirs.batchDependent = writeTinyRewardModel(path.join(tmp, 'batch-dependent'), {
+		batchDependence: 1,
+		onnxFiles: ['model.onnx', 'model_quantized.onnx'],
+	});
 	// What `optimum-cli export onnx` writes: model.onnx beside config.json, no onnx/ folder.
 	dirs.optimum = writeTinyRewardModel(path.join(tmp, 'optimum'));
 	fs.renameSync(path.join(dirs.optimum, 'onnx', 'model.onnx'), path.join(dirs.optimum, 'model.onnx'));
@@ -131,10 +134,15 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		try {
 			assert.deepEqual(model.info, { id: dirs.base, maxLength: 512, source: 'local' });
 			const scores = await model.score(PAIRS);
-			scores.forEach((s, i) => assert.ok(Math.abs(s - tinyRewardLogit(PAIRS[i])) < 1e-6, `pair ${i}: ${s} vs ${tinyRewardLogit(PAIRS[i])}`));
+			scores.forEach((s, i) =>
+				assert.ok(Math.abs(s - tinyRewardLogit(PAIRS[i])) < 1e-6, `pair ${i}: ${s} vs ${tinyRewardLogit(PAIRS[i])}`),
+			);
 			// A softmax over one label would make every score 1; raw logits can be negative.
 			assert.ok(scores[1] < 0);
-			const order = scores.map((s, i) => [s, i]).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+			const order = scores
+				.map((s, i) => [s, i])
+				.sort((a, b) => b[0] - a[0])
+				.map(([, i]) => i);
 			assert.deepEqual(order, [3, 0, 2, 1]);
 		} finally {
 			await model.dispose();
@@ -146,7 +154,10 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		const tokenizer = await AutoTokenizer.from_pretrained(dirs.base);
 		for (const pair of [...PAIRS, { prompt: 'only a prompt', response: '' }, { prompt: '', response: 'only a response' }]) {
 			const own = encodePair(tokenizer, pair, 512);
-			const theirs = tokenizer(pair.prompt, { text_pair: pair.response || null, return_tensor: false }) as unknown as Record<string, number[]>;
+			const theirs = tokenizer(pair.prompt, { text_pair: pair.response || null, return_tensor: false }) as unknown as Record<
+				string,
+				number[]
+			>;
 			assert.deepEqual(own.input_ids, theirs.input_ids, JSON.stringify(pair));
 			assert.deepEqual(own.token_type_ids, theirs.token_type_ids, JSON.stringify(pair));
 			assert.deepEqual(own.dropped, { prompt: 0, response: 0 });
@@ -171,7 +182,9 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		const fp32 = await loadRewardModel(request(dirs.batchDependent));
 		const q8 = await loadRewardModel(request(dirs.batchDependent, { dtype: 'q8' }));
 		try {
-			(await fp32.score(pairs)).forEach((s, i) => assert.ok(Math.abs(s - (tinyRewardLogit(pairs[i]) + 2)) < 1e-6, `fp32 pair ${i}: ${s}`));
+			(await fp32.score(pairs)).forEach((s, i) =>
+				assert.ok(Math.abs(s - (tinyRewardLogit(pairs[i]) + 2)) < 1e-6, `fp32 pair ${i}: ${s}`),
+			);
 			(await q8.score(pairs)).forEach((s, i) => assert.ok(Math.abs(s - tinyRewardLogit(pairs[i])) < 1e-6, `q8 pair ${i}: ${s}`));
 		} finally {
 			await fp32.dispose();
@@ -236,11 +249,21 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			`optimum-cli export onnx --model ${dirs.noOnnx} --task text-classification <folder>`,
 		);
 		// The file depends on the dtype, and the message says which dtype the folder does have.
-		await rejectsWith(loadRewardModel(request(dirs.base, { dtype: 'q8' })), 'reward-no-onnx', 'model_quantized.onnx', 'model.onnx (dtype fp32), which bestOfN.rewardDtype can select');
+		await rejectsWith(
+			loadRewardModel(request(dirs.base, { dtype: 'q8' })),
+			'reward-no-onnx',
+			'model_quantized.onnx',
+			'model.onnx (dtype fp32), which bestOfN.rewardDtype can select',
+		);
 	});
 
 	it('a Hub id with downloads off and nothing cached is reward-not-found', async () => {
-		await rejectsWith(loadRewardModel(request('best-of-n/no-such-reward-model')), 'reward-not-found', 'best-of-n/no-such-reward-model', 'downloads are turned off');
+		await rejectsWith(
+			loadRewardModel(request('best-of-n/no-such-reward-model')),
+			'reward-not-found',
+			'best-of-n/no-such-reward-model',
+			'downloads are turned off',
+		);
 	});
 
 	it('a model type transformers.js cannot classify with (llama) is reward-failed, saying so', async () => {
@@ -280,7 +303,10 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			await model.dispose();
 			assert.equal(model.info.source, 'hub');
 			assert.equal(env.remoteHost, `${hub.url}/`);
-			assert.ok(hub.filesRequested('test/base').includes('onnx/model.onnx'), `the fake Hub served ${hub.filesRequested('test/base')}`);
+			assert.ok(
+				hub.filesRequested('test/base').includes('onnx/model.onnx'),
+				`the fake Hub served ${hub.filesRequested('test/base')}`,
+			);
 			assert.ok(fs.existsSync(path.join(cacheDir, 'test', 'base', 'onnx', 'model.onnx')), 'the model is cached under cacheDir');
 			assert.ok(progress.some(p => p.file === 'onnx/model.onnx' && p.status === 'progress' && p.percent === 100));
 			assert.deepEqual(progress.at(-1), { file: 'test/base', status: 'ready' });
@@ -295,12 +321,27 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 				await offline.dispose();
 			}
 			// Another dtype's file was never downloaded: offline that is "not cached", not "no export".
-			await rejectsWith(loadRewardModel(request('test/base', { dtype: 'q8' })), 'reward-not-found', 'onnx/model_quantized.onnx is not in the download cache');
+			await rejectsWith(
+				loadRewardModel(request('test/base', { dtype: 'q8' })),
+				'reward-not-found',
+				'onnx/model_quantized.onnx is not in the download cache',
+			);
 		});
 
 		it('a Hub model without onnx/ is reward-no-onnx; an unknown id is reward-not-found, naming the mirror', async () => {
-			await rejectsWith(loadRewardModel(request('test/no-onnx', { allowRemote: true })), 'reward-no-onnx', 'onnx/model.onnx', 'optimum-cli export onnx --model test/no-onnx');
-			await rejectsWith(loadRewardModel(request('test/unknown', { allowRemote: true })), 'reward-not-found', 'test/unknown', 'no such model', `mirror at ${hub.url}/ (HF_ENDPOINT)`);
+			await rejectsWith(
+				loadRewardModel(request('test/no-onnx', { allowRemote: true })),
+				'reward-no-onnx',
+				'onnx/model.onnx',
+				'optimum-cli export onnx --model test/no-onnx',
+			);
+			await rejectsWith(
+				loadRewardModel(request('test/unknown', { allowRemote: true })),
+				'reward-not-found',
+				'test/unknown',
+				'no such model',
+				`mirror at ${hub.url}/ (HF_ENDPOINT)`,
+			);
 		});
 
 		it('an unreachable Hub is reward-not-found, saying it could not be reached', async () => {
@@ -312,7 +353,12 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			await once(closed, 'close');
 			process.env.HF_ENDPOINT = `http://127.0.0.1:${port}`;
 			try {
-				await rejectsWith(loadRewardModel(request('test/base2', { allowRemote: true })), 'reward-not-found', `mirror at http://127.0.0.1:${port}/`, 'could not be reached');
+				await rejectsWith(
+					loadRewardModel(request('test/base2', { allowRemote: true })),
+					'reward-not-found',
+					`mirror at http://127.0.0.1:${port}/`,
+					'could not be reached',
+				);
 			} finally {
 				process.env.HF_ENDPOINT = hub.url;
 			}
@@ -320,7 +366,9 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 
 		it('without HF_ENDPOINT the scorer puts transformers.js’s default Hub back', async () => {
 			assert.equal(hubEndpoint(), `${hub.url}/`);
-			await loadRewardModel(request('test/base', { allowRemote: true, cacheDir: path.join(tmp, 'cache-default-hub') })).then(m => m.dispose());
+			await loadRewardModel(request('test/base', { allowRemote: true, cacheDir: path.join(tmp, 'cache-default-hub') })).then(m =>
+				m.dispose(),
+			);
 			assert.equal(env.remoteHost, `${hub.url}/`);
 			delete process.env.HF_ENDPOINT;
 			try {
@@ -334,14 +382,23 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 
 		it('the worker thread downloads from HF_ENDPOINT too (it inherits the environment)', async () => {
 			const fresh = path.join(tmp, 'cache-worker');
-			const c = new RewardWorkerClient({ workerPath: WORKER, request: request('test/base', { allowRemote: true, cacheDir: fresh }), idleMs: 0 });
+			const c = new RewardWorkerClient({
+				workerPath: WORKER,
+				request: request('test/base', { allowRemote: true, cacheDir: fresh }),
+				idleMs: 0,
+			});
 			hub.reset();
 			try {
 				const progress: LoadProgress[] = [];
 				const info = await c.load(never(), p => progress.push(p));
 				assert.deepEqual(info, { id: 'test/base', maxLength: 512, source: 'hub' });
 				// Each file once; transformers.js's size probes (`Range: bytes=0-0`) come on top.
-				assert.deepEqual(hub.filesDownloaded('test/base').sort(), ['config.json', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+				assert.deepEqual(hub.filesDownloaded('test/base').sort(), [
+					'config.json',
+					'onnx/model.onnx',
+					'tokenizer.json',
+					'tokenizer_config.json',
+				]);
 				assert.ok(progress.some(p => p.file === 'onnx/model.onnx' && p.status === 'progress' && p.percent === 100));
 				assert.ok(fs.existsSync(path.join(fresh, 'test', 'base', 'onnx', 'model.onnx')));
 				const [score] = await c.score([PAIRS[0]], never());
@@ -354,7 +411,11 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		it('an abort mid-download terminates the worker, which closes the download at the Hub', async () => {
 			hub.chunkBytes = 16;
 			hub.chunkDelayMs = 50;
-			const c = new RewardWorkerClient({ workerPath: WORKER, request: request('test/base', { allowRemote: true, cacheDir: path.join(tmp, 'cache-abort') }), idleMs: 0 });
+			const c = new RewardWorkerClient({
+				workerPath: WORKER,
+				request: request('test/base', { allowRemote: true, cacheDir: path.join(tmp, 'cache-abort') }),
+				idleMs: 0,
+			});
 			hub.reset();
 			try {
 				const controller = new AbortController();
@@ -420,13 +481,16 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 			worker.postMessage({ type: 'load', id: 5, request: request(dirs.noOnnx) });
 			while (messages.filter(m => m.type !== 'progress').length < 5) await once(worker, 'message');
 			const answers = messages.filter(m => m.type !== 'progress');
-			assert.deepEqual(answers.map(m => [m.id, m.type, m.kind]), [
-				[1, 'error', 'reward-failed'],
-				[2, 'loaded', undefined],
-				[3, 'loaded', undefined],
-				[4, 'scores', undefined],
-				[5, 'error', 'reward-no-onnx'],
-			]);
+			assert.deepEqual(
+				answers.map(m => [m.id, m.type, m.kind]),
+				[
+					[1, 'error', 'reward-failed'],
+					[2, 'loaded', undefined],
+					[3, 'loaded', undefined],
+					[4, 'scores', undefined],
+					[5, 'error', 'reward-no-onnx'],
+				],
+			);
 			const progressIds = new Set(messages.filter(m => m.type === 'progress').map(m => m.id));
 			assert.deepEqual([...progressIds], [2], 'only the first load reads files; a repeated load is answered from memory');
 		} finally {
@@ -473,7 +537,12 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 		const pending = c.score(heavy, never());
 		// Kill the thread once the request is on its way.
 		setImmediate(() => void first.terminate());
-		await rejectsWith(within(pending, 2000, 'the rejection'), 'worker-crashed', 'stopped unexpectedly', 'the next run starts a fresh worker');
+		await rejectsWith(
+			within(pending, 2000, 'the rejection'),
+			'worker-crashed',
+			'stopped unexpectedly',
+			'the next run starts a fresh worker',
+		);
 		assert.equal(c.running, false);
 
 		const scores = await c.score(PAIRS, never());
@@ -551,7 +620,10 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 			clients.push(c);
 			await c.load(never());
 			const first = workerOf(c);
-			const boom = c.score(heavy.map(p => ({ ...p, prompt: 'boom' })), never());
+			const boom = c.score(
+				heavy.map(p => ({ ...p, prompt: 'boom' })),
+				never(),
+			);
 			const queued = c.score([PAIRS[0]], never());
 			await rejectsWith(within(boom, 2000, 'the answer'), 'reward-failed', 'boom');
 			await rejectsWith(within(queued, 2000, 'the rejection'), 'worker-crashed');

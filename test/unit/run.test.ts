@@ -27,7 +27,14 @@ function scriptedGenerator(texts: (string | BestOfNError)[], delayMs = 5, base =
 				const text = texts[request.options.seed - base];
 				await new Promise<void>((resolve, reject) => {
 					const t = setTimeout(resolve, delayMs);
-					signal.addEventListener('abort', () => { clearTimeout(t); reject(cancelledError()); }, { once: true });
+					signal.addEventListener(
+						'abort',
+						() => {
+							clearTimeout(t);
+							reject(cancelledError());
+						},
+						{ once: true },
+					);
 				});
 				if (text instanceof BestOfNError) throw text;
 				onDelta(text.slice(0, 2));
@@ -38,7 +45,16 @@ function scriptedGenerator(texts: (string | BestOfNError)[], delayMs = 5, base =
 			}
 		},
 	};
-	return { gen, seen, get open() { return open; }, get maxOpen() { return maxOpen; } };
+	return {
+		gen,
+		seen,
+		get open() {
+			return open;
+		},
+		get maxOpen() {
+			return maxOpen;
+		},
+	};
 }
 
 /** Scores a response by how many times it contains "good". */
@@ -66,9 +82,18 @@ describe('BestOfNRun', () => {
 		assert.equal(error, undefined);
 		assert.equal(state.phase, 'done');
 		assert.equal(state.ranker.kind, 'reward');
-		assert.deepEqual(state.candidates.map(c => c.text), ['good good good', 'good good', 'good', 'bad']);
-		assert.deepEqual(state.candidates.map(c => c.rank), [1, 2, 3, 4]);
-		assert.deepEqual(state.candidates.map(c => c.score), [2, 1, 0, -1]);
+		assert.deepEqual(
+			state.candidates.map(c => c.text),
+			['good good good', 'good good', 'good', 'bad'],
+		);
+		assert.deepEqual(
+			state.candidates.map(c => c.rank),
+			[1, 2, 3, 4],
+		);
+		assert.deepEqual(
+			state.candidates.map(c => c.score),
+			[2, 1, 0, -1],
+		);
 	});
 
 	it('reports the scoring phase between the last candidate and the final ranking', async () => {
@@ -76,17 +101,29 @@ describe('BestOfNRun', () => {
 		let release!: () => void;
 		const gate = new Promise<void>(r => (release = r));
 		const scorer = countingScorer();
-		const slowLoad: RewardScorer = { load: async () => { await gate; return scorer.load(new AbortController().signal); }, score: (p, s) => scorer.score(p, s) };
+		const slowLoad: RewardScorer = {
+			load: async () => {
+				await gate;
+				return scorer.load(new AbortController().signal);
+			},
+			score: (p, s) => scorer.score(p, s),
+		};
 		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer: slowLoad, seed: 100 });
 		const phases: string[] = [];
 		run.onState(s => phases.push(s.phase));
 		const done = run.start();
 		while (!phases.includes('scoring')) await new Promise(r => setTimeout(r, 5));
-		assert.ok(run.snapshot().candidates.every(c => c.status === 'done' && c.rank === undefined), 'all generated, none ranked yet');
+		assert.ok(
+			run.snapshot().candidates.every(c => c.status === 'done' && c.rank === undefined),
+			'all generated, none ranked yet',
+		);
 		release();
 		const { state } = await done;
 		assert.equal(state.phase, 'done');
-		assert.deepEqual(state.candidates.map(c => c.rank), [1, 2, 3, 4]);
+		assert.deepEqual(
+			state.candidates.map(c => c.rank),
+			[1, 2, 3, 4],
+		);
 	});
 
 	it('gives each candidate its own seed and respects concurrency', async () => {
@@ -117,7 +154,10 @@ describe('BestOfNRun', () => {
 		});
 		const { state } = await run.start();
 		assert.ok(partials.length >= 1, 'saw the text while it streamed');
-		assert.ok(partials.every(p => tokens.join('').startsWith(p) && p.length < tokens.join('').length), JSON.stringify(partials));
+		assert.ok(
+			partials.every(p => tokens.join('').startsWith(p) && p.length < tokens.join('').length),
+			JSON.stringify(partials),
+		);
 		assert.ok(partials.length < tokens.length / 2, `${partials.length} snapshots for ${tokens.length} tokens`);
 		assert.equal(state.candidates[0].text, tokens.join('').trimEnd());
 	});
@@ -135,19 +175,33 @@ describe('BestOfNRun', () => {
 
 	it('ranks by consensus without a scorer and says why', async () => {
 		const g = scriptedGenerator(['return a + b;', 'return a + b ;', 'print(1)', 'return b + a;']);
-		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, rankerReason: 'bestOfN.ranker is "consensus"', seed: 100 });
+		const run = new BestOfNRun({
+			runId: 1,
+			input,
+			settings: settings(),
+			generator: g.gen,
+			rankerReason: 'bestOfN.ranker is "consensus"',
+			seed: 100,
+		});
 		const { state } = await run.start();
 		assert.equal(state.ranker.kind, 'consensus');
 		assert.equal(state.ranker.reason, 'bestOfN.ranker is "consensus"');
 		assert.equal(state.candidates[state.candidates.length - 1].text, 'print(1)');
-		assert.deepEqual(state.candidates.map(c => c.rank), [1, 2, 3, 4]);
+		assert.deepEqual(
+			state.candidates.map(c => c.rank),
+			[1, 2, 3, 4],
+		);
 	});
 
 	it('falls back to consensus when the reward model does not load (auto)', async () => {
 		const g = scriptedGenerator(['a', 'b', 'c', 'd']);
 		const scorer: RewardScorer = {
-			load: async () => { throw new BestOfNError('reward-no-onnx', 'X has no ONNX export.'); },
-			score: async () => { throw new Error('must not be called'); },
+			load: async () => {
+				throw new BestOfNError('reward-no-onnx', 'X has no ONNX export.');
+			},
+			score: async () => {
+				throw new Error('must not be called');
+			},
 		};
 		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer, seed: 100 });
 		const { state, error } = await run.start();
@@ -176,7 +230,10 @@ describe('BestOfNRun', () => {
 		const { state, error } = await run.start();
 		assert.equal(error, undefined);
 		assert.equal(state.phase, 'done');
-		assert.deepEqual(state.candidates.map(c => c.status), ['done', 'done', 'done', 'failed']);
+		assert.deepEqual(
+			state.candidates.map(c => c.status),
+			['done', 'done', 'done', 'failed'],
+		);
 		assert.equal(state.candidates[3].error, 'Ollama at h: out of memory');
 	});
 

@@ -12,7 +12,10 @@ describe('TrackedRange', () => {
 
 	it('ignores edits after it, including an insertion at its end', () => {
 		const r = new TrackedRange(10, 20);
-		r.update([{ rangeOffset: 20, rangeLength: 0, text: 'tail' }, { rangeOffset: 30, rangeLength: 5, text: '' }]);
+		r.update([
+			{ rangeOffset: 20, rangeLength: 0, text: 'tail' },
+			{ rangeOffset: 30, rangeLength: 5, text: '' },
+		]);
 		assert.deepEqual([r.start, r.end, r.changed], [10, 20, false]);
 	});
 

@@ -7,28 +7,31 @@ const path = require('path');
 const Mocha = require('mocha');
 
 function run() {
-  const mocha = new Mocha({
-    ui: 'bdd',
-    timeout: 60000, // a real workbench: activation and the first command can take seconds on 2 cores
-    color: false, // the output ends up in a CI log or the test runner's terminal, not a TTY
-    grep: process.env.BESTOFN_TEST_GREP || undefined, // narrow a run without editing files
-  });
-  // Every *.test.js below this folder (plain JS harness checks) and the TypeScript suites bundled by
-  // esbuild.js into dist/test/integration, in a stable order so runs are comparable.
-  const bundled = path.resolve(__dirname, '..', '..', '..', 'dist', 'test', 'integration');
-  for (const dir of [__dirname, bundled]) {
-    if (!fs.existsSync(dir)) continue;
-    const files = fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.test.js')).sort();
-    for (const f of files) mocha.addFile(path.join(dir, f));
-  }
+	const mocha = new Mocha({
+		ui: 'bdd',
+		timeout: 60000, // a real workbench: activation and the first command can take seconds on 2 cores
+		color: false, // the output ends up in a CI log or the test runner's terminal, not a TTY
+		grep: process.env.BESTOFN_TEST_GREP || undefined, // narrow a run without editing files
+	});
+	// Every *.test.js below this folder (plain JS harness checks) and the TypeScript suites bundled by
+	// esbuild.js into dist/test/integration, in a stable order so runs are comparable.
+	const bundled = path.resolve(__dirname, '..', '..', '..', 'dist', 'test', 'integration');
+	for (const dir of [__dirname, bundled]) {
+		if (!fs.existsSync(dir)) continue;
+		const files = fs
+			.readdirSync(dir, { recursive: true })
+			.filter(f => f.endsWith('.test.js'))
+			.sort();
+		for (const f of files) mocha.addFile(path.join(dir, f));
+	}
 
-  return new Promise((resolve, reject) => {
-    try {
-      mocha.run((failures) => (failures ? reject(new Error(`${failures} test(s) failed.`)) : resolve()));
-    } catch (err) {
-      reject(err); // a test file that throws while loading must fail the run, not hang it
-    }
-  });
+	return new Promise((resolve, reject) => {
+		try {
+			mocha.run(failures => (failures ? reject(new Error(`${failures} test(s) failed.`)) : resolve()));
+		} catch (err) {
+			reject(err); // a test file that throws while loading must fail the run, not hang it
+		}
+	});
 }
 
 module.exports = { run };
