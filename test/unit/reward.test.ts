@@ -567,10 +567,18 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 	it('an abort during load rejects cancelled and terminates the worker', async () => {
 		const c = client();
 		const controller = new AbortController();
-		// Abort as soon as the worker reports the first file: the load is under way.
-		const loading = c.load(controller.signal, () => controller.abort());
+		// Abort as soon as the worker reports the first file: the load is under way. The bound starts
+		// at the abort, not at the call: starting a worker thread on a loaded machine is not the point.
+		let aborted!: () => void;
+		const abortedP = new Promise<void>(r => (aborted = r));
+		const loading = c.load(controller.signal, () => {
+			controller.abort();
+			aborted();
+		});
+		loading.catch(() => {});
 		const worker = workerOf(c)!;
 		const exited = once(worker, 'exit');
+		await abortedP;
 		await rejectsWith(within(loading, 1000, 'the rejection'), 'cancelled');
 		assert.equal(c.running, false);
 		await within(exited, 1000, 'the worker’s exit');
