@@ -9,6 +9,7 @@ import { onDidChangeSettings, readSettings } from './vscode/config';
 import { createLog } from './vscode/log';
 import { RewardService } from './vscode/rewardService';
 import { RewriteController } from './vscode/rewriteController';
+import { Sessions } from './vscode/sessions';
 
 /**
  * What `activate` returns to other extensions (and the integration tests): read-only views of the
@@ -23,22 +24,23 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 	const log = createLog();
 	const rewards = new RewardService(context, log);
 	const documents = new CandidateDocuments();
-	const rewrites = new RewriteController(context, log, rewards, documents);
+	const sessions = new Sessions(context.extensionUri, log, rewards, documents);
+	const rewrites = new RewriteController(context, log, sessions);
 	context.subscriptions.push(
 		log,
 		rewards,
 		documents,
-		rewrites,
+		sessions,
 		vscode.commands.registerCommand('bestOfN.rewriteSelection', (args?: unknown) => rewrites.rewriteSelection(args)),
-		vscode.commands.registerCommand('bestOfN.cancel', () => rewrites.cancel()),
-		vscode.commands.registerCommand('bestOfN.acceptCandidate', (args?: unknown) => rewrites.acceptCandidate(args)),
+		vscode.commands.registerCommand('bestOfN.cancel', () => sessions.cancel()),
+		vscode.commands.registerCommand('bestOfN.acceptCandidate', (args?: unknown) => sessions.acceptCandidate(args)),
 		vscode.commands.registerCommand('bestOfN.showLog', () => log.show()),
 		// Settings are read at the start of each run; this only reports bad values as soon as they are made.
 		onDidChangeSettings(() => readSettings(log)),
 	);
 	return {
 		get picker() {
-			return rewrites.current;
+			return sessions.current;
 		},
 		get rewardWorkerRunning() {
 			return rewards.running;

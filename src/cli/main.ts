@@ -21,6 +21,7 @@ import { BestOfNError, errorMessage } from '../core/errors';
 import type { PickerState } from '../core/protocol';
 import type { RewardScorer } from '../core/reward';
 import { BestOfNRun } from '../core/run';
+import { rewriteTask } from '../core/tasks/rewrite';
 import { parseSettings, RANKER_MODES, REWARD_DTYPES, type Settings } from '../core/settings';
 import { OllamaGenerator } from '../generation/ollamaGenerator';
 import { RewardWorkerClient } from '../reward/rewardClient';
@@ -87,7 +88,11 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 			if (scorer) await loadOrExplain(scorer, settings.rewardModel);
 			const run = new BestOfNRun({
 				runId: 1,
-				input: { instruction: values.instruction.trim(), text, languageId: values.language ?? languageOf(values.input) },
+				task: rewriteTask({
+					instruction: values.instruction.trim(),
+					text,
+					languageId: values.language ?? languageOf(values.input),
+				}),
 				settings,
 				generator: new OllamaGenerator({ host: settings.ollamaHost }),
 				scorer,

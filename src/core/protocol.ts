@@ -12,7 +12,7 @@ export interface CandidateView {
 	/** Stable for the run (the index of its request); used in every message about it. */
 	readonly id: number;
 	readonly status: CandidateStatus;
-	/** The text so far (the final text once `done`), already cleaned of code fences. */
+	/** The text so far (the final text once `done`), as the run's task cleaned it. */
 	readonly text: string;
 	/** Failure in one sentence (status `failed`). */
 	readonly error?: string;
@@ -45,11 +45,27 @@ export interface RankerView {
 	readonly loading?: string;
 }
 
+export type TaskKind = 'rewrite' | 'explain';
+
+/** Which task a picker shows and what it may do with a candidate. */
+export interface TaskView {
+	readonly kind: TaskKind;
+	/** The header's line: the instruction, or what is explained ("Explain app.ts:12–20"). */
+	readonly title: string;
+	/** Whether a candidate can be compared with the selection (text/diff toggle, diff editor). */
+	readonly diffable: boolean;
+	/** The accept button's word, and its tooltip. */
+	readonly acceptLabel: string;
+	readonly acceptHint: string;
+	/** How the detail pane shows a candidate: as code (plain text) or as rendered Markdown. */
+	readonly detail: 'code' | 'markdown';
+}
+
 export interface PickerState {
 	readonly runId: number;
 	readonly phase: RunPhase;
-	readonly instruction: string;
-	/** The selected text the run rewrites. */
+	readonly task: TaskView;
+	/** The selected text the candidates are about. */
 	readonly original: string;
 	readonly languageId: string;
 	readonly model: string;
@@ -78,7 +94,24 @@ export type WebviewToHost =
 	| { readonly type: 'cancel' }
 	| { readonly type: 'regenerate' }
 	| { readonly type: 'close' }
-	| { readonly type: 'showLog' };
+	| { readonly type: 'showLog' }
+	/** A link in a rendered explanation was clicked; the host opens only web and mail links. */
+	| { readonly type: 'openLink'; readonly href: string };
+
+/** Schemes a clicked link may have; anything else (command:, file:, javascript:) is refused. */
+export const OPENABLE_SCHEMES: readonly string[] = ['http:', 'https:', 'mailto:'];
+
+/** The link as an absolute URL with an openable scheme, or undefined. */
+export function openableLink(href: string): string | undefined {
+	if (href.length > 2048) return undefined;
+	let url: URL;
+	try {
+		url = new URL(href);
+	} catch {
+		return undefined;
+	}
+	return OPENABLE_SCHEMES.includes(url.protocol) ? url.href : undefined;
+}
 
 /** Validates a message from the webview; anything malformed yields undefined and is ignored. */
 export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
@@ -98,6 +131,10 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
 			const id = m.id;
 			if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id > 1000) return undefined;
 			return { type, id };
+		}
+		case 'openLink': {
+			const href = typeof m.href === 'string' ? openableLink(m.href) : undefined;
+			return href ? { type, href } : undefined;
 		}
 		default:
 			return undefined;

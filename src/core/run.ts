@@ -11,14 +11,15 @@ import { BestOfNError, cancelledError, errorMessage, isCancelled } from './error
 import type { CandidateGenerator, GenerationOptions } from './generation';
 import type { Logger } from './logger';
 import { nullLogger } from './logger';
-import { buildRewriteMessages, cleanCandidate, rewardPrompt, type RewriteInput } from './prompt';
 import type { CandidateView, PickerState, RankerView, RunPhase } from './protocol';
 import type { LoadProgress, RewardScorer } from './reward';
 import type { Settings } from './settings';
+import type { Task } from './tasks/task';
 
 export interface RunOptions {
 	readonly runId: number;
-	readonly input: RewriteInput;
+	/** What is asked of the model and how its replies are cleaned and judged. */
+	readonly task: Task;
 	readonly settings: Settings;
 	readonly generator: CandidateGenerator;
 	/** Absent when the ranker is consensus or no reward model is configured (`rankerReason` says which). */
@@ -129,19 +130,19 @@ export class BestOfNRun {
 	}
 
 	snapshot(): PickerState {
-		const { input, settings } = this.options;
+		const { task, settings } = this.options;
 		for (const slot of this.slots) {
 			if (slot.stale) {
-				slot.text = cleanCandidate(slot.raw, input.text, true);
+				slot.text = task.clean(slot.raw, true);
 				slot.stale = false;
 			}
 		}
 		return {
 			runId: this.options.runId,
 			phase: this.phase,
-			instruction: input.instruction,
-			original: input.text,
-			languageId: input.languageId,
+			task: task.view,
+			original: task.source,
+			languageId: task.languageId,
 			model: settings.model,
 			host: settings.ollamaHost,
 			requested: settings.candidates,
@@ -200,7 +201,7 @@ export class BestOfNRun {
 	}
 
 	private async generateOne(slot: Slot, seed: number): Promise<void> {
-		const { settings, input, generator } = this.options;
+		const { settings, task, generator } = this.options;
 		const signal = this.controller.signal;
 		const options: GenerationOptions = {
 			temperature: settings.temperature,
@@ -213,18 +214,14 @@ export class BestOfNRun {
 		slot.status = 'streaming';
 		this.emit();
 		try {
-			const result = await generator.generate(
-				{ model: settings.model, messages: buildRewriteMessages(input), options },
-				signal,
-				delta => {
-					slot.raw += delta;
-					slot.stale = true;
-					this.emitSoon();
-				},
-			);
+			const result = await generator.generate({ model: settings.model, messages: task.messages(), options }, signal, delta => {
+				slot.raw += delta;
+				slot.stale = true;
+				this.emitSoon();
+			});
 			slot.raw = result.text;
 			slot.stale = false;
-			slot.text = cleanCandidate(result.text, input.text);
+			slot.text = task.clean(result.text, false);
 			slot.tokens = result.tokens;
 			slot.doneReason = result.doneReason;
 			slot.durationMs = this.now() - t0;
@@ -290,7 +287,7 @@ export class BestOfNRun {
 			if (signal.aborted || !this.rewardUsable) return;
 			try {
 				await scorer.load(signal); // memoized: waits for the one load in flight
-				const [score] = await scorer.score([{ prompt: rewardPrompt(this.options.input), response: slot.text }], signal);
+				const [score] = await scorer.score([this.options.task.rewardPair(slot.text)], signal);
 				slot.score = score;
 				this.logger.debug(`candidate ${slot.id + 1} scored ${score}`);
 			} catch (e) {

@@ -6,6 +6,7 @@
 import type { PickerState } from '../core/protocol';
 import type { DiffCache } from './diffCache';
 import { button, el, setAttr, setText, show } from './dom';
+import { renderMarkdown } from './markdown';
 import { canAccept, formatElapsed, formatScore, isRunning, lineCount, statusLabel, type DiffRow, type ViewMode } from './view';
 
 export interface DetailActions {
@@ -13,6 +14,7 @@ export interface DetailActions {
 	accept(): void;
 	openDiff(): void;
 	copy(): void;
+	openLink(href: string): void;
 }
 
 const diffSigns = { add: '+', del: '\u2212', same: ' ' } as const;
@@ -58,8 +60,9 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 	const preText = document.createTextNode('');
 	pre.append(preText);
 	const diffView = el('div', 'code diff-view', { role: 'list', 'aria-label': 'Line diff against the selection' });
+	const markdownView = el('div', 'markdown-view');
 	const placeholder = el('div', 'placeholder');
-	body.append(pre, diffView, placeholder);
+	body.append(pre, markdownView, diffView, placeholder);
 	root.append(head, body);
 
 	/** The candidate shown last, to tell growth of the same text from a switch to another. */
@@ -67,6 +70,7 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 	/** What the pane shows now, to decide between appending, replacing and keeping. */
 	let shownText: { id: number; text: string } | undefined;
 	let shownDiff: { id: number; rows: DiffRow[] } | undefined;
+	let shownMarkdown: { id: number; text: string } | undefined;
 
 	function render(s: PickerState, activeId: number | undefined, mode: ViewMode): void {
 		const index = s.candidates.findIndex(c => c.id === activeId);
@@ -74,6 +78,7 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 		show(head, !!c);
 		if (!c) {
 			show(pre, false);
+			show(markdownView, false);
 			show(diffView, false);
 			show(placeholder, true);
 			setText(placeholder, isRunning(s.phase) ? 'Candidates will appear here as they stream in.' : '');
@@ -97,7 +102,13 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 		setText(title, parts.join(' · '));
 		title.title = parts.join(' · '); // the whole line, where a narrow pane cuts it
 
+		setText(acceptButton, s.task.acceptLabel);
+		acceptButton.title = s.task.acceptHint;
 		acceptButton.disabled = !canAccept(c);
+		// A task whose candidates are not a new version of the selection has no diff to show.
+		show(toggle, s.task.diffable);
+		show(openDiffButton, s.task.diffable);
+		if (!s.task.diffable) mode = 'text';
 		openDiffButton.disabled = !c.text;
 		copyButton.disabled = !c.text;
 		setAttr(textTab, 'aria-pressed', String(mode === 'text'));
@@ -116,14 +127,24 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 		setText(placeholder, message);
 		placeholder.classList.toggle('error', c.status === 'failed');
 		show(placeholder, message !== '');
-		show(pre, mode === 'text' && !!c.text);
+		const markdown = s.task.detail === 'markdown';
+		show(pre, mode === 'text' && !markdown && !!c.text);
+		show(markdownView, mode === 'text' && markdown && !!c.text);
 		show(diffView, mode === 'diff' && !!c.text);
 
 		// Keep the reader's place while the same candidate grows or is rebuilt; another candidate
 		// starts at its top.
 		const scrollTop = lastId === c.id ? body.scrollTop : 0;
 		lastId = c.id;
-		if (mode === 'text') {
+		if (mode === 'text' && markdown) {
+			if (shownMarkdown?.id !== c.id || shownMarkdown.text !== c.text) {
+				markdownView.replaceChildren(renderMarkdown(c.text, { openLink: actions.openLink }));
+				shownMarkdown = { id: c.id, text: c.text };
+			}
+			shownText = undefined;
+			shownDiff = undefined;
+		} else if (mode === 'text') {
+			shownMarkdown = undefined;
 			if (shownText?.id === c.id && c.text.startsWith(shownText.text)) {
 				if (c.text.length > shownText.text.length) preText.appendData(c.text.slice(shownText.text.length));
 			} else if (preText.data !== c.text) {
@@ -141,6 +162,7 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 				shownDiff = { id: c.id, rows: diff };
 			}
 			shownText = undefined;
+			shownMarkdown = undefined;
 		}
 		if (body.scrollTop !== scrollTop) body.scrollTop = scrollTop;
 	}
@@ -151,6 +173,7 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 			lastId = undefined;
 			shownText = undefined;
 			shownDiff = undefined;
+			shownMarkdown = undefined;
 			if (toTop) body.scrollTop = 0;
 		},
 		scrollPage: direction => body.scrollBy({ top: direction * 0.9 * body.clientHeight }),

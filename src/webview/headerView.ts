@@ -1,5 +1,5 @@
 /**
- * The parts of the page that follow the run rather than a candidate: the header (instruction, model,
+ * The parts of the page that follow the run rather than a candidate: the header (task title, model,
  * ranker, phase, progress, elapsed time, notice) and the keyboard legend in the footer.
  */
 import type { PickerState } from '../core/protocol';
@@ -23,7 +23,7 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 	const titleRow = el('div', 'title-row');
 	const instruction = el('h1', 'instruction');
 	const cancelButton = button('Cancel', 'secondary', () => actions.cancel(), 'Stop generating (Esc)');
-	const regenerateButton = button('Regenerate', 'secondary', () => actions.regenerate(), 'Run the same instruction again (R)');
+	const regenerateButton = button('Regenerate', 'secondary', () => actions.regenerate(), 'Run the same request again (R)');
 	titleRow.append(instruction, cancelButton, regenerateButton);
 	const metaRow = el('div', 'meta-row');
 	const modelText = el('span', 'model');
@@ -55,8 +55,8 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 	function render(s: PickerState): void {
 		state = s;
 		const running = isRunning(s.phase);
-		setText(instruction, s.instruction);
-		instruction.title = s.instruction;
+		setText(instruction, s.task.title);
+		instruction.title = s.task.title;
 		setText(modelText, modelLine(s.model, s.host));
 		const ranker = rankerLine(s.ranker);
 		setText(rankerText, ranker.text);
@@ -107,8 +107,8 @@ export function createLegendView(): LegendView {
 	item('↑↓', 'move');
 	item('Enter', 'accept');
 	item('1–9', 'accept row');
-	item('V', 'text/diff');
-	item('D', 'diff editor');
+	const toggleView = item('V', 'text/diff');
+	const diffEditor = item('D', 'diff editor');
 	item('C', 'copy');
 	const regenerate = item('R', 'regenerate');
 	const esc = item('Esc', 'cancel');
@@ -119,6 +119,8 @@ export function createLegendView(): LegendView {
 			const running = isRunning(s.phase);
 			setText(esc.label, running ? 'cancel' : 'close');
 			show(regenerate.root, !running);
+			show(toggleView.root, s.task.diffable);
+			show(diffEditor.root, s.task.diffable);
 		},
 	};
 }

@@ -70,7 +70,7 @@ export function createListView(diffs: DiffCache, actions: ListActions): ListView
 		setText(row.score, score || (unscored ? '—' : ''));
 		setAttr(row.score, 'title', unscored ? (c.scoreError ? `Not scored: ${c.scoreError}` : 'Not scored yet') : undefined);
 		const done = c.status === 'done';
-		const diff = done ? diffs.of(c, s.original) : undefined;
+		const diff = done && s.task.diffable ? diffs.of(c, s.original) : undefined;
 		if (c.status === 'failed') {
 			setText(row.preview, c.error ?? 'Generation failed');
 			row.preview.classList.add('error');

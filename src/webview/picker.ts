@@ -72,6 +72,7 @@ const detail = createDetailView(diffs, {
 	accept: clicked(acceptActive),
 	openDiff: clicked(openDiff),
 	copy: clicked(copy),
+	openLink: href => post({ type: 'openLink', href }),
 });
 const live = createLiveRegions();
 const legend = createLegendView();
@@ -136,7 +137,11 @@ function acceptAt(position: number): void {
 
 function openDiff(): void {
 	const c = activeCandidate();
-	if (!c) return;
+	if (!c || !state) return;
+	if (!state.task.diffable) {
+		live.showHint('These candidates are not versions of the selection, so there is no diff.');
+		return;
+	}
 	if (c.text) post({ type: 'openDiff', id: c.id });
 	else live.showHint('This candidate has no text to compare yet.');
 }
@@ -160,6 +165,10 @@ function escape(): void {
 
 function setMode(next: ViewMode): void {
 	if (mode === next) return;
+	if (next === 'diff' && state && !state.task.diffable) {
+		live.showHint('These candidates are not versions of the selection, so there is no diff.');
+		return;
+	}
 	mode = next;
 	persist();
 	render();

@@ -223,7 +223,7 @@ describe('Best-of-N in a real extension host', function () {
 		const second = await rewrite('two');
 		assert.equal((await first)?.phase, 'cancelled');
 		assert.equal(second?.phase, 'done');
-		assert.equal(second?.instruction, 'two');
+		assert.equal(second?.task.title, 'two');
 		await until('one picker, showing the new run', () => pickerTabs().length === 1, 5000);
 		await fake.waitForIdle(2000);
 	});

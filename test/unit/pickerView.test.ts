@@ -45,7 +45,14 @@ function snapshot(candidates: CandidateView[], over: Partial<PickerState> = {}):
 	return {
 		runId: 1,
 		phase: 'generating',
-		instruction: 'Use reduce',
+		task: {
+			kind: 'rewrite',
+			title: 'Use reduce',
+			diffable: true,
+			acceptLabel: 'Accept',
+			acceptHint: 'Replace the selection with this candidate (Enter)',
+			detail: 'code',
+		},
 		original,
 		languageId: 'typescript',
 		model: 'qwen2.5-coder:7b',

@@ -11,6 +11,26 @@ describe('messages from the webview', () => {
 		}
 	});
 
+	it('lets through only web and mail links to open, normalized', () => {
+		assert.deepEqual(parseWebviewMessage({ type: 'openLink', href: 'https://example.com/a b' }), {
+			type: 'openLink',
+			href: 'https://example.com/a%20b',
+		});
+		assert.deepEqual(parseWebviewMessage({ type: 'openLink', href: 'mailto:a@b.c' }), { type: 'openLink', href: 'mailto:a@b.c' });
+		for (const href of [
+			'command:workbench.action.terminal.new',
+			'file:///etc/passwd',
+			'javascript:alert(1)',
+			'vscode://x',
+			'/relative',
+			'',
+			42,
+		]) {
+			assert.equal(parseWebviewMessage({ type: 'openLink', href }), undefined, String(href));
+		}
+		assert.equal(parseWebviewMessage({ type: 'openLink', href: `https://e.com/${'a'.repeat(3000)}` }), undefined);
+	});
+
 	it('rejects anything malformed', () => {
 		const bad: unknown[] = [
 			null,

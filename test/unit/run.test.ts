@@ -10,8 +10,9 @@ import type { PickerState } from '../../src/core/protocol';
 import type { RewardPair, RewardScorer } from '../../src/core/reward';
 import { BestOfNRun, rewardModelLabel } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
+import { rewriteTask } from '../../src/core/tasks/rewrite';
 
-const input = { instruction: 'improve', text: 'old text', languageId: 'plaintext' };
+const task = rewriteTask({ instruction: 'improve', text: 'old text', languageId: 'plaintext' });
 
 /** Produces `texts[seed - base]` in two deltas after `delayMs`, honouring the abort signal. */
 function scriptedGenerator(texts: (string | BestOfNError)[], delayMs = 5, base = 100) {
@@ -77,7 +78,7 @@ const settings = (over: Partial<Settings> = {}): Settings => ({ ...DEFAULT_SETTI
 describe('BestOfNRun', () => {
 	it('ranks by reward score, best first, with ranks 1..n', async () => {
 		const g = scriptedGenerator(['bad', 'good good', 'good', 'good good good']);
-		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer: countingScorer(), seed: 100 });
+		const run = new BestOfNRun({ runId: 1, task, settings: settings(), generator: g.gen, scorer: countingScorer(), seed: 100 });
 		const { state, error } = await run.start();
 		assert.equal(error, undefined);
 		assert.equal(state.phase, 'done');
@@ -108,7 +109,7 @@ describe('BestOfNRun', () => {
 			},
 			score: (p, s) => scorer.score(p, s),
 		};
-		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer: slowLoad, seed: 100 });
+		const run = new BestOfNRun({ runId: 1, task, settings: settings(), generator: g.gen, scorer: slowLoad, seed: 100 });
 		const phases: string[] = [];
 		run.onState(s => phases.push(s.phase));
 		const done = run.start();
@@ -128,7 +129,7 @@ describe('BestOfNRun', () => {
 
 	it('gives each candidate its own seed and respects concurrency', async () => {
 		const g = scriptedGenerator(['a', 'b', 'c', 'd', 'e'], 10);
-		const run = new BestOfNRun({ runId: 1, input, settings: settings({ candidates: 5, concurrency: 2 }), generator: g.gen, seed: 100 });
+		const run = new BestOfNRun({ runId: 1, task, settings: settings({ candidates: 5, concurrency: 2 }), generator: g.gen, seed: 100 });
 		await run.start();
 		assert.deepEqual(g.seen.map(r => r.options.seed).sort(), [100, 101, 102, 103, 104]);
 		assert.equal(g.maxOpen, 2);
@@ -146,7 +147,7 @@ describe('BestOfNRun', () => {
 				return { text: tokens.join('') };
 			},
 		};
-		const run = new BestOfNRun({ runId: 1, input, settings: settings({ candidates: 1 }), generator: gen, seed: 100 });
+		const run = new BestOfNRun({ runId: 1, task, settings: settings({ candidates: 1 }), generator: gen, seed: 100 });
 		const partials: string[] = [];
 		run.onState(s => {
 			const c = s.candidates[0];
@@ -165,7 +166,7 @@ describe('BestOfNRun', () => {
 	it('collapses identical candidates into one with a count and scores it once', async () => {
 		const g = scriptedGenerator(['same good', 'other', 'same good', 'same good']);
 		const scorer = countingScorer();
-		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer, seed: 100 });
+		const run = new BestOfNRun({ runId: 1, task, settings: settings(), generator: g.gen, scorer, seed: 100 });
 		const { state } = await run.start();
 		assert.equal(state.candidates.length, 2);
 		assert.equal(state.candidates[0].text, 'same good');
@@ -177,7 +178,7 @@ describe('BestOfNRun', () => {
 		const g = scriptedGenerator(['return a + b;', 'return a + b ;', 'print(1)', 'return b + a;']);
 		const run = new BestOfNRun({
 			runId: 1,
-			input,
+			task,
 			settings: settings(),
 			generator: g.gen,
 			rankerReason: 'bestOfN.ranker is "consensus"',
@@ -203,7 +204,7 @@ describe('BestOfNRun', () => {
 				throw new Error('must not be called');
 			},
 		};
-		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer, seed: 100 });
+		const run = new BestOfNRun({ runId: 1, task, settings: settings(), generator: g.gen, scorer, seed: 100 });
 		const { state, error } = await run.start();
 		assert.equal(error, undefined);
 		assert.equal(state.ranker.kind, 'consensus');
@@ -215,7 +216,7 @@ describe('BestOfNRun', () => {
 	it('keeps candidates usable when the scorer crashes mid-run, re-ranking by consensus', async () => {
 		const g = scriptedGenerator(['good one', 'crash here', 'good two', 'good three']);
 		const scorer = countingScorer(p => p.response.includes('crash'));
-		const run = new BestOfNRun({ runId: 1, input, settings: settings({ concurrency: 1 }), generator: g.gen, scorer, seed: 100 });
+		const run = new BestOfNRun({ runId: 1, task, settings: settings({ concurrency: 1 }), generator: g.gen, scorer, seed: 100 });
 		const { state } = await run.start();
 		assert.equal(state.phase, 'done');
 		assert.equal(state.ranker.kind, 'consensus');
@@ -226,7 +227,7 @@ describe('BestOfNRun', () => {
 
 	it('ranks the survivors and reports the failures when some candidates fail', async () => {
 		const g = scriptedGenerator(['good', new BestOfNError('server', 'Ollama at h: out of memory'), 'good good', 'bad']);
-		const run = new BestOfNRun({ runId: 1, input, settings: settings(), generator: g.gen, scorer: countingScorer(), seed: 100 });
+		const run = new BestOfNRun({ runId: 1, task, settings: settings(), generator: g.gen, scorer: countingScorer(), seed: 100 });
 		const { state, error } = await run.start();
 		assert.equal(error, undefined);
 		assert.equal(state.phase, 'done');
@@ -240,7 +241,7 @@ describe('BestOfNRun', () => {
 	it('stops at the first unreachable-server error instead of repeating it N times', async () => {
 		const unreachable = new BestOfNError('unreachable', 'Could not reach Ollama at http://h.');
 		const g = scriptedGenerator([unreachable, unreachable, unreachable, unreachable, unreachable, unreachable], 5);
-		const run = new BestOfNRun({ runId: 1, input, settings: settings({ candidates: 6, concurrency: 1 }), generator: g.gen, seed: 100 });
+		const run = new BestOfNRun({ runId: 1, task, settings: settings({ candidates: 6, concurrency: 1 }), generator: g.gen, seed: 100 });
 		const { state, error } = await run.start();
 		assert.equal(state.phase, 'failed');
 		assert.equal(error?.kind, 'unreachable');
@@ -252,7 +253,7 @@ describe('BestOfNRun', () => {
 
 	it('cancel aborts every open stream at once and ends as cancelled', async () => {
 		const g = scriptedGenerator(['a', 'b', 'c', 'd'], 10_000);
-		const run = new BestOfNRun({ runId: 1, input, settings: settings({ concurrency: 4 }), generator: g.gen, seed: 100 });
+		const run = new BestOfNRun({ runId: 1, task, settings: settings({ concurrency: 4 }), generator: g.gen, seed: 100 });
 		const done = run.start();
 		await new Promise(r => setTimeout(r, 20));
 		assert.equal(g.open, 4);
@@ -268,13 +269,14 @@ describe('BestOfNRun', () => {
 	it('snapshots are self-contained for the picker', async () => {
 		const g = scriptedGenerator(['a', 'b', 'c', 'd']);
 		const states: PickerState[] = [];
-		const run = new BestOfNRun({ runId: 7, input, settings: settings(), generator: g.gen, seed: 100 });
+		const run = new BestOfNRun({ runId: 7, task, settings: settings(), generator: g.gen, seed: 100 });
 		run.onState(s => states.push(s));
 		await run.start();
 		const last = states[states.length - 1];
 		assert.equal(last.runId, 7);
 		assert.equal(last.original, 'old text');
-		assert.equal(last.instruction, 'improve');
+		assert.equal(last.task.title, 'improve');
+		assert.equal(last.task.kind, 'rewrite');
 		assert.equal(last.requested, 4);
 		assert.equal(typeof last.elapsedMs, 'number');
 		assert.equal(run.candidateText(last.candidates[0].id), last.candidates[0].text);

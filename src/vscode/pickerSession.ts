@@ -1,14 +1,17 @@
 /**
- * One picker and the runs shown in it: the first run and any Regenerate after it, all rewriting the
- * same selection. The session owns its lifetime's disposables (panel, run, document listener); the
- * first of accept, close, cancel-and-close or a new session ends it and cancels whatever still runs.
+ * One picker and the runs shown in it: the first run and any Regenerate after it, all on the same
+ * task and selection. What accepting a candidate means (replace the selection, show it inline) is the
+ * strategy it is given; the session only dispatches the picker's messages, switches runs, and tells
+ * `onDidAccept` listeners which candidate of which run was chosen. It owns its lifetime's disposables
+ * (panel, run, document listener); the first of accept, close or a new session ends it and cancels
+ * whatever still runs.
  */
 import * as vscode from 'vscode';
-import { BestOfNError, errorMessage } from '../core/errors';
+import type { BestOfNError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import type { RewriteInput } from '../core/prompt';
 import type { PickerState, WebviewToHost } from '../core/protocol';
 import { BestOfNRun, type RunResult } from '../core/run';
+import type { Task } from '../core/tasks/task';
 import { TrackedRange } from '../core/trackedRange';
 import { OllamaGenerator } from '../generation/ollamaGenerator';
 import type { CandidateDocuments } from './candidateDocuments';
@@ -17,24 +20,63 @@ import { Disposable } from './dispose';
 import { PickerPanel } from './pickerPanel';
 import type { RewardService } from './rewardService';
 
+export type AcceptOutcome = 'applied' | 'conflict' | 'unavailable' | 'failed';
+
+/** Where the selection a session works on is now, and whether it still holds the text it had. */
+export interface SessionTarget {
+	readonly document: vscode.TextDocument;
+	/** The column of the editor the run started from. */
+	readonly column: vscode.ViewColumn | undefined;
+	/** Undefined once the document is closed. */
+	readonly range: vscode.Range | undefined;
+	/** The selected text exactly as it was (its own line endings). */
+	readonly originalRaw: string;
+	/** Whether the text at `range` is still `originalRaw` and no edit touched it. */
+	readonly unchanged: boolean;
+}
+
+/** What accepting a candidate does for one task. */
+export interface AcceptStrategy {
+	/** Acts on the chosen candidate; `applied` ends the session, anything else keeps the picker open. */
+	accept(
+		candidate: { readonly id: number; readonly text: string; readonly state: PickerState },
+		target: SessionTarget,
+	): Promise<AcceptOutcome>;
+}
+
+/** What a session is started from; a Retry after its picker closed starts a new one from the same spec. */
+export interface SessionSpec {
+	readonly task: Task;
+	readonly strategy: AcceptStrategy;
+	readonly document: vscode.TextDocument;
+	readonly column: vscode.ViewColumn | undefined;
+	readonly selection: vscode.Range;
+	/** The picker tab's title. */
+	readonly title: string;
+}
+
+/** Fired when a candidate was accepted: the whole state of the run it came from, and its id. */
+export interface AcceptEvent {
+	readonly state: PickerState;
+	readonly id: number;
+	readonly task: Task;
+}
+
 export interface SessionDeps {
 	readonly extensionUri: vscode.Uri;
 	readonly logger: Logger;
 	readonly rewards: RewardService;
 	readonly documents: CandidateDocuments;
 	readonly nextRunId: () => number;
-	/** Shows a failed run's error with its way out (retrying is the controller's: the picker may be gone by then). */
-	readonly reportFailure: (error: BestOfNError, session: RewriteSession) => void;
-	/** A run started or ended here (the controller keeps the `bestOfN.running` context key). */
+	/** Shows a failed run's error with its way out (retrying is the owner's: the picker may be gone by then). */
+	readonly reportFailure: (error: BestOfNError, session: PickerSession) => void;
+	/** A run started or ended here (the owner keeps the `bestOfN.running` context key). */
 	readonly onRunningChanged: () => void;
 }
 
-export type AcceptOutcome = 'applied' | 'conflict' | 'unavailable' | 'failed';
-
-export class RewriteSession extends Disposable {
+export class PickerSession extends Disposable {
 	private readonly range: TrackedRange;
 	private readonly panel: PickerPanel;
-	private readonly input: RewriteInput;
 	/** The selection exactly as it is in the document (its own line endings), for the conflict check. */
 	private readonly originalRaw: string;
 	private run?: BestOfNRun;
@@ -47,27 +89,24 @@ export class RewriteSession extends Disposable {
 	private readonly ended = new vscode.EventEmitter<void>();
 	/** Fires once, when the session is over (accepted, closed or replaced). */
 	readonly onDidEnd = this.ended.event;
+	private readonly accepted = new vscode.EventEmitter<AcceptEvent>();
+	/** Fires when a candidate was accepted, before the session ends. */
+	readonly onDidAccept = this.accepted.event;
 
 	constructor(
-		private readonly document: vscode.TextDocument,
-		/** The column of the editor the run started from. */
-		private readonly column: vscode.ViewColumn | undefined,
-		selection: vscode.Range,
-		instruction: string,
+		readonly spec: SessionSpec,
 		private readonly deps: SessionDeps,
 	) {
 		super();
+		const { document, selection } = spec;
 		this.originalRaw = document.getText(selection);
 		this.range = new TrackedRange(document.offsetAt(selection.start), document.offsetAt(selection.end));
-		this.input = { instruction, text: this.originalRaw.replace(/\r\n/g, '\n'), languageId: document.languageId };
-		this.panel = this._register(
-			PickerPanel.create(deps.extensionUri, `Best-of-N: ${shorten(instruction, 40)}`, vscode.ViewColumn.Beside, deps.logger),
-		);
+		this.panel = this._register(PickerPanel.create(deps.extensionUri, spec.title, vscode.ViewColumn.Beside, deps.logger));
 		this._register(this.panel.onMessage(m => void this.onMessage(m)));
 		this._register(this.panel.onDidDispose(() => this.dispose()));
 		this._register(
 			vscode.workspace.onDidChangeTextDocument(e => {
-				if (e.document === this.document) this.range.update(e.contentChanges);
+				if (e.document === document) this.range.update(e.contentChanges);
 			}),
 		);
 	}
@@ -82,6 +121,11 @@ export class RewriteSession extends Disposable {
 		return !this.disposed && (this.lastState?.phase === 'generating' || this.lastState?.phase === 'scoring');
 	}
 
+	/** Whether the picker is gone (accepted, closed or replaced). */
+	override get isDisposed(): boolean {
+		return this.disposed;
+	}
+
 	/**
 	 * Starts a run and resolves when it ends. The run before it (Regenerate) is cancelled only once the
 	 * new one has started: a reward model still downloading for the old run keeps downloading for the
@@ -94,7 +138,7 @@ export class RewriteSession extends Disposable {
 		const { scorer, reason } = this.deps.rewards.scorerFor(settings);
 		const run = new BestOfNRun({
 			runId: this.deps.nextRunId(),
-			input: this.input,
+			task: this.spec.task,
 			settings,
 			generator: new OllamaGenerator({ host: settings.ollamaHost, logger: this.deps.logger }),
 			scorer,
@@ -106,7 +150,7 @@ export class RewriteSession extends Disposable {
 		this.runListener = run.onState(state => this.show(state));
 		this.show(run.snapshot());
 		this.deps.logger.info(
-			`run ${run.snapshot().runId}: ${settings.candidates} × ${settings.model} at ${settings.ollamaHost}, ranker ${settings.ranker}`,
+			`run ${run.snapshot().runId} (${this.spec.task.view.kind}): ${settings.candidates} × ${settings.model} at ${settings.ollamaHost}, ranker ${settings.ranker}`,
 		);
 		const result = run.start();
 		previousListener?.dispose();
@@ -125,83 +169,57 @@ export class RewriteSession extends Disposable {
 		return result;
 	}
 
+	/** Shows a finished run's state again (no generation): its candidates can be accepted as before. */
+	replay(state: PickerState): void {
+		this.runIds.push(state.runId);
+		this.show(state);
+	}
+
 	/** Stops generation and scoring; what completed stays in the picker, still acceptable. */
 	cancelRun(): void {
 		this.run?.cancel();
 	}
 
-	/** Whether the picker is gone (accepted, closed or replaced). */
-	override get isDisposed(): boolean {
-		return this.disposed;
+	/** Where the selection is now, and whether it still holds the text the session started from. */
+	target(): SessionTarget {
+		const doc = this.spec.document;
+		const range = doc.isClosed ? undefined : new vscode.Range(doc.positionAt(this.range.start), doc.positionAt(this.range.end));
+		const unchanged = !!range && !this.range.changed && doc.getText(range) === this.originalRaw;
+		return { document: doc, column: this.spec.column, range, originalRaw: this.originalRaw, unchanged };
 	}
 
-	/**
-	 * Where and what a fresh session would rewrite to repeat this one, or undefined when the selected
-	 * text has changed or its document is closed since.
-	 */
-	repeatable():
-		{ document: vscode.TextDocument; column: vscode.ViewColumn | undefined; range: vscode.Range; instruction: string } | undefined {
-		const doc = this.document;
-		if (doc.isClosed || this.range.changed) return undefined;
-		const range = new vscode.Range(doc.positionAt(this.range.start), doc.positionAt(this.range.end));
-		if (doc.getText(range) !== this.originalRaw) return undefined;
-		return { document: doc, column: this.column, range, instruction: this.input.instruction };
+	/** The spec of a fresh session on the same selection, or undefined when its text changed or its document closed. */
+	repeatable(): SessionSpec | undefined {
+		const target = this.target();
+		return target.unchanged && target.range ? { ...this.spec, selection: target.range } : undefined;
 	}
 
-	/** Applies candidate `id` over the original selection as one undoable edit, unless the text changed. */
+	/** Accepts candidate `id` through the task's strategy; a second accept while one is under way is refused. */
 	async accept(id: number): Promise<AcceptOutcome> {
 		// Enter twice, or a digit then Enter: the second must not see the first edit as the user's.
 		if (this.accepting) return 'unavailable';
 		this.accepting = true;
 		try {
-			return await this.applyCandidate(id);
+			const state = this.lastState;
+			const text = state?.candidates.find(c => c.id === id && c.status === 'done')?.text;
+			if (!state || text === undefined) return 'unavailable';
+			const outcome = await this.spec.strategy.accept({ id, text, state }, this.target());
+			if (outcome === 'applied') {
+				this.accepted.fire({ state, id, task: this.spec.task });
+				this.dispose();
+			}
+			return outcome;
 		} finally {
 			this.accepting = false;
 		}
 	}
 
-	private async applyCandidate(id: number): Promise<AcceptOutcome> {
-		const text = this.run?.candidateText(id);
-		if (text === undefined) return 'unavailable';
-		const doc = this.document;
-		const start = doc.isClosed ? undefined : doc.positionAt(this.range.start);
-		const end = doc.isClosed ? undefined : doc.positionAt(this.range.end);
-		if (!start || !end || this.range.changed || doc.getText(new vscode.Range(start, end)) !== this.originalRaw) {
-			void this.offerInstead(text);
-			return 'conflict';
-		}
-		const replacement = doc.eol === vscode.EndOfLine.CRLF ? text.replace(/\r?\n/g, '\r\n') : text;
-		const edit = new vscode.WorkspaceEdit();
-		edit.replace(doc.uri, new vscode.Range(start, end), replacement);
-		let ok = false;
-		try {
-			ok = await vscode.workspace.applyEdit(edit);
-		} catch (e) {
-			this.deps.logger.error(`applying the candidate failed: ${errorMessage(e)}`);
-		}
-		if (!ok) {
-			void vscode.window.showErrorMessage(
-				'Best-of-N could not edit the document (it may be read-only). The candidate is unchanged in the picker.',
-			);
-			return 'failed';
-		}
-		// Back to the editor the selection came from, not a second copy in the picker's group.
-		const column = vscode.window.visibleTextEditors.find(e => e.document === doc)?.viewColumn ?? this.column;
-		const editor = await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: false, preview: false });
-		const from = doc.positionAt(this.range.start);
-		const to = doc.positionAt(this.range.start + replacement.length);
-		editor.selection = new vscode.Selection(from, to);
-		editor.revealRange(new vscode.Range(from, to));
-		this.dispose();
-		return 'applied';
-	}
-
-	/** Opens VS Code's diff editor: the original selection against candidate `id`. */
+	/** Opens VS Code's diff editor: the original selection against candidate `id` (diffable tasks only). */
 	async openDiff(id: number): Promise<void> {
 		const state = this.lastState;
 		const candidate = state?.candidates.find(c => c.id === id);
-		if (!state || !candidate) return;
-		const name = this.document.fileName;
+		if (!state || !candidate || !state.task.diffable) return;
+		const name = this.spec.document.fileName;
 		const left = this.deps.documents.put(state.runId, 'original', name, state.original);
 		const right = this.deps.documents.put(state.runId, `candidate-${id + 1}`, name, candidate.text);
 		const rank = candidate.rank ? `#${candidate.rank}` : `candidate ${id + 1}`;
@@ -221,6 +239,7 @@ export class RewriteSession extends Disposable {
 		this.ended.fire();
 		this.deps.onRunningChanged();
 		this.ended.dispose();
+		this.accepted.dispose();
 	}
 
 	private show(state: PickerState): void {
@@ -258,30 +277,20 @@ export class RewriteSession extends Disposable {
 			case 'showLog':
 				void vscode.commands.executeCommand('bestOfN.showLog');
 				return;
+			case 'openLink':
+				// Already limited to web and mail links; VS Code asks before opening an untrusted domain.
+				void vscode.env.openExternal(vscode.Uri.parse(message.href, true));
+				return;
 			default: {
 				const never: never = message;
 				this.deps.logger.debug(`unhandled picker message ${JSON.stringify(never)}`);
 			}
 		}
 	}
-
-	/** The selection changed under the run: offer the candidate elsewhere, overwrite nothing. */
-	private async offerInstead(text: string): Promise<void> {
-		const choice = await vscode.window.showWarningMessage(
-			'The selected text changed while Best-of-N was running, so nothing was replaced.',
-			'Open Side by Side',
-			'Copy to Clipboard',
-		);
-		if (choice === 'Open Side by Side') {
-			const doc = await vscode.workspace.openTextDocument({ content: text, language: this.document.languageId });
-			await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });
-		} else if (choice === 'Copy to Clipboard') {
-			await vscode.env.clipboard.writeText(text);
-		}
-	}
 }
 
-function shorten(text: string, max: number): string {
+/** A picker tab's title: the words cut to fit a tab. */
+export function shorten(text: string, max: number): string {
 	const line = text.replace(/\s+/g, ' ').trim();
 	return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }

@@ -1,0 +1,60 @@
+/**
+ * The rewrite task's accept strategy: the candidate replaces exactly the selected text, with the
+ * document's line endings, as one undoable edit, unless that text changed during the run; then
+ * nothing is overwritten and the candidate is offered side by side or on the clipboard.
+ */
+import * as vscode from 'vscode';
+import { errorMessage } from '../core/errors';
+import type { Logger } from '../core/logger';
+import type { AcceptOutcome, AcceptStrategy, SessionTarget } from './pickerSession';
+
+export function replaceSelection(logger: Logger): AcceptStrategy {
+	return {
+		async accept({ text }, target: SessionTarget): Promise<AcceptOutcome> {
+			const { document: doc, range } = target;
+			if (!range || !target.unchanged) {
+				void offerInstead(text, doc.languageId);
+				return 'conflict';
+			}
+			const replacement = doc.eol === vscode.EndOfLine.CRLF ? text.replace(/\r?\n/g, '\r\n') : text;
+			const start = doc.offsetAt(range.start);
+			const edit = new vscode.WorkspaceEdit();
+			edit.replace(doc.uri, range, replacement);
+			let ok = false;
+			try {
+				ok = await vscode.workspace.applyEdit(edit);
+			} catch (e) {
+				logger.error(`applying the candidate failed: ${errorMessage(e)}`);
+			}
+			if (!ok) {
+				void vscode.window.showErrorMessage(
+					'Best-of-N could not edit the document (it may be read-only). The candidate is unchanged in the picker.',
+				);
+				return 'failed';
+			}
+			// Back to the editor the selection came from, not a second copy in the picker's group.
+			const column = vscode.window.visibleTextEditors.find(e => e.document === doc)?.viewColumn ?? target.column;
+			const editor = await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: false, preview: false });
+			const from = doc.positionAt(start);
+			const to = doc.positionAt(start + replacement.length);
+			editor.selection = new vscode.Selection(from, to);
+			editor.revealRange(new vscode.Range(from, to));
+			return 'applied';
+		},
+	};
+}
+
+/** The selection changed under the run: offer the candidate elsewhere, overwrite nothing. */
+async function offerInstead(text: string, languageId: string): Promise<void> {
+	const choice = await vscode.window.showWarningMessage(
+		'The selected text changed while Best-of-N was running, so nothing was replaced.',
+		'Open Side by Side',
+		'Copy to Clipboard',
+	);
+	if (choice === 'Open Side by Side') {
+		const doc = await vscode.workspace.openTextDocument({ content: text, language: languageId });
+		await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });
+	} else if (choice === 'Copy to Clipboard') {
+		await vscode.env.clipboard.writeText(text);
+	}
+}

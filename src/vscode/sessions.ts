@@ -1,0 +1,174 @@
+/**
+ * The one owner of "the current picker session", whatever its task: it starts sessions (a new one
+ * replaces and cancels the previous), answers Best-of-N: Cancel and Accept Best Candidate, keeps the
+ * `bestOfN.running` context key right, turns a failed run into a message with its way out, and
+ * re-fires every session's `onDidAccept` for listeners that outlive sessions (a preference log).
+ */
+import * as vscode from 'vscode';
+import { BestOfNError, errorMessage, isCancelled } from '../core/errors';
+import type { Logger } from '../core/logger';
+import type { PickerState } from '../core/protocol';
+import type { RunResult } from '../core/run';
+import { pullModel } from '../generation/ollamaAdmin';
+import type { CandidateDocuments } from './candidateDocuments';
+import { openSettings, readSettings } from './config';
+import { Disposable } from './dispose';
+import { PickerSession, type AcceptEvent, type AcceptOutcome, type SessionSpec } from './pickerSession';
+import type { RewardService } from './rewardService';
+
+export class Sessions extends Disposable {
+	private session?: PickerSession;
+	private runIds = 0;
+	private readonly accepted = this._register(new vscode.EventEmitter<AcceptEvent>());
+	/** A candidate was accepted in any session: the run's whole state and the chosen id. */
+	readonly onDidAccept = this.accepted.event;
+
+	constructor(
+		private readonly extensionUri: vscode.Uri,
+		private readonly logger: Logger,
+		private readonly rewards: RewardService,
+		private readonly documents: CandidateDocuments,
+	) {
+		super();
+	}
+
+	/** The current picker's state, if one is open. */
+	get current(): PickerState | undefined {
+		return this.session?.state;
+	}
+
+	/**
+	 * Opens a picker for a new session and starts its run, then closes the current one (cancelling its
+	 * run): in that order, so a reward model download shared by both goes on. Resolves when the run ends.
+	 */
+	start(spec: SessionSpec): Promise<RunResult> {
+		const previous = this.session;
+		const session = this.open(spec);
+		const run = session.startRun();
+		previous?.dispose();
+		return run;
+	}
+
+	/** Opens a picker on a finished run's state again, without generating anything. */
+	reopen(spec: SessionSpec, state: PickerState): PickerSession {
+		const previous = this.session;
+		const session = this.open(spec);
+		session.replay(state);
+		previous?.dispose();
+		return session;
+	}
+
+	/** Best-of-N: Cancel — stops the current run; its finished candidates stay in the picker. */
+	cancel(): void {
+		this.session?.cancelRun();
+	}
+
+	/** Accepts the candidate at 1-based `rank` (default the best) of the current picker. */
+	async acceptCandidate(args?: unknown): Promise<AcceptOutcome | undefined> {
+		const session = this.session;
+		const state = session?.state;
+		if (!session || !state) return undefined;
+		const raw = typeof args === 'object' && args !== null ? (args as Record<string, unknown>).rank : undefined;
+		const position = typeof raw === 'number' && Number.isInteger(raw) && raw >= 1 ? raw : 1;
+		const candidate = state.candidates[position - 1];
+		return candidate ? session.accept(candidate.id) : 'unavailable';
+	}
+
+	override dispose(): void {
+		this.session?.dispose();
+		super.dispose();
+	}
+
+	private open(spec: SessionSpec): PickerSession {
+		const session = new PickerSession(spec, {
+			extensionUri: this.extensionUri,
+			logger: this.logger,
+			rewards: this.rewards,
+			documents: this.documents,
+			nextRunId: () => ++this.runIds,
+			reportFailure: (error, failed) => void this.reportFailure(error, () => this.retry(failed)),
+			onRunningChanged: () => this.updateRunningKey(),
+		});
+		this.session = session;
+		session.onDidAccept(e => this.accepted.fire(e));
+		session.onDidEnd(() => {
+			if (this.session === session) this.session = undefined;
+			this.updateRunningKey();
+		});
+		return session;
+	}
+
+	/** `bestOfN.running` enables Best-of-N: Cancel; only the current session's run counts. */
+	private updateRunningKey(): void {
+		void vscode.commands.executeCommand('setContext', 'bestOfN.running', this.session?.running ?? false);
+	}
+
+	/**
+	 * Retry from an error notification, which can outlive its picker (a pull takes minutes): rerun in
+	 * the same picker if it is open, else in a new one, if the selected text is still as it was.
+	 */
+	private retry(session: PickerSession): void {
+		if (!session.isDisposed) {
+			void session.startRun();
+			return;
+		}
+		const again = session.repeatable();
+		if (!again) {
+			void vscode.window.showInformationMessage('Best-of-N: the selected text changed since; select it and run the command again.');
+			return;
+		}
+		void this.start(again);
+	}
+
+	private async reportFailure(error: BestOfNError, retry: () => void): Promise<void> {
+		const settings = readSettings();
+		switch (error.kind) {
+			case 'unreachable': {
+				const choice = await vscode.window.showErrorMessage(error.message, 'Retry', 'Open Settings', 'Show Log');
+				if (choice === 'Retry') retry();
+				else if (choice === 'Open Settings') void openSettings('ollama.host');
+				else if (choice === 'Show Log') void vscode.commands.executeCommand('bestOfN.showLog');
+				return;
+			}
+			case 'model-not-found': {
+				const pull = `Pull ${settings.model}`;
+				const choice = await vscode.window.showErrorMessage(error.message, pull, 'Choose Another Model', 'Show Log');
+				if (choice === pull && (await this.pull(settings.ollamaHost, settings.model))) retry();
+				else if (choice === 'Choose Another Model') void openSettings('model');
+				else if (choice === 'Show Log') void vscode.commands.executeCommand('bestOfN.showLog');
+				return;
+			}
+			default: {
+				const choice = await vscode.window.showErrorMessage(error.message, 'Retry', 'Show Log');
+				if (choice === 'Retry') retry();
+				else if (choice === 'Show Log') void vscode.commands.executeCommand('bestOfN.showLog');
+			}
+		}
+	}
+
+	/** Pulls a model with streamed, cancellable progress. Resolves true when it is installed. */
+	private pull(host: string, model: string): Thenable<boolean> {
+		return vscode.window.withProgress(
+			{ location: vscode.ProgressLocation.Notification, title: `Pulling ${model}`, cancellable: true },
+			async (progress, token) => {
+				const controller = new AbortController();
+				const sub = token.onCancellationRequested(() => controller.abort());
+				let last = 0;
+				try {
+					await pullModel(host, model, controller.signal, p => {
+						const percent = p.percent ?? last;
+						progress.report({ message: p.status, increment: Math.max(0, percent - last) });
+						last = percent;
+					});
+					this.logger.info(`pulled ${model} from ${host}`);
+					return true;
+				} catch (e) {
+					if (!isCancelled(e)) void vscode.window.showErrorMessage(`Pulling ${model} failed: ${errorMessage(e)}`);
+					return false;
+				} finally {
+					sub.dispose();
+				}
+			},
+		);
+	}
+}
