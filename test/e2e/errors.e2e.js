@@ -59,7 +59,7 @@ describe('e2e: error messages and their actions', function () {
 	}
 
 	before(async function () {
-		this.timeout(90000); // server + browser + workbench: 10-20 s on 2 cores
+		this.timeout(4 * h.LOAD_TIMEOUT); // server + browser + workbench: 10-20 s on 2 cores, minutes when shared
 		// Only another model is installed. A pull takes a second a step until the test has seen its
 		// progress (about 16 steps), then the test speeds it up.
 		fake = new FakeOllama({ models: ['other:1b'], pullDelayMs: 1000 });

@@ -87,10 +87,10 @@ async function openWorkbench({
 		page.setDefaultTimeout(WAIT);
 		const pageErrors = []; // uncaught errors in the workbench page; a test may assert on them
 		page.on('pageerror', e => pageErrors.push(e));
-		await page.goto(server.url(folder), { timeout: 60000 });
+		await page.goto(server.url(folder), { timeout: host.LOAD_TIMEOUT });
 		// 10-14 s from server start on 2 cores; the explorer rows are the last thing to appear.
-		await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
-		await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60000 });
+		await page.locator('.monaco-workbench').waitFor({ timeout: host.LOAD_TIMEOUT });
+		await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: host.LOAD_TIMEOUT });
 		return { server, context, page, folder, pageErrors, teardown };
 	} catch (err) {
 		await screenshotQuietly(context, 'open-workbench-failure');
@@ -270,6 +270,7 @@ function findExtensionLog(scratch) {
 }
 
 module.exports = {
+	LOAD_TIMEOUT: host.LOAD_TIMEOUT,
 	FIXTURE_WORKSPACE,
 	ARTIFACTS,
 	sleep,

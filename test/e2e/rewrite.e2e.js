@@ -42,7 +42,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 	let picker; // FrameLocator of the picker's content frame
 
 	before(async function () {
-		this.timeout(90000); // server + browser + workbench: 10-20 s on 2 cores
+		this.timeout(4 * h.LOAD_TIMEOUT); // server + browser + workbench: 10-20 s on 2 cores, minutes when shared
 		fake = new FakeOllama({ models: [MODEL], respond: r => REPLIES[(r.id - 1) % REPLIES.length], tokenDelayMs: 500 });
 		await fake.start();
 		modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-e2e-rm-'));

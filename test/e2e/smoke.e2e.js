@@ -6,7 +6,7 @@ const assert = require('assert');
 const h = require('./harness');
 
 describe('e2e harness', function () {
-	this.timeout(120000); // server start + workbench ready is 10-20 s on 2 cores; leave room for CI
+	this.timeout(4 * h.LOAD_TIMEOUT); // server start + workbench ready is 10-20 s on 2 cores, minutes when shared
 	let wb;
 
 	before(async () => {
