@@ -5,9 +5,25 @@ const esbuild = require('esbuild');
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
-// transformers.js loads onnxruntime-node's native binding and its own wasm/json files at run time,
-// so it is resolved from node_modules instead of bundled; `vscode` is provided by the host.
-const nodeExternals = ['vscode', '@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'];
+// `vscode` is provided by the host. onnxruntime-node is a native addon (its binding and shared
+// library are loaded from node_modules at run time, one platform's copy per package), and
+// onnxruntime-common must be the very instance onnxruntime-node registers its backend with, so both
+// stay external. transformers.js itself is bundled into the worker: its Node build already inlines
+// the web runtime, so the package needs neither onnxruntime-web (141 MB) nor the whole package.
+const nodeExternals = ['vscode', 'onnxruntime-node', 'onnxruntime-common'];
+
+/**
+ * transformers.js requires `sharp` (native image decoding, ~20 MB with its platform binaries) at
+ * load time and checks for it before use; text models never touch images. The stub makes that check
+ * say "no image library" instead of shipping one.
+ */
+const noImages = {
+	name: 'no-images',
+	setup(build) {
+		build.onResolve({ filter: /^sharp$/ }, () => ({ path: 'sharp', namespace: 'no-images' }));
+		build.onLoad({ filter: /.*/, namespace: 'no-images' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+	},
+};
 
 /** Prints errors in the form VS Code's `$esbuild-watch` problem matcher reads. */
 const problemMatcher = {
@@ -32,7 +48,7 @@ const common = {
 	sourcemap: !production,
 	sourcesContent: false,
 	logLevel: 'silent',
-	plugins: [problemMatcher],
+	plugins: [problemMatcher, noImages],
 };
 
 const targets = [

@@ -42,7 +42,20 @@ export const FALLBACK_MAX_LENGTH = 512;
 // Loaded on first use, with `require` so that the worker bundle, tsx and the CLI all get the same
 // (CommonJS) build, and importing this module stays cheap for whoever only needs its types.
 function transformers(): typeof Transformers {
-	return require('@huggingface/transformers') as typeof Transformers;
+	try {
+		return require('@huggingface/transformers') as typeof Transformers;
+	} catch (e) {
+		// Loading it loads onnxruntime's native binding for this platform; a package for a platform
+		// onnxruntime-node has no build for (Intel macs, as of 1.30) has none to load.
+		if (/onnxruntime_binding\.node/.test(errorMessage(e))) {
+			throw fail(
+				'reward-failed',
+				`Local reward models need onnxruntime, which has no build for ${process.platform}-${process.arch} in this package; rank with a reward model served over HTTP or by consensus (bestOfN.ranker).`,
+				e,
+			);
+		}
+		throw e;
+	}
 }
 
 export type ModelLocation = { readonly source: 'local'; readonly dir: string } | { readonly source: 'hub'; readonly id: string };
