@@ -229,13 +229,20 @@ function makeSocketDir(scratch) {
 	return outside;
 }
 
-async function startServer({ workspace, port, extensionDevelopmentPath, userSettings = {}, env: extraEnv = {} } = {}) {
+/**
+ * Starts code-server. `vsix`: install that package first, into an extensions folder outside the
+ * repository (Node resolves modules up the folder tree, so inside it the installed extension could
+ * quietly load the repository's node_modules instead of its own).
+ */
+async function startServer({ workspace, port, extensionDevelopmentPath, vsix, userSettings = {}, env: extraEnv = {} } = {}) {
 	if (!fs.existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run `node scripts/vscode-host.js ensure`');
 	pruneRuns();
 	fs.mkdirSync(RUNS_DIR, { recursive: true });
 	const scratch = fs.mkdtempSync(path.join(RUNS_DIR, 'run-'));
 	fs.writeFileSync(path.join(scratch, 'owner.pid'), String(process.pid));
-	for (const d of ['udd/User', 'exts']) fs.mkdirSync(path.join(scratch, d), { recursive: true });
+	fs.mkdirSync(path.join(scratch, 'udd/User'), { recursive: true });
+	const extensionsDir = vsix ? fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-exts-')) : path.join(scratch, 'exts');
+	fs.mkdirSync(extensionsDir, { recursive: true });
 	const runDir = makeSocketDir(scratch);
 	fs.writeFileSync(path.join(scratch, 'udd/User/settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...userSettings }, null, 2));
 	port = port || (await freePort());
@@ -274,11 +281,15 @@ async function startServer({ workspace, port, extensionDevelopmentPath, userSett
 		'--user-data-dir',
 		path.join(scratch, 'udd'),
 		'--extensions-dir',
-		path.join(scratch, 'exts'),
+		extensionsDir,
 		'--vscode-option',
 		'enable-smoke-test-driver',
 	];
 	if (workspace) args.push(path.resolve(workspace));
+	if (vsix) {
+		const install = ['--user-data-dir', path.join(scratch, 'udd'), '--extensions-dir', extensionsDir, '--install-extension', vsix];
+		runLogged(CODE_SERVER, install, { env, logFile: path.join(scratch, 'install.log') });
+	}
 
 	const logPath = path.join(scratch, 'server.log');
 	const logFd = fs.openSync(logPath, 'a');
@@ -311,6 +322,7 @@ async function startServer({ workspace, port, extensionDevelopmentPath, userSett
 		}
 		killGroup('SIGKILL'); // stragglers in the group (extension host) that ignored SIGTERM
 		if (runDir.startsWith(os.tmpdir())) fs.rmSync(runDir, { recursive: true, force: true });
+		if (vsix) fs.rmSync(extensionsDir, { recursive: true, force: true });
 	}
 
 	const base = `http://127.0.0.1:${port}`;
@@ -333,6 +345,7 @@ async function startServer({ workspace, port, extensionDevelopmentPath, userSett
 		port,
 		base,
 		scratch,
+		extensionsDir,
 		logPath,
 		env,
 		pid: child.pid,

@@ -56,12 +56,14 @@ async function openWorkbench({
 	copyWorkspace = true,
 	workspaceSettings,
 	extensionDevelopmentPath = ROOT,
+	vsix,
 	userSettings,
 	env,
 } = {}) {
 	if (workspaceSettings && !copyWorkspace) throw new Error('workspaceSettings are written into the copy; they need copyWorkspace');
 	host.ensureHost();
-	const server = await host.startServer({ extensionDevelopmentPath, userSettings, env });
+	if (vsix) extensionDevelopmentPath = undefined; // the installed package, nothing from the repository
+	const server = await host.startServer({ extensionDevelopmentPath, vsix, userSettings, env });
 	let context;
 	const teardown = async () => {
 		if (context)
