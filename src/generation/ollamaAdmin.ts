@@ -3,6 +3,7 @@
  * and pulling a model. Failures become the same `BestOfNError`s as the generator's.
  */
 import { cancelledError } from '../core/errors';
+import type { PullProgress } from '../core/modelCatalog';
 import { toBestOfNError } from './errors';
 import { connectOllama } from './ollamaClient';
 
@@ -14,15 +15,20 @@ export interface InstalledModel {
 	/** As Ollama reports it, e.g. "8.0B". */
 	readonly parameterSize?: string;
 	readonly family?: string;
+	/** As Ollama reports it, e.g. "Q4_K_M". */
+	readonly quantization?: string;
 	/** ISO 8601 time the model was last pulled or created. */
 	readonly modifiedAt: string;
 }
 
-export interface PullProgress {
-	/** Ollama's own words: "pulling manifest", "pulling 6a0746a1ec1a", "verifying sha256 digest", "success". */
-	readonly status: string;
-	/** 0–100 for the layer being downloaded, when the line carries byte counts. */
-	readonly percent?: number;
+export type { PullProgress };
+
+export interface RunningModel {
+	readonly name: string;
+	/** Bytes in memory (RAM and VRAM together), not on disk. */
+	readonly size: number;
+	/** ISO 8601 time Ollama unloads it unless it is used again. */
+	readonly expiresAt: string;
 }
 
 export async function listModels(host: string, signal?: AbortSignal): Promise<InstalledModel[]> {
@@ -33,9 +39,18 @@ export async function listModels(host: string, signal?: AbortSignal): Promise<In
 			size: m.size,
 			parameterSize: m.details?.parameter_size || undefined,
 			family: m.details?.family || undefined,
+			quantization: m.details?.quantization_level || undefined,
 			// Typed as Date by ollama-js, but it is the JSON string the server sent.
 			modifiedAt: String(m.modified_at),
 		}));
+	});
+}
+
+/** The models in memory now (`/api/ps`). */
+export async function listRunning(host: string, signal?: AbortSignal): Promise<RunningModel[]> {
+	return withClient(host, signal, 'the list of loaded models arrived', async client => {
+		const { models } = await client.ps();
+		return (models ?? []).map(m => ({ name: m.name, size: m.size, expiresAt: String(m.expires_at) }));
 	});
 }
 
@@ -62,8 +77,12 @@ export async function pullModel(
 			if (signal.aborted) stream.abort();
 			for await (const line of stream) {
 				if (signal.aborted) break;
-				const percent = line.total > 0 ? Math.min(100, Math.floor((100 * (line.completed ?? 0)) / line.total)) : undefined;
-				onProgress(percent === undefined ? { status: line.status } : { status: line.status, percent });
+				if (line.total > 0) {
+					const completed = Math.min(line.total, line.completed ?? 0);
+					onProgress({ status: line.status, completed, total: line.total, percent: Math.floor((100 * completed) / line.total) });
+				} else {
+					onProgress({ status: line.status });
+				}
 			}
 		} finally {
 			signal.removeEventListener('abort', stop);

@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { BestOfNError, type ErrorKind } from '../../src/core/errors';
 import type { GenerationOptions, GenerationRequest } from '../../src/core/generation';
 import { toBestOfNError } from '../../src/generation/errors';
-import { listModels, pullModel, serverVersion, type PullProgress } from '../../src/generation/ollamaAdmin';
+import { listModels, listRunning, pullModel, serverVersion, type PullProgress } from '../../src/generation/ollamaAdmin';
+import { ollamaCatalog } from '../../src/generation/modelCatalog';
 import { OllamaGenerator } from '../../src/generation/ollamaGenerator';
 import { FakeOllama } from '../fixtures/fakeOllama';
 
@@ -311,12 +312,49 @@ describe('Ollama admin calls against the fake server', () => {
 		assert.equal(await serverVersion(host), fake.version);
 	});
 
+	it('the catalog lists size, quantization and which models Ollama holds in memory (/api/ps)', async () => {
+		await fake.close();
+		fake = new FakeOllama({ models: ['llama3.1:8b', 'qwen2.5-coder:7b-instruct-q8_0', 'phi3:3.8b'], loaded: ['phi3:3.8b'] });
+		host = (await fake.start()).url;
+		const catalog = ollamaCatalog(host);
+		const before = await catalog.listModels(new AbortController().signal);
+		assert.deepEqual(
+			before.map(m => [m.name, m.parameterSize, m.quantization, m.loaded]),
+			[
+				['llama3.1:8b', '8.0B', 'Q4_K_M', false],
+				['qwen2.5-coder:7b-instruct-q8_0', '7.0B', 'Q8_0', false],
+				['phi3:3.8b', '3.8B', 'Q4_K_M', true],
+			],
+		);
+		assert.ok(before.every(m => m.sizeBytes! > 0));
+		// A generation request loads its model, as Ollama's scheduler does.
+		const running = await listRunning(host);
+		assert.deepEqual(
+			running.map(m => m.name),
+			['phi3:3.8b'],
+		);
+		assert.ok(Date.parse(running[0].expiresAt) > Date.now());
+		const response = await fetch(`${host}/api/generate`, {
+			method: 'POST',
+			body: JSON.stringify({ model: 'llama3.1:8b', prompt: 'hi', stream: false }),
+		});
+		assert.equal(response.status, 200);
+		await response.text();
+		const after = await catalog.listModels(new AbortController().signal);
+		assert.deepEqual(
+			after.filter(m => m.loaded).map(m => m.name),
+			['llama3.1:8b', 'phi3:3.8b'],
+		);
+	});
+
 	it('pull streams progress up to success, then the model is listed', async () => {
 		const progress: PullProgress[] = [];
 		await pullModel(host, 'phi3:3.8b', new AbortController().signal, p => progress.push(p));
 		assert.equal(progress[0].status, 'pulling manifest');
 		assert.equal(progress[progress.length - 1].status, 'success');
 		const percents = progress.filter(p => p.percent !== undefined).map(p => p.percent!);
+		const bytes = progress.filter(p => p.total !== undefined);
+		assert.ok(bytes.length > 0 && bytes.every(p => p.completed! <= p.total!), 'byte counts with every percentage');
 		assert.ok(percents.includes(0) && percents.includes(100), `percents ${percents.join(',')}`);
 		assert.ok(percents.every(p => p >= 0 && p <= 100));
 		assert.ok((await listModels(host)).some(m => m.name === 'phi3:3.8b'));
