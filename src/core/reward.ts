@@ -15,6 +15,9 @@ export interface LoadProgress {
 	readonly file: string;
 	/** 0–100 when known. */
 	readonly percent?: number;
+	/** Bytes of this file downloaded so far and in all, when the server says (`progress` only). */
+	readonly loaded?: number;
+	readonly total?: number;
 	readonly status: 'initiate' | 'download' | 'progress' | 'done' | 'ready';
 }
 

@@ -315,11 +315,14 @@ function forwardProgress(info: Transformers.ProgressInfo, onProgress: (p: LoadPr
 			break;
 		case 'progress':
 			// Without a content-length the percentage is unknown; the contract leaves it out then.
-			onProgress(
-				Number.isFinite(info.progress)
-					? { file: info.file, status: 'progress', percent: Math.max(0, Math.min(100, info.progress)) }
-					: { file: info.file, status: 'progress' },
-			);
+			onProgress({
+				file: info.file,
+				status: 'progress',
+				...(Number.isFinite(info.progress) ? { percent: Math.max(0, Math.min(100, info.progress)) } : {}),
+				...(Number.isFinite(info.loaded) && Number.isFinite(info.total) && info.total > 0
+					? { loaded: info.loaded, total: info.total }
+					: {}),
+			});
 			break;
 		default:
 			break;
