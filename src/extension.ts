@@ -4,12 +4,17 @@
  */
 import * as vscode from 'vscode';
 import type { PickerState } from './core/protocol';
+import { Activity } from './vscode/activity';
 import { CandidateDocuments } from './vscode/candidateDocuments';
 import { onDidChangeSettings, readSettings } from './vscode/config';
 import { createLog } from './vscode/log';
+import { ModelPicker } from './vscode/modelPicker';
+import { currentPick, type PickView } from './vscode/pickTracker';
+import { RewardPicker } from './vscode/rewardPicker';
 import { RewardService } from './vscode/rewardService';
 import { RewriteController } from './vscode/rewriteController';
 import { Sessions } from './vscode/sessions';
+import { StatusBar, type StatusBarView } from './vscode/statusBar';
 
 /**
  * What `activate` returns to other extensions (and the integration tests): read-only views of the
@@ -18,6 +23,9 @@ import { Sessions } from './vscode/sessions';
 export interface BestOfNApi {
 	readonly picker: PickerState | undefined;
 	readonly rewardWorkerRunning: boolean;
+	/** The quick pick Best-of-N shows now (model, scope, reward model), as a person sees it. */
+	readonly quickPick: PickView | undefined;
+	readonly statusBar: StatusBarView;
 }
 
 export function activate(context: vscode.ExtensionContext): BestOfNApi {
@@ -26,14 +34,30 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 	const documents = new CandidateDocuments();
 	const sessions = new Sessions(context.extensionUri, log, rewards, documents);
 	const rewrites = new RewriteController(context, log, sessions);
+	const activity = new Activity();
+	const models = new ModelPicker(log, activity);
+	const rewardPicker = new RewardPicker(log, rewards, activity);
+	const statusBar = new StatusBar(
+		activity,
+		() => sessions.running,
+		s => rewards.knownProblem(s),
+		sessions.onDidChangeRunning,
+	);
 	context.subscriptions.push(
 		log,
 		rewards,
 		documents,
 		sessions,
+		activity,
+		statusBar,
 		vscode.commands.registerCommand('bestOfN.rewriteSelection', (args?: unknown) => rewrites.rewriteSelection(args)),
-		vscode.commands.registerCommand('bestOfN.cancel', () => sessions.cancel()),
+		vscode.commands.registerCommand('bestOfN.cancel', () => {
+			sessions.cancel();
+			activity.cancelAll();
+		}),
 		vscode.commands.registerCommand('bestOfN.acceptCandidate', (args?: unknown) => sessions.acceptCandidate(args)),
+		vscode.commands.registerCommand('bestOfN.selectModel', (args?: unknown) => models.selectModel(args)),
+		vscode.commands.registerCommand('bestOfN.selectRewardModel', (args?: unknown) => rewardPicker.selectRewardModel(args)),
 		vscode.commands.registerCommand('bestOfN.showLog', () => log.show()),
 		// Settings are read at the start of each run; this only reports bad values as soon as they are made.
 		onDidChangeSettings(() => readSettings(log)),
@@ -44,6 +68,12 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		},
 		get rewardWorkerRunning() {
 			return rewards.running;
+		},
+		get quickPick() {
+			return currentPick();
+		},
+		get statusBar() {
+			return statusBar.current;
 		},
 	};
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BestOfNError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import type { RewardScorer } from '../core/reward';
+import type { LoadProgress, RewardModelInfo, RewardScorer } from '../core/reward';
 import type { Settings } from '../core/settings';
 import { RewardWorkerClient } from '../reward/rewardClient';
 
@@ -41,19 +41,7 @@ export class RewardService implements vscode.Disposable {
 			this.client?.dispose();
 			this.key = key;
 			this.failure = undefined;
-			this.client = new RewardWorkerClient({
-				workerPath: this.context.asAbsolutePath(path.join('dist', 'rewardWorker.js')),
-				request: {
-					model,
-					dtype: settings.rewardDtype,
-					// Downloads go to the extension's global storage, never into its install folder.
-					cacheDir: path.join(this.context.globalStorageUri.fsPath, 'models'),
-					allowRemote: true,
-					threads: 0,
-				},
-				idleMs: settings.rewardIdleMinutes * 60_000,
-				logger: this.logger,
-			});
+			this.client = this.createClient(model, settings);
 			this.logger.info(`reward model: ${model} (${settings.rewardDtype})`);
 		}
 		this.client.idleMs = settings.rewardIdleMinutes * 60_000;
@@ -90,6 +78,50 @@ export class RewardService implements vscode.Disposable {
 				score: (pairs, signal) => client.score(pairs, signal),
 			},
 		};
+	}
+
+	/**
+	 * Loads `model` in a worker of its own, without touching the one runs use, so a failed try leaves
+	 * the current choice as it was. On success the loaded worker becomes the current one (the next
+	 * run, once the setting names it, finds the model warm).
+	 */
+	async trial(model: string, settings: Settings, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<RewardModelInfo> {
+		const location = resolveModelLocation(model);
+		const client = this.createClient(location, settings);
+		try {
+			const info = await client.load(signal, onProgress);
+			this.client?.dispose();
+			this.client = client;
+			this.key = JSON.stringify([location, settings.rewardDtype]);
+			this.failure = undefined;
+			return info;
+		} catch (e) {
+			client.dispose();
+			throw e;
+		}
+	}
+
+	private createClient(model: string, settings: Settings): RewardWorkerClient {
+		return new RewardWorkerClient({
+			workerPath: this.context.asAbsolutePath(path.join('dist', 'rewardWorker.js')),
+			request: {
+				model,
+				dtype: settings.rewardDtype,
+				// Downloads go to the extension's global storage, never into its install folder.
+				cacheDir: path.join(this.context.globalStorageUri.fsPath, 'models'),
+				allowRemote: true,
+				threads: 0,
+			},
+			idleMs: settings.rewardIdleMinutes * 60_000,
+			logger: this.logger,
+		});
+	}
+
+	/** Why the reward model these settings name will not be used by `auto`, when a load already failed. */
+	knownProblem(settings: Settings): string | undefined {
+		if (!settings.rewardModel || !this.failure) return undefined;
+		const key = JSON.stringify([resolveModelLocation(settings.rewardModel), settings.rewardDtype]);
+		return key === this.key ? this.failure.error.message : undefined;
 	}
 
 	/** Whether a worker is alive (for tests and diagnostics). */

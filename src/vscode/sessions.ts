@@ -22,6 +22,9 @@ export class Sessions extends Disposable {
 	private readonly accepted = this._register(new vscode.EventEmitter<AcceptEvent>());
 	/** A candidate was accepted in any session: the run's whole state and the chosen id. */
 	readonly onDidAccept = this.accepted.event;
+	private readonly runningChanged = this._register(new vscode.EventEmitter<void>());
+	/** A run started or ended (the status bar follows it). */
+	readonly onDidChangeRunning = this.runningChanged.event;
 
 	constructor(
 		private readonly extensionUri: vscode.Uri,
@@ -100,7 +103,13 @@ export class Sessions extends Disposable {
 
 	/** `bestOfN.running` enables Best-of-N: Cancel; only the current session's run counts. */
 	private updateRunningKey(): void {
-		void vscode.commands.executeCommand('setContext', 'bestOfN.running', this.session?.running ?? false);
+		void vscode.commands.executeCommand('setContext', 'bestOfN.running', this.running);
+		this.runningChanged.fire();
+	}
+
+	/** Whether the current session's run is generating or ranking. */
+	get running(): boolean {
+		return this.session?.running ?? false;
 	}
 
 	/**
@@ -134,7 +143,7 @@ export class Sessions extends Disposable {
 				const pull = `Pull ${settings.model}`;
 				const choice = await vscode.window.showErrorMessage(error.message, pull, 'Choose Another Model', 'Show Log');
 				if (choice === pull && (await this.pull(settings.ollamaHost, settings.model))) retry();
-				else if (choice === 'Choose Another Model') void openSettings('model');
+				else if (choice === 'Choose Another Model') void vscode.commands.executeCommand('bestOfN.selectModel');
 				else if (choice === 'Show Log') void vscode.commands.executeCommand('bestOfN.showLog');
 				return;
 			}
