@@ -79,7 +79,16 @@ export interface PickerState {
 	/** Set once the run has ended. */
 	readonly elapsedMs?: number;
 	/** A run-level message (all candidates failed, document changed, …). */
-	readonly notice?: { readonly severity: 'info' | 'warning' | 'error'; readonly text: string };
+	readonly notice?: Notice;
+}
+
+/** What fixes a notice, offered as a button beside it: `setupReward` opens the reward model picker. */
+export type NoticeAction = 'setupReward';
+
+export interface Notice {
+	readonly severity: 'info' | 'warning' | 'error';
+	readonly text: string;
+	readonly action?: NoticeAction;
 }
 
 /** Sent by the host. */
@@ -96,7 +105,9 @@ export type WebviewToHost =
 	| { readonly type: 'close' }
 	| { readonly type: 'showLog' }
 	/** A link in a rendered explanation was clicked; the host opens only web and mail links. */
-	| { readonly type: 'openLink'; readonly href: string };
+	| { readonly type: 'openLink'; readonly href: string }
+	/** The notice's "Set Up Reward Model…" button. */
+	| { readonly type: 'setupReward' };
 
 /** Schemes a clicked link may have; anything else (command:, file:, javascript:) is refused. */
 export const OPENABLE_SCHEMES: readonly string[] = ['http:', 'https:', 'mailto:'];
@@ -124,6 +135,7 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
 		case 'regenerate':
 		case 'close':
 		case 'showLog':
+		case 'setupReward':
 			return { type };
 		case 'accept':
 		case 'openDiff':

@@ -26,6 +26,11 @@ export interface RunOptions {
 	readonly scorer?: RewardScorer;
 	/** Why there is no scorer, for the picker's header. */
 	readonly rankerReason?: string;
+	/**
+	 * Without a scorer: a notice that a reward model would rank, if one were set up (shown on every
+	 * such run, with the button that sets one up). Absent when consensus was chosen on purpose.
+	 */
+	readonly rankerNotice?: string;
 	readonly logger?: Logger;
 	/** Seed of candidate 0; candidate i uses seed + i. Random by default so Regenerate gives new text. */
 	readonly seed?: number;
@@ -105,6 +110,8 @@ export class BestOfNRun {
 					loading: 'starting',
 				}
 			: { kind: 'consensus', label: 'consensus', reason: options.rankerReason ?? 'no reward model configured' };
+		if (!options.scorer && options.rankerNotice)
+			this.notice = { severity: 'warning', text: options.rankerNotice, action: 'setupReward' };
 	}
 
 	get signal(): AbortSignal {
@@ -269,10 +276,10 @@ export class BestOfNRun {
 			this.logger.error(`reward model ${label} did not load: ${why}`);
 			if (this.options.settings.ranker === 'reward') {
 				this.ranker = { kind: 'none', label: 'unranked', reason: `reward model failed: ${why}` };
-				this.notice = { severity: 'error', text: why };
+				this.notice = { severity: 'error', text: why, action: 'setupReward' };
 			} else {
 				this.ranker = { kind: 'consensus', label: 'consensus', reason: `reward model unavailable, ${why}` };
-				this.notice = { severity: 'warning', text: `Ranked by consensus: ${why}` };
+				this.notice = { severity: 'warning', text: `Ranked by consensus: ${why}`, action: 'setupReward' };
 			}
 		}
 		this.emit();

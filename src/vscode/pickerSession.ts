@@ -135,7 +135,7 @@ export class PickerSession extends Disposable {
 		const previous = this.run;
 		const previousListener = this.runListener;
 		const settings = readSettings(this.deps.logger);
-		const { scorer, reason } = this.deps.rewards.scorerFor(settings);
+		const { scorer, reason, notice } = this.deps.rewards.scorerFor(settings);
 		const run = new BestOfNRun({
 			runId: this.deps.nextRunId(),
 			task: this.spec.task,
@@ -143,6 +143,7 @@ export class PickerSession extends Disposable {
 			generator: new OllamaGenerator({ host: settings.ollamaHost, logger: this.deps.logger }),
 			scorer,
 			rankerReason: reason,
+			rankerNotice: notice,
 			logger: this.deps.logger,
 		});
 		this.run = run;
@@ -280,6 +281,9 @@ export class PickerSession extends Disposable {
 			case 'openLink':
 				// Already limited to web and mail links; VS Code asks before opening an untrusted domain.
 				void vscode.env.openExternal(vscode.Uri.parse(message.href, true));
+				return;
+			case 'setupReward':
+				void vscode.commands.executeCommand('bestOfN.selectRewardModel');
 				return;
 			default: {
 				const never: never = message;

@@ -15,6 +15,8 @@ export interface ScorerChoice {
 	readonly scorer?: RewardScorer;
 	/** Why there is no scorer, for the picker's header. */
 	readonly reason?: string;
+	/** Said in the picker (with "Set Up Reward Model…") when a reward model was wanted but cannot rank. */
+	readonly notice?: string;
 }
 
 /** Load failures that the next run would only repeat: remembered until the reward settings change. */
@@ -34,7 +36,11 @@ export class RewardService implements vscode.Disposable {
 
 	scorerFor(settings: Settings): ScorerChoice {
 		if (settings.ranker === 'consensus') return { reason: 'bestOfN.ranker is set to consensus' };
-		if (!settings.rewardModel) return { reason: 'no reward model configured (bestOfN.rewardModel)' };
+		if (!settings.rewardModel)
+			return {
+				reason: 'no reward model configured (bestOfN.rewardModel)',
+				notice: 'Ranked by consensus: no reward model is set up.',
+			};
 		const model = resolveModelLocation(settings.rewardModel);
 		const key = JSON.stringify([model, settings.rewardDtype]);
 		if (!this.client || key !== this.key) {
@@ -53,7 +59,10 @@ export class RewardService implements vscode.Disposable {
 			failure &&
 			(LASTING_FAILURES.has(failure.error.kind) || Date.now() - failure.at < RETRY_NOT_FOUND_MS)
 		) {
-			return { reason: `reward model unavailable, ${failure.error.message}` };
+			return {
+				reason: `reward model unavailable, ${failure.error.message}`,
+				notice: `Ranked by consensus: ${failure.error.message}`,
+			};
 		}
 		const client = this.client;
 		return {

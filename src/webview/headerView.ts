@@ -10,6 +10,8 @@ export interface HeaderActions {
 	cancel(): void;
 	regenerate(): void;
 	showLog(): void;
+	/** The notice's way out when no reward model ranks: opens the reward model picker. */
+	setupReward(): void;
 }
 
 export interface HeaderView {
@@ -37,8 +39,9 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 	statusRow.append(phaseText, progressText, elapsedText);
 	const notice = el('div', 'notice', { role: 'status' });
 	const noticeText = el('span', 'notice-text');
+	const setupButton = button('Set Up Reward Model…', 'link', () => actions.setupReward());
 	const showLogButton = button('Show Log', 'link', () => actions.showLog());
-	notice.append(noticeText, showLogButton);
+	notice.append(noticeText, setupButton, showLogButton);
 	root.append(busyBar, titleRow, metaRow, loadingRow, statusRow, notice);
 
 	/** The snapshot last drawn, which the elapsed-time ticker reads between snapshots. */
@@ -74,6 +77,7 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		show(notice, !!n);
 		notice.className = `notice${n ? ` severity-${n.severity}` : ''}`;
 		setText(noticeText, n?.text ?? '');
+		show(setupButton, n?.action === 'setupReward');
 		show(showLogButton, !!n && n.severity !== 'info');
 
 		if (running && !elapsedTimer) elapsedTimer = setInterval(renderElapsed, 100);

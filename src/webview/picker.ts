@@ -66,6 +66,7 @@ const header = createHeaderView({
 	cancel: clicked(() => post({ type: 'cancel' })),
 	regenerate: clicked(regenerate),
 	showLog: clicked(() => post({ type: 'showLog' })),
+	setupReward: clicked(() => post({ type: 'setupReward' })),
 });
 const detail = createDetailView(diffs, {
 	setMode: clicked(setMode),

@@ -177,6 +177,8 @@ describe('Best-of-N in a real extension host', function () {
 		const second = await again();
 		assert.equal(second?.ranker.kind, 'consensus');
 		assert.match(second?.ranker.reason ?? '', /^reward model unavailable, .*ONNX/);
+		assert.equal(second?.notice?.action, 'setupReward', 'every such run says so, with the way to fix it');
+		assert.match(second?.notice?.text ?? '', /^Ranked by consensus: .*ONNX/);
 		await set('ranker', 'reward'); // asked for explicitly: tried again, and the error is shown
 		const third = await again();
 		assert.equal(third?.ranker.kind, 'none');

@@ -3,7 +3,7 @@ import { parseWebviewMessage } from '../../src/core/protocol';
 
 describe('messages from the webview', () => {
 	it('accepts each well-formed message, keeping only known fields', () => {
-		for (const type of ['ready', 'cancel', 'regenerate', 'close', 'showLog']) {
+		for (const type of ['ready', 'cancel', 'regenerate', 'close', 'showLog', 'setupReward']) {
 			assert.deepEqual(parseWebviewMessage({ type, extra: '<script>' }), { type });
 		}
 		for (const type of ['accept', 'openDiff', 'copy']) {

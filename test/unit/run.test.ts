@@ -210,7 +210,36 @@ describe('BestOfNRun', () => {
 		assert.equal(state.ranker.kind, 'consensus');
 		assert.match(state.ranker.reason, /X has no ONNX export/);
 		assert.equal(state.notice?.severity, 'warning');
+		assert.equal(state.notice?.action, 'setupReward', 'the notice offers to set up a reward model');
 		assert.ok(state.candidates.every(c => c.rank !== undefined));
+	});
+
+	it('says on a run without a scorer that a reward model would rank, with the action, only when asked to', async () => {
+		const reason = 'reward model unavailable, X has no ONNX export.';
+		const withNotice = await new BestOfNRun({
+			runId: 1,
+			task,
+			settings: settings(),
+			generator: scriptedGenerator(['a', 'b']).gen,
+			rankerReason: reason,
+			rankerNotice: 'Ranked by consensus: X has no ONNX export.',
+			seed: 100,
+		}).start();
+		assert.deepEqual(withNotice.state.notice, {
+			severity: 'warning',
+			text: 'Ranked by consensus: X has no ONNX export.',
+			action: 'setupReward',
+		});
+		assert.equal(withNotice.state.ranker.reason, reason);
+		const chosen = await new BestOfNRun({
+			runId: 2,
+			task,
+			settings: settings({ ranker: 'consensus' }),
+			generator: scriptedGenerator(['a', 'b']).gen,
+			rankerReason: 'bestOfN.ranker is set to consensus',
+			seed: 100,
+		}).start();
+		assert.equal(chosen.state.notice, undefined, 'consensus chosen on purpose is not nagged about');
 	});
 
 	it('keeps candidates usable when the scorer crashes mid-run, re-ranking by consensus', async () => {
