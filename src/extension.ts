@@ -7,6 +7,7 @@ import type { PickerState } from './core/protocol';
 import { Activity } from './vscode/activity';
 import { CandidateDocuments } from './vscode/candidateDocuments';
 import { onDidChangeSettings, readSettings } from './vscode/config';
+import { GettingStarted } from './vscode/gettingStarted';
 import { createLog } from './vscode/log';
 import { ModelPicker } from './vscode/modelPicker';
 import { currentPick, type PickView } from './vscode/pickTracker';
@@ -43,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		s => rewards.knownProblem(s),
 		sessions.onDidChangeRunning,
 	);
+	const gettingStarted = new GettingStarted(log);
 	context.subscriptions.push(
 		log,
 		rewards,
@@ -50,6 +52,12 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		sessions,
 		activity,
 		statusBar,
+		gettingStarted,
+		// The walkthrough's steps complete on what runs show: a finished run proves server and model.
+		sessions.onDidChangeRunning(() => {
+			const state = sessions.current;
+			if (!sessions.running && state?.phase === 'done') gettingStarted.runFinished(state.ranker.kind === 'reward');
+		}),
 		vscode.commands.registerCommand('bestOfN.rewriteSelection', (args?: unknown) => rewrites.rewriteSelection(args)),
 		vscode.commands.registerCommand('bestOfN.cancel', () => {
 			sessions.cancel();
@@ -57,11 +65,19 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		}),
 		vscode.commands.registerCommand('bestOfN.acceptCandidate', (args?: unknown) => sessions.acceptCandidate(args)),
 		vscode.commands.registerCommand('bestOfN.selectModel', (args?: unknown) => models.selectModel(args)),
-		vscode.commands.registerCommand('bestOfN.selectRewardModel', (args?: unknown) => rewardPicker.selectRewardModel(args)),
+		vscode.commands.registerCommand('bestOfN.selectRewardModel', async (args?: unknown) => {
+			const outcome = await rewardPicker.selectRewardModel(args);
+			if (outcome.saved) gettingStarted.rankerWorks();
+			return outcome;
+		}),
+		vscode.commands.registerCommand('bestOfN.checkServer', () => gettingStarted.checkAgain()),
+		vscode.commands.registerCommand('bestOfN.openSample', () => gettingStarted.openSample()),
 		vscode.commands.registerCommand('bestOfN.showLog', () => log.show()),
 		// Settings are read at the start of each run; this only reports bad values as soon as they are made.
 		onDidChangeSettings(() => readSettings(log)),
 	);
+	// Cheap (one request to the configured server) and silent: it only ticks the walkthrough's steps.
+	void gettingStarted.check();
 	return {
 		get picker() {
 			return sessions.current;

@@ -194,6 +194,26 @@ describe('Choosing models', function () {
 		await until('the status bar to settle', () => api.statusBar.text === '$(sparkle) gemma2:2b · consensus');
 	});
 
+	it('Getting Started: Check Again finds the server, and the sample opens selected', async () => {
+		assert.equal(await vscode.commands.executeCommand('bestOfN.checkServer'), true);
+		const closed = new FakeOllama();
+		const { url } = await closed.start();
+		await closed.close();
+		await set('ollama.host', url);
+		assert.equal(await vscode.commands.executeCommand('bestOfN.checkServer'), false);
+		await vscode.commands.executeCommand('bestOfN.openSample');
+		const editor = vscode.window.activeTextEditor;
+		assert.equal(editor?.document.languageId, 'javascript');
+		assert.match(editor!.document.getText(editor!.selection), /^function total\(items\) \{[\s\S]*\}$/);
+		const walkthroughs = manifest.contributes.walkthroughs as {
+			steps: { media: { markdown: string }; completionEvents: string[] }[];
+		}[];
+		for (const step of walkthroughs[0].steps) {
+			assert.ok(fs.existsSync(path.join(ROOT, step.media.markdown)), step.media.markdown);
+			assert.ok(step.completionEvents.length > 0);
+		}
+	});
+
 	it('the status bar shows model and ranker, spins during a run, and names host and reward model', async function () {
 		this.timeout(180_000); // a whole run, slowed so the spinner can be seen, on a machine that may be shared
 		await set('ranker', 'auto');

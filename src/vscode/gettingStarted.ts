@@ -1,0 +1,121 @@
+/**
+ * What the Getting Started walkthrough's steps complete on: context keys that say whether the model
+ * server answers, whether the configured model is installed there, whether a ranker works and
+ * whether a rewrite has finished. The server is asked on activation, when its settings change and
+ * on "Check Again"; runs that finish confirm all of it.
+ */
+import * as vscode from 'vscode';
+import { errorMessage } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { modelCatalogFor } from '../generation/modelCatalog';
+import { readSettings, SECTION } from './config';
+import { Disposable } from './dispose';
+
+const SAMPLE = `// Select this function and run Best-of-N: Rewrite Selection… (Ctrl+Alt+R).
+// Try "add JSDoc and types", or "make it shorter".
+function total(items) {
+  let sum = 0;
+  for (let i = 0; i < items.length; i++) {
+    if (items[i].price != undefined) {
+      sum = sum + items[i].price * (items[i].quantity || 1);
+    }
+  }
+  return sum;
+}
+`;
+
+export class GettingStarted extends Disposable {
+	private checks = 0;
+	private readonly inFlight = new Set<AbortController>();
+
+	constructor(private readonly logger: Logger) {
+		super();
+		this._register(
+			vscode.workspace.onDidChangeConfiguration(e => {
+				if (e.affectsConfiguration(`${SECTION}.ollama.host`) || e.affectsConfiguration(`${SECTION}.model`)) void this.check();
+				if (e.affectsConfiguration(`${SECTION}.ranker`) && readSettings().ranker === 'consensus') this.rankerWorks();
+			}),
+		);
+		if (readSettings().ranker === 'consensus') this.rankerWorks();
+	}
+
+	/**
+	 * Asks the server for its models; sets `bestOfN.serverReachable` and `bestOfN.modelInstalled`
+	 * (only the latest check does, when several overlap). Resolves with whether it answered.
+	 */
+	async check(): Promise<boolean> {
+		const id = ++this.checks;
+		const settings = readSettings();
+		const controller = new AbortController();
+		this.inFlight.add(controller);
+		try {
+			const models = await modelCatalogFor(settings).listModels(controller.signal);
+			const wanted = canonical(settings.model);
+			if (id === this.checks) {
+				setContext('bestOfN.serverReachable', true);
+				setContext(
+					'bestOfN.modelInstalled',
+					models.some(m => canonical(m.name) === wanted),
+				);
+			}
+			return true;
+		} catch (e) {
+			this.logger.debug(`server check: ${errorMessage(e)}`);
+			if (id === this.checks && !controller.signal.aborted) {
+				setContext('bestOfN.serverReachable', false);
+				setContext('bestOfN.modelInstalled', false);
+			}
+			return false;
+		} finally {
+			this.inFlight.delete(controller);
+		}
+	}
+
+	/** "Check Again" in the walkthrough: says what it found. */
+	async checkAgain(): Promise<boolean> {
+		const ok = await this.check();
+		const host = readSettings().ollamaHost;
+		if (ok) void vscode.window.showInformationMessage(`Best-of-N: Ollama answers at ${host}.`);
+		else
+			void vscode.window
+				.showWarningMessage(
+					`Best-of-N: nothing answers at ${host}. Start Ollama (\`ollama serve\`) or set the host.`,
+					'Open Setting',
+				)
+				.then(choice => choice && vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.ollama.host`));
+		return ok;
+	}
+
+	/** A run finished with candidates: server, model and (if it ranked by reward) the reward model all work. */
+	runFinished(rankedByReward: boolean): void {
+		setContext('bestOfN.serverReachable', true);
+		setContext('bestOfN.modelInstalled', true);
+		setContext('bestOfN.triedRewrite', true);
+		if (rankedByReward) this.rankerWorks();
+	}
+
+	rankerWorks(): void {
+		setContext('bestOfN.rankerReady', true);
+	}
+
+	/** Opens a small function to rewrite, selected. */
+	async openSample(): Promise<void> {
+		const doc = await vscode.workspace.openTextDocument({ content: SAMPLE, language: 'javascript' });
+		const editor = await vscode.window.showTextDocument(doc);
+		const start = SAMPLE.indexOf('function total');
+		editor.selection = new vscode.Selection(doc.positionAt(start), doc.positionAt(SAMPLE.length - 1));
+	}
+
+	override dispose(): void {
+		for (const c of this.inFlight) c.abort();
+		super.dispose();
+	}
+}
+
+function setContext(key: string, value: boolean): void {
+	void vscode.commands.executeCommand('setContext', key, value);
+}
+
+function canonical(name: string): string {
+	return (name.slice(name.lastIndexOf('/') + 1).includes(':') ? name : `${name}:latest`).toLowerCase();
+}
