@@ -5,12 +5,25 @@
  */
 import type { PickerState } from '../core/protocol';
 import type { DiffCache } from './diffCache';
+import { appendTokens, tokenLinesFragment } from './codeView';
 import { button, el, setAttr, setText, show } from './dom';
+import { HighlightCache, highlightDiffRows, type TokenLine } from './highlight';
 import { renderMarkdown } from './markdown';
-import { canAccept, formatElapsed, formatScore, isRunning, lineCount, statusLabel, type DiffRow, type ViewMode } from './view';
+import {
+	canAccept,
+	detailPlaceholder,
+	formatElapsed,
+	formatScore,
+	isRunning,
+	lineCount,
+	statusLabel,
+	type DiffRow,
+	type ViewMode,
+} from './view';
 
 export interface DetailActions {
 	setMode(mode: ViewMode): void;
+	toggleWrap(): void;
 	accept(): void;
 	openDiff(): void;
 	copy(): void;
@@ -20,14 +33,15 @@ export interface DetailActions {
 const diffSigns = { add: '+', del: '\u2212', same: ' ' } as const;
 const diffWords = { add: 'added', del: 'removed', same: 'unchanged' } as const;
 
-function renderDiffRow(r: DiffRow): HTMLElement {
+function renderDiffRow(r: DiffRow, tokens: TokenLine | undefined): HTMLElement {
 	const line = el('div', `diff-line ${r.kind}`, { role: 'listitem' });
 	const sign = el('span', 'sign', { 'aria-hidden': 'true' });
 	sign.textContent = diffSigns[r.kind];
 	const word = el('span', 'sr-only');
 	word.textContent = `${diffWords[r.kind]}: `;
 	const text = el('span', 'line-text');
-	text.textContent = r.text;
+	if (tokens) appendTokens(text, tokens);
+	else text.textContent = r.text;
 	line.append(sign, word, text);
 	return line;
 }
@@ -38,7 +52,8 @@ export interface DetailView {
 	reset(toTop: boolean): void;
 	/** PageUp/PageDown scroll the candidate while focus stays in the list. */
 	scrollPage(direction: 1 | -1): void;
-	render(s: PickerState, activeId: number | undefined, mode: ViewMode): void;
+	/** `wrap`: long lines wrap at the pane's edge instead of scrolling sideways. */
+	render(s: PickerState, activeId: number | undefined, mode: ViewMode, wrap: boolean): void;
 }
 
 export function createDetailView(diffs: DiffCache, actions: DetailActions): DetailView {
@@ -49,11 +64,14 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 	const textTab = button('Text', 'tab', () => actions.setMode('text'));
 	const diffTab = button('Diff', 'tab', () => actions.setMode('diff'));
 	toggle.append(textTab, diffTab);
+	const wrapToggle = el('div', 'toggle');
+	const wrapButton = button('Wrap', 'tab', () => actions.toggleWrap(), 'Wrap long lines (W)');
+	wrapToggle.append(wrapButton);
 	const acceptButton = button('Accept', 'primary', () => actions.accept(), 'Replace the selection with this candidate (Enter)');
 	const openDiffButton = button('Open Diff', 'secondary', () => actions.openDiff(), 'Compare in the diff editor (D)');
 	const copyButton = button('Copy', 'secondary', () => actions.copy(), 'Copy to the clipboard (C)');
 	const detailActions = el('div', 'detail-actions');
-	detailActions.append(toggle, acceptButton, openDiffButton, copyButton);
+	detailActions.append(toggle, wrapToggle, acceptButton, openDiffButton, copyButton);
 	head.append(title, detailActions);
 	const body = el('div', 'detail-body', { tabindex: '-1' });
 	const pre = el('pre', 'code text-view');
@@ -68,11 +86,14 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 	/** The candidate shown last, to tell growth of the same text from a switch to another. */
 	let lastId: number | undefined;
 	/** What the pane shows now, to decide between appending, replacing and keeping. */
-	let shownText: { id: number; text: string } | undefined;
-	let shownDiff: { id: number; rows: DiffRow[] } | undefined;
+	let shownText: { id: number; text: string; highlighted: boolean } | undefined;
+	let shownDiff: { id: number; rows: DiffRow[]; highlighted: boolean } | undefined;
 	let shownMarkdown: { id: number; text: string } | undefined;
+	const highlights = new HighlightCache();
 
-	function render(s: PickerState, activeId: number | undefined, mode: ViewMode): void {
+	function render(s: PickerState, activeId: number | undefined, mode: ViewMode, wrap: boolean): void {
+		body.classList.toggle('wrap', wrap);
+		setAttr(wrapButton, 'aria-pressed', String(wrap));
 		const index = s.candidates.findIndex(c => c.id === activeId);
 		const c = index >= 0 ? s.candidates[index] : undefined;
 		show(head, !!c);
@@ -114,20 +135,12 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 		setAttr(textTab, 'aria-pressed', String(mode === 'text'));
 		setAttr(diffTab, 'aria-pressed', String(mode === 'diff'));
 
-		const message =
-			c.status === 'failed'
-				? `Failed: ${c.error ?? 'unknown error'}`
-				: !c.text
-					? c.status === 'queued'
-						? 'Queued — waiting for a free slot on the model server.'
-						: c.status === 'streaming'
-							? 'Waiting for the first tokens…'
-							: 'This candidate is empty.'
-					: '';
+		const message = detailPlaceholder(c, s);
 		setText(placeholder, message);
 		placeholder.classList.toggle('error', c.status === 'failed');
 		show(placeholder, message !== '');
 		const markdown = s.task.detail === 'markdown';
+		show(wrapToggle, !markdown); // rendered Markdown always wraps
 		show(pre, mode === 'text' && !markdown && !!c.text);
 		show(markdownView, mode === 'text' && markdown && !!c.text);
 		show(diffView, mode === 'diff' && !!c.text);
@@ -136,6 +149,9 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 		// starts at its top.
 		const scrollTop = lastId === c.id ? body.scrollTop : 0;
 		lastId = c.id;
+		// A streaming candidate is shown plain and only appended to, so a reader's selection in it
+		// survives; once finished it is highlighted, in the selection's language, once.
+		const highlight = c.status !== 'streaming';
 		if (mode === 'text' && markdown) {
 			if (shownMarkdown?.id !== c.id || shownMarkdown.text !== c.text) {
 				markdownView.replaceChildren(renderMarkdown(c.text, { openLink: actions.openLink }));
@@ -145,21 +161,43 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 			shownDiff = undefined;
 		} else if (mode === 'text') {
 			shownMarkdown = undefined;
-			if (shownText?.id === c.id && c.text.startsWith(shownText.text)) {
-				if (c.text.length > shownText.text.length) preText.appendData(c.text.slice(shownText.text.length));
-			} else if (preText.data !== c.text) {
-				preText.data = c.text;
+			const lines = highlight ? highlights.lines(`candidate ${c.id}`, c.text, s.languageId) : undefined;
+			if (lines) {
+				if (shownText?.id !== c.id || shownText.text !== c.text || !shownText.highlighted)
+					pre.replaceChildren(tokenLinesFragment(lines));
+			} else {
+				if (shownText?.highlighted || pre.firstChild !== preText || pre.childNodes.length !== 1) {
+					pre.replaceChildren(preText);
+					preText.data = '';
+				}
+				if (
+					shownText?.id === c.id &&
+					!shownText.highlighted &&
+					c.text.startsWith(shownText.text) &&
+					preText.data === shownText.text
+				) {
+					if (c.text.length > shownText.text.length) preText.appendData(c.text.slice(shownText.text.length));
+				} else if (preText.data !== c.text) {
+					preText.data = c.text;
+				}
 			}
-			shownText = { id: c.id, text: c.text };
+			shownText = { id: c.id, text: c.text, highlighted: !!lines };
 			shownDiff = undefined;
 		} else {
 			const diff = diffs.of(c, s.original);
-			if (shownDiff?.id !== c.id || shownDiff.rows !== diff) {
+			if (shownDiff?.id !== c.id || shownDiff.rows !== diff || shownDiff.highlighted !== highlight) {
+				const tokens = highlight
+					? highlightDiffRows(
+							diff,
+							highlights.lines('original', s.original, s.languageId),
+							highlights.lines(`candidate ${c.id}`, c.text, s.languageId),
+						)
+					: [];
 				// A fragment, not a spread: a huge diff would overflow the argument list.
 				const rows = document.createDocumentFragment();
-				for (const row of diff) rows.append(renderDiffRow(row));
+				diff.forEach((row, i) => rows.append(renderDiffRow(row, tokens[i])));
 				diffView.replaceChildren(rows);
-				shownDiff = { id: c.id, rows: diff };
+				shownDiff = { id: c.id, rows: diff, highlighted: highlight };
 			}
 			shownText = undefined;
 			shownMarkdown = undefined;
@@ -174,6 +212,7 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 			shownText = undefined;
 			shownDiff = undefined;
 			shownMarkdown = undefined;
+			highlights.clear();
 			if (toTop) body.scrollTop = 0;
 		},
 		scrollPage: direction => body.scrollBy({ top: direction * 0.9 * body.clientHeight }),

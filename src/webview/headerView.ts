@@ -3,7 +3,7 @@
  * ranker, phase, progress, elapsed time, notice) and the keyboard legend in the footer.
  */
 import type { PickerState } from '../core/protocol';
-import { button, el, setText, show } from './dom';
+import { button, el, setAttr, setText, show } from './dom';
 import { formatElapsed, formatProgress, isRunning, modelLine, phaseLabel, rankerLine } from './view';
 
 export interface HeaderActions {
@@ -12,6 +12,8 @@ export interface HeaderActions {
 	showLog(): void;
 	/** The notice's way out when no reward model ranks: opens the reward model picker. */
 	setupReward(): void;
+	/** After folding or unfolding the notice: hand the keys back to the list. */
+	refocus(): void;
 }
 
 export interface HeaderView {
@@ -31,18 +33,41 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 	const modelText = el('span', 'model');
 	const rankerText = el('span', 'ranker');
 	metaRow.append(modelText, rankerText);
-	const loadingRow = el('div', 'loading-row');
 	const statusRow = el('div', 'status-row');
 	const phaseText = el('span', 'phase');
 	const progressText = el('span', 'progress');
 	const elapsedText = el('span', 'elapsed');
 	statusRow.append(phaseText, progressText, elapsedText);
+	// One line however long the message: the list below must keep its rows. Clicking the text (or
+	// More) unfolds it; the full text is also its tooltip.
 	const notice = el('div', 'notice', { role: 'status' });
 	const noticeText = el('span', 'notice-text');
 	const setupButton = button('Set Up Reward Model…', 'link', () => actions.setupReward());
+	const moreButton = button('More', 'link', () => {
+		setExpanded(!expanded);
+		actions.refocus();
+	});
 	const showLogButton = button('Show Log', 'link', () => actions.showLog());
-	notice.append(noticeText, setupButton, showLogButton);
-	root.append(busyBar, titleRow, metaRow, loadingRow, statusRow, notice);
+	notice.append(noticeText, moreButton, setupButton, showLogButton);
+	noticeText.addEventListener('click', () => {
+		// Selecting part of the message to copy it is not a click to fold it.
+		if (!window.getSelection()?.toString()) setExpanded(!expanded);
+	});
+	root.append(busyBar, titleRow, statusRow, metaRow, notice);
+
+	let expanded = false;
+	function setExpanded(next: boolean): void {
+		expanded = next;
+		notice.classList.toggle('expanded', expanded);
+		setText(moreButton, expanded ? 'Less' : 'More');
+		setAttr(moreButton, 'aria-expanded', String(expanded));
+		fitNotice();
+	}
+	/** "More" only where the line is cut (or unfolded): measured, since it depends on the pane's width. */
+	function fitNotice(): void {
+		show(moreButton, expanded || noticeText.scrollWidth > noticeText.clientWidth + 1);
+	}
+	new ResizeObserver(fitNotice).observe(notice);
 
 	/** The snapshot last drawn, which the elapsed-time ticker reads between snapshots. */
 	let state: PickerState | undefined;
@@ -61,11 +86,9 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		setText(instruction, s.task.title);
 		instruction.title = s.task.title;
 		setText(modelText, modelLine(s.model, s.host));
-		const ranker = rankerLine(s.ranker);
-		setText(rankerText, ranker.text);
+		const ranker = rankerLine(s);
+		setText(rankerText, s.ranker.loading ? `${ranker.text} — loading: ${s.ranker.loading}` : ranker.text);
 		rankerText.title = ranker.title;
-		setText(loadingRow, s.ranker.loading ? `Loading reward model: ${s.ranker.loading}` : '');
-		show(loadingRow, !!s.ranker.loading);
 		setText(phaseText, phaseLabel(s.phase));
 		setText(progressText, formatProgress(s));
 		renderElapsed();
@@ -74,11 +97,14 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		show(regenerateButton, !running);
 
 		const n = s.notice;
+		if ((n?.text ?? '') !== noticeText.textContent && expanded) setExpanded(false); // a new message starts folded
 		show(notice, !!n);
-		notice.className = `notice${n ? ` severity-${n.severity}` : ''}`;
+		notice.className = `notice${n ? ` severity-${n.severity}` : ''}${expanded ? ' expanded' : ''}`;
 		setText(noticeText, n?.text ?? '');
 		show(setupButton, n?.action === 'setupReward');
+		noticeText.title = n?.text ?? '';
 		show(showLogButton, !!n && n.severity !== 'info');
+		if (n) fitNotice();
 
 		if (running && !elapsedTimer) elapsedTimer = setInterval(renderElapsed, 100);
 		if (!running && elapsedTimer) {
@@ -92,7 +118,7 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 
 export interface LegendView {
 	readonly root: HTMLElement;
-	render(s: PickerState): void;
+	render(s: PickerState, wrap: boolean): void;
 }
 
 /** The footer: the keys that work, with Esc's word and R's presence following the run. */
@@ -109,9 +135,10 @@ export function createLegendView(): LegendView {
 		return { root: itemRoot, label: l };
 	}
 	item('↑↓', 'move');
+	item('1–9', 'go to row');
 	item('Enter', 'accept');
-	item('1–9', 'accept row');
 	const toggleView = item('V', 'text/diff');
+	const wrapItem = item('W', 'wrap: on');
 	const diffEditor = item('D', 'diff editor');
 	item('C', 'copy');
 	const regenerate = item('R', 'regenerate');
@@ -119,8 +146,9 @@ export function createLegendView(): LegendView {
 
 	return {
 		root,
-		render(s) {
+		render(s, wrap) {
 			const running = isRunning(s.phase);
+			setText(wrapItem.label, wrap ? 'wrap: on' : 'wrap: off');
 			setText(esc.label, running ? 'cancel' : 'close');
 			show(regenerate.root, !running);
 			show(toggleView.root, s.task.diffable);

@@ -1,6 +1,9 @@
 /**
  * The picker's key map: which key does what, without a DOM, so it is tested in node. `picker.ts`
  * runs the action and prevents the key's default only when there is one.
+ *
+ * Only Enter applies a candidate. Every other key moves or shows, so a person who goes on typing
+ * after the picker took focus ("use ES2015 syntax5") cannot replace their selection by accident.
  */
 import type { Move } from './view';
 
@@ -8,9 +11,9 @@ export type KeyAction =
 	| { readonly kind: 'move'; readonly move: Move }
 	/** Scroll the detail pane by most of its height, down (1) or up (−1). */
 	| { readonly kind: 'page'; readonly direction: 1 | -1 }
-	/** Accept the candidate in this row (0-based), active or not. */
-	| { readonly kind: 'acceptAt'; readonly index: number }
-	| { readonly kind: 'accept' | 'escape' | 'toggleView' | 'openDiff' | 'copy' | 'regenerate' };
+	/** Make the candidate in this row (0-based) active. Never applies: a stray digit must not edit the file. */
+	| { readonly kind: 'moveTo'; readonly index: number }
+	| { readonly kind: 'accept' | 'escape' | 'toggleView' | 'toggleWrap' | 'openDiff' | 'copy' | 'regenerate' };
 
 /** The parts of a `KeyboardEvent` the map reads. */
 export type KeyPress = Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'isComposing' | 'defaultPrevented'>;
@@ -28,6 +31,7 @@ const keys = new Map<string, KeyAction>([
 	['Enter', { kind: 'accept' }],
 	['Escape', { kind: 'escape' }],
 	['v', { kind: 'toggleView' }],
+	['w', { kind: 'toggleWrap' }],
 	['d', { kind: 'openDiff' }],
 	['c', { kind: 'copy' }],
 	['r', { kind: 'regenerate' }],
@@ -44,6 +48,6 @@ export function keyAction(e: KeyPress, onButton: boolean): KeyAction | undefined
 	// Letters work with Shift or Caps Lock too: the legend shows them as capitals.
 	const action = keys.get(e.key.length === 1 ? e.key.toLowerCase() : e.key);
 	if (action) return action;
-	if (e.key.length === 1 && e.key >= '1' && e.key <= '9') return { kind: 'acceptAt', index: Number(e.key) - 1 };
+	if (e.key.length === 1 && e.key >= '1' && e.key <= '9') return { kind: 'moveTo', index: Number(e.key) - 1 };
 	return undefined;
 }

@@ -6,7 +6,8 @@
 import type { CandidateView, PickerState } from '../core/protocol';
 import type { DiffCache } from './diffCache';
 import { el, setAttr, setText, show } from './dom';
-import { canAccept, diffStats, formatScore, formatStats, isRunning, previewLine, statusLabel } from './view';
+import { formatScore, scoreMeaning, tiedIds, tieTitle } from './score';
+import { canAccept, diffStats, formatStats, isRunning, rowPreview, statusLabel } from './view';
 
 export interface ListActions {
 	select(id: number): void;
@@ -15,8 +16,10 @@ export interface ListActions {
 
 interface Row {
 	readonly root: HTMLElement;
-	readonly rank: HTMLElement;
+	/** The row's position, 1 first: what its digit key selects, ranked or not. */
+	readonly number: HTMLElement;
 	readonly score: HTMLElement;
+	readonly tie: HTMLElement;
 	readonly preview: HTMLElement;
 	readonly count: HTMLElement;
 	readonly spinner: HTMLElement;
@@ -45,39 +48,64 @@ export function createListView(diffs: DiffCache, actions: ListActions): ListView
 
 	function createRow(id: number): Row {
 		const row = el('div', 'row', { role: 'option', id: rowElementId(id), 'aria-selected': 'false' });
-		const rank = el('span', 'rank');
+		const number = el('span', 'row-number', { 'aria-hidden': 'true' });
 		const score = el('span', 'score');
 		const preview = el('span', 'preview');
 		const meta = el('span', 'row-meta');
+		const tie = el('span', 'tie');
+		tie.textContent = 'tie';
 		const count = el('span', 'badge count');
 		const spinner = el('span', 'spinner', { 'aria-hidden': 'true' });
 		const status = el('span', 'status');
 		const stats = el('span', 'stats');
-		meta.append(count, spinner, status, stats);
-		row.append(rank, score, preview, meta);
+		meta.append(tie, count, spinner, status, stats);
+		row.append(number, score, preview, meta);
 		row.addEventListener('click', () => actions.select(id));
 		row.addEventListener('dblclick', () => actions.accept(id));
-		return { root: row, rank, score, preview, count, spinner, status, stats };
+		return { root: row, number, score, tie, preview, count, spinner, status, stats };
 	}
 
-	function renderRow(row: Row, c: CandidateView, s: PickerState, active: boolean): void {
+	/** Per snapshot: which rows share a shown score, and the words for it. */
+	interface Ties {
+		readonly ids: ReadonlySet<number>;
+		title(id: number): string;
+	}
+
+	function ties(s: PickerState): Ties {
+		const ids = tiedIds(s.candidates, s.ranker.kind);
+		return {
+			ids,
+			title(id) {
+				const shown = formatScore(s.candidates.find(c => c.id === id)?.score, s.ranker.kind);
+				const positions = s.candidates.flatMap((c, i) =>
+					ids.has(c.id) && formatScore(c.score, s.ranker.kind) === shown ? [i + 1] : [],
+				);
+				return tieTitle(shown, positions);
+			},
+		};
+	}
+
+	function renderRow(row: Row, c: CandidateView, position: number, s: PickerState, active: boolean, tied: Ties): void {
 		row.root.className = `row status-${c.status}${active ? ' active' : ''}${canAccept(c) ? '' : ' unacceptable'}`;
 		setAttr(row.root, 'aria-selected', String(active));
-		setText(row.rank, c.rank === undefined ? '' : String(c.rank));
+		setText(row.number, String(position + 1));
 		const score = formatScore(c.score, s.ranker.kind);
 		// A dash only once scoring is over (or failed); during the run a missing score is just pending.
 		const unscored = c.status === 'done' && !score && s.ranker.kind !== 'none' && (!isRunning(s.phase) || !!c.scoreError);
 		setText(row.score, score || (unscored ? '—' : ''));
-		setAttr(row.score, 'title', unscored ? (c.scoreError ? `Not scored: ${c.scoreError}` : 'Not scored yet') : undefined);
+		setAttr(
+			row.score,
+			'title',
+			score ? scoreMeaning(s.ranker) : unscored ? (c.scoreError ? `Not scored: ${c.scoreError}` : 'Not scored yet') : undefined,
+		);
+		const isTied = tied.ids.has(c.id);
+		show(row.tie, isTied);
+		setAttr(row.tie, 'title', isTied ? tied.title(c.id) : undefined);
 		const done = c.status === 'done';
 		const diff = done && s.task.diffable ? diffs.of(c, s.original) : undefined;
-		if (c.status === 'failed') {
-			setText(row.preview, c.error ?? 'Generation failed');
-			row.preview.classList.add('error');
-		} else {
-			setText(row.preview, previewLine(c, diff) || (c.status === 'queued' ? '' : '…'));
-			row.preview.classList.remove('error');
-		}
+		const preview = rowPreview(c, s, diff);
+		setText(row.preview, preview.text);
+		row.preview.classList.toggle('error', preview.error);
 		setText(row.count, c.count > 1 ? `×${c.count}` : '');
 		setAttr(row.count, 'title', c.count > 1 ? `${c.count} candidates had exactly this text` : undefined);
 		show(row.count, c.count > 1);
@@ -91,15 +119,16 @@ export function createListView(diffs: DiffCache, actions: ListActions): ListView
 
 	function render(s: PickerState, activeId: number | undefined): void {
 		const seen = new Set<number>();
+		const tied = ties(s);
 		let cursor: ChildNode | null = root.firstChild;
-		for (const c of s.candidates) {
+		for (const [position, c] of s.candidates.entries()) {
 			seen.add(c.id);
 			let row = rows.get(c.id);
 			if (!row) {
 				row = createRow(c.id);
 				rows.set(c.id, row);
 			}
-			renderRow(row, c, s, c.id === activeId);
+			renderRow(row, c, position, s, c.id === activeId, tied);
 			// Move rows only when the order changed (ranking), so streaming updates touch text alone.
 			if (row.root === cursor) cursor = cursor.nextSibling;
 			else root.insertBefore(row.root, cursor);

@@ -9,6 +9,8 @@ export interface Persisted {
 	readonly v: 1;
 	readonly selection: Selection;
 	readonly mode: ViewMode;
+	/** Long lines wrap in the detail pane; on unless the user turned it off (W). */
+	readonly wrap: boolean;
 	/** The run whose "Ranking complete" was already spoken, so a reload does not repeat it. */
 	readonly announcedRunId?: number;
 }
@@ -21,6 +23,7 @@ export function restorePersisted(stored: unknown): Persisted {
 		v: 1,
 		selection: { runId: num(sel?.runId), activeId: num(sel?.activeId), pinned: sel?.pinned === true },
 		mode: s?.mode === 'diff' ? 'diff' : 'text',
+		wrap: s?.wrap !== false,
 		announcedRunId: num(s?.announcedRunId),
 	};
 }

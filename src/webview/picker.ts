@@ -37,10 +37,11 @@ const vscode = acquireVsCodeApi();
 let persisted = restorePersisted(vscode.getState());
 let selection = persisted.selection;
 let mode: ViewMode = persisted.mode;
+let wrap = persisted.wrap;
 let state: PickerState | undefined;
 
 function persist(): void {
-	persisted = { v: 1, selection, mode, announcedRunId: persisted.announcedRunId };
+	persisted = { v: 1, selection, mode, wrap, announcedRunId: persisted.announcedRunId };
 	vscode.setState(persisted);
 }
 
@@ -67,9 +68,11 @@ const header = createHeaderView({
 	regenerate: clicked(regenerate),
 	showLog: clicked(() => post({ type: 'showLog' })),
 	setupReward: clicked(() => post({ type: 'setupReward' })),
+	refocus: () => list.focus(),
 });
 const detail = createDetailView(diffs, {
 	setMode: clicked(setMode),
+	toggleWrap: clicked(toggleWrap),
 	accept: clicked(acceptActive),
 	openDiff: clicked(openDiff),
 	copy: clicked(copy),
@@ -83,9 +86,9 @@ app.append(header.root, list.root, list.empty, detail.root, live.hint, legend.ro
 function render(): void {
 	if (!state) return;
 	header.render(state);
-	legend.render(state);
 	list.render(state, selection.activeId);
-	detail.render(state, selection.activeId, mode);
+	detail.render(state, selection.activeId, mode, wrap);
+	legend.render(state, wrap);
 }
 
 // ---- actions ------------------------------------------------------------------------------------
@@ -125,15 +128,12 @@ function acceptActive(): void {
 	if (selection.activeId !== undefined) acceptId(selection.activeId);
 }
 
-function acceptAt(position: number): void {
+/** A digit only moves: Enter applies what it shows. */
+function moveTo(position: number): void {
 	if (!state) return;
 	const c = state.candidates[position];
-	if (!c) {
-		live.showHint(`There is no candidate ${position + 1}.`);
-		return;
-	}
-	select(c.id);
-	acceptId(c.id);
+	if (c) select(c.id);
+	else live.showHint(`There is no candidate ${position + 1}.`);
 }
 
 function openDiff(): void {
@@ -175,20 +175,29 @@ function setMode(next: ViewMode): void {
 	render();
 }
 
+function toggleWrap(): void {
+	wrap = !wrap;
+	persist();
+	render();
+	live.announce(wrap ? 'Wrapping long lines' : 'Not wrapping long lines');
+}
+
 function run(action: KeyAction): void {
 	switch (action.kind) {
 		case 'move':
 			return move(action.move);
 		case 'page':
 			return detail.scrollPage(action.direction);
-		case 'acceptAt':
-			return acceptAt(action.index);
+		case 'moveTo':
+			return moveTo(action.index);
 		case 'accept':
 			return acceptActive();
 		case 'escape':
 			return escape();
 		case 'toggleView':
 			return setMode(mode === 'text' ? 'diff' : 'text');
+		case 'toggleWrap':
+			return toggleWrap();
 		case 'openDiff':
 			return openDiff();
 		case 'copy':

@@ -4,7 +4,8 @@
  * `detailView.ts`) only turn these values into elements.
  */
 import { diffLines } from 'diff';
-import type { CandidateView, PickerState, RankerKind, RankerView, RunPhase } from '../core/protocol';
+import type { CandidateView, PickerState, RunPhase } from '../core/protocol';
+import { formatScore } from './score';
 
 export type ViewMode = 'text' | 'diff';
 
@@ -17,17 +18,7 @@ export function canAccept(c: CandidateView): boolean {
 	return c.status === 'done';
 }
 
-/**
- * Reward scores are raw logits, so the sign matters and is always shown ("+1.23", "−0.42", with a
- * real minus so the columns line up); consensus scores are similarities in 0–1 ("0.87").
- */
-export function formatScore(score: number | undefined, kind: RankerKind, digits = 2): string {
-	if (score === undefined || !Number.isFinite(score)) return '';
-	const fixed = Math.abs(score).toFixed(digits);
-	if (kind !== 'reward') return score < 0 ? `\u2212${fixed}` : fixed;
-	if (Number(fixed) === 0) return fixed;
-	return (score > 0 ? '+' : '\u2212') + fixed;
-}
+export { formatScore } from './score';
 
 /** "12.3 s" under a minute, "2 m 05 s" above. */
 export function formatElapsed(ms: number): string {
@@ -97,15 +88,25 @@ export function statusLabel(c: CandidateView): string {
 	}
 }
 
-/** The header's ranker line; `title` carries the reason when the text has no room for it. */
-export function rankerLine(r: RankerView): { text: string; title: string } {
+/**
+ * The header's ranker line: what actually ranked this run, not what was configured, so a run that
+ * never got a score says "Not ranked". A failure is told once, in the notice: the line repeats the
+ * reason only when there is no notice, and always carries it in `title`.
+ */
+export function rankerLine(s: PickerState): { text: string; title: string } {
+	const r = s.ranker;
+	const running = isRunning(s.phase);
+	const ranked = s.candidates.some(c => c.rank !== undefined);
+	const why = (text: string) => (r.reason && !s.notice ? `${text} — ${r.reason}` : text);
+	if (r.kind === 'none' || (!running && !ranked)) {
+		const reason = r.kind === 'none' ? r.reason : s.phase === 'done' ? 'no candidate could be scored' : 'the run ended before ranking';
+		return { text: reason && !s.notice ? `Not ranked — ${reason}` : 'Not ranked', title: reason };
+	}
 	switch (r.kind) {
 		case 'reward':
-			return { text: `Ranked by reward model ${r.label}`, title: r.reason };
+			return { text: `${ranked && !running ? 'Ranked' : 'Ranking'} by reward model ${r.label}`, title: r.reason };
 		case 'consensus':
-			return { text: r.reason ? `Ranked by consensus — ${r.reason}` : 'Ranked by consensus', title: r.reason };
-		case 'none':
-			return { text: r.reason ? `Not ranked — ${r.reason}` : 'Not ranked', title: r.reason };
+			return { text: why(`${ranked && !running ? 'Ranked' : 'Ranking'} by consensus`), title: r.reason };
 		default: {
 			const never: never = r.kind;
 			return { text: String(never), title: '' };
@@ -181,15 +182,67 @@ function clip(line: string): string {
 	return oneLine.length > MAX_PREVIEW ? `${oneLine.slice(0, MAX_PREVIEW - 1)}…` : oneLine;
 }
 
+/** `'use strict';`, `"use client"`: directives every rewrite keeps, which tell candidates apart by nothing. */
+const DIRECTIVE = /^(['"])use \w+\1;?$/;
+/** Where a comment line starts: `//`, `/*`, ` * …`, `#`, `--`, `<!--`, `;`, `%`, a docstring's quotes. */
+const COMMENT = /^(\/\/|\/\*|\*|#|--|<!--|;|%|"""|''')/;
+
 /**
- * One line to tell candidates apart. Rewrites usually share their first lines with the original,
- * so a finished candidate shows its first added line; a streaming one shows its newest line.
+ * How much a line says about a candidate: 2 for code with a word in it, 1 for a comment with words,
+ * 0 for a line of only brackets and punctuation (`}`, `});`, `/**`) or a directive.
+ */
+function informative(line: string): number {
+	const t = line.trim();
+	if (!/[\p{L}\p{N}_$]/u.test(t) || DIRECTIVE.test(t)) return 0;
+	return COMMENT.test(t) ? 1 : 2;
+}
+
+/** The first line that says the most of these, in order. */
+function mostInformative(lines: readonly string[]): string | undefined {
+	let best: string | undefined;
+	let bestScore = -1;
+	for (const line of lines) {
+		if (line.trim() === '') continue;
+		const score = informative(line);
+		if (score === 2) return line;
+		if (score > bestScore) {
+			best = line;
+			bestScore = score;
+		}
+	}
+	return best;
+}
+
+/**
+ * One line to tell candidates apart: the first line where a finished candidate differs from the
+ * selection, skipping lines that say nothing (`}`, `/**`, `'use strict';`) when a later changed line
+ * says more; a streaming one shows its newest line. A candidate that only removes lines shows its
+ * first line, as there is nothing added to show.
  */
 export function previewLine(c: CandidateView, rows?: readonly DiffRow[]): string {
 	const lines = c.text.split('\n').filter(l => l.trim() !== '');
 	if (c.status === 'streaming') return clip(lines[lines.length - 1] ?? '');
-	const firstAdded = rows?.find(r => r.kind === 'add' && r.text.trim() !== '');
-	return clip(firstAdded?.text ?? lines[0] ?? '');
+	const added = rows?.filter(r => r.kind === 'add').map(r => r.text) ?? [];
+	return clip(mostInformative(added) ?? mostInformative(lines) ?? '');
+}
+
+/**
+ * A row's preview text, and whether it is an error. A failure the notice already tells (the run's
+ * one message) is not repeated on the row: the row just says it failed.
+ */
+export function rowPreview(c: CandidateView, s: PickerState, rows?: readonly DiffRow[]): { text: string; error: boolean } {
+	if (c.status === 'failed') return { text: c.error === s.notice?.text ? '' : (c.error ?? 'Generation failed'), error: true };
+	return { text: previewLine(c, rows) || (c.status === 'queued' ? '' : '…'), error: false };
+}
+
+/** What the detail pane says instead of text: why there is none (empty when there is text). */
+export function detailPlaceholder(c: CandidateView, s: PickerState): string {
+	if (c.status === 'failed')
+		return c.error === s.notice?.text ? 'This candidate failed: the message above says why.' : `Failed: ${c.error ?? 'unknown error'}`;
+	if (c.text) return '';
+	if (c.status === 'queued') return 'Queued — waiting for a free slot on the model server.';
+	if (c.status === 'streaming') return 'Waiting for the first tokens…';
+	return 'This candidate is empty.';
 }
 
 export function lineCount(text: string): number {

@@ -50,6 +50,7 @@ async function until(what, check, { timeout = WAIT } = {}) {
  * The workspace is copied into the run's scratch folder first (copyWorkspace: false opts out), so
  * a test that applies an edit cannot dirty the fixtures in git. `workspaceSettings` become the
  * copy's .vscode/settings.json before the window opens (only with a copy, for the same reason).
+ * `viewport` is the browser window's inner size (default 1400×850).
  */
 async function openWorkbench({
 	workspace = FIXTURE_WORKSPACE,
@@ -59,6 +60,7 @@ async function openWorkbench({
 	vsix,
 	userSettings,
 	env,
+	viewport,
 } = {}) {
 	if (workspaceSettings && !copyWorkspace) throw new Error('workspaceSettings are written into the copy; they need copyWorkspace');
 	host.ensureHost();
@@ -84,7 +86,7 @@ async function openWorkbench({
 			fs.mkdirSync(path.join(folder, '.vscode'), { recursive: true });
 			fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), JSON.stringify(workspaceSettings, null, 2));
 		}
-		context = await host.launchBrowser(server.scratch);
+		context = await host.launchBrowser(server.scratch, viewport ? { viewport } : undefined);
 		const page = context.pages()[0] || (await context.newPage());
 		page.setDefaultTimeout(WAIT);
 		const pageErrors = []; // uncaught errors in the workbench page; a test may assert on them

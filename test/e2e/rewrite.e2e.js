@@ -1,7 +1,7 @@
 // The rewrite flow as a person does it, in a real workbench (code-server + headless Chromium): open a
 // file from the explorer, select a line with the keyboard, run "Best-of-N: Rewrite Selection…" from
 // the palette, type an instruction, watch candidates stream into the picker webview, move with the
-// keyboard, toggle the diff, press 1 and see the editor change; then Esc cancelling a slow run.
+// keyboard, toggle the diff, press 1 to go back to the best, Enter, and see the editor change; then Esc cancelling a slow run.
 // A loopback Ollama-API server (in this mocha process) and a tiny ONNX reward model stand in for the
 // user's models; they reach the extension host through user and workspace settings.
 //   npm run build && npx mocha --no-config --timeout 180000 test/e2e/rewrite.e2e.js
@@ -117,7 +117,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 	const rowTexts = () => picker.locator('.list [role=option] .preview').allTextContents();
 	const phase = () => picker.locator('.status-row .phase').textContent();
 
-	it('streams, ranks by the reward model, moves with the keyboard and applies with 1', async () => {
+	it('streams, ranks by the reward model, moves with the keyboard and digits, and applies with Enter', async () => {
 		await h.openFileFromExplorer(page, FILE);
 		await h.waitForEditorText(page, ORIGINAL);
 		await selectLine(ORIGINAL);
@@ -147,7 +147,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 		const logit = text => tinyRewardLogit({ prompt, response: text });
 		const expected = [...REPLIES].sort((a, b) => logit(b) - logit(a));
 		assert.deepStrictEqual(await rowTexts(), expected);
-		assert.deepStrictEqual(await picker.locator('.list [role=option] .rank').allTextContents(), ['1', '2', '3', '4']);
+		assert.deepStrictEqual(await picker.locator('.list [role=option] .row-number').allTextContents(), ['1', '2', '3', '4']);
 		// Each row shows its raw logit with a sign ("+0.32", "−0.24" with a real minus).
 		const scores = await picker.locator('.list [role=option] .score').allTextContents();
 		scores.forEach((shown, i) => {
@@ -200,8 +200,13 @@ describe('e2e: rewrite a selection through the picker', function () {
 		);
 		await h.screenshot(page, 'picker');
 
-		// 1 applies the best candidate (not the active one) in place of the selected line; the picker closes.
+		// 1 only moves back to the best row: the picker stays open and the file is as it was. Enter
+		// then applies it in place of the selected line, and the picker closes.
 		await page.keyboard.press('1');
+		await until('the first row to become active', async () => (await rowsL.nth(0).getAttribute('aria-selected')) === 'true');
+		assert.strictEqual(await pickerTab().count(), 1, 'a digit does not apply');
+		assert.ok((await page.locator('.editor-instance .view-lines', { hasText: ORIGINAL.replace(/ /g, '\u00a0') }).count()) > 0);
+		await page.keyboard.press('Enter');
 		await pickerTab().first().waitFor({ state: 'detached' });
 		const text = await h.waitForEditorText(page, expected[0]);
 		assert.strictEqual(text, [FIRST_LINE, expected[0], LAST_LINE, ''].join('\n'));

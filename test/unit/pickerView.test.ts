@@ -6,10 +6,12 @@ import { SnapshotSender, type Timers } from '../../src/vscode/snapshotSender';
 import { DiffCache } from '../../src/webview/diffCache';
 import { keyAction, type KeyPress } from '../../src/webview/keyboard';
 import { restorePersisted } from '../../src/webview/persisted';
+import { scoreMeaning, tiedIds, tieTitle } from '../../src/webview/score';
 import {
 	acceptBlockedHint,
 	announceCandidate,
 	canAccept,
+	detailPlaceholder,
 	diffRows,
 	diffStats,
 	formatElapsed,
@@ -20,6 +22,7 @@ import {
 	previewLine,
 	rankerLine,
 	reconcileSelection,
+	rowPreview,
 	statusLabel,
 	type Selection,
 } from '../../src/webview/view';
@@ -95,15 +98,90 @@ describe('picker view', () => {
 			assert.equal(statusLabel(cand(0, { status: 'failed', error: 'model not found' })), 'failed: model not found');
 			assert.equal(statusLabel(cand(0, { status: 'streaming' })), 'streaming');
 		});
-		it('says which ranker ranks and why', () => {
+		it('says what actually ranked the run, not what was configured', () => {
+			const reward = { kind: 'reward', label: 'OpenAssistant/rm', reason: 'OpenAssistant/rm, pairs up to 512 tokens' } as const;
+			const ranked = [cand(0, { score: 1.2, rank: 1 }), cand(1, { score: -0.3, rank: 2 })];
+			assert.deepEqual(rankerLine(snapshot(ranked, { phase: 'done', ranker: reward })), {
+				text: 'Ranked by reward model OpenAssistant/rm',
+				title: 'OpenAssistant/rm, pairs up to 512 tokens',
+			});
 			assert.equal(
-				rankerLine({ kind: 'reward', label: 'OpenAssistant/rm', reason: 'reward model loaded' }).text,
-				'Ranked by reward model OpenAssistant/rm',
+				rankerLine(snapshot([cand(0, { status: 'streaming' })], { ranker: reward })).text,
+				'Ranking by reward model OpenAssistant/rm',
 			);
+			// The server was unreachable: nothing was generated, so nothing was ranked, whatever the setting says.
+			const unreachable = 'Could not reach Ollama at http://127.0.0.1:9. Start it with `ollama serve`.';
+			const failed = snapshot([cand(0, { status: 'failed', error: unreachable }), cand(1, { status: 'cancelled' })], {
+				phase: 'failed',
+				ranker: reward,
+				notice: { severity: 'error', text: unreachable },
+			});
+			assert.equal(rankerLine(failed).text, 'Not ranked');
+			const consensus = {
+				kind: 'consensus',
+				label: 'consensus',
+				reason: 'no reward model configured (bestOfN.rewardModel)',
+			} as const;
 			assert.equal(
-				rankerLine({ kind: 'consensus', label: 'consensus', reason: 'no reward model configured' }).text,
-				'Ranked by consensus — no reward model configured',
+				rankerLine(snapshot(ranked, { phase: 'done', ranker: consensus })).text,
+				'Ranked by consensus — no reward model configured (bestOfN.rewardModel)',
 			);
+			// When the notice tells why, the header does not say it again (it stays in the tooltip).
+			const fallback = { kind: 'consensus', label: 'consensus', reason: 'reward model unavailable, no ONNX weights' } as const;
+			const warned = snapshot(ranked, {
+				phase: 'done',
+				ranker: fallback,
+				notice: { severity: 'warning', text: 'Ranked by consensus: no ONNX weights' },
+			});
+			assert.deepEqual(rankerLine(warned), { text: 'Ranked by consensus', title: 'reward model unavailable, no ONNX weights' });
+			const none = { kind: 'none', label: 'unranked', reason: 'cancelled before the reward model loaded' } as const;
+			assert.equal(
+				rankerLine(snapshot([cand(0)], { phase: 'cancelled', ranker: none })).text,
+				'Not ranked — cancelled before the reward model loaded',
+			);
+		});
+		it('explains the score column for each ranker', () => {
+			assert.match(
+				scoreMeaning({ kind: 'reward', label: 'OpenAssistant/rm', reason: '' }),
+				/^Reward model OpenAssistant\/rm: its raw logit .* Higher is better/,
+			);
+			assert.match(
+				scoreMeaning({ kind: 'consensus', label: 'consensus', reason: '' }),
+				/^Consensus: mean similarity to the other candidates, from 0 .* to 1 /,
+			);
+		});
+		it('finds ties at the precision shown, and only there', () => {
+			const scored = [
+				cand(0, { score: 0.871 }),
+				cand(1, { score: 0.8749 }),
+				cand(2, { score: 0.866 }),
+				cand(3, { score: 0.5 }),
+				cand(4),
+			];
+			assert.deepEqual([...tiedIds(scored, 'consensus')].sort(), [0, 1, 2]);
+			assert.deepEqual(
+				[...tiedIds([cand(0, { score: 0.004 }), cand(1, { score: -0.004 })], 'reward')].sort(),
+				[0, 1],
+				'+0.00 and −0.00 read alike',
+			);
+			assert.deepEqual([...tiedIds([cand(0, { score: 1.25 }), cand(1, { score: 1.24 })], 'reward')], []);
+			assert.deepEqual([...tiedIds([cand(0), cand(1)], 'none')], [], 'no scores, no ties');
+			assert.equal(
+				tieTitle('0.87', [1, 2]),
+				'Tie: rows 1 and 2 both score 0.87 as shown, so their order is not a ranking (the first to finish leads).',
+			);
+			assert.match(tieTitle('0.87', [1, 2, 3]), /^Tie: rows 1, 2 and 3 all score 0\.87/);
+		});
+		it('tells a run-level failure once: in the notice, not again on the row and in the detail pane', () => {
+			const why = 'Could not reach Ollama at http://127.0.0.1:9.';
+			const failedRow = cand(0, { status: 'failed', error: why, text: '' });
+			const s = snapshot([failedRow], { phase: 'failed', notice: { severity: 'error', text: why } });
+			assert.deepEqual(rowPreview(failedRow, s), { text: '', error: true });
+			assert.equal(detailPlaceholder(failedRow, s), 'This candidate failed: the message above says why.');
+			// A failure of one candidate alone (no notice about it) is told on its row.
+			const alone = snapshot([failedRow, cand(1)], { phase: 'done' });
+			assert.deepEqual(rowPreview(failedRow, alone), { text: why, error: true });
+			assert.equal(detailPlaceholder(failedRow, alone), `Failed: ${why}`);
 		});
 		it('lets only finished candidates be accepted, scored or not', () => {
 			assert.equal(canAccept(cand(0)), true);
@@ -150,6 +228,22 @@ describe('picker view', () => {
 			const c = cand(0, { text: rewrite });
 			assert.equal(previewLine(c, diffRows(original, rewrite)), 'function total(items: Item[]): number {');
 			assert.equal(previewLine(cand(1, { status: 'streaming', text: 'function total(\n  items' })), 'items');
+		});
+		it('previews the first changed line that says something, not a brace, a comment opener or a directive', () => {
+			const selection =
+				"'use strict';\nfunction total(items) {\n  let sum = 0;\n  for (const i of items) sum += i.price;\n  return sum;\n}\n";
+			const preview = (text: string) => previewLine(cand(0, { text }), diffRows(selection, text));
+			// A doc comment added above: `/**` is the first changed line, the comment's words come next.
+			const documented = `'use strict';\n/**\n * Sums the prices.\n */\nfunction total(items) {\n  return items.reduce((s, i) => s + i.price, 0);\n}`;
+			assert.equal(preview(documented), 'return items.reduce((s, i) => s + i.price, 0);');
+			// Only a comment added: its words, not its opener.
+			assert.equal(preview(`/**\n * Sums the prices.\n */\n${selection}`), '* Sums the prices.');
+			// A reply whose every line changed (CRLF? re-indented) still skips the directive and the braces.
+			const reindented = "\t'use strict';\n\t{\n\tfunction total(items) {\n\t}";
+			assert.equal(preview(reindented), 'function total(items) {');
+			// Only lines removed: nothing was added, so the candidate's first meaningful line.
+			assert.equal(preview("'use strict';\nfunction total(items) {\n  return sum;\n}\n"), 'function total(items) {');
+			assert.equal(preview('}'), '}', 'a candidate of only a brace still shows it');
 		});
 	});
 
@@ -214,6 +308,7 @@ describe('picker key map', () => {
 		assert.deepEqual(press('Enter'), { kind: 'accept' });
 		assert.deepEqual(press('Escape'), { kind: 'escape' });
 		assert.deepEqual(press('v'), { kind: 'toggleView' });
+		assert.deepEqual(press('w'), { kind: 'toggleWrap' });
 		assert.deepEqual(press('d'), { kind: 'openDiff' });
 		assert.deepEqual(press('c'), { kind: 'copy' });
 		assert.deepEqual(press('r'), { kind: 'regenerate' });
@@ -221,11 +316,22 @@ describe('picker key map', () => {
 		assert.deepEqual(press('V'), { kind: 'toggleView' });
 		assert.deepEqual(press('D'), { kind: 'openDiff' });
 	});
-	it('accepts rows 1 to 9 by digit, and nothing else by digit', () => {
-		assert.deepEqual(press('1'), { kind: 'acceptAt', index: 0 });
-		assert.deepEqual(press('9'), { kind: 'acceptAt', index: 8 });
+	it('moves to rows 1 to 9 by digit, without applying', () => {
+		assert.deepEqual(press('1'), { kind: 'moveTo', index: 0 });
+		assert.deepEqual(press('9'), { kind: 'moveTo', index: 8 });
 		assert.equal(press('0'), undefined);
 		assert.equal(press('F1'), undefined);
+	});
+	it('applies only on Enter: no other key a person might type accepts a candidate', () => {
+		const printable = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i));
+		const named = ['Tab', 'Backspace', 'Delete', 'Insert', 'ArrowLeft', 'ArrowRight', 'F2', 'ContextMenu', 'Space', 'NumpadEnter'];
+		for (const key of [...printable, ...named, 'é', 'ß', '€']) {
+			for (const shiftLike of [key, key.toUpperCase()]) {
+				const action = press(shiftLike);
+				assert.notEqual(action?.kind, 'accept', `${JSON.stringify(shiftLike)} accepts`);
+			}
+		}
+		assert.deepEqual(press('Enter'), { kind: 'accept' });
 	});
 	it('leaves other keys, chords, composition and handled keys to someone else', () => {
 		for (const key of ['x', 'X', ' ', 'Tab', 'constructor', 'toString']) assert.equal(press(key), undefined, key);
@@ -265,11 +371,12 @@ describe('picker diff cache', () => {
 });
 
 describe('picker persisted state', () => {
-	it('starts unpinned in the text view when nothing (or garbage) was stored', () => {
+	it('starts unpinned in the text view, wrapping, when nothing (or garbage) was stored', () => {
 		const fresh = {
 			v: 1,
 			selection: { runId: undefined, activeId: undefined, pinned: false },
 			mode: 'text',
+			wrap: true,
 			announcedRunId: undefined,
 		};
 		for (const stored of [undefined, null, 42, 'diff', [], {}, { selection: 'x', mode: 'Diff' }]) {
@@ -277,12 +384,13 @@ describe('picker persisted state', () => {
 		}
 	});
 	it('keeps what it wrote, and only finite numbers and a literal true', () => {
-		const kept = { v: 1, selection: { runId: 3, activeId: 2, pinned: true }, mode: 'diff', announcedRunId: 3 };
+		const kept = { v: 1, selection: { runId: 3, activeId: 2, pinned: true }, mode: 'diff', wrap: false, announcedRunId: 3 };
 		assert.deepEqual(restorePersisted(kept), kept);
 		assert.deepEqual(restorePersisted({ selection: { runId: Number.NaN, activeId: '2', pinned: 'yes' }, announcedRunId: Infinity }), {
 			v: 1,
 			selection: { runId: undefined, activeId: undefined, pinned: false },
 			mode: 'text',
+			wrap: true,
 			announcedRunId: undefined,
 		});
 	});

@@ -1,0 +1,31 @@
+/**
+ * Highlighted tokens (see `highlight.ts`) as elements: a span per scope with the scope's classes, and
+ * the text always as a Text node, so whatever a model wrote stays text.
+ */
+import type { Token, TokenLine } from './highlight';
+
+function tokenNode(t: Token): Node {
+	let node: Node = document.createTextNode(t.text);
+	for (let i = t.scopes.length - 1; i >= 0; i--) {
+		const span = document.createElement('span');
+		span.className = t.scopes[i];
+		span.append(node);
+		node = span;
+	}
+	return node;
+}
+
+/** One line's tokens, appended to `parent`. */
+export function appendTokens(parent: Node, line: TokenLine): void {
+	for (const t of line) parent.appendChild(tokenNode(t));
+}
+
+/** Lines joined by newlines, for a `<pre>`. */
+export function tokenLinesFragment(lines: readonly TokenLine[]): DocumentFragment {
+	const fragment = document.createDocumentFragment();
+	lines.forEach((line, i) => {
+		if (i > 0) fragment.appendChild(document.createTextNode('\n'));
+		appendTokens(fragment, line);
+	});
+	return fragment;
+}
