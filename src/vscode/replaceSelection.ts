@@ -35,9 +35,10 @@ export function replaceSelection(logger: Logger): AcceptStrategy {
 			// Back to the editor the selection came from, not a second copy in the picker's group.
 			const column = vscode.window.visibleTextEditors.find(e => e.document === doc)?.viewColumn ?? target.column;
 			const editor = await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: false, preview: false });
+			// A caret after the new text, not a live selection: keys a person is still typing go after it.
 			const from = doc.positionAt(start);
 			const to = doc.positionAt(start + replacement.length);
-			editor.selection = new vscode.Selection(from, to);
+			editor.selection = new vscode.Selection(to, to);
 			editor.revealRange(new vscode.Range(from, to));
 			return 'applied';
 		},
