@@ -6,7 +6,8 @@ import * as vscode from 'vscode';
 import type { PickerState } from './core/protocol';
 import { Activity } from './vscode/activity';
 import { CandidateDocuments } from './vscode/candidateDocuments';
-import { onDidChangeSettings, readSettings } from './vscode/config';
+import { parseSettings } from './core/settings';
+import { onDidChangeSettings, openSettings, rawSettings, readSettings } from './vscode/config';
 import { GettingStarted } from './vscode/gettingStarted';
 import { createLog } from './vscode/log';
 import { ModelPicker } from './vscode/modelPicker';
@@ -74,7 +75,14 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		vscode.commands.registerCommand('bestOfN.openSample', () => gettingStarted.openSample()),
 		vscode.commands.registerCommand('bestOfN.showLog', () => log.show()),
 		// Settings are read at the start of each run; this only reports bad values as soon as they are made.
-		onDidChangeSettings(() => readSettings(log)),
+		onDidChangeSettings(() => {
+			// A prompt template with a typo is not used; say so where it was made, with the way back to it.
+			for (const problem of parseSettings(rawSettings()).problems.filter(p => p.startsWith('bestOfN.prompts.'))) {
+				const key = problem.split(' ')[0].slice('bestOfN.'.length);
+				void vscode.window.showWarningMessage(problem, 'Open Settings').then(c => c && openSettings(key));
+			}
+			readSettings(log);
+		}),
 	);
 	// Cheap (one request to the configured server) and silent: it only ticks the walkthrough's steps.
 	void gettingStarted.check();

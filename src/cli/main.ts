@@ -1,6 +1,7 @@
 /**
  * The same best-of-N pipeline without VS Code:
  *   node dist/cli.js rewrite --instruction TEXT [--input FILE] [--n N] [--host URL] [--model NAME]
+ *   node dist/cli.js explain [--input FILE] [--language ID] (and the same options)
  *                            [--reward-model ID_OR_PATH] [--dtype fp32|fp16|q8|int8|uint8|q4]
  *                            [--ranker auto|reward|consensus] [--seed N] [--json]
  * Reads the text from FILE or stdin. Exit status: 0 when at least one candidate was produced (failures
@@ -21,6 +22,7 @@ import { BestOfNError, errorMessage } from '../core/errors';
 import type { PickerState } from '../core/protocol';
 import type { RewardScorer } from '../core/reward';
 import { BestOfNRun } from '../core/run';
+import { explainTask } from '../core/tasks/explain';
 import { rewriteTask } from '../core/tasks/rewrite';
 import { parseSettings, RANKER_MODES, REWARD_DTYPES, type Settings } from '../core/settings';
 import { OllamaGenerator } from '../generation/ollamaGenerator';
@@ -28,6 +30,7 @@ import { RewardWorkerClient } from '../reward/rewardClient';
 import { locateModel } from '../reward/scorer';
 
 const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N] [--host URL] [--model NAME]
+       best-of-n explain [--input FILE] [--language ID] [and the options below]
                          [--reward-model ID_OR_PATH] [--dtype ${REWARD_DTYPES.join('|')}]
                          [--ranker ${RANKER_MODES.join('|')}] [--seed N] [--temperature T] [--max-tokens K]
                          [--concurrency C] [--language ID] [--json]`;
@@ -71,8 +74,12 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 		return 0;
 	}
 	try {
-		if (positionals[0] !== 'rewrite' || positionals.length > 1) throw new UsageError(`expected the command "rewrite"\n${USAGE}`);
-		if (!values.instruction?.trim()) throw new UsageError('--instruction is required and must not be empty');
+		const command = positionals[0];
+		if ((command !== 'rewrite' && command !== 'explain') || positionals.length > 1) {
+			throw new UsageError(`expected the command "rewrite" or "explain"\n${USAGE}`);
+		}
+		if (command === 'rewrite' && !values.instruction?.trim()) throw new UsageError('--instruction is required and must not be empty');
+		if (command === 'explain' && values.instruction !== undefined) throw new UsageError('explain takes no --instruction');
 		if (values.ranker !== undefined && !(RANKER_MODES as readonly string[]).includes(values.ranker)) {
 			throw new UsageError(`--ranker must be one of ${RANKER_MODES.join(', ')}, not "${values.ranker}"`);
 		}
@@ -88,11 +95,20 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 			if (scorer) await loadOrExplain(scorer, settings.rewardModel);
 			const run = new BestOfNRun({
 				runId: 1,
-				task: rewriteTask({
-					instruction: values.instruction.trim(),
-					text,
-					languageId: values.language ?? languageOf(values.input),
-				}),
+				task:
+					command === 'rewrite'
+						? rewriteTask({
+								instruction: values.instruction!.trim(),
+								text,
+								languageId: values.language ?? languageOf(values.input),
+							})
+						: explainTask({
+								text,
+								languageId: values.language ?? languageOf(values.input),
+								fileName: values.input ? path.basename(values.input) : '',
+								before: '',
+								after: '',
+							}),
 				settings,
 				generator: new OllamaGenerator({ host: settings.ollamaHost }),
 				scorer,

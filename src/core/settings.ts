@@ -4,6 +4,7 @@
  * `parseSettings`, so defaults, ranges and clamping cannot drift between the two front ends.
  * The defaults here must match `contributes.configuration` in package.json (a unit test checks it).
  */
+import { PROMPT_PLACEHOLDERS, unknownPlaceholders } from './promptTemplate';
 
 export type RankerMode = 'auto' | 'reward' | 'consensus';
 export const RANKER_MODES: readonly RankerMode[] = ['auto', 'reward', 'consensus'];
@@ -33,6 +34,9 @@ export interface Settings {
 	readonly ranker: RankerMode;
 	/** How many recent instructions are remembered for the instruction box. */
 	readonly historySize: number;
+	/** User-message templates (see promptTemplate.ts); empty = the built-in prompt. */
+	readonly rewritePrompt: string;
+	readonly explainPrompt: string;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -51,6 +55,8 @@ export const DEFAULT_SETTINGS: Settings = {
 	rewardIdleMinutes: 10,
 	ranker: 'auto',
 	historySize: 20,
+	rewritePrompt: '',
+	explainPrompt: '',
 };
 
 /** Setting keys as they appear under the `bestOfN.` prefix, mapped to the `Settings` field they fill. */
@@ -69,6 +75,8 @@ export const SETTING_KEYS: Readonly<Record<string, keyof Settings>> = {
 	rewardIdleMinutes: 'rewardIdleMinutes',
 	ranker: 'ranker',
 	'instructionHistory.size': 'historySize',
+	'prompts.rewrite': 'rewritePrompt',
+	'prompts.explain': 'explainPrompt',
 };
 
 export const LIMITS = {
@@ -132,6 +140,16 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		return fallback;
 	};
 
+	const template = (key: string): string => {
+		const value = str(key, '', true);
+		const unknown = unknownPlaceholders(value);
+		if (unknown.length === 0) return value;
+		problems.push(
+			`bestOfN.${key} has unknown placeholders ${unknown.join(', ')} (known: ${PROMPT_PLACEHOLDERS.map(p => `{${p}}`).join(', ')}); using the built-in prompt.`,
+		);
+		return '';
+	};
+
 	let ollamaHost = str('ollama.host', DEFAULT_SETTINGS.ollamaHost, false);
 	const normalized = normalizeHost(ollamaHost);
 	if (normalized === undefined) {
@@ -155,6 +173,8 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		rewardIdleMinutes: num('rewardIdleMinutes', 'rewardIdleMinutes', false),
 		ranker: oneOf('ranker', RANKER_MODES, DEFAULT_SETTINGS.ranker),
 		historySize: num('instructionHistory.size', 'historySize', true),
+		rewritePrompt: template('prompts.rewrite'),
+		explainPrompt: template('prompts.explain'),
 	};
 	return { settings, problems };
 }

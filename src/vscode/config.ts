@@ -10,11 +10,16 @@ import type { Logger } from '../core/logger';
 
 export const SECTION = 'bestOfN';
 
-export function readSettings(logger?: Logger): Settings {
+/** The `bestOfN.*` values as configured, keyed as in package.json without the prefix. */
+export function rawSettings(): Record<string, unknown> {
 	const config = vscode.workspace.getConfiguration(SECTION);
 	const raw: Record<string, unknown> = {};
 	for (const key of Object.keys(SETTING_KEYS)) raw[key] = config.get(key);
-	const { settings, problems } = parseSettings(raw);
+	return raw;
+}
+
+export function readSettings(logger?: Logger): Settings {
+	const { settings, problems } = parseSettings(rawSettings());
 	for (const problem of problems) logger?.warn(problem);
 	return settings;
 }

@@ -48,7 +48,13 @@ export class RewriteController {
 
 		const document = editor.document;
 		const run = this.sessions.start({
-			task: rewriteTask({ instruction, text: document.getText(selection), languageId: document.languageId }),
+			task: rewriteTask(
+				{ instruction, text: document.getText(selection), languageId: document.languageId },
+				{
+					template: readSettings(this.logger).rewritePrompt,
+					fileName: document.isUntitled ? '' : vscode.workspace.asRelativePath(document.uri, false),
+				},
+			),
 			strategy: replaceSelection(this.logger),
 			document,
 			column: editor.viewColumn,

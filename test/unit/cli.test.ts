@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { rewardPrompt } from '../../src/core/prompt';
+import { explainRewardPrompt } from '../../src/core/tasks/explain';
 import { defaultRespond, FakeOllama } from '../fixtures/fakeOllama';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 
@@ -167,6 +168,55 @@ describe('CLI: best-of-n rewrite', function () {
 		assert.match(r.stdout, /^3 of 4 candidates from llama3\.1:8b, ranked by consensus \(no --reward-model given\)/);
 		assert.match(r.stdout, /#1 {2}score \+[0-9.]+ {2}\(×2\)\n {4}return a \+ b;/, 'the duplicated candidate wins with its count');
 		assert.ok(r.stdout.indexOf('print(1)') > r.stdout.indexOf('return b + a;'), 'the outlier ranks last');
+	});
+
+	it('explain: explanations of stdin ranked by the reward model judging (request to explain, explanation), as --json', async () => {
+		const input = 'SELECT name FROM users WHERE id = ?;';
+		const r = await run(
+			[
+				'explain',
+				'--language',
+				'sql',
+				'--n',
+				'4',
+				'--host',
+				fake.url,
+				'--model',
+				'llama3.1:8b',
+				'--reward-model',
+				modelDir,
+				'--json',
+			],
+			input,
+		);
+		assert.equal(r.code, 0, r.stderr);
+		const sent = fake.requests[fake.requests.length - 1].prompt;
+		assert.match(sent, /^Language: sql\n\nExplain this selection:\n```sql\nSELECT name FROM users WHERE id = \?;\n```$/);
+		const out = JSON.parse(r.stdout);
+		const prompt = explainRewardPrompt({ text: input, languageId: 'sql', fileName: '', before: '', after: '' });
+		const expected = [...REPLIES].sort((a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }));
+		assert.deepEqual(
+			out.candidates.map((c: { text: string }) => c.text),
+			expected,
+		);
+		assert.equal(out.ranker, 'reward');
+	});
+
+	it('explain: --input FILE names the file and takes its language; it refuses --instruction', async () => {
+		const file = path.join(cacheDir, 'total.py');
+		fs.writeFileSync(file, 'total = sum(p.price for p in items)\n');
+		fake.respond = () => '```markdown\nSums the **prices**.\n```';
+		const r = await run(['explain', '--input', file, '--n', '2', '--host', fake.url, '--model', 'llama3.1:8b']);
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(fake.requests[fake.requests.length - 1].prompt, /^File: total\.py \(python\)/);
+		assert.match(
+			r.stdout,
+			/#1 {2}score \+?[0-9.]+ {2}\(×2\)\n {4}Sums the \*\*prices\*\*\./,
+			'the Markdown fence around the reply is gone',
+		);
+		const refused = await run(['explain', '--instruction', 'x', '--host', fake.url], 'a');
+		assert.equal(refused.code, 2);
+		assert.match(refused.stderr, /explain takes no --instruction/);
 	});
 
 	it('exits 0 and reports failures when some candidates fail', async () => {

@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { buildExplainMessages, cleanExplanation, explainTask, fenceFor } from '../../src/core/tasks/explain';
+import { fillTemplate, unknownPlaceholders } from '../../src/core/promptTemplate';
+import { parseSettings } from '../../src/core/settings';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
 
 describe('rewrite task', () => {
@@ -99,5 +101,46 @@ describe('explain task', () => {
 			'Explain what this typescript code does, briefly and concretely.\n\nconst total = items.reduce((s, i) => s + i.price, 0);',
 		);
 		assert.equal(pair.response, 'Sums the prices.');
+	});
+});
+
+describe('prompt templates', () => {
+	it('fill the known placeholders, keep literal braces, and list unknown ones', () => {
+		const values = { instruction: 'shorter', selection: 'a {x}', language: 'ts', fileName: 'f.ts', before: 'b', after: 'c' };
+		assert.equal(
+			fillTemplate('{instruction}: {{ {selection} }} in {language} ({fileName}) {before}|{after}', values),
+			'shorter: { a {x} } in ts (f.ts) b|c',
+		);
+		assert.deepEqual(unknownPlaceholders('Explain {selection} from {fielName} and {}'), ['{fielName}', '{}']);
+		assert.deepEqual(unknownPlaceholders('{{literal}} {selection}'), []);
+	});
+
+	it('replace the user message of a task, keeping its system message', () => {
+		const rewrite = rewriteTask(
+			{ instruction: 'add types', text: 'f(a)', languageId: 'typescript' },
+			{ template: 'Do "{instruction}" to {selection} in {fileName}', fileName: 'src/f.ts' },
+		);
+		const [system, user] = rewrite.messages();
+		assert.match(system.content, /rewritten text only/);
+		assert.equal(user.content, 'Do "add types" to f(a) in src/f.ts');
+		const explain = explainTask(
+			{ text: 'x()', languageId: 'python', fileName: 'm.py', before: 'import x\n', after: '' },
+			'What does {selection} do? Context:\n{before}',
+		);
+		assert.equal(explain.messages()[1].content, 'What does x() do? Context:\nimport x\n');
+	});
+
+	it('are reported and not used when a placeholder is unknown', () => {
+		const { settings, problems } = parseSettings({
+			'prompts.explain': 'Explain {selction}',
+			'prompts.rewrite': '{instruction}: {selection}',
+		});
+		assert.equal(settings.explainPrompt, '');
+		assert.equal(settings.rewritePrompt, '{instruction}: {selection}');
+		assert.equal(problems.length, 1);
+		assert.match(
+			problems[0],
+			/^bestOfN\.prompts\.explain has unknown placeholders \{selction\} \(known: \{instruction\}, \{selection\}/,
+		);
 	});
 });

@@ -3,6 +3,7 @@
  * accepting one shows it beside the explained lines instead of editing the document.
  */
 import type { ChatMessage } from '../generation';
+import { fillTemplate } from '../promptTemplate';
 import type { Task } from './task';
 
 export interface ExplainInput {
@@ -38,7 +39,22 @@ function lf(text: string): string {
 	return text.replace(/\r\n/g, '\n');
 }
 
-export function buildExplainMessages(input: ExplainInput): ChatMessage[] {
+/** `template`: `bestOfN.prompts.explain`, the user message with placeholders; empty for the built-in one. */
+export function buildExplainMessages(input: ExplainInput, template = ''): ChatMessage[] {
+	if (template) {
+		const user = fillTemplate(template, {
+			instruction: '',
+			selection: lf(input.text),
+			language: input.languageId,
+			fileName: input.fileName,
+			before: lf(input.before),
+			after: lf(input.after),
+		});
+		return [
+			{ role: 'system', content: SYSTEM_PROMPT },
+			{ role: 'user', content: user },
+		];
+	}
 	const text = lf(input.text);
 	const before = lf(input.before);
 	const after = lf(input.after);
@@ -82,7 +98,7 @@ export function cleanExplanation(raw: string, partial = false): string {
 	return partial ? body.trim() : text;
 }
 
-export function explainTask(input: ExplainInput): Task {
+export function explainTask(input: ExplainInput, template = ''): Task {
 	const source = lf(input.text);
 	const prompt = explainRewardPrompt(input);
 	const name = input.fileName ? baseName(input.fileName) : 'selection';
@@ -103,7 +119,7 @@ export function explainTask(input: ExplainInput): Task {
 		},
 		source,
 		languageId: input.languageId,
-		messages: () => buildExplainMessages(input),
+		messages: () => buildExplainMessages(input, template),
 		clean: (raw, partial) => cleanExplanation(raw, partial),
 		rewardPair: candidate => ({ prompt, response: candidate }),
 	};
