@@ -2,8 +2,9 @@
  * Rewrite the selection as instructed: candidates are replacement text, diffable against the
  * selection, and accepting one replaces the selection.
  */
-import { buildRewriteMessages, cleanCandidate, rewardPrompt, type RewriteInput } from '../prompt';
+import { buildRewriteMessages, rewardPrompt, type RewriteInput } from '../prompt';
 import { fillTemplate } from '../promptTemplate';
+import { cleanReply } from '../replyCleaning';
 import type { Task } from './task';
 
 export type { RewriteInput } from '../prompt';
@@ -45,7 +46,8 @@ export function rewriteTask(input: RewriteInput, context: RewriteContext = {}): 
 			});
 			return [builtIn[0], { role: 'user', content: user }];
 		},
-		clean: (raw, partial) => cleanCandidate(raw, source, partial),
+		clean: (raw, partial) =>
+			cleanReply(raw, { selection: source, languageId: input.languageId, instruction: input.instruction }, { partial }),
 		rewardPair: candidate => ({ prompt, response: candidate }),
 	};
 }
