@@ -4,7 +4,8 @@
  *   node dist/cli.js explain [--input FILE] [--language ID] (and the same options)
  *                            [--reward-model ID_OR_PATH] [--dtype fp32|fp16|q8|int8|uint8|q4]
  *                            [--ranker auto|reward|consensus] [--seed N] [--json]
- * Reads the text from FILE or stdin. Exit status: 0 when at least one candidate was produced (failures
+ * Reads the text from FILE or stdin. Absent flags take the extension's defaults (model, N, reward
+ * model, ranker). Replies are cleaned and scores printed by the same core code as in the picker. Exit status: 0 when at least one candidate was produced (failures
  * are reported), 1 when the run could not produce any, 2 for bad arguments or input, 130 when cancelled
  * with Ctrl+C (SIGINT). Errors are one line on stderr naming the culprit.
  *
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { BestOfNError, errorMessage } from '../core/errors';
 import type { PickerState } from '../core/protocol';
 import type { RewardScorer } from '../core/reward';
+import { formatScore } from '../core/scoreFormat';
 import { BestOfNRun } from '../core/run';
 import { explainTask } from '../core/tasks/explain';
 import { rewriteTask } from '../core/tasks/rewrite';
@@ -92,7 +94,12 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 		if (settings.ranker === 'reward' && !wantsReward) throw new UsageError('--ranker reward needs --reward-model');
 		const scorer = wantsReward ? createScorer(settings) : undefined;
 		try {
-			if (scorer) await loadOrExplain(scorer, settings.rewardModel);
+			// A reward model the user named, or `--ranker reward`, must load: fail fast rather than rank
+			// another way. The default model under `auto` falls back to consensus as in the extension,
+			// and the output says so.
+			if (scorer && (settings.ranker === 'reward' || values['reward-model'] !== undefined)) {
+				await loadOrExplain(scorer, settings.rewardModel);
+			}
 			const run = new BestOfNRun({
 				runId: 1,
 				task:
@@ -112,7 +119,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 				settings,
 				generator: new OllamaGenerator({ host: settings.ollamaHost }),
 				scorer,
-				rankerReason: settings.ranker === 'consensus' ? '--ranker consensus' : 'no --reward-model given',
+				rankerReason: settings.ranker === 'consensus' ? '--ranker consensus' : 'empty --reward-model',
 				seed,
 			});
 			const stop = () => run.cancel();
@@ -128,6 +135,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 			if (error) return fail(1, error.message);
 			if (state.phase === 'cancelled') return fail(130, 'cancelled');
 			process.stdout.write(values.json ? `${JSON.stringify(toJson(state), null, 2)}\n` : toText(state));
+			if (values.json && state.notice) process.stderr.write(`best-of-n: ${inFlags(state.notice.text)}\n`);
 			const failed = state.candidates.filter(c => c.status === 'failed');
 			for (const c of failed) process.stderr.write(`candidate ${c.id + 1} failed: ${c.error}\n`);
 			return 0;
@@ -155,8 +163,8 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Set
 		temperature: number('temperature'),
 		maxTokens: number('max-tokens'),
 		concurrency: number('concurrency'),
-		// The CLI ranks by a reward model only when one is named.
-		rewardModel: values['reward-model'] ?? '',
+		// Absent flags take the extension's defaults (DEFAULT_SETTINGS): the same reward model and ranker.
+		rewardModel: values['reward-model'],
 		rewardDtype: values.dtype,
 		ranker: values.ranker,
 	});
@@ -266,7 +274,7 @@ export function toJson(state: PickerState) {
 	return {
 		ranker: state.ranker.kind,
 		rankerLabel: state.ranker.label,
-		rankerReason: state.ranker.reason,
+		rankerReason: inFlags(state.ranker.reason),
 		model: state.model,
 		host: state.host,
 		requested: state.requested,
@@ -283,7 +291,7 @@ export function toJson(state: PickerState) {
 		})),
 		failed: failed.length,
 		errors: failed.map(c => c.error ?? 'failed'),
-		notice: state.notice?.text ?? null,
+		notice: state.notice ? inFlags(state.notice.text) : null,
 	};
 }
 
@@ -291,13 +299,15 @@ function toText(state: PickerState): string {
 	const done = state.candidates.filter(c => c.status === 'done');
 	const failed = state.candidates.length - done.length;
 	const ranker = state.ranker.kind === 'reward' ? `reward model ${state.ranker.label}` : state.ranker.label;
+	// A notice says why the ranker is not the one asked for; the reason would only repeat it.
+	const reason = state.notice ? '' : ` (${state.ranker.reason})`;
 	const lines = [
-		`${done.length} of ${state.requested} candidates from ${state.model}, ranked by ${ranker} (${state.ranker.reason})` +
+		`${done.length} of ${state.requested} candidates from ${state.model}, ranked by ${ranker}${reason}` +
 			(failed ? `, ${failed} failed` : ''),
 	];
-	if (state.notice) lines.push(state.notice.text);
+	if (state.notice) lines.push(inFlags(state.notice.text));
 	for (const c of done) {
-		const score = c.score === undefined ? 'unscored' : `score ${c.score >= 0 ? '+' : ''}${c.score.toFixed(3)}`;
+		const score = c.score === undefined ? 'unscored' : `score ${formatScore(c.score, state.ranker.kind)}`;
 		lines.push('', `#${c.rank ?? '-'}  ${score}${c.count > 1 ? `  (×${c.count})` : ''}`);
 		lines.push(
 			...c.text
@@ -319,9 +329,13 @@ const FLAGS: [RegExp, string][] = [
 	[/choose the consensus ranker/g, 'use --ranker consensus'],
 ];
 
-function fail(code: number, message: string): number {
+function inFlags(message: string): string {
 	for (const [pattern, flag] of FLAGS) message = message.replace(pattern, flag);
-	process.stderr.write(`best-of-n: ${message}\n`);
+	return message;
+}
+
+function fail(code: number, message: string): number {
+	process.stderr.write(`best-of-n: ${inFlags(message)}\n`);
 	return code;
 }
 

@@ -3,18 +3,10 @@
  * rows are tied. Pure, so the words are tested in node.
  */
 import type { CandidateView, RankerView } from '../core/protocol';
+import { formatScore } from '../core/scoreFormat';
 
-/**
- * Reward scores are raw logits, so the sign matters and is always shown ("+1.23", "−0.42", with a
- * real minus so the columns line up); consensus scores are similarities in 0–1 ("0.87").
- */
-export function formatScore(score: number | undefined, kind: RankerView['kind'], digits = 2): string {
-	if (score === undefined || !Number.isFinite(score)) return '';
-	const fixed = Math.abs(score).toFixed(digits);
-	if (kind !== 'reward') return score < 0 ? `\u2212${fixed}` : fixed;
-	if (Number(fixed) === 0) return fixed;
-	return (score > 0 ? '+' : '\u2212') + fixed;
-}
+// The number itself is formatted in core, so the CLI prints scores exactly as the picker shows them.
+export { formatScore };
 
 /** The score column's tooltip: what the number is, its scale, and which way is better. */
 export function scoreMeaning(ranker: RankerView): string {

@@ -9,6 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { rewardPrompt } from '../../src/core/prompt';
 import { explainRewardPrompt } from '../../src/core/tasks/explain';
+import { DEFAULT_SETTINGS } from '../../src/core/settings';
+import { FakeHub } from '../fixtures/fakeHub';
 import { defaultRespond, FakeOllama } from '../fixtures/fakeOllama';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 
@@ -28,9 +30,11 @@ interface Result {
 /** An exiting CLI takes milliseconds; something that keeps its event loop alive (a socket, the worker) shows here. */
 const MAX_LINGER_MS = 2000;
 
-function run(args: string[], stdin = '', onSpawn?: (child: ChildProcess) => void): Promise<Result> {
+function run(args: string[], stdin = '', onSpawn?: (child: ChildProcess) => void, env: NodeJS.ProcessEnv = {}): Promise<Result> {
 	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, XDG_CACHE_HOME: cacheDir } });
+		// HF_ENDPOINT: the default reward model is a Hub id; a test must never reach the real Hub.
+		const childEnv = { ...process.env, XDG_CACHE_HOME: cacheDir, HF_ENDPOINT: closedHub, ...env };
+		const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: childEnv });
 		let stdout = '';
 		let stderr = '';
 		let lastOutput = Date.now();
@@ -58,6 +62,8 @@ let fake: FakeOllama;
 let modelDir: string;
 let quantizedDir: string;
 let cacheDir: string;
+/** A Hub address where nothing listens (set in before()). */
+let closedHub: string;
 
 /** Rebuilds the CLI bundle when it is missing or older than the sources, so a stale build is never tested. */
 function ensureBuilt(): void {
@@ -88,6 +94,9 @@ describe('CLI: best-of-n rewrite', function () {
 		writeTinyRewardModel(modelDir);
 		// Like a Hub repo that ships only the quantized export.
 		writeTinyRewardModel(quantizedDir, { onnxFiles: ['model_quantized.onnx'] });
+		const closed = new FakeHub();
+		closedHub = (await closed.start()).url;
+		await closed.close();
 	});
 
 	beforeEach(() => {
@@ -147,7 +156,66 @@ describe('CLI: best-of-n rewrite', function () {
 		);
 	});
 
-	it('reads --input FILE and prints a readable ranked list, ranking by consensus without a reward model', async () => {
+	it("without --reward-model ranks by the extension's default reward model, fetched from the Hub", async () => {
+		const hub = new FakeHub();
+		hub.serveTinyModel(DEFAULT_SETTINGS.rewardModel);
+		const { url } = await hub.start();
+		const ownCache = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-cli-cache-'));
+		try {
+			const args = ['rewrite', '-i', 'improve', '--n', '4', '--host', fake.url, '--json'];
+			const r = await run(args, 'the function returns a', undefined, { HF_ENDPOINT: url, XDG_CACHE_HOME: ownCache });
+			assert.equal(r.code, 0, r.stderr);
+			const out = JSON.parse(r.stdout);
+			assert.equal(out.ranker, 'reward');
+			assert.equal(out.rankerLabel, DEFAULT_SETTINGS.rewardModel);
+			assert.equal(out.model, DEFAULT_SETTINGS.model);
+			assert.ok(hub.requests.some(q => q.model === DEFAULT_SETTINGS.rewardModel && q.status === 200));
+		} finally {
+			await hub.close();
+			fs.rmSync(ownCache, { recursive: true, force: true });
+		}
+	});
+
+	it('falls back to consensus, and says why, when the default reward model cannot be had', async () => {
+		const r = await run(['rewrite', '-i', 'improve', '--n', '4', '--host', fake.url], 'the function returns a');
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(
+			r.stdout,
+			/^4 of 4 candidates from llama3\.1:8b, ranked by consensus\nRanked by consensus: Could not load the reward model /,
+		);
+		assert.match(r.stdout, /Set --reward-model to a local folder, or to a Hub id with an ONNX export, or use --ranker consensus\./);
+		assert.doesNotMatch(r.stdout, /bestOfN\./, 'flags, not settings, are named');
+		// The picker's formatting: consensus similarities unsigned, two decimals.
+		assert.match(r.stdout, /\n#1 {2}score 0\.\d\d\n/);
+	});
+
+	it('cleans chatty replies as the extension does', async () => {
+		const code = 'const add = (a, b) => a + b;';
+		fake.respond = () => `Here is a more concise version:\n\n\`\`\`js\n${code}\n\`\`\`\n\nThis uses an arrow function.`;
+		const args = [
+			'rewrite',
+			'-i',
+			'shorter',
+			'--n',
+			'2',
+			'--host',
+			fake.url,
+			'--language',
+			'javascript',
+			'--ranker',
+			'consensus',
+			'--json',
+		];
+		const r = await run(args, 'function add(a, b) {\n  return a + b;\n}\n');
+		assert.equal(r.code, 0, r.stderr);
+		const out = JSON.parse(r.stdout);
+		assert.deepEqual(
+			out.candidates.map((c: { text: string }) => c.text),
+			[`${code}\n`],
+		);
+	});
+
+	it('reads --input FILE and prints a readable ranked list, ranking by consensus when asked', async () => {
 		const file = path.join(cacheDir, 'in.ts');
 		fs.writeFileSync(file, 'return a+b;\n');
 		fake.respond = r => ['return a + b;', 'return a + b;', 'return b + a;', 'print(1)'][(r.id - 1) % 4];
@@ -163,10 +231,12 @@ describe('CLI: best-of-n rewrite', function () {
 			fake.url,
 			'--model',
 			'llama3.1:8b',
+			'--ranker',
+			'consensus',
 		]);
 		assert.equal(r.code, 0, r.stderr);
-		assert.match(r.stdout, /^3 of 4 candidates from llama3\.1:8b, ranked by consensus \(no --reward-model given\)/);
-		assert.match(r.stdout, /#1 {2}score \+[0-9.]+ {2}\(×2\)\n {4}return a \+ b;/, 'the duplicated candidate wins with its count');
+		assert.match(r.stdout, /^3 of 4 candidates from llama3\.1:8b, ranked by consensus \(--ranker consensus\)/);
+		assert.match(r.stdout, /#1 {2}score [01]\.\d\d {2}\(×2\)\n {4}return a \+ b;/, 'the duplicated candidate wins with its count');
 		assert.ok(r.stdout.indexOf('print(1)') > r.stdout.indexOf('return b + a;'), 'the outlier ranks last');
 	});
 
@@ -297,7 +367,21 @@ describe('CLI: best-of-n rewrite', function () {
 		const lines = 20_000;
 		fake.respond = r => Array.from({ length: lines }, (_, i) => `candidate ${r.id} line ${i} of a long answer`).join('\n');
 		fake.chunkSize = 1 << 16;
-		const r = await run(['rewrite', '-i', 'expand', '--n', '4', '--host', fake.url, '--model', 'llama3.1:8b', '--json'], 'short');
+		const args = [
+			'rewrite',
+			'-i',
+			'expand',
+			'--n',
+			'4',
+			'--host',
+			fake.url,
+			'--model',
+			'llama3.1:8b',
+			'--ranker',
+			'consensus',
+			'--json',
+		];
+		const r = await run(args, 'short');
 		assert.equal(r.code, 0, r.stderr);
 		assert.ok(r.stdout.length > 3_000_000, `the output is large (${r.stdout.length} characters)`);
 		const out = JSON.parse(r.stdout);
