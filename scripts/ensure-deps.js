@@ -24,7 +24,8 @@ function ensureDeps() {
 	const why = needsInstall();
 	if (!why) return;
 	console.log(`[ensure-deps] ${why}: running npm install…`);
-	const r = spawnSync('npm', ['install'], { cwd: ROOT, stdio: 'inherit' });
+	// Errors only: npm's deprecation and funding notices are noise to someone who typed `npm start`.
+	const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: ROOT, stdio: 'inherit' });
 	if (r.status !== 0) throw new Error(`npm install failed (${r.error || 'exit ' + r.status})`);
 	// npm may leave package-lock.json untouched or rewrite it after the hidden lockfile; mark the
 	// install as done now so the next run does not reinstall for nothing.

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// `npm start`: the extension from this working tree in a real VS Code (code-server), for trying it
-// by hand. It installs what is missing, builds, starts the server on 127.0.0.1 and prints the URL;
-// open it in a browser on this machine. No browser is started here.
+// `npm start`: Best-of-N in a real VS Code (code-server) for a person to try. It installs what is
+// missing, rebuilds the extension, and serves VS Code on 127.0.0.1 with the extension installed in
+// a profile that is kept across restarts: settings, theme and the extension's state survive, the
+// bare URL has the extension, and notifications show as toasts (the test harness's smoke-test
+// driver, which hides them, is off here). No browser is started; open the printed URL.
 //
 //   npm start                  port from $PORT, else 8080 when free, else any free port
-//   npm start -- --no-build    skip the build (when `npm run watch` runs in another terminal)
+//   npm start -- --no-build    skip the rebuild (when `npm run watch` runs in another terminal)
 //
-// After a rebuild, run "Developer: Reload Window" in the page to load the new code.
+// The extension is a link to this checkout, so after a rebuild "Developer: Reload Window" in the
+// page (or a restart) runs the new code. test/e2e/start.e2e.js starts VS Code through `start()`.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -14,10 +17,9 @@ const path = require('path');
 const host = require('./vscode-host');
 
 const ROOT = host.ROOT;
-const SAMPLE = path.join(host.HOST_DIR, 'sample-workspace');
 
-// A small workspace with something to select and rewrite, outside git so it can be edited freely.
-// Existing files are left alone: they may hold the user's own experiments.
+// A small workspace with something to select and rewrite, in the profile (outside git) so it can be
+// edited freely. Existing files are left alone: they may hold the user's own experiments.
 const SAMPLE_FILES = {
 	'fibonacci.ts': [
 		'// Select the function and ask Best-of-N for a better version.',
@@ -38,10 +40,10 @@ const SAMPLE_FILES = {
 	].join('\n'),
 };
 
-function ensureSampleWorkspace() {
-	fs.mkdirSync(SAMPLE, { recursive: true });
+function ensureSampleWorkspace(dir) {
+	fs.mkdirSync(dir, { recursive: true });
 	for (const [name, text] of Object.entries(SAMPLE_FILES)) {
-		const file = path.join(SAMPLE, name);
+		const file = path.join(dir, name);
 		if (!fs.existsSync(file)) fs.writeFileSync(file, text);
 	}
 }
@@ -51,47 +53,70 @@ async function choosePort() {
 	return (await host.isPortFree(8080)) ? 8080 : host.freePort();
 }
 
+// esbuild only: a second or two. Type checking (`npm run typecheck`) is for `npm test` and the editor;
+// a person trying the extension needs the bundle. Run through node, not npm, to keep the output quiet.
 function build() {
-	console.log('[start] npm run build');
-	const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-	if (r.status !== 0) throw new Error(`npm run build failed (${r.error || 'exit ' + r.status})`);
+	const r = spawnSync(process.execPath, ['esbuild.js'], { cwd: ROOT, stdio: 'inherit' });
+	if (r.status !== 0) throw new Error(`the build failed (${r.error || 'exit ' + r.status})`);
+}
+
+/**
+ * Everything `npm start` does before printing the URL: dependencies, the VS Code install, the build,
+ * the sample workspace and the server, with the extension installed in `profile`. Resolves with the
+ * server (see vscode-host's startServer) and the workspace it opens.
+ */
+async function start({ profile = host.profileFor(ROOT), workspace, port, build: rebuild = true, env } = {}) {
+	require('./ensure-deps').ensureDeps();
+	host.ensureHost();
+	if (rebuild) build();
+	const folder = workspace || path.join(profile, 'sample-workspace');
+	if (!workspace) ensureSampleWorkspace(folder);
+	const server = await host.startServer({ workspace: folder, port: port ?? (await choosePort()), profile, installExtension: ROOT, env });
+	return { server, workspace: folder, profile };
 }
 
 async function main() {
-	require('./ensure-deps').ensureDeps();
-	host.ensureHost();
-	if (!process.argv.includes('--no-build')) build();
-	ensureSampleWorkspace();
-
-	const server = await host.startServer({ workspace: SAMPLE, port: await choosePort(), extensionDevelopmentPath: ROOT });
+	const t0 = Date.now();
+	let server;
 	let stopping = false;
+	// Installed before the server starts: Ctrl+C while it comes up must not leave it running. (Exiting
+	// runs vscode-host's exit hook, which kills the server's process group.)
 	const stop = async sig => {
 		if (stopping) return;
 		stopping = true;
-		console.log(`\n[start] ${sig}: stopping code-server…`);
-		await server.stop();
+		console.log(`\n[start] ${sig}: stopping VS Code…`);
+		if (server) await server.stop();
 		process.exit(0);
 	};
 	process.on('SIGINT', () => stop('Ctrl+C'));
 	process.on('SIGTERM', () => stop('SIGTERM'));
+	const started = await start({ build: !process.argv.includes('--no-build') });
+	server = started.server;
+	const { workspace, profile } = started;
 	server.exited.then(() => {
 		if (stopping) return;
 		console.error(`[start] code-server exited unexpectedly; log ${server.logPath}:\n${host.tail(server.logPath, 30)}`);
 		process.exit(1);
 	});
 
+	const rel = p => path.relative(ROOT, p) || '.';
 	console.log('');
-	console.log('Best-of-N is running in code-server (VS Code ' + host.CODE_SERVER_VERSION.replace(/^4\./, '1.') + ').');
-	console.log('Open this URL in a browser on this machine:');
+	console.log(
+		`Best-of-N is running in VS Code ${host.CODE_SERVER_VERSION.replace(/^4\./, '1.')} (ready in ${((Date.now() - t0) / 1000).toFixed(0)} s). Open:`,
+	);
 	console.log('');
-	console.log(`  ${server.url()}`);
+	console.log(`  ${server.base}/`);
 	console.log('');
-	console.log(`Workspace: ${SAMPLE}`);
-	console.log(`Server log: ${server.logPath}`);
-	console.log('Ctrl+C to stop.');
+	console.log(`Profile (settings, theme, state; kept across restarts): ${rel(profile)}`);
+	console.log(`Workspace: ${rel(workspace)}   Server log: ${rel(server.logPath)}`);
+	console.log('Ctrl+C stops it. After editing the code, run npm start again (it rebuilds) or Developer: Reload Window.');
 }
 
-main().catch(err => {
-	console.error(`[start] ${err.message}`);
-	process.exit(1);
-});
+module.exports = { start };
+
+if (require.main === module) {
+	main().catch(err => {
+		console.error(`[start] ${err.message}`);
+		process.exit(1);
+	});
+}

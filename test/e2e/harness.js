@@ -251,12 +251,12 @@ async function logWebviewText(frame, name) {
 function logWorkbench(wb) {
 	if (wb.pageErrors.length) console.error(`    page errors: ${wb.pageErrors.map(String).join('\n      ')}`);
 	console.error(`    server log ${wb.server.logPath}`);
-	const log = findExtensionLog(wb.server.scratch);
+	const log = findExtensionLog(wb.server.userDataDir);
 	if (log) console.error(`    extension log ${log}:\n${indent(host.tail(log, 25))}`);
 }
 
-/** The extension's own log (its output channel) under the run's user data folder, if there is one. */
-function findExtensionLog(scratch) {
+/** The extension's own log (its output channel) under a server's user data folder, if there is one. */
+function findExtensionLog(userDataDir) {
 	const found = [];
 	const walk = dir => {
 		for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -266,7 +266,7 @@ function findExtensionLog(scratch) {
 		}
 	};
 	try {
-		walk(path.join(scratch, 'udd', 'logs'));
+		walk(path.join(userDataDir, 'logs'));
 	} catch {
 		return undefined;
 	}
