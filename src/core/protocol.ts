@@ -29,6 +29,8 @@ export interface CandidateView {
 	readonly durationMs?: number;
 	/** `length` when it hit the token limit (the text is likely cut short). */
 	readonly doneReason?: string;
+	/** The sampling seed it was generated with (kept in the preference log). */
+	readonly seed?: number;
 }
 
 export type RunPhase = 'generating' | 'scoring' | 'done' | 'cancelled' | 'failed';

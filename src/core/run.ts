@@ -54,6 +54,8 @@ interface Slot {
 	tokens?: number;
 	durationMs?: number;
 	doneReason?: string;
+	/** The sampling seed its request carried. */
+	seed?: number;
 	/** Order of completion, to break ties and keep unscored candidates stable. */
 	finishedOrder?: number;
 }
@@ -218,6 +220,7 @@ export class BestOfNRun {
 			seed,
 		};
 		const t0 = this.now();
+		slot.seed = seed;
 		slot.status = 'streaming';
 		this.emit();
 		try {
@@ -400,6 +403,7 @@ function toView(slot: Slot, index: number, all: Slot[]): CandidateView {
 		tokens: slot.tokens,
 		durationMs: slot.durationMs,
 		doneReason: slot.doneReason,
+		seed: slot.seed,
 	};
 }
 
