@@ -81,6 +81,7 @@ const targets = [
 		banner: { js: '#!/usr/bin/env node' },
 	},
 	{ ...common, entryPoints: { picker: 'src/webview/picker.ts' }, outdir: 'dist', platform: 'browser', format: 'iife', target: 'es2022' },
+	{ ...common, entryPoints: { report: 'src/webview/report.ts' }, outdir: 'dist', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 
 // Extension-host tests are TypeScript too; bundled so they can import the fixtures and core types.

@@ -13,6 +13,11 @@ import { createLog } from './vscode/log';
 import { ModelPicker } from './vscode/modelPicker';
 import { currentPick, type PickView } from './vscode/pickTracker';
 import { RewardPicker } from './vscode/rewardPicker';
+import { AgreementCache } from './vscode/agreementCache';
+import { PreferenceCommands } from './vscode/preferenceCommands';
+import { PreferenceRecorder } from './vscode/preferenceRecorder';
+import { PreferenceStore } from './vscode/preferenceStore';
+import { ReportPanel } from './vscode/reportPanel';
 import { RewardService } from './vscode/rewardService';
 import { RewriteController } from './vscode/rewriteController';
 import { Sessions } from './vscode/sessions';
@@ -28,13 +33,19 @@ export interface BestOfNApi {
 	/** The quick pick Best-of-N shows now (model, scope, reward model), as a person sees it. */
 	readonly quickPick: PickView | undefined;
 	readonly statusBar: StatusBarView;
+	/** Where the preference log is kept (it may not exist yet). */
+	readonly preferenceLog: string;
 }
 
 export function activate(context: vscode.ExtensionContext): BestOfNApi {
 	const log = createLog();
 	const rewards = new RewardService(context, log);
 	const documents = new CandidateDocuments();
-	const sessions = new Sessions(context.extensionUri, log, rewards, documents);
+	const preferences = new PreferenceStore(context.globalStorageUri.fsPath, log);
+	const agreement = new AgreementCache(preferences, log);
+	const sessions = new Sessions(context.extensionUri, log, rewards, documents, agreement);
+	const recorder = new PreferenceRecorder(preferences, log);
+	const preferenceCommands = new PreferenceCommands(preferences, rewards);
 	const rewrites = new RewriteController(context, log, sessions);
 	const activity = new Activity();
 	const models = new ModelPicker(log, activity);
@@ -74,6 +85,13 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		vscode.commands.registerCommand('bestOfN.checkServer', () => gettingStarted.checkAgain()),
 		vscode.commands.registerCommand('bestOfN.openSample', () => gettingStarted.openSample()),
 		vscode.commands.registerCommand('bestOfN.showLog', () => log.show()),
+		preferences,
+		agreement,
+		sessions.onDidAccept(accepted => void recorder.record(accepted)),
+		vscode.commands.registerCommand('bestOfN.clearPreferences', () => preferenceCommands.clear()),
+		vscode.commands.registerCommand('bestOfN.exportPreferences', () => preferenceCommands.export()),
+		vscode.commands.registerCommand('bestOfN.evaluateRewardModel', () => preferenceCommands.evaluate()),
+		vscode.commands.registerCommand('bestOfN.showRankingReport', () => void ReportPanel.show(context.extensionUri, preferences, log)),
 		// Settings are read at the start of each run; this only reports bad values as soon as they are made.
 		onDidChangeSettings(() => {
 			// A prompt template with a typo is not used; say so where it was made, with the way back to it.
@@ -99,6 +117,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		get statusBar() {
 			return statusBar.current;
 		},
+		preferenceLog: preferences.file,
 	};
 }
 

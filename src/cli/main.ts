@@ -30,12 +30,15 @@ import { parseSettings, RANKER_MODES, REWARD_DTYPES, type Settings } from '../co
 import { OllamaGenerator } from '../generation/ollamaGenerator';
 import { RewardWorkerClient } from '../reward/rewardClient';
 import { locateModel } from '../reward/scorer';
+import { EVAL_USAGE, evalMain, PREFERENCES_USAGE, preferencesMain } from './preferencesCli';
 
 const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N] [--host URL] [--model NAME]
        best-of-n explain [--input FILE] [--language ID] [and the options below]
                          [--reward-model ID_OR_PATH] [--dtype ${REWARD_DTYPES.join('|')}]
                          [--ranker ${RANKER_MODES.join('|')}] [--seed N] [--temperature T] [--max-tokens K]
-                         [--concurrency C] [--language ID] [--json]`;
+                         [--concurrency C] [--language ID] [--json]
+${PREFERENCES_USAGE}
+${EVAL_USAGE}`;
 
 /** Ollama's seeds; candidate i gets seed + i, as in the extension's runs. */
 const MAX_SEED = 2 ** 31 - 1;
@@ -44,6 +47,10 @@ class UsageError extends Error {}
 
 /** Runs the CLI and returns its exit status; the caller sets it as `process.exitCode`. */
 export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promise<number> {
+	if (argv[0] === 'preferences') return preferencesMain(argv.slice(1));
+	if (argv[0] === 'eval') {
+		return evalMain(argv.slice(1), (model, dtype) => createScorer(parseSettings({ rewardModel: model, rewardDtype: dtype }).settings));
+	}
 	let parsed;
 	try {
 		parsed = parseArgs({
@@ -78,7 +85,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 	try {
 		const command = positionals[0];
 		if ((command !== 'rewrite' && command !== 'explain') || positionals.length > 1) {
-			throw new UsageError(`expected the command "rewrite" or "explain"\n${USAGE}`);
+			throw new UsageError(`expected the command "rewrite", "explain", "preferences export" or "eval"\n${USAGE}`);
 		}
 		if (command === 'rewrite' && !values.instruction?.trim()) throw new UsageError('--instruction is required and must not be empty');
 		if (command === 'explain' && values.instruction !== undefined) throw new UsageError('explain takes no --instruction');

@@ -180,3 +180,29 @@ export function runningAgreement(records: readonly PreferenceRecord[], ranker: s
 	const mine = topOneAgreement(records).find(a => a.ranker === ranker);
 	return mine && mine.n >= minRuns ? mine : undefined;
 }
+
+/** Everything the ranking report shows, computed from the log in one pass over its records. */
+export interface RankingReport {
+	/** Records in the log, and how many of them say something about a ranker. */
+	readonly picks: number;
+	readonly judged: number;
+	readonly rankers: readonly RankerAgreement[];
+	readonly rankDistribution: readonly number[];
+	readonly trend: { readonly bucket: 'day' | 'week'; readonly points: readonly TrendPoint[] };
+	readonly sideBySide: readonly SideBySide[];
+	/** The logged rankers' pairwise accuracy (chosen scored above each rejected; ties half). */
+	readonly pairwise: Rate;
+}
+
+export function rankingReport(records: readonly PreferenceRecord[]): RankingReport {
+	const bucket = trendBucket(records);
+	return {
+		picks: records.length,
+		judged: judged(records).length,
+		rankers: topOneAgreement(records),
+		rankDistribution: pickedRankDistribution(records),
+		trend: { bucket, points: agreementTrend(records, bucket) },
+		sideBySide: consensusVersusReward(records),
+		pairwise: loggedPairwiseAccuracy(records),
+	};
+}

@@ -63,6 +63,14 @@ export interface TaskView {
 	readonly detail: 'code' | 'markdown';
 }
 
+export interface RankerAgreementView {
+	/** Picks where the ranker's #1 was chosen, of `runs` recorded runs it ranked. */
+	readonly agreed: number;
+	readonly runs: number;
+	/** 95% interval of the rate, 0–1. */
+	readonly ci95: readonly [number, number];
+}
+
 export interface PickerState {
 	readonly runId: number;
 	readonly phase: RunPhase;
@@ -80,6 +88,8 @@ export interface PickerState {
 	readonly startedAt: number;
 	/** Set once the run has ended. */
 	readonly elapsedMs?: number;
+	/** How often this ranker's #1 was the person's pick in the preference log, once there are enough picks. */
+	readonly agreement?: RankerAgreementView;
 	/** A run-level message (all candidates failed, document changed, …). */
 	readonly notice?: Notice;
 }

@@ -37,6 +37,12 @@ export interface Settings {
 	/** User-message templates (see promptTemplate.ts); empty = the built-in prompt. */
 	readonly rewritePrompt: string;
 	readonly explainPrompt: string;
+	/** Whether accepted candidates are recorded in the local preference log. */
+	readonly preferencesRecord: boolean;
+	/** Glob patterns of files whose runs are never recorded. */
+	readonly preferencesExclude: readonly string[];
+	/** The log's size bound; past it the oldest records are dropped. */
+	readonly preferencesMaxMegabytes: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -57,6 +63,9 @@ export const DEFAULT_SETTINGS: Settings = {
 	historySize: 20,
 	rewritePrompt: '',
 	explainPrompt: '',
+	preferencesRecord: true,
+	preferencesExclude: [],
+	preferencesMaxMegabytes: 20,
 };
 
 /** Setting keys as they appear under the `bestOfN.` prefix, mapped to the `Settings` field they fill. */
@@ -77,6 +86,9 @@ export const SETTING_KEYS: Readonly<Record<string, keyof Settings>> = {
 	'instructionHistory.size': 'historySize',
 	'prompts.rewrite': 'rewritePrompt',
 	'prompts.explain': 'explainPrompt',
+	'preferences.record': 'preferencesRecord',
+	'preferences.exclude': 'preferencesExclude',
+	'preferences.maxMegabytes': 'preferencesMaxMegabytes',
 };
 
 export const LIMITS = {
@@ -88,6 +100,7 @@ export const LIMITS = {
 	contextLength: { min: 0, max: 1048576 },
 	rewardIdleMinutes: { min: 0, max: 1440 },
 	historySize: { min: 0, max: 200 },
+	preferencesMaxMegabytes: { min: 1, max: 1024 },
 } as const;
 
 export interface ParsedSettings {
@@ -149,6 +162,20 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		);
 		return '';
 	};
+	const bool = (key: string, fallback: boolean): boolean => {
+		const value = raw[key];
+		if (value === undefined || value === null) return fallback;
+		if (typeof value === 'boolean') return value;
+		problems.push(`bestOfN.${key} must be true or false; using ${fallback}.`);
+		return fallback;
+	};
+	const strings = (key: string): string[] => {
+		const value = raw[key];
+		if (value === undefined || value === null) return [];
+		if (Array.isArray(value) && value.every(v => typeof v === 'string')) return value.filter(v => v.trim());
+		problems.push(`bestOfN.${key} must be a list of glob patterns; ignoring it.`);
+		return [];
+	};
 
 	let ollamaHost = str('ollama.host', DEFAULT_SETTINGS.ollamaHost, false);
 	const normalized = normalizeHost(ollamaHost);
@@ -175,6 +202,9 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		historySize: num('instructionHistory.size', 'historySize', true),
 		rewritePrompt: template('prompts.rewrite'),
 		explainPrompt: template('prompts.explain'),
+		preferencesRecord: bool('preferences.record', DEFAULT_SETTINGS.preferencesRecord),
+		preferencesExclude: strings('preferences.exclude'),
+		preferencesMaxMegabytes: num('preferences.maxMegabytes', 'preferencesMaxMegabytes', false),
 	};
 	return { settings, problems };
 }

@@ -9,7 +9,7 @@
 import * as vscode from 'vscode';
 import type { BestOfNError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import type { PickerState, WebviewToHost } from '../core/protocol';
+import type { PickerState, RankerAgreementView, WebviewToHost } from '../core/protocol';
 import { BestOfNRun, type RunResult } from '../core/run';
 import type { Task } from '../core/tasks/task';
 import { TrackedRange } from '../core/trackedRange';
@@ -60,6 +60,8 @@ export interface AcceptEvent {
 	readonly state: PickerState;
 	readonly id: number;
 	readonly task: Task;
+	/** The document the selection is in (the preference log skips untitled and excluded ones). */
+	readonly document: vscode.TextDocument;
 }
 
 export interface SessionDeps {
@@ -72,6 +74,8 @@ export interface SessionDeps {
 	readonly reportFailure: (error: BestOfNError, session: PickerSession) => void;
 	/** A run started or ended here (the owner keeps the `bestOfN.running` context key). */
 	readonly onRunningChanged: () => void;
+	/** The ranker's agreement with the person's recorded picks, for the header. */
+	readonly agreement?: (state: PickerState) => RankerAgreementView | undefined;
 }
 
 export class PickerSession extends Disposable {
@@ -206,7 +210,7 @@ export class PickerSession extends Disposable {
 			if (!state || text === undefined) return 'unavailable';
 			const outcome = await this.spec.strategy.accept({ id, text, state }, this.target());
 			if (outcome === 'applied') {
-				this.accepted.fire({ state, id, task: this.spec.task });
+				this.accepted.fire({ state, id, task: this.spec.task, document: this.spec.document });
 				this.dispose();
 			}
 			return outcome;
@@ -244,8 +248,9 @@ export class PickerSession extends Disposable {
 	}
 
 	private show(state: PickerState): void {
-		this.lastState = state;
-		if (!this.disposed) this.panel.update(state);
+		const agreement = this.deps.agreement?.(state);
+		this.lastState = agreement ? { ...state, agreement } : state;
+		if (!this.disposed) this.panel.update(this.lastState);
 	}
 
 	private async onMessage(message: WebviewToHost): Promise<void> {

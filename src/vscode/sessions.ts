@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
 import type { RunResult } from '../core/run';
 import { pullModel } from '../generation/ollamaAdmin';
+import type { AgreementCache } from './agreementCache';
 import type { CandidateDocuments } from './candidateDocuments';
 import { openSettings, readSettings } from './config';
 import { Disposable } from './dispose';
@@ -31,6 +32,7 @@ export class Sessions extends Disposable {
 		private readonly logger: Logger,
 		private readonly rewards: RewardService,
 		private readonly documents: CandidateDocuments,
+		private readonly agreement?: AgreementCache,
 	) {
 		super();
 	}
@@ -91,6 +93,7 @@ export class Sessions extends Disposable {
 			nextRunId: () => ++this.runIds,
 			reportFailure: (error, failed) => void this.reportFailure(error, () => this.retry(failed)),
 			onRunningChanged: () => this.updateRunningKey(),
+			agreement: this.agreement && (state => this.agreement!.for(state)),
 		});
 		this.session = session;
 		session.onDidAccept(e => this.accepted.fire(e));

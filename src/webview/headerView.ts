@@ -4,7 +4,7 @@
  */
 import type { PickerState } from '../core/protocol';
 import { button, el, setAttr, setText, show } from './dom';
-import { formatElapsed, formatProgress, isRunning, modelLine, phaseLabel, rankerLine } from './view';
+import { agreementLine, formatElapsed, formatProgress, isRunning, modelLine, phaseLabel, rankerLine } from './view';
 
 export interface HeaderActions {
 	cancel(): void;
@@ -32,7 +32,8 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 	const metaRow = el('div', 'meta-row');
 	const modelText = el('span', 'model');
 	const rankerText = el('span', 'ranker');
-	metaRow.append(modelText, rankerText);
+	const agreementText = el('span', 'agreement', { title: 'From your recorded picks (Best-of-N: Show Ranking Report)' });
+	metaRow.append(modelText, rankerText, agreementText);
 	const statusRow = el('div', 'status-row');
 	const phaseText = el('span', 'phase');
 	const progressText = el('span', 'progress');
@@ -89,6 +90,8 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		const ranker = rankerLine(s);
 		setText(rankerText, s.ranker.loading ? `${ranker.text} — loading: ${s.ranker.loading}` : ranker.text);
 		rankerText.title = ranker.title;
+		setText(agreementText, s.agreement ? agreementLine(s.agreement) : '');
+		show(agreementText, !!s.agreement);
 		setText(phaseText, phaseLabel(s.phase));
 		setText(progressText, formatProgress(s));
 		renderElapsed();

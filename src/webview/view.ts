@@ -4,7 +4,7 @@
  * `detailView.ts`) only turn these values into elements.
  */
 import { diffLines } from 'diff';
-import type { CandidateView, PickerState, RunPhase } from '../core/protocol';
+import type { CandidateView, PickerState, RankerAgreementView, RunPhase } from '../core/protocol';
 import { formatScore } from './score';
 
 export type ViewMode = 'text' | 'diff';
@@ -86,6 +86,12 @@ export function statusLabel(c: CandidateView): string {
 			return String(never);
 		}
 	}
+}
+
+/** "agreed with your pick 7 of 12 times (58%, 95% CI 32–81%)" */
+export function agreementLine(a: RankerAgreementView): string {
+	const pct = (x: number) => `${Math.round(100 * x)}%`;
+	return `agreed with your pick ${a.agreed} of ${a.runs} times (${pct(a.agreed / a.runs)}, 95% CI ${pct(a.ci95[0])}–${pct(a.ci95[1])})`;
 }
 
 /**
