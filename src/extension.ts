@@ -92,6 +92,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		vscode.commands.registerCommand('bestOfN.exportPreferences', () => preferenceCommands.export()),
 		vscode.commands.registerCommand('bestOfN.evaluateRewardModel', () => preferenceCommands.evaluate()),
 		vscode.commands.registerCommand('bestOfN.showRankingReport', () => void ReportPanel.show(context.extensionUri, preferences, log)),
+		{ dispose: () => ReportPanel.closeCurrent() },
 		// Settings are read at the start of each run; this only reports bad values as soon as they are made.
 		onDidChangeSettings(() => {
 			// A prompt template with a typo is not used; say so where it was made, with the way back to it.

@@ -175,12 +175,6 @@ function consensusTopShare(record: PreferenceRecord): number {
 	return top.some(c => c.id === record.chosen) ? 1 / top.length : 0;
 }
 
-/** The current ranker's running agreement, for the picker's header (undefined below `minRuns`). */
-export function runningAgreement(records: readonly PreferenceRecord[], ranker: string, minRuns: number): Rate | undefined {
-	const mine = topOneAgreement(records).find(a => a.ranker === ranker);
-	return mine && mine.n >= minRuns ? mine : undefined;
-}
-
 /** Everything the ranking report shows, computed from the log in one pass over its records. */
 export interface RankingReport {
 	/** Records in the log, and how many of them say something about a ranker. */

@@ -38,6 +38,11 @@ export class ReportPanel extends Disposable {
 		return ReportPanel.current;
 	}
 
+	/** Closes the open report (the extension is going away). */
+	static closeCurrent(): void {
+		ReportPanel.current?.dispose();
+	}
+
 	private ready = false;
 
 	private constructor(

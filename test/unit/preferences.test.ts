@@ -5,7 +5,7 @@ import {
 	loggedPairwiseAccuracy,
 	pairwiseAccuracy,
 	pickedRankDistribution,
-	runningAgreement,
+	rankingReport,
 	topOneAgreement,
 	wilson,
 } from '../../src/core/agreement';
@@ -21,7 +21,9 @@ import {
 	type PreferenceRecord,
 } from '../../src/core/preferences';
 import type { CandidateView } from '../../src/core/protocol';
+import { parseReportMessage } from '../../src/core/reportProtocol';
 import { parsePreferenceJsonl, toJsonl, toTrlRows } from '../../src/core/trl';
+import { agreementLine } from '../../src/webview/view';
 
 function candidate(
 	id: number,
@@ -436,9 +438,29 @@ describe('agreement arithmetic (hand-computed)', () => {
 		assert.deepEqual([rows[0].reward.k, rows[0].reward.n], [1, 2]);
 		assert.deepEqual([rows[0].consensus.k, rows[0].consensus.n], [1, 2]);
 	});
+});
 
-	it('running agreement appears only once there are enough runs', () => {
-		assert.equal(runningAgreement(log, 'org/rm', 5), undefined);
-		assert.equal(runningAgreement(log, 'org/rm', 4)?.rate, 0.5);
+describe('ranking report', () => {
+	it('an empty log is a report with nothing judged', () => {
+		const report = rankingReport([]);
+		assert.equal(report.picks, 0);
+		assert.equal(report.judged, 0);
+		assert.deepEqual(report.rankers, []);
+		assert.deepEqual(report.rankDistribution, []);
+		assert.equal(report.pairwise.n, 0);
+	});
+
+	it('accepts only the messages the report page may send', () => {
+		assert.deepEqual(parseReportMessage({ type: 'ready' }), { type: 'ready' });
+		assert.deepEqual(parseReportMessage({ type: 'export', extra: '<script>' }), { type: 'export' });
+		for (const bad of [null, 'ready', { type: 'runCommand', command: 'x' }, { type: 1 }])
+			assert.equal(parseReportMessage(bad), undefined);
+	});
+
+	it("the picker header's agreement line", () => {
+		assert.equal(
+			agreementLine({ agreed: 8, runs: 10, ci95: wilson(8, 10) }),
+			'agreed with your pick 8 of 10 times (80%, 95% CI 49%–94%)',
+		);
 	});
 });
