@@ -155,6 +155,45 @@ describe('preference log', function () {
 		assert.equal(logged()[0].candidates.find(c => c.id === logged()[0].chosen)?.rank, 2);
 	});
 
+	it("shows the current ranker's agreement with the recorded picks in the picker, from the tenth pick on", async () => {
+		// Nine earlier picks by this reward model, the first six at its #1.
+		const label = path.basename(modelDir);
+		const earlier = Array.from({ length: 9 }, (_, i) =>
+			JSON.stringify({
+				v: 1,
+				time: new Date(Date.UTC(2026, 1, 1 + i)).toISOString(),
+				task: 'rewrite',
+				instruction: 'make it better',
+				messages: [{ role: 'user', content: 'x' }],
+				prompt: 'make it better\n\nx',
+				languageId: 'plaintext',
+				model: 'llama3.1:8b',
+				backend: 'ollama',
+				host: fake.url,
+				ranker: { kind: 'reward', label },
+				rewardModel: label,
+				candidates: [
+					{ id: 0, text: 'a', score: 1, rank: 1, count: 1 },
+					{ id: 1, text: 'b', score: 0, rank: 2, count: 1 },
+				],
+				chosen: i < 6 ? 0 : 1,
+			}),
+		);
+		fs.mkdirSync(path.dirname(api.preferenceLog), { recursive: true });
+		fs.writeFileSync(api.preferenceLog, `${earlier.join('\n')}\n`);
+		// The tenth pick, at #1: from now on the header has enough picks to say something.
+		await rewriteAndAccept(await fileDoc('tenth.txt'), 1);
+		await until('the tenth pick to be recorded', () => logged().length === 10);
+		const doc = await fileDoc('eleventh.txt');
+		const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+		editor.selection = new vscode.Selection(doc.positionAt(0), doc.positionAt(doc.getText().length));
+		await vscode.commands.executeCommand('bestOfN.rewriteSelection', { instruction: 'make it better' });
+		assert.deepEqual(api.picker?.agreement && { agreed: api.picker.agreement.agreed, runs: api.picker.agreement.runs }, {
+			agreed: 7,
+			runs: 10,
+		});
+	});
+
 	it('clears the log after a modal confirmation, and keeps it when the person backs out', async () => {
 		await set('ranker', 'consensus');
 		await rewriteAndAccept(await fileDoc('clear.txt'), 1);
