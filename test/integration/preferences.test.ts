@@ -48,9 +48,9 @@ async function rewriteAndAccept(doc: vscode.TextDocument, rank: number): Promise
 	});
 	assert.ok(state && state.phase === 'done', `run ended as ${state?.phase}`);
 	assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank }), 'applied');
-	if (!doc.isUntitled) await doc.save();
-	// An edited untitled document would ask to be saved when the editors close.
-	else await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+	// The edited document would ask to be saved when the editors close; the log has what it needs.
+	await vscode.window.showTextDocument(doc);
+	await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
 	return state;
 }
 
@@ -133,7 +133,7 @@ describe('preference log', function () {
 	});
 
 	it('records nothing with recording off, from untitled documents or from excluded files', async function () {
-		this.timeout(240_000); // five runs; consensus and two candidates keep each short
+		this.timeout(240_000); // four runs; consensus and two candidates keep each short
 		await set('ranker', 'consensus');
 		await set('candidates', 2);
 		await set('preferences.record', false);
@@ -144,7 +144,6 @@ describe('preference log', function () {
 		// Files outside the workspace folder, so patterns match them by name or anywhere in their path.
 		await set('preferences.exclude', ['**/private/**', '*.secret']);
 		await rewriteAndAccept(await fileDoc('private/notes.txt'), 1);
-		await rewriteAndAccept(await fileDoc('key.secret'), 1);
 		// Records are appended in the order of the accepts: once this one is there, none came before it.
 		await rewriteAndAccept(await fileDoc('kept.txt'), 2);
 		await until('the last pick to be recorded', () => logged().length > 0);
