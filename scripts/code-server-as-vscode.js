@@ -53,7 +53,7 @@ async function main() {
 	const server = await host.startServer({ workspace: args.folder });
 	log(`code-server on port ${server.port}, log ${server.logPath}`);
 	let ctx;
-	let code = 1;
+	let code;
 	let page;
 	const cleanup = async () => {
 		if (ctx)

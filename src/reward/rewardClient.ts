@@ -81,7 +81,8 @@ class Connection {
 			this.pending.set(id, { resolve, reject, onProgress });
 			// Keep the host process alive only while a call is in flight; an idle warm worker does not.
 			this.worker.ref();
-			this.worker.postMessage({ ...request, id } as HostToWorker);
+			const message: HostToWorker = { ...request, id };
+			this.worker.postMessage(message);
 		});
 	}
 

@@ -58,6 +58,26 @@ function transformers(): typeof Transformers {
 	}
 }
 
+/**
+ * The parts of @huggingface/tokenizers' `Tokenizer` that `encodePair` uses. That package's type files
+ * import without file extensions, which Node16 resolution rejects, so `PreTrainedTokenizer._tokenizer`
+ * comes out untyped; this states the shape (as of tokenizers 0.2) instead of passing `any` around.
+ */
+interface InnerTokenizer {
+	post_processor: ((tokens: string[], pair: string[] | null, addSpecialTokens: boolean) => PostProcessed) | null;
+	model: { unk_token_id?: number } | null;
+	token_to_id(token: string): number | undefined;
+	get_added_tokens_decoder(): Map<number, { content: string }>;
+}
+interface PostProcessed {
+	tokens: string[];
+	token_type_ids?: number[];
+}
+
+function innerTokenizer(tokenizer: Transformers.PreTrainedTokenizer): InnerTokenizer {
+	return tokenizer._tokenizer as InnerTokenizer;
+}
+
 export type ModelLocation = { readonly source: 'local'; readonly dir: string } | { readonly source: 'hub'; readonly id: string };
 
 /**
@@ -278,7 +298,7 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 
 	const info: RewardModelInfo = {
 		id: model,
-		maxLength: effectiveMaxLength(tokenizer.model_max_length, config as unknown as Record<string, unknown>),
+		maxLength: effectiveMaxLength(tokenizer.model_max_length, config),
 		source: where.source,
 	};
 	onProgress?.({ file: model, status: 'ready' });
@@ -356,7 +376,7 @@ export interface PairInput {
  * do not round-trip exactly, so the length after re-encoding is not guaranteed.
  */
 export function encodePair(tokenizer: Transformers.PreTrainedTokenizer, pair: RewardPair, maxLength: number): PairInput {
-	const inner = tokenizer._tokenizer;
+	const inner = innerTokenizer(tokenizer);
 	const postProcess = inner.post_processor;
 	let prompt = tokenizer.tokenize(pair.prompt);
 	let response = tokenizer.tokenize(pair.response);
@@ -389,7 +409,7 @@ const addedTokenIds = new WeakMap<object, Map<string, number>>();
 
 /** Added (special) tokens first, then the model's vocabulary, then unk: the order `encode` uses. */
 function tokenId(tokenizer: Transformers.PreTrainedTokenizer, token: string): number {
-	const inner = tokenizer._tokenizer;
+	const inner = innerTokenizer(tokenizer);
 	let added = addedTokenIds.get(inner);
 	if (!added) {
 		added = new Map([...inner.get_added_tokens_decoder()].map(([id, t]) => [t.content, id]));

@@ -27,12 +27,15 @@ export function currentPick(): PickView | undefined {
 	return current?.();
 }
 
+/** `vscode.QuickPickItemKind.Separator`, spelled as its value: this module imports only vscode's types. */
+const SEPARATOR = -1 as vscode.QuickPickItemKind.Separator;
+
 function itemView(i: vscode.QuickPickItem): PickItemView {
 	return {
 		label: i.label,
 		description: i.description,
 		detail: i.detail,
-		separator: i.kind === -1 ? true : undefined,
+		separator: i.kind === SEPARATOR ? true : undefined,
 	};
 }
 

@@ -5,7 +5,7 @@
  * re-fires every session's `onDidAccept` for listeners that outlive sessions (a preference log).
  */
 import * as vscode from 'vscode';
-import { BestOfNError, errorMessage, isCancelled } from '../core/errors';
+import { type BestOfNError, errorMessage, isCancelled } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
 import type { RunResult } from '../core/run';

@@ -154,7 +154,7 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 		const highlight = c.status !== 'streaming';
 		if (mode === 'text' && markdown) {
 			if (shownMarkdown?.id !== c.id || shownMarkdown.text !== c.text) {
-				markdownView.replaceChildren(renderMarkdown(c.text, { openLink: actions.openLink }));
+				markdownView.replaceChildren(renderMarkdown(c.text, { openLink: href => actions.openLink(href) }));
 				shownMarkdown = { id: c.id, text: c.text };
 			}
 			shownText = undefined;

@@ -17,10 +17,11 @@ import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeHub } from '../fixtures/fakeHub';
 import { FakeOllama } from '../fixtures/fakeOllama';
+import { readManifest } from '../fixtures/manifest';
 import { tinyRewardLogit } from '../fixtures/tinyRewardModel';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const manifest = readManifest(path.join(ROOT, 'package.json'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
 
 const REPLIES = ['this code is good and clear', 'this code is broken and wrong'];

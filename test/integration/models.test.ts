@@ -10,9 +10,10 @@ import * as vscode from 'vscode';
 import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
+import { readManifest } from '../fixtures/manifest';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const manifest = readManifest(path.join(ROOT, 'package.json'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
 const SETTINGS = ['ollama.host', 'model', 'candidates', 'ranker', 'rewardModel'];
 
@@ -204,7 +205,7 @@ describe('Choosing models', function () {
 		await vscode.commands.executeCommand('bestOfN.openSample');
 		const editor = vscode.window.activeTextEditor;
 		assert.equal(editor?.document.languageId, 'javascript');
-		assert.match(editor!.document.getText(editor!.selection), /^function total\(items\) \{[\s\S]*\}$/);
+		assert.match(editor.document.getText(editor.selection), /^function total\(items\) \{[\s\S]*\}$/);
 		const walkthroughs = manifest.contributes.walkthroughs as {
 			steps: { media: { markdown: string }; completionEvents: string[] }[];
 		}[];

@@ -14,10 +14,11 @@ import type { BestOfNApi } from '../../src/extension';
 import type { RewardChoiceOutcome } from '../../src/vscode/rewardPicker';
 import { FakeHub } from '../fixtures/fakeHub';
 import { FakeOllama } from '../fixtures/fakeOllama';
+import { readManifest } from '../fixtures/manifest';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const manifest = readManifest(path.join(ROOT, 'package.json'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
 const RUN = Date.now().toString(36);
 const NO_ONNX = `test-org/no-onnx-${RUN}`;

@@ -12,9 +12,10 @@ import type { PickerState } from '../../src/core/protocol';
 import { rewardPrompt } from '../../src/core/prompt';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
+import { readManifest } from '../fixtures/manifest';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 
-const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
+const manifest = readManifest(path.resolve(__dirname, '../../../package.json'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
 
 const REPLIES = ['this code is good and clear', 'this code is broken and wrong', 'the function returns a', 'great correct code'];
@@ -101,10 +102,10 @@ describe('Best-of-N in a real extension host', function () {
 
 	it('registers every command and setting package.json declares', async () => {
 		const commands = await vscode.commands.getCommands(true);
-		for (const { command } of manifest.contributes.commands as { command: string }[]) {
+		for (const { command } of manifest.contributes.commands) {
 			assert.ok(commands.includes(command), `${command} is not registered`);
 		}
-		for (const [key, entry] of Object.entries(manifest.contributes.configuration.properties as Record<string, { default: unknown }>)) {
+		for (const [key, entry] of Object.entries(manifest.contributes.configuration.properties)) {
 			const inspected = vscode.workspace.getConfiguration().inspect(key);
 			assert.deepEqual(inspected?.defaultValue, entry.default, `${key} default as VS Code sees it`);
 		}

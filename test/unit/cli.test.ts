@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { toJson } from '../../src/cli/main';
 import { rewardPrompt } from '../../src/core/prompt';
 import { explainRewardPrompt } from '../../src/core/tasks/explain';
 import { DEFAULT_SETTINGS } from '../../src/core/settings';
@@ -26,6 +27,9 @@ interface Result {
 	/** From the last byte the CLI wrote to stdout or stderr (or its start) to its exit. */
 	lingerMs: number;
 }
+
+/** What `--json` prints. */
+const cliJson = (r: Result) => JSON.parse(r.stdout) as ReturnType<typeof toJson>;
 
 /** An exiting CLI takes milliseconds; something that keeps its event loop alive (a socket, the worker) shows here. */
 const MAX_LINGER_MS = 2000;
@@ -134,26 +138,28 @@ describe('CLI: best-of-n rewrite', function () {
 			input,
 		);
 		assert.equal(r.code, 0, r.stderr);
-		const out = JSON.parse(r.stdout);
+		const out = cliJson(r);
 		assert.equal(out.ranker, 'reward');
 		assert.equal(out.failed, 0);
 		assert.equal(out.candidates.length, 4);
 		const prompt = rewardPrompt({ instruction: 'make it better', text: input, languageId: 'plaintext' });
 		const expected = [...REPLIES].sort((a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }));
 		assert.deepEqual(
-			out.candidates.map((c: { text: string }) => c.text),
+			out.candidates.map(c => c.text),
 			expected,
 		);
 		assert.deepEqual(
-			out.candidates.map((c: { rank: number }) => c.rank),
+			out.candidates.map(c => c.rank),
 			[1, 2, 3, 4],
 		);
-		for (let i = 1; i < out.candidates.length; i++)
-			assert.ok(out.candidates[i - 1].score >= out.candidates[i].score, 'scores are non-increasing');
-		assert.ok(
-			Math.abs(out.candidates[0].score - tinyRewardLogit({ prompt, response: expected[0] })) < 1e-4,
-			'the score is the raw logit',
+		const scores = out.candidates.map(c => c.score ?? NaN);
+		assert.ok(scores.every(Number.isFinite), `every candidate has a score: ${scores.join(', ')}`);
+		assert.deepEqual(
+			scores,
+			[...scores].sort((a, b) => b - a),
+			'scores are non-increasing',
 		);
+		assert.ok(Math.abs(scores[0] - tinyRewardLogit({ prompt, response: expected[0] })) < 1e-4, 'the score is the raw logit');
 	});
 
 	it("without --reward-model ranks by the extension's default reward model, fetched from the Hub", async () => {
@@ -311,7 +317,7 @@ describe('CLI: best-of-n rewrite', function () {
 				'some text',
 			);
 			assert.equal(r.code, 0, r.stderr);
-			const out = JSON.parse(r.stdout);
+			const out = cliJson(r);
 			assert.equal(out.failed, 1);
 			assert.equal(out.candidates.length, 3);
 			assert.match(r.stderr, /candidate \d failed: The connection to http:\/\/127\.0\.0\.1:\d+ closed before the candidate finished/);
@@ -384,7 +390,7 @@ describe('CLI: best-of-n rewrite', function () {
 		const r = await run(args, 'short');
 		assert.equal(r.code, 0, r.stderr);
 		assert.ok(r.stdout.length > 3_000_000, `the output is large (${r.stdout.length} characters)`);
-		const out = JSON.parse(r.stdout);
+		const out = cliJson(r);
 		assert.equal(out.candidates.length, 4);
 		for (const c of out.candidates) assert.equal(c.text.split('\n').length, lines);
 		assert.equal(r.stderr, '');
@@ -419,7 +425,7 @@ describe('CLI: best-of-n rewrite', function () {
 		const second = await run(args, 'some text');
 		assert.equal(first.code, 0, first.stderr);
 		assert.equal(second.code, 0, second.stderr);
-		const texts = (r: Result) => JSON.parse(r.stdout).candidates.map((c: { text: string }) => c.text);
+		const texts = (r: Result) => cliJson(r).candidates.map(c => c.text);
 		assert.equal(new Set(texts(first)).size, 3, 'each candidate has its own seed');
 		assert.deepEqual(texts(second), texts(first));
 		const seeds = fake.requests.slice(before).map(q => q.seed);
@@ -462,12 +468,12 @@ describe('CLI: best-of-n rewrite', function () {
 		);
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stderr, '');
-		const out = JSON.parse(r.stdout);
+		const out = cliJson(r);
 		assert.equal(out.ranker, 'reward');
 		const prompt = rewardPrompt({ instruction: 'make it better', text: input, languageId: 'plaintext' });
 		const expected = [...REPLIES].sort((a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }));
 		assert.deepEqual(
-			out.candidates.map((c: { text: string }) => c.text),
+			out.candidates.map(c => c.text),
 			expected,
 		);
 	});
@@ -513,7 +519,7 @@ describe('CLI: best-of-n rewrite', function () {
 			'text',
 		);
 		assert.equal(r.code, 0, r.stderr);
-		assert.equal(JSON.parse(r.stdout).failed, 0);
+		assert.equal(cliJson(r).failed, 0);
 		assert.equal(r.stderr, '');
 		assert.ok(fake.maxConcurrent >= 8, `8 candidates were generated at once (${fake.maxConcurrent})`);
 	});

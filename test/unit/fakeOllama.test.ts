@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { Ollama } from 'ollama';
+import { Ollama, type ChatResponse } from 'ollama';
 import { FakeOllama, defaultRespond, type FakeRequest } from '../fixtures/fakeOllama';
 
 interface RawResponse {
@@ -110,7 +110,7 @@ describe('fake Ollama server', () => {
 		const lines = res.body
 			.trim()
 			.split('\n')
-			.map(l => JSON.parse(l));
+			.map(l => JSON.parse(l) as ChatResponse);
 		assert.deepEqual(
 			lines.slice(0, -1).map(l => [l.done, l.message.role, l.message.content]),
 			[
@@ -125,7 +125,7 @@ describe('fake Ollama server', () => {
 		assert.equal(last.done_reason, 'stop');
 		assert.equal(last.message.content, '');
 		assert.equal(last.eval_count, 4);
-		for (const key of ['total_duration', 'load_duration', 'prompt_eval_count', 'eval_duration']) {
+		for (const key of ['total_duration', 'load_duration', 'prompt_eval_count', 'eval_duration'] as const) {
 			assert.ok(Number.isInteger(last[key]) && last[key] > 0, `${key} = ${last[key]}`);
 		}
 	});
@@ -170,7 +170,7 @@ describe('fake Ollama server', () => {
 		assert.deepEqual(JSON.parse(missing.body), { error: "model 'nope:1b' not found" });
 		const badJson = await raw(`${url}/api/chat`, 'POST', '{not json');
 		assert.equal(badJson.status, 400);
-		assert.equal(typeof JSON.parse(badJson.body).error, 'string');
+		assert.equal(typeof (JSON.parse(badJson.body) as { error?: unknown }).error, 'string');
 		const empty = await raw(`${url}/api/generate`, 'POST', '');
 		assert.deepEqual([empty.status, JSON.parse(empty.body)], [400, { error: 'missing request body' }]);
 		const noRoute = await raw(`${url}/v2/whatever`, 'GET');
@@ -212,7 +212,7 @@ describe('fake Ollama server', () => {
 			],
 		);
 		assert.ok(fake.requests[0].receivedAt <= fake.requests[1].receivedAt);
-		assert.equal(fake.requests[0].body.options.seed, 7);
+		assert.equal(fake.requests[0].options.seed, 7);
 	});
 
 	it('runs `parallel` requests at once and queues the rest first come, first served', async () => {
@@ -266,7 +266,7 @@ describe('fake Ollama server', () => {
 			return Array.from({ length: 500 }, (_, i) => `w${i}`).join(' ');
 		};
 		const { req, firstLine } = await openStream(url, chat('llama3.1:8b', 'x'));
-		assert.equal(JSON.parse(firstLine).done, false);
+		assert.equal((JSON.parse(firstLine) as ChatResponse).done, false);
 		assert.equal(fake.openRequests, 1);
 		const t0 = Date.now();
 		req.destroy();
@@ -308,7 +308,7 @@ describe('fake Ollama server', () => {
 		const lines = cut.text
 			.trim()
 			.split('\n')
-			.map(l => JSON.parse(l));
+			.map(l => JSON.parse(l) as ChatResponse);
 		assert.deepEqual(
 			lines.map(l => l.message.content),
 			['a', ' b', ' c'],
@@ -373,7 +373,7 @@ describe('fake Ollama server', () => {
 		try {
 			const standaloneUrl = await new Promise<string>((resolve, reject) => {
 				let out = '';
-				child.stdout!.on('data', (b: Buffer) => {
+				child.stdout.on('data', (b: Buffer) => {
 					out += b.toString();
 					const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
 					if (match) resolve(match[1]);

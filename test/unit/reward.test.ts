@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
 import { buildSync } from 'esbuild';
 import { BestOfNError, type ErrorKind } from '../../src/core/errors';
@@ -305,7 +305,7 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			assert.equal(env.remoteHost, `${hub.url}/`);
 			assert.ok(
 				hub.filesRequested('test/base').includes('onnx/model.onnx'),
-				`the fake Hub served ${hub.filesRequested('test/base')}`,
+				`the fake Hub served ${hub.filesRequested('test/base').join(', ')}`,
 			);
 			assert.ok(fs.existsSync(path.join(cacheDir, 'test', 'base', 'onnx', 'model.onnx')), 'the model is cached under cacheDir');
 			assert.ok(progress.some(p => p.file === 'onnx/model.onnx' && p.status === 'progress' && p.percent === 100));
@@ -469,10 +469,9 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 	const heavy = Array.from({ length: 200 }, () => ({ prompt: 'the code '.repeat(400), response: 'good' }));
 
 	it('answers each request exactly once, progress carrying the load’s id', async () => {
-		const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
 		const worker = new Worker(WORKER);
 		const messages: { type: string; id: number; kind?: string }[] = [];
-		worker.on('message', m => messages.push(m));
+		worker.on('message', (m: (typeof messages)[number]) => messages.push(m));
 		try {
 			worker.postMessage({ type: 'score', id: 1, pairs: PAIRS });
 			worker.postMessage({ type: 'load', id: 2, request: request(dirs.base) });

@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
 import { conversionCommand, RECOMMENDED_REWARD_MODELS, suggestedFolder } from '../../src/core/rewardModels';
 import { checkRewardFolder, SEQUENCE_CLASSIFICATION_TYPES } from '../../src/reward/modelFolder';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
@@ -18,7 +19,7 @@ describe('reward model folder check', () => {
 	afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
 	it('names only model types transformers.js can classify with, and none of the decoder LLMs', () => {
-		const { AutoModelForSequenceClassification } = require('@huggingface/transformers');
+		const { AutoModelForSequenceClassification } = require('@huggingface/transformers') as typeof Transformers;
 		for (const type of SEQUENCE_CLASSIFICATION_TYPES) assert.ok(AutoModelForSequenceClassification.supports(type), type);
 		for (const type of ['llama', 'qwen2', 'qwen3', 'gemma2', 'mistral'])
 			assert.ok(!AutoModelForSequenceClassification.supports(type), type);
