@@ -9,7 +9,7 @@
 // Used by scripts/start.js, scripts/code-server-as-vscode.js and test/e2e/harness.js.
 'use strict';
 const { spawn, spawnSync } = require('child_process');
-const crypto = require('crypto');
+const nodeCrypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
@@ -235,7 +235,7 @@ function makeSocketDir(scratch) {
 // server. .vscode-host is shared between checkouts of this repo (a symlink), so each checkout gets
 // its own, named after its folder and a hash of its path: two worktrees never share one.
 function profileFor(root = ROOT) {
-	const hash = crypto.createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 8);
+	const hash = nodeCrypto.createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 8);
 	return path.join(PROFILES_DIR, `${path.basename(root).replace(/[^\w.-]+/g, '_')}-${hash}`);
 }
 
@@ -264,7 +264,7 @@ function installExtensionLink(extensionsDir, root = ROOT) {
 		fs.symlinkSync(path.resolve(root), link, 'dir');
 	}
 	const listFile = path.join(extensionsDir, 'extensions.json');
-	let list = [];
+	let list;
 	try {
 		list = JSON.parse(fs.readFileSync(listFile, 'utf8'));
 	} catch {

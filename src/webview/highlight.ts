@@ -152,7 +152,7 @@ export function parseHighlighted(html: string): Token[] {
 		if (classes !== undefined) stack.push(classes);
 		else if (whole === '</span>') {
 			if (stack.pop() === undefined) throw new Error('unbalanced </span> in highlighted output');
-		} else push(tokens, text ?? entities[entity!], stack);
+		} else push(tokens, text ?? entities[entity], stack);
 	}
 	if (stack.length) throw new Error('unclosed <span> in highlighted output');
 	return tokens;
