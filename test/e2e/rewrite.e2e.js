@@ -127,9 +127,16 @@ describe('e2e: rewrite a selection through the picker', function () {
 		// fake writes slowly until the picker has shown one streaming (its first page load takes ~3 s
 		// here, longer than the whole run at 40 ms a word), then at 40 ms a word.
 		await pickerTab().first().waitFor();
-		const streamingRow = picker.locator('.list [role=option].status-streaming').first();
-		await streamingRow.waitFor();
-		const soFar = await streamingRow.locator('.preview').textContent();
+		// Read a streaming row's text in the same moment it is seen streaming: on a busy machine the
+		// row can finish between two separate locator calls.
+		let soFar = null;
+		await until('a row to show its candidate streaming', async () => {
+			soFar = await picker
+				.locator('.list')
+				.evaluate(list => list.querySelector('[role=option].status-streaming .preview')?.textContent ?? null)
+				.catch(() => null);
+			return soFar !== null;
+		});
 		assert.ok(soFar === '…' || REPLIES.some(r => r.startsWith(soFar)), `a streaming row shows its text so far, not "${soFar}"`);
 		assert.strictEqual(await phase(), 'Generating…');
 		fake.tokenDelayMs = 40;
