@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RewardDtype } from '../core/settings';
-import { ONNX_FILE } from './scorer';
+import { isDirectory, ONNX_FILE, onnxFilesIn } from './scorer';
 
 /**
  * `model_type`s transformers.js 4.x maps to a sequence-classification class (its
@@ -83,31 +83,11 @@ export function checkRewardFolder(dir: string, dtype: RewardDtype): FolderCheck 
 	const onnx = ONNX_FILE[dtype];
 	if (!fs.existsSync(path.join(dir, 'onnx', onnx)) && !fs.existsSync(path.join(dir, onnx))) {
 		onnxProblem = true;
-		const others = onnxFiles(dir);
+		const others = onnxFilesIn(dir);
 		problems.push(
 			`onnx/${onnx} (the weights for dtype ${dtype}) is missing` +
 				(others.length ? `; the folder has ${others.join(', ')}, which another bestOfN.rewardDtype can load` : ''),
 		);
 	}
 	return { problems, onlyOnnxMissing: onnxProblem && problems.length === 1 };
-}
-
-function isDirectory(dir: string): boolean {
-	try {
-		return fs.statSync(dir).isDirectory();
-	} catch {
-		return false;
-	}
-}
-
-function onnxFiles(dir: string): string[] {
-	const found: string[] = [];
-	for (const sub of ['onnx', '']) {
-		try {
-			found.push(...fs.readdirSync(path.join(dir, sub)).filter(f => f.endsWith('.onnx')));
-		} catch {
-			// no such folder
-		}
-	}
-	return [...new Set(found)].sort();
 }

@@ -305,7 +305,7 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 	return new TransformersRewardModel(info, tokenizer, session, BATCH_DEPENDENT.has(request.dtype));
 }
 
-function isDirectory(dir: string): boolean {
+export function isDirectory(dir: string): boolean {
 	try {
 		return fs.statSync(dir).isDirectory();
 	} catch {
@@ -313,7 +313,8 @@ function isDirectory(dir: string): boolean {
 	}
 }
 
-function onnxFilesIn(dir: string): string[] {
+/** The .onnx files in a model folder's onnx/ subfolder and top level, sorted. */
+export function onnxFilesIn(dir: string): string[] {
 	const found: string[] = [];
 	for (const sub of ['onnx', '']) {
 		try {
