@@ -42,6 +42,7 @@ const problemMatcher = {
 	},
 };
 
+/** @type {import('esbuild').BuildOptions} */
 const common = {
 	bundle: true,
 	minify: production,
@@ -51,6 +52,7 @@ const common = {
 	plugins: [problemMatcher, noImages],
 };
 
+/** @type {import('esbuild').BuildOptions[]} */
 const targets = [
 	{
 		...common,

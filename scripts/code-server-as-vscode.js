@@ -20,7 +20,9 @@ const ARTIFACTS = path.join(host.ROOT, '.artifacts');
 const T0 = Date.now();
 const log = (...a) => console.log(`[code-server-as-vscode +${((Date.now() - T0) / 1000).toFixed(1)}s]`, ...a);
 
+/** @param {string[]} argv */
 function parseArgs(argv) {
+	/** @type {{ devPaths: string[], testsPath?: string, folder?: string, disableExtensions: boolean }} */
 	const out = { devPaths: [], testsPath: undefined, folder: undefined, disableExtensions: false };
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i];
@@ -109,7 +111,7 @@ async function main() {
 			if (code !== 0) saveWorkbenchLogs(result.logs);
 		}
 	} catch (err) {
-		log('harness error:', (err && err.stack) || err);
+		log('harness error:', (err instanceof Error && err.stack) || err);
 		code = 1;
 	}
 	if (code !== 0) await reportFailure(page, server);

@@ -95,7 +95,7 @@ if (require.main === module) {
 	try {
 		main(process.argv.slice(2));
 	} catch (e) {
-		console.error(`[package] ${e.message}`);
+		console.error(`[package] ${e instanceof Error ? e.message : String(e)}`);
 		process.exit(1);
 	}
 }

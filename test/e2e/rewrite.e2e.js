@@ -67,7 +67,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 	});
 
 	afterEach(async function () {
-		if (this.currentTest.state !== 'failed') return;
+		if (this.currentTest?.state !== 'failed') return;
 		await h.screenshotOnFailure(this, page);
 		// What the picker showed, what the server saw and what the workbench logged, for the report.
 		await h.logWebviewText(picker, 'picker');
@@ -172,7 +172,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 		assert.ok((await rowTexts())[htmlRow].includes('<img src=x onerror='));
 		const dom = await picker.locator('body').evaluate(() => ({
 			imgs: document.querySelectorAll('img').length,
-			pwned: typeof window.__pwned,
+			pwned: typeof (/** @type {any} */ (window).__pwned),
 			focusInList: document.hasFocus() && document.activeElement === document.querySelector('.list'),
 		}));
 		assert.deepStrictEqual({ imgs: dom.imgs, pwned: dom.pwned }, { imgs: 0, pwned: 'undefined' });
@@ -202,7 +202,9 @@ describe('e2e: rewrite a selection through the picker', function () {
 		assert.deepStrictEqual(await picker.locator('.diff-view .diff-line.del .line-text').allTextContents(), [ORIGINAL]);
 		assert.deepStrictEqual(await picker.locator('.diff-view .diff-line.add .line-text').allTextContents(), [HTML_REPLY]);
 		assert.strictEqual(
-			await picker.locator('body').evaluate(() => document.querySelectorAll('img').length + typeof window.__pwned),
+			await picker
+				.locator('body')
+				.evaluate(() => document.querySelectorAll('img').length + typeof (/** @type {any} */ (window).__pwned)),
 			'0undefined',
 		);
 		await h.screenshot(page, 'picker');

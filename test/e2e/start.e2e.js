@@ -68,7 +68,7 @@ describe('e2e: the VS Code npm start serves', function () {
 	});
 
 	afterEach(async function () {
-		if (this.currentTest.state !== 'failed') return;
+		if (this.currentTest?.state !== 'failed') return;
 		await h.screenshotOnFailure(this, page);
 		console.error(`    fake Ollama: ${fake.requests.length} requests`);
 		if (!server) return;

@@ -48,7 +48,7 @@ describe('package: the installed linux-x64 .vsix', function () {
 	});
 
 	afterEach(async function () {
-		if (this.currentTest.state !== 'failed' || !wb) return;
+		if (this.currentTest?.state !== 'failed' || !wb) return;
 		await h.screenshotOnFailure(this, wb.page);
 		await h.logWebviewText(h.webviewFrame(wb.page), 'picker');
 		h.logWorkbench(wb);

@@ -168,7 +168,7 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		const model = await loadRewardModel(request(dirs.base));
 		try {
 			const batched = await model.score(PAIRS);
-			const alone = [];
+			const alone: number[] = [];
 			for (const p of PAIRS) alone.push(...(await model.score([p])));
 			assert.deepEqual(batched, alone);
 		} finally {

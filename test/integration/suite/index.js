@@ -19,19 +19,21 @@ function run() {
 	for (const dir of [__dirname, bundled]) {
 		if (!fs.existsSync(dir)) continue;
 		const files = fs
-			.readdirSync(dir, { recursive: true })
+			.readdirSync(dir, { recursive: true, encoding: 'utf8' })
 			.filter(f => f.endsWith('.test.js'))
 			.sort();
 		for (const f of files) mocha.addFile(path.join(dir, f));
 	}
 
-	return new Promise((resolve, reject) => {
-		try {
-			mocha.run(failures => (failures ? reject(new Error(`${failures} test(s) failed.`)) : resolve()));
-		} catch (err) {
-			reject(err); // a test file that throws while loading must fail the run, not hang it
-		}
-	});
+	return new Promise(
+		/** @param {(value?: unknown) => void} resolve @param {(e: unknown) => void} reject */ (resolve, reject) => {
+			try {
+				mocha.run(failures => (failures ? reject(new Error(`${failures} test(s) failed.`)) : resolve()));
+			} catch (err) {
+				reject(err); // a test file that throws while loading must fail the run, not hang it
+			}
+		},
+	);
 }
 
 module.exports = { run };
