@@ -23,12 +23,15 @@ function needsInstall() {
 function ensureDeps() {
 	const why = needsInstall();
 	if (!why) return;
-	console.log(`[ensure-deps] ${why}: running npm install…`);
+	// With a lockfile, `npm ci`: exactly the locked tree, and it never rewrites package-lock.json
+	// (it fails instead when package.json and the lock disagree, which is the committer's to fix).
+	const command = fs.existsSync(path.join(ROOT, 'package-lock.json')) ? 'ci' : 'install';
+	console.log(`[ensure-deps] ${why}: running npm ${command}…`);
 	// Errors only: npm's deprecation and funding notices are noise to someone who typed `npm start`.
-	const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: ROOT, stdio: 'inherit' });
-	if (r.status !== 0) throw new Error(`npm install failed (${r.error || 'exit ' + r.status})`);
-	// npm may leave package-lock.json untouched or rewrite it after the hidden lockfile; mark the
-	// install as done now so the next run does not reinstall for nothing.
+	const r = spawnSync('npm', [command, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: ROOT, stdio: 'inherit' });
+	if (r.status !== 0) throw new Error(`npm ${command} failed (${r.error || 'exit ' + r.status})`);
+	// Mark the install as done now (npm install may rewrite package-lock.json after the hidden
+	// lockfile) so the next run does not reinstall for nothing.
 	const now = new Date();
 	fs.utimesSync(path.join(ROOT, 'node_modules', '.package-lock.json'), now, now);
 }
@@ -39,7 +42,7 @@ if (require.main === module) {
 	try {
 		ensureDeps();
 	} catch (e) {
-		console.error(`[ensure-deps] ${e.message}`);
+		console.error(`[ensure-deps] ${e instanceof Error ? e.message : String(e)}`);
 		process.exit(1);
 	}
 }
