@@ -1,6 +1,6 @@
 /**
  * The run's state machine against scripted generators and scorers. The real Ollama client and the
- * real reward worker are exercised in generation.test.ts, reward.test.ts and pipeline.test.ts; here
+ * real reward worker are exercised in generation.test.ts and reward.test.ts, and the whole pipeline in cli.test.ts; here
  * the point is ordering, collapsing, failure handling and cancellation, which need exact control.
  */
 import * as assert from 'node:assert/strict';
