@@ -1,4 +1,4 @@
-// Bundles each runtime separately (extension host, reward worker, CLI on node; picker on browser),
+// Bundles each runtime separately (extension host, reward and generator workers, CLI on node; picker on browser),
 // the shape of the `yo code` esbuild template. Type checking is `tsc --noEmit` beside it (npm run typecheck).
 const esbuild = require('esbuild');
 
@@ -66,6 +66,15 @@ const targets = [
 	{
 		...common,
 		entryPoints: { rewardWorker: 'src/reward/worker.ts' },
+		outdir: 'dist',
+		platform: 'node',
+		format: 'cjs',
+		target: 'node20',
+		external: nodeExternals,
+	},
+	{
+		...common,
+		entryPoints: { generatorWorker: 'src/generation/builtinWorker.ts' },
 		outdir: 'dist',
 		platform: 'node',
 		format: 'cjs',

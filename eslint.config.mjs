@@ -35,7 +35,6 @@ const LAYERS = {
 		reach: ['core', 'generation'],
 		packages: [
 			[s => s === 'vscode', 'Layer generation never imports `vscode`: it runs in the CLI too. Take what it needs as a parameter.'],
-			[s => s.startsWith('@huggingface/'), 'Layer generation does not load reward models; that is src/reward/.'],
 		],
 	},
 	reward: {

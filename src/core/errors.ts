@@ -21,6 +21,8 @@ export type ErrorKind =
 	| 'reward-no-onnx'
 	/** The reward model failed to load or score for another reason. */
 	| 'reward-failed'
+	/** The built-in generator's model failed to load or to generate for a reason other than a missing piece. */
+	| 'builtin-failed'
 	/** The reward worker crashed or exited. */
 	| 'worker-crashed'
 	/** The user's input was unusable (empty selection, empty instruction). */

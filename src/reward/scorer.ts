@@ -4,13 +4,16 @@
  * and the CLI and unit tests may run it in-process.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
 import { BestOfNError, errorMessage, type ErrorKind } from '../core/errors';
 import type { LoadProgress, RewardModelInfo, RewardPair } from '../core/reward';
 import { SETTING_KEYS, type RewardDtype, type Settings } from '../core/settings';
 import type { LoadRequest } from '../core/workerProtocol';
+import { forwardProgress, hubEndpoint, hubName, isDirectory, locateModel, onnxFilesIn } from '../core/modelFiles';
+
+// Callers of the scorer have always found these here; they live in core now, shared with the built-in generator.
+export { hubEndpoint, isDirectory, locateModel, onnxFilesIn, type ModelLocation } from '../core/modelFiles';
 
 export interface LoadedRewardModel {
 	readonly info: RewardModelInfo;
@@ -76,48 +79,6 @@ interface PostProcessed {
 
 function innerTokenizer(tokenizer: Transformers.PreTrainedTokenizer): InnerTokenizer {
 	return tokenizer._tokenizer as InnerTokenizer;
-}
-
-export type ModelLocation = { readonly source: 'local'; readonly dir: string } | { readonly source: 'hub'; readonly id: string };
-
-/**
- * An absolute path, or one starting with `.` or `~`, is a folder (relative ones resolve against the
- * current directory, so hosts should pass absolute paths); anything else is a Hub id.
- */
-export function locateModel(model: string): ModelLocation {
-	if (model === '~' || model.startsWith('~/') || model.startsWith('~\\')) {
-		return { source: 'local', dir: path.join(os.homedir(), model.slice(1)) };
-	}
-	if (path.isAbsolute(model) || model.startsWith('.')) return { source: 'local', dir: path.resolve(model) };
-	return { source: 'hub', id: model };
-}
-
-/**
- * The Hub to download from: `HF_ENDPOINT` (huggingface_hub's variable, set by people behind a mirror)
- * when it is an http(s) URL, with the trailing slash transformers.js's `env.remoteHost` has; undefined
- * otherwise, leaving transformers.js's own default (https://huggingface.co/).
- */
-export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string | undefined {
-	const value = env.HF_ENDPOINT?.trim();
-	if (!value) return undefined;
-	let url: URL;
-	try {
-		url = new URL(value);
-	} catch {
-		return undefined;
-	}
-	if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-	url.search = '';
-	url.hash = '';
-	return url.href.endsWith('/') ? url.href : `${url.href}/`;
-}
-
-/** How messages name the Hub a download goes to: the mirror, when `HF_ENDPOINT` picked one. */
-function hubName(env: NodeJS.ProcessEnv = process.env): string {
-	const endpoint = hubEndpoint(env);
-	if (endpoint) return `the Hugging Face Hub mirror at ${endpoint} (HF_ENDPOINT)`;
-	const ignored = env.HF_ENDPOINT?.trim();
-	return ignored ? `the Hugging Face Hub (HF_ENDPOINT "${ignored}" is not an http(s) URL, so it was ignored)` : 'the Hugging Face Hub';
 }
 
 /**
@@ -303,51 +264,6 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 	};
 	onProgress?.({ file: model, status: 'ready' });
 	return new TransformersRewardModel(info, tokenizer, session, BATCH_DEPENDENT.has(request.dtype));
-}
-
-export function isDirectory(dir: string): boolean {
-	try {
-		return fs.statSync(dir).isDirectory();
-	} catch {
-		return false;
-	}
-}
-
-/** The .onnx files in a model folder's onnx/ subfolder and top level, sorted. */
-export function onnxFilesIn(dir: string): string[] {
-	const found: string[] = [];
-	for (const sub of ['onnx', '']) {
-		try {
-			found.push(...fs.readdirSync(path.join(dir, sub)).filter(f => f.endsWith('.onnx')));
-		} catch {
-			// no such folder
-		}
-	}
-	return [...new Set(found)].sort();
-}
-
-/** transformers.js also sends `progress_total` (an aggregate over files); the contract is per file. */
-function forwardProgress(info: Transformers.ProgressInfo, onProgress: (p: LoadProgress) => void): void {
-	switch (info.status) {
-		case 'initiate':
-		case 'download':
-		case 'done':
-			onProgress({ file: info.file, status: info.status });
-			break;
-		case 'progress':
-			// Without a content-length the percentage is unknown; the contract leaves it out then.
-			onProgress({
-				file: info.file,
-				status: 'progress',
-				...(Number.isFinite(info.progress) ? { percent: Math.max(0, Math.min(100, info.progress)) } : {}),
-				...(Number.isFinite(info.loaded) && Number.isFinite(info.total) && info.total > 0
-					? { loaded: info.loaded, total: info.total }
-					: {}),
-			});
-			break;
-		default:
-			break;
-	}
 }
 
 // ---- Scoring -----------------------------------------------------------------------------------

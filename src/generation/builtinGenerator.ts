@@ -1,0 +1,461 @@
+/**
+ * The built-in generator: candidates from a small instruct model run by transformers.js in a worker
+ * thread, for people without a model server. The host side of that worker, the reward worker's
+ * pattern: the thread starts on the first call, keeps the model warm between runs, is terminated
+ * after `idleMs` without calls (releasing the model's memory), and a crash fails only the calls in
+ * flight.
+ *
+ * N candidates are N sampled rows of one generation when `batch` is on (calls to `generate` that
+ * arrive together for the same prompt are joined into one batch, and `generateMany` sends all N at
+ * once), or N generations one after another when it is off. Cancelling a candidate ends its row at
+ * the next token; cancelling all of them ends the generation and frees the worker for the next call.
+ */
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type {
+	BatchRequest,
+	BatchResult,
+	BuiltinLoadRequest,
+	BuiltinModelInfo,
+	BuiltinWorkerToHost,
+	HostToBuiltinWorker,
+} from '../core/builtinProtocol';
+import { BestOfNError, cancelledError, errorMessage } from '../core/errors';
+import type { CandidateGenerator, GenerationRequest, GenerationResult } from '../core/generation';
+import { nullLogger, type Logger } from '../core/logger';
+import type { LoadProgress } from '../core/reward';
+
+export interface BuiltinGeneratorOptions {
+	/** The bundled worker entry (dist/generatorWorker.js). */
+	readonly workerPath: string;
+	readonly request: BuiltinLoadRequest;
+	/** Terminate the worker after this many ms without calls; 0 keeps it until dispose. */
+	readonly idleMs: number;
+	/** Sample a run's candidates as rows of one generation (default) or one after another. */
+	readonly batch?: boolean;
+	readonly logger?: Logger;
+}
+
+/** Where `generateMany` reports each candidate, by its index 0…count-1. */
+export interface CandidateSink {
+	started(index: number): void;
+	delta(index: number, text: string): void;
+	finished(index: number, result: GenerationResult): void;
+	failed(index: number, error: unknown): void;
+}
+
+/** Measured speed of the last generation: tokens of every row over its wall time. */
+export interface GenerationSpeed {
+	readonly tokens: number;
+	readonly ms: number;
+	readonly rows: number;
+	readonly tokensPerSecond: number;
+}
+
+type Reply = Extract<BuiltinWorkerToHost, { type: 'loaded' | 'generated' }>;
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type Request = OmitEach<Exclude<HostToBuiltinWorker, { type: 'cancel' }>, 'id'>;
+
+interface Pending {
+	resolve(reply: Reply): void;
+	reject(error: unknown): void;
+	onProgress?: (p: LoadProgress) => void;
+	onDelta?: (row: number, text: string) => void;
+}
+
+interface LoadState {
+	readonly promise: Promise<BuiltinModelInfo>;
+	readonly listeners: Set<(p: LoadProgress) => void>;
+	/** Callers still waiting; when the last one cancels an unfinished load, the worker goes. */
+	waiters: number;
+	settled: boolean;
+}
+
+function workerCrashed(reason: string): BestOfNError {
+	return new BestOfNError(
+		'worker-crashed',
+		`The built-in model's worker stopped unexpectedly (${reason}); the next run starts a fresh one.`,
+	);
+}
+
+/** One worker thread and the calls sent to it; once closed it is never reused. */
+class Connection {
+	readonly worker: Worker;
+	readonly pending = new Map<number, Pending>();
+	load: LoadState | undefined;
+	closed = false;
+
+	constructor(
+		workerPath: string,
+		private readonly logger: Logger,
+		private readonly nextId: () => number,
+		private readonly onClosed: (conn: Connection) => void,
+	) {
+		this.worker = new Worker(workerPath, { execArgv: [], stdout: true, stderr: true });
+		this.worker.stdout.on('data', (chunk: Buffer) => this.logger.debug(`[generator worker] ${String(chunk).trimEnd()}`));
+		this.worker.stderr.on('data', (chunk: Buffer) => this.logger.warn(`[generator worker] ${String(chunk).trimEnd()}`));
+		this.worker.on('message', (m: BuiltinWorkerToHost) => this.receive(m));
+		this.worker.on('error', e => this.crash(errorMessage(e)));
+		this.worker.on('exit', code => this.crash(`exit code ${code}`));
+		this.worker.unref();
+	}
+
+	/** Sends a request; `id` is handed out before the answer so that the caller can cancel it. */
+	call(request: Request, handlers: Pick<Pending, 'onProgress' | 'onDelta'> = {}): { id: number; reply: Promise<Reply> } {
+		const id = this.nextId();
+		if (this.closed) return { id, reply: Promise.reject(workerCrashed('it had already stopped')) };
+		const reply = new Promise<Reply>((resolve, reject) => {
+			this.pending.set(id, { resolve, reject, ...handlers });
+			this.worker.ref();
+			this.worker.postMessage({ ...request, id });
+		});
+		return { id, reply };
+	}
+
+	cancel(id: number, rows?: readonly number[]): void {
+		if (!this.closed) this.worker.postMessage({ type: 'cancel', id, ...(rows ? { rows } : {}) } satisfies HostToBuiltinWorker);
+	}
+
+	private receive(m: BuiltinWorkerToHost): void {
+		const p = this.pending.get(m.id);
+		if (!p) return;
+		switch (m.type) {
+			case 'progress':
+				p.onProgress?.(m.progress);
+				return;
+			case 'delta':
+				p.onDelta?.(m.row, m.text);
+				return;
+			case 'loaded':
+			case 'generated':
+				this.settle(m.id);
+				p.resolve(m);
+				return;
+			case 'error':
+				this.settle(m.id);
+				p.reject(new BestOfNError(m.kind, m.message));
+				return;
+			default: {
+				const unknown: never = m;
+				this.logger.error(`generator worker: unknown message ${JSON.stringify(unknown)}`);
+			}
+		}
+	}
+
+	private settle(id: number): void {
+		this.pending.delete(id);
+		if (this.pending.size === 0 && !this.closed) this.worker.unref();
+	}
+
+	private crash(reason: string): void {
+		if (this.closed) return;
+		this.logger.error(`generator worker stopped unexpectedly: ${reason}`);
+		this.close(workerCrashed(reason));
+	}
+
+	close(error: BestOfNError): void {
+		if (this.closed) return;
+		this.closed = true;
+		const calls = [...this.pending.values()];
+		this.pending.clear();
+		for (const p of calls) p.reject(error);
+		void this.worker.terminate();
+		this.onClosed(this);
+	}
+}
+
+/** Filled in by `runBatch` once its generation is sent: stops one of its rows at the next token. */
+interface BatchControl {
+	cancelRow?: (row: number) => void;
+}
+
+/** A candidate waiting to join a batch (calls to `generate` that arrive in the same turn). */
+interface Waiting {
+	readonly request: GenerationRequest;
+	readonly signal: AbortSignal;
+	readonly onDelta: (delta: string) => void;
+	readonly resolve: (r: GenerationResult) => void;
+	readonly reject: (e: unknown) => void;
+}
+
+export class BuiltinGenerator implements CandidateGenerator {
+	private conn: Connection | undefined;
+	private idleTimer: NodeJS.Timeout | undefined;
+	private active = 0;
+	private lastId = 0;
+	private disposed = false;
+	private waiting: Waiting[] = [];
+	private readonly logger: Logger;
+	private readonly speedListeners = new Set<(speed: GenerationSpeed) => void>();
+	/** The last generation's measured speed. */
+	lastSpeed: GenerationSpeed | undefined;
+	idleMs: number;
+	batch: boolean;
+
+	constructor(private readonly options: BuiltinGeneratorOptions) {
+		this.logger = options.logger ?? nullLogger;
+		this.idleMs = options.idleMs;
+		this.batch = options.batch ?? true;
+	}
+
+	/** Whether a worker thread is alive (started and neither crashed nor terminated). */
+	get running(): boolean {
+		return this.conn !== undefined;
+	}
+
+	/** Called after each generation with its speed. */
+	onSpeed(listener: (speed: GenerationSpeed) => void): { dispose(): void } {
+		this.speedListeners.add(listener);
+		return { dispose: () => this.speedListeners.delete(listener) };
+	}
+
+	/** Loads the model (once per worker; every caller shares the load). */
+	async load(signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<BuiltinModelInfo> {
+		this.begin();
+		try {
+			return await this.loaded(signal, onProgress).then(l => l.info);
+		} finally {
+			this.end();
+		}
+	}
+
+	generate(request: GenerationRequest, signal: AbortSignal, onDelta: (delta: string) => void): Promise<GenerationResult> {
+		if (signal.aborted || this.disposed) return Promise.reject(cancelledError());
+		return new Promise<GenerationResult>((resolve, reject) => {
+			this.waiting.push({ request, signal, onDelta, resolve, reject });
+			if (this.waiting.length === 1) setImmediate(() => this.flush());
+		});
+	}
+
+	/** All `count` candidates of one request: one batch, or one generation after another. */
+	async generateMany(
+		request: GenerationRequest,
+		count: number,
+		_concurrency: number,
+		signal: AbortSignal,
+		sink: CandidateSink,
+	): Promise<void> {
+		if (signal.aborted || this.disposed) throw cancelledError();
+		const batches = this.batch
+			? [{ first: 0, rows: count, request }]
+			: [...Array(count).keys()].map(i => ({
+					first: i,
+					rows: 1,
+					request: { ...request, options: { ...request.options, seed: request.options.seed + i } },
+				}));
+		for (const b of batches) {
+			if (signal.aborted) break;
+			for (let i = 0; i < b.rows; i++) sink.started(b.first + i);
+			try {
+				await this.runBatch(b.request, b.rows, signal, {}, row => ({
+					delta: text => sink.delta(b.first + row, text),
+					finished: r => sink.finished(b.first + row, r),
+				}));
+			} catch (e) {
+				if (signal.aborted) break;
+				for (let i = 0; i < b.rows; i++) sink.failed(b.first + i, e);
+			}
+		}
+		if (signal.aborted) throw cancelledError();
+	}
+
+	dispose(): void {
+		this.disposed = true;
+		clearTimeout(this.idleTimer);
+		for (const w of this.waiting.splice(0)) w.reject(cancelledError());
+		this.stop('disposed');
+	}
+
+	/** Sends the waiting `generate` calls: same prompt and options together (unless batching is off). */
+	private flush(): void {
+		const waiting = this.waiting.splice(0).filter(w => {
+			if (!w.signal.aborted) return true;
+			w.reject(cancelledError());
+			return false;
+		});
+		const groups = new Map<string, Waiting[]>();
+		for (const w of waiting) {
+			const { seed: _seed, ...options } = w.request.options;
+			const key = this.batch ? JSON.stringify([w.request.model, w.request.messages, options]) : String(groups.size);
+			groups.set(key, [...(groups.get(key) ?? []), w]);
+		}
+		for (const group of groups.values()) {
+			const first = group[0];
+			// Each row's own signal ends only its row; the batch's ends once every row's has.
+			const batchAbort = new AbortController();
+			const control: BatchControl = {};
+			const rowAborts = group.map((w, row) => {
+				const onAbort = () => {
+					w.reject(cancelledError());
+					if (group.every(g => g.signal.aborted)) batchAbort.abort();
+					else control.cancelRow?.(row);
+				};
+				w.signal.addEventListener('abort', onAbort, { once: true });
+				return () => w.signal.removeEventListener('abort', onAbort);
+			});
+			this.runBatch(first.request, group.length, batchAbort.signal, control, row => ({
+				delta: text => group[row].onDelta(text),
+				finished: r => group[row].resolve(r),
+			}))
+				.catch((e: unknown) => group.forEach(w => w.reject(e)))
+				.finally(() => rowAborts.forEach(remove => remove()));
+		}
+	}
+
+	private async runBatch(
+		request: GenerationRequest,
+		rows: number,
+		signal: AbortSignal,
+		control: BatchControl,
+		row: (index: number) => { delta(text: string): void; finished(r: GenerationResult): void },
+	): Promise<void> {
+		this.begin();
+		try {
+			const { conn } = await this.loaded(signal);
+			const batch: BatchRequest = {
+				messages: request.messages,
+				rows,
+				temperature: request.options.temperature,
+				topP: request.options.topP,
+				maxTokens: request.options.maxTokens,
+				seed: request.options.seed,
+			};
+			const handlers = [...Array(rows).keys()].map(row);
+			const { id, reply } = conn.call({ type: 'generate', batch }, { onDelta: (r, text) => handlers[r]?.delta(text) });
+			control.cancelRow = r => conn.cancel(id, [r]);
+			const result = await raceAbort(reply, signal, () => conn.cancel(id));
+			if (result.type !== 'generated')
+				throw new BestOfNError('builtin-failed', `The generator worker answered with "${result.type}".`);
+			this.report(result.result);
+			result.result.rows.forEach((r, i) =>
+				handlers[i].finished({ text: r.text, tokens: r.tokens, evalMs: result.result.ms, doneReason: r.doneReason }),
+			);
+		} finally {
+			control.cancelRow = undefined;
+			this.end();
+		}
+	}
+
+	private report(result: BatchResult): void {
+		const tokens = result.rows.reduce((n, r) => n + r.tokens, 0);
+		const speed = { tokens, ms: result.ms, rows: result.rows.length, tokensPerSecond: result.ms > 0 ? (tokens * 1000) / result.ms : 0 };
+		this.lastSpeed = speed;
+		this.logger.debug(
+			`built-in model: ${tokens} tokens in ${result.ms} ms over ${speed.rows} rows (${speed.tokensPerSecond.toFixed(1)} tokens/s)`,
+		);
+		for (const l of this.speedListeners) l(speed);
+	}
+
+	/** Loads once per worker; every caller shares the load, and an abort stops the wait for that caller. */
+	private async loaded(
+		signal: AbortSignal,
+		onProgress?: (p: LoadProgress) => void,
+	): Promise<{ info: BuiltinModelInfo; conn: Connection }> {
+		if (signal.aborted || this.disposed) throw cancelledError();
+		const conn = this.connection();
+		const state = (conn.load ??= this.startLoad(conn));
+		state.waiters++;
+		if (onProgress) state.listeners.add(onProgress);
+		let waiting = true;
+		try {
+			const info = await raceAbort(state.promise, signal, () => {
+				waiting = false;
+				// Terminating the thread is the only way to stop a download in progress.
+				if (--state.waiters === 0 && !state.settled) this.stop('load cancelled', conn);
+			});
+			return { info, conn };
+		} finally {
+			if (waiting) state.waiters--;
+			if (onProgress) state.listeners.delete(onProgress);
+		}
+	}
+
+	private startLoad(conn: Connection): LoadState {
+		const started = Date.now();
+		const listeners = new Set<(p: LoadProgress) => void>();
+		const promise = conn
+			.call({ type: 'load', request: this.options.request }, { onProgress: p => listeners.forEach(l => l(p)) })
+			.reply.then(
+				reply => {
+					state.settled = true;
+					if (reply.type !== 'loaded')
+						throw new BestOfNError('builtin-failed', `The generator worker answered a load with "${reply.type}".`);
+					this.logger.info(
+						`built-in model ${reply.info.id} loaded in ${Date.now() - started} ms (${reply.info.modelType}, ${reply.info.source})`,
+					);
+					return reply.info;
+				},
+				(e: unknown) => {
+					state.settled = true;
+					// A failed load is not memoized: the next call asks again (the cause may be fixed).
+					if (conn.load === state) conn.load = undefined;
+					throw e;
+				},
+			);
+		promise.catch(() => {});
+		const state: LoadState = { promise, listeners, waiters: 0, settled: false };
+		return state;
+	}
+
+	private connection(): Connection {
+		if (!this.conn) {
+			try {
+				this.conn = new Connection(
+					path.resolve(this.options.workerPath),
+					this.logger,
+					() => ++this.lastId,
+					closed => {
+						if (this.conn === closed) this.conn = undefined;
+					},
+				);
+			} catch (e) {
+				throw new BestOfNError('worker-crashed', `The built-in model's worker could not start (${errorMessage(e)}).`, { cause: e });
+			}
+			this.logger.debug(`generator worker started (thread ${this.conn.worker.threadId})`);
+		}
+		return this.conn;
+	}
+
+	private stop(reason: string, conn = this.conn): void {
+		if (!conn) return;
+		this.logger.debug(`generator worker stopped: ${reason}`);
+		conn.close(cancelledError());
+	}
+
+	private begin(): void {
+		this.active++;
+		clearTimeout(this.idleTimer);
+		this.idleTimer = undefined;
+	}
+
+	private end(): void {
+		if (--this.active > 0 || this.idleMs <= 0 || this.disposed) return;
+		clearTimeout(this.idleTimer);
+		this.idleTimer = setTimeout(() => {
+			if (this.active === 0) this.stop(`idle for ${this.idleMs} ms`);
+		}, this.idleMs);
+		this.idleTimer.unref();
+	}
+}
+
+/** Resolves or rejects like `promise`, or rejects with `cancelledError()` as soon as `signal` aborts. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, onAbort?: () => void): Promise<T> {
+	return new Promise<T>((resolve, reject) => {
+		const abort = () => {
+			onAbort?.();
+			reject(cancelledError());
+		};
+		if (signal.aborted) return abort();
+		signal.addEventListener('abort', abort, { once: true });
+		promise.then(
+			v => {
+				signal.removeEventListener('abort', abort);
+				resolve(v);
+			},
+			(e: unknown) => {
+				signal.removeEventListener('abort', abort);
+				reject(e);
+			},
+		);
+	});
+}

@@ -1,0 +1,361 @@
+/**
+ * The built-in generator end to end on a tiny random-weight Qwen2-shaped model (tinyCausalModel.ts):
+ * real transformers.js generation with a KV cache, real onnxruntime, the real worker bundle.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
+import { buildSync } from 'esbuild';
+import type { BuiltinLoadRequest } from '../../src/core/builtinProtocol';
+import { BestOfNError, type ErrorKind } from '../../src/core/errors';
+import type { GenerationRequest, GenerationResult } from '../../src/core/generation';
+import { BuiltinGenerator, type CandidateSink } from '../../src/generation/builtinGenerator';
+import { loadBuiltinModel } from '../../src/generation/builtinModel';
+import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
+import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const WORKER = path.join(ROOT, 'dist', 'generatorWorker.js');
+const never = () => new AbortController().signal;
+
+let tmp: string;
+const dirs: Record<string, string> = {};
+
+function load(model: string, extra: Partial<BuiltinLoadRequest> = {}): BuiltinLoadRequest {
+	return { model, dtype: 'fp32', cacheDir: path.join(tmp, 'cache'), allowRemote: false, threads: 1, ...extra };
+}
+
+function ask(maxTokens = 24, seed = 11): GenerationRequest {
+	return {
+		model: 'builtin',
+		messages: [
+			{ role: 'system', content: 'You rewrite code.' },
+			{ role: 'user', content: 'Make it shorter: return a + b;' },
+		],
+		options: { temperature: 0.9, topP: 0.95, maxTokens, contextLength: 0, seed },
+	};
+}
+
+async function rejectsWith(promise: Promise<unknown>, kind: ErrorKind, ...patterns: RegExp[]): Promise<void> {
+	await assert.rejects(promise, (e: unknown) => {
+		assert.ok(e instanceof BestOfNError, `expected a BestOfNError, got ${String(e)}`);
+		assert.equal(e.kind, kind, e.message);
+		for (const p of patterns) assert.match(e.message, p);
+		return true;
+	});
+}
+
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+	const deadline = Date.now() + ms;
+	while (!check()) {
+		if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
+		await new Promise(r => setTimeout(r, 5));
+	}
+}
+
+/** The worker bundle under test, rebuilt when missing or older than its sources (never a stale one). */
+function ensureWorkerBundle(): void {
+	const newest = Math.max(
+		...['src/generation', 'src/core'].flatMap(d =>
+			fs.readdirSync(path.join(ROOT, d)).map(f => fs.statSync(path.join(ROOT, d, f)).mtimeMs),
+		),
+	);
+	if (fs.existsSync(WORKER) && fs.statSync(WORKER).mtimeMs >= newest) return;
+	buildSync({
+		entryPoints: [path.join(ROOT, 'src/generation/builtinWorker.ts')],
+		outfile: WORKER,
+		bundle: true,
+		platform: 'node',
+		format: 'cjs',
+		target: 'node20',
+		external: ['vscode', '@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'],
+		logLevel: 'silent',
+	});
+}
+
+/** Collects what `generateMany` reports, per candidate. */
+class Collect implements CandidateSink {
+	readonly events: string[] = [];
+	readonly text: string[] = [];
+	readonly results: (GenerationResult | undefined)[] = [];
+	readonly errors: unknown[] = [];
+	started(i: number): void {
+		this.events.push(`started ${i}`);
+	}
+	delta(i: number, text: string): void {
+		if (!this.results[i]) this.events.push(`delta ${i}`);
+		this.text[i] = (this.text[i] ?? '') + text;
+	}
+	finished(i: number, r: GenerationResult): void {
+		this.events.push(`finished ${i}`);
+		this.results[i] = r;
+	}
+	failed(i: number, e: unknown): void {
+		this.events.push(`failed ${i}`);
+		this.errors[i] = e;
+	}
+}
+
+before(() => {
+	ensureWorkerBundle();
+	tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bon-builtin-'));
+	dirs.tiny = writeTinyCausalModel(path.join(tmp, 'tiny'));
+	dirs.ends = writeTinyCausalModel(path.join(tmp, 'ends'), { eosLogit: 3 });
+	dirs.noOnnx = writeTinyCausalModel(path.join(tmp, 'no-onnx'), { withoutOnnx: true });
+	dirs.reward = writeTinyRewardModel(path.join(tmp, 'reward'));
+});
+
+after(() => {
+	fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('the tiny causal model fixture, through transformers.js', () => {
+	it('generates with AutoModelForCausalLM and its KV cache; left padding changes nothing', async () => {
+		const T = require('@huggingface/transformers') as typeof Transformers;
+		T.env.allowRemoteModels = false;
+		const tokenizer = await T.AutoTokenizer.from_pretrained(dirs.tiny);
+		const model = await T.AutoModelForCausalLM.from_pretrained(dirs.tiny, { dtype: 'fp32' });
+		try {
+			const greedy = async (texts: string[]) =>
+				tokenizer.batch_decode(
+					(await model.generate({
+						...tokenizer(texts, { padding: true }),
+						max_new_tokens: 6,
+						do_sample: false,
+					})) as Transformers.Tensor,
+					{
+						skip_special_tokens: true,
+					},
+				);
+			const [alone] = await greedy(['short']);
+			const [padded, long] = await greedy(['short', 'a much longer prompt than the other']);
+			assert.equal(padded, alone, 'a left-padded row generates what it generates alone');
+			assert.ok(alone.length > 'short'.length && long.startsWith('a much longer prompt'));
+			const prompt = tokenizer.apply_chat_template([{ role: 'user', content: 'hi' }], {
+				tokenize: false,
+				add_generation_prompt: true,
+			});
+			assert.equal(prompt, '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n');
+		} finally {
+			await model.dispose();
+		}
+	});
+});
+
+describe('builtinModel (in process)', () => {
+	it('samples distinct rows, streams each, and is reproducible with a seed', async () => {
+		const m = await loadBuiltinModel(load(dirs.tiny));
+		try {
+			assert.equal(m.info.modelType, 'qwen2');
+			const batch = { messages: ask().messages, rows: 4, temperature: 0.9, topP: 0.95, maxTokens: 20, seed: 5 };
+			const streamed = ['', '', '', ''];
+			let deltas = 0;
+			const first = await m.generate(
+				batch,
+				() => false,
+				(row, text) => {
+					streamed[row] += text;
+					deltas++;
+				},
+			);
+			assert.equal(new Set(first.rows.map(r => r.text)).size, 4, 'four distinct samples');
+			assert.deepEqual(
+				first.rows.map(r => [r.tokens, r.doneReason]),
+				Array.from({ length: 4 }, () => [20, 'length']),
+			);
+			assert.deepEqual(
+				streamed,
+				first.rows.map(r => r.text),
+				'the streamed pieces add up to each text',
+			);
+			assert.ok(deltas >= 40, `token by token (${deltas} deltas for 80 tokens)`);
+			const again = await m.generate(
+				batch,
+				() => false,
+				() => {},
+			);
+			assert.deepEqual(
+				again.rows.map(r => r.text),
+				first.rows.map(r => r.text),
+				'same seed, same texts',
+			);
+			const other = await m.generate(
+				{ ...batch, seed: 6 },
+				() => false,
+				() => {},
+			);
+			assert.notDeepEqual(
+				other.rows.map(r => r.text),
+				first.rows.map(r => r.text),
+			);
+		} finally {
+			await m.dispose();
+		}
+	});
+
+	it('ends a row at the end token, reported as stop', async () => {
+		const m = await loadBuiltinModel(load(dirs.ends));
+		try {
+			const { rows } = await m.generate(
+				{ messages: ask().messages, rows: 2, temperature: 1, topP: 1, maxTokens: 200, seed: 1 },
+				() => false,
+				() => {},
+			);
+			for (const r of rows) {
+				assert.equal(r.doneReason, 'stop');
+				assert.ok(r.tokens < 200);
+				assert.ok(!r.text.includes('<|im_end|>'));
+			}
+		} finally {
+			await m.dispose();
+		}
+	});
+
+	it('names what is missing or unusable, and the setting to change', async () => {
+		await rejectsWith(
+			loadBuiltinModel(load(path.join(tmp, 'nowhere'))),
+			'model-not-found',
+			/does not exist/,
+			/bestOfN\.builtin\.model/,
+		);
+		await rejectsWith(loadBuiltinModel(load(dirs.noOnnx)), 'model-not-found', /no ONNX export for dtype fp32/, /onnx\/model\.onnx/);
+		await rejectsWith(
+			loadBuiltinModel(load(dirs.tiny, { dtype: 'q4f16' })),
+			'model-not-found',
+			/model_q4f16\.onnx/,
+			/model\.onnx \(dtype fp32\)/,
+		);
+		await rejectsWith(loadBuiltinModel(load(dirs.reward)), 'builtin-failed', /"bert" model/, /text generation/);
+		await rejectsWith(loadBuiltinModel(load('someone/some-model')), 'model-not-found', /downloads are turned off/);
+	});
+});
+
+describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
+	const clients: BuiltinGenerator[] = [];
+	function client(extra: { idleMs?: number; batch?: boolean; model?: string } = {}): BuiltinGenerator {
+		const c = new BuiltinGenerator({
+			workerPath: WORKER,
+			request: load(extra.model ?? dirs.tiny),
+			idleMs: extra.idleMs ?? 0,
+			batch: extra.batch,
+		});
+		clients.push(c);
+		return c;
+	}
+	/** What the host sends the worker (white-box: tests only). */
+	function spy(c: BuiltinGenerator): { type: string; batch?: { rows: number } }[] {
+		const sent: { type: string; batch?: { rows: number } }[] = [];
+		const conn = c['connection']();
+		const post = conn.worker.postMessage.bind(conn.worker);
+		conn.worker.postMessage = (m: { type: string; batch?: { rows: number } }) => {
+			sent.push(m);
+			post(m);
+		};
+		return sent;
+	}
+	afterEach(() => {
+		for (const c of clients.splice(0)) c.dispose();
+	});
+
+	it('streams N distinct candidates from one batch, and measures tokens per second', async () => {
+		const c = client();
+		assert.equal(c.running, false, 'nothing starts before the first call');
+		const sent = spy(c);
+		const sink = new Collect();
+		await c.generateMany(ask(16), 4, 1, never(), sink);
+		assert.deepEqual(
+			sent.map(m => [m.type, m.batch?.rows]),
+			[
+				['load', undefined],
+				['generate', 4],
+			],
+		);
+		assert.equal(new Set(sink.results.map(r => r?.text)).size, 4);
+		assert.deepEqual(
+			sink.text,
+			sink.results.map(r => r?.text),
+			'deltas add up to each result',
+		);
+		for (let i = 0; i < 4; i++)
+			assert.ok(sink.events.indexOf(`delta ${i}`) < sink.events.indexOf(`finished ${i}`), 'text streams before the end');
+		assert.ok(sink.results.every(r => r?.tokens === 16 && r.doneReason === 'length'));
+		assert.equal(c.lastSpeed?.tokens, 64);
+		assert.ok((c.lastSpeed?.tokensPerSecond ?? 0) > 0);
+	});
+
+	it('joins concurrent generate calls for one prompt into one batch', async () => {
+		const c = client();
+		const sent = spy(c);
+		const request = ask(12);
+		const results = await Promise.all(
+			[0, 1, 2].map(i => c.generate({ ...request, options: { ...request.options, seed: 40 + i } }, never(), () => {})),
+		);
+		assert.deepEqual(
+			sent.filter(m => m.type === 'generate').map(m => m.batch?.rows),
+			[3],
+		);
+		assert.equal(new Set(results.map(r => r.text)).size, 3);
+	});
+
+	it('one after another when batching is off, each candidate with its own seed', async () => {
+		const c = client({ batch: false });
+		const sent = spy(c);
+		const sink = new Collect();
+		await c.generateMany(ask(10), 3, 1, never(), sink);
+		assert.deepEqual(
+			sent.filter(m => m.type === 'generate').map(m => m.batch?.rows),
+			[1, 1, 1],
+		);
+		assert.equal(new Set(sink.results.map(r => r?.text)).size, 3);
+	});
+
+	it('cancel stops between tokens and frees the worker; the next run reuses the loaded model', async () => {
+		const c = client();
+		const sent = spy(c);
+		const controller = new AbortController();
+		const sink = new Collect();
+		const long = c.generateMany(ask(1500), 2, 1, controller.signal, sink);
+		await until(() => sink.text.some(t => (t?.length ?? 0) > 3), 30_000, 'streaming');
+		controller.abort();
+		await rejectsWith(long, 'cancelled');
+		assert.deepEqual(sink.results, [], 'a cancelled candidate never finishes');
+		// The worker ends the batch at its next token and answers the next request with the warm model.
+		const next = await c.generate(ask(5), never(), () => {});
+		assert.equal(next.tokens, 5);
+		assert.deepEqual(
+			sent.map(m => m.type),
+			['load', 'generate', 'cancel', 'generate'],
+			'one load: the second run used the model already in memory',
+		);
+	});
+
+	it('cancelling one joined candidate ends its row only', async () => {
+		const c = client();
+		const one = new AbortController();
+		let streamed = 0;
+		const calls = [one.signal, never()].map(signal => c.generate(ask(60), signal, () => streamed++));
+		await until(() => streamed > 4, 30_000, 'streaming');
+		one.abort();
+		await rejectsWith(calls[0], 'cancelled');
+		const other = await calls[1];
+		assert.equal(other.tokens, 60);
+	});
+
+	it('unloads after idleMs without calls and starts again on the next', async () => {
+		const c = client({ idleMs: 50 });
+		await c.generate(ask(3), never(), () => {});
+		await until(() => !c.running, 5_000, 'idle unload');
+		const again = await c.generate(ask(3), never(), () => {});
+		assert.equal(again.tokens, 3);
+	});
+
+	it('fails each candidate with the load error', async () => {
+		const c = client({ model: dirs.noOnnx });
+		const sink = new Collect();
+		await c.generateMany(ask(3), 2, 1, never(), sink);
+		assert.deepEqual(sink.events, ['started 0', 'started 1', 'failed 0', 'failed 1']);
+		assert.ok(sink.errors[0] instanceof BestOfNError && sink.errors[0].kind === 'model-not-found');
+	});
+});
