@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BestOfNError, errorMessage } from '../core/errors';
+import { BestOfNError, describeError, errorMessage } from '../core/errors';
 import type { PickerState } from '../core/protocol';
 import type { RewardScorer } from '../core/reward';
 import { formatScore } from '../core/scoreFormat';
@@ -27,9 +27,10 @@ import { BestOfNRun } from '../core/run';
 import { explainTask } from '../core/tasks/explain';
 import { rewriteTask } from '../core/tasks/rewrite';
 import { parseSettings, RANKER_MODES, REWARD_DTYPES, type Settings } from '../core/settings';
-import { OllamaGenerator } from '../generation/ollamaGenerator';
+import { createBackend } from '../generation/backends';
 import { RewardWorkerClient } from '../reward/rewardClient';
 import { locateModel } from '../reward/scorer';
+import { FLAGS, flagName } from './flags';
 import { EVAL_USAGE, evalMain, PREFERENCES_USAGE, preferencesMain } from './preferencesCli';
 
 const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N] [--host URL] [--model NAME]
@@ -124,10 +125,11 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 								after: '',
 							}),
 				settings,
-				generator: new OllamaGenerator({ host: settings.ollamaHost }),
+				generator: createBackend(settings),
 				scorer,
 				rankerReason: settings.ranker === 'consensus' ? '--ranker consensus' : 'empty --reward-model',
 				seed,
+				nameSetting: flagName,
 			});
 			const stop = () => run.cancel();
 			// Once: a second Ctrl+C while the run winds down kills the process the default way.
@@ -139,10 +141,10 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 				process.off('SIGINT', stop);
 			}
 			const { state, error } = result;
-			if (error) return fail(1, error.message);
+			if (error) return fail(1, describeError(error, flagName));
 			if (state.phase === 'cancelled') return fail(130, 'cancelled');
 			process.stdout.write(values.json ? `${JSON.stringify(toJson(state), null, 2)}\n` : toText(state));
-			if (values.json && state.notice) process.stderr.write(`best-of-n: ${inFlags(state.notice.text)}\n`);
+			if (values.json && state.notice) process.stderr.write(`best-of-n: ${state.notice.text}\n`);
 			const failed = state.candidates.filter(c => c.status === 'failed');
 			for (const c of failed) process.stderr.write(`candidate ${c.id + 1} failed: ${c.error}\n`);
 			return 0;
@@ -151,7 +153,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 		}
 	} catch (e) {
 		if (e instanceof UsageError) return fail(2, e.message);
-		return fail(1, errorMessage(e));
+		return fail(1, describeError(e, flagName));
 	}
 }
 
@@ -163,7 +165,7 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Set
 		if (typeof v !== 'string' || !v.trim() || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, not "${v}"`);
 		return n;
 	};
-	const { settings, problems } = parseSettings({
+	const { settings, issues } = parseSettings({
 		'ollama.host': values.host,
 		model: values.model,
 		candidates: number('n'),
@@ -177,27 +179,14 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Set
 	});
 	// A CLI user typed these values: out-of-range is an error here, not something to clamp silently,
 	// so the settings' "; using <fallback>." does not apply and the typed value is quoted instead.
-	if (problems.length > 0) {
-		const flag = flagFor(/^bestOfN\.(\S+)/.exec(problems[0])?.[1] ?? '');
-		let message = problems[0].replace(/^bestOfN\.\S+/, `--${flag}`).replace(/; using .*$/, '');
-		if (/ must be /.test(message)) message += `, not "${String(values[flag])}"`;
-		throw new UsageError(message);
+	const issue = issues[0];
+	if (issue) {
+		const typed = String(values[FLAGS[issue.field]?.slice(2) ?? ''] ?? issue.value);
+		throw new UsageError(
+			`${flagName(issue.field)} ${issue.problem}${issue.problem.startsWith('must') ? `, not "${typed}"` : ` ("${typed}")`}`,
+		);
 	}
 	return settings;
-}
-
-function flagFor(key: string): string {
-	return (
-		(
-			{
-				'ollama.host': 'host',
-				candidates: 'n',
-				maxTokens: 'max-tokens',
-				rewardModel: 'reward-model',
-				rewardDtype: 'dtype',
-			} as Record<string, string>
-		)[key] ?? key
-	);
 }
 
 /** `Number('abc')` is NaN and Ollama would pick a random seed: a typed seed must be one it uses. */
@@ -228,10 +217,8 @@ async function loadOrExplain(scorer: RewardScorer, name: string): Promise<void> 
 	try {
 		await scorer.load(new AbortController().signal);
 	} catch (e) {
-		throw new BestOfNError(
-			'reward-failed',
-			e instanceof BestOfNError ? e.message : `Could not load the reward model ${name}: ${errorMessage(e)}`,
-		);
+		if (e instanceof BestOfNError) throw e;
+		throw new BestOfNError('reward-failed', `Could not load the reward model ${name}: ${errorMessage(e)}`, { setting: 'rewardModel' });
 	}
 }
 
@@ -281,7 +268,7 @@ export function toJson(state: PickerState) {
 	return {
 		ranker: state.ranker.kind,
 		rankerLabel: state.ranker.label,
-		rankerReason: inFlags(state.ranker.reason),
+		rankerReason: state.ranker.reason,
 		model: state.model,
 		host: state.host,
 		requested: state.requested,
@@ -298,7 +285,7 @@ export function toJson(state: PickerState) {
 		})),
 		failed: failed.length,
 		errors: failed.map(c => c.error ?? 'failed'),
-		notice: state.notice ? inFlags(state.notice.text) : null,
+		notice: state.notice ? state.notice.text : null,
 	};
 }
 
@@ -312,7 +299,7 @@ function toText(state: PickerState): string {
 		`${done.length} of ${state.requested} candidates from ${state.model}, ranked by ${ranker}${reason}` +
 			(failed ? `, ${failed} failed` : ''),
 	];
-	if (state.notice) lines.push(inFlags(state.notice.text));
+	if (state.notice) lines.push(state.notice.text);
 	for (const c of done) {
 		const score = c.score === undefined ? 'unscored' : `score ${formatScore(c.score, state.ranker.kind)}`;
 		lines.push('', `#${c.rank ?? '-'}  ${score}${c.count > 1 ? `  (×${c.count})` : ''}`);
@@ -326,23 +313,8 @@ function toText(state: PickerState): string {
 	return `${lines.join('\n')}\n`;
 }
 
-/** Messages from the shared layers name the extension's settings; a CLI user sets flags. */
-const FLAGS: [RegExp, string][] = [
-	[/bestOfN\.ollama\.host/g, '--host'],
-	[/bestOfN\.rewardModel\b/g, '--reward-model'],
-	[/bestOfN\.rewardDtype\b/g, '--dtype'],
-	[/bestOfN\.model\b/g, '--model'],
-	[/bestOfN\.ranker\b/g, '--ranker'],
-	[/choose the consensus ranker/g, 'use --ranker consensus'],
-];
-
-function inFlags(message: string): string {
-	for (const [pattern, flag] of FLAGS) message = message.replace(pattern, flag);
-	return message;
-}
-
 function fail(code: number, message: string): number {
-	process.stderr.write(`best-of-n: ${inFlags(message)}\n`);
+	process.stderr.write(`best-of-n: ${message}\n`);
 	return code;
 }
 

@@ -8,12 +8,13 @@
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { errorMessage, isCancelled } from '../core/errors';
+import { describeError, errorMessage, isCancelled } from '../core/errors';
 import { describeRate, evaluatePairs, evaluationJson } from '../core/evaluate';
 import { filterRecords, parseDateBound, parseLog, type PreferenceFilter } from '../core/preferences';
 import type { RewardScorer } from '../core/reward';
 import { REWARD_DTYPES, type RewardDtype } from '../core/settings';
 import { parsePreferenceJsonl, PreferenceDataError, toJsonl, toTrlRows, TRL_FORMATS, type TrlFormat } from '../core/trl';
+import { flagName } from './flags';
 import { candidateLogPaths, findPreferenceLog } from './preferenceLogPath';
 
 export const PREFERENCES_USAGE = `usage: best-of-n preferences export [--log FILE] [--out FILE] [--task T] [--since DATE] [--until DATE]
@@ -180,7 +181,7 @@ export async function evalMain(argv: string[], createScorer: ScorerFactory): Pro
 		return 0;
 	} catch (e) {
 		if (isCancelled(e) || controller.signal.aborted) return fail(130, 'cancelled');
-		return fail(1, errorMessage(e));
+		return fail(1, describeError(e, flagName));
 	} finally {
 		process.off('SIGINT', stop);
 		scorer.dispose();

@@ -41,3 +41,38 @@ export interface GenerationResult {
 export interface CandidateGenerator {
 	generate(request: GenerationRequest, signal: AbortSignal, onDelta: (delta: string) => void): Promise<GenerationResult>;
 }
+
+/** A model a server offers, as its model list names it. */
+export interface ServedModel {
+	/** The name to put in `bestOfN.model` (`llama3.1:8b`, `Qwen/Qwen2.5-7B-Instruct`). */
+	readonly name: string;
+	/** Bytes on disk, when the server says (Ollama). */
+	readonly size?: number;
+	/** As the server reports it, e.g. "8.0B". */
+	readonly parameterSize?: string;
+	readonly family?: string;
+	/** ISO 8601 time the model was last pulled or created, when the server says. */
+	readonly modifiedAt?: string;
+}
+
+/** The pickers' catalog (`modelCatalog.ts`) defines pull progress; a backend's `pullModel` reports the same. */
+export type { PullProgress } from './modelCatalog';
+import type { PullProgress } from './modelCatalog';
+
+/**
+ * A generation server as the front ends see it: candidates, the models it offers, and what only
+ * some servers can do. `generation/backends.ts` builds one from the settings.
+ */
+export interface GenerationBackend extends CandidateGenerator {
+	/** Which kind of server (the `bestOfN.backend` value). */
+	readonly id: string;
+	/** Where requests go, as configured (named in messages and the picker). */
+	readonly host: string;
+	/** The models the server offers now. Rejects with the same `BestOfNError`s as `generate`. */
+	listModels(signal?: AbortSignal): Promise<ServedModel[]>;
+	/**
+	 * Installs a model on the server, streaming progress; resolves once it is there. Only backends
+	 * whose server can do it have this (Ollama); front ends offer "Pull" only then.
+	 */
+	readonly pullModel?: (name: string, signal: AbortSignal, onProgress: (progress: PullProgress) => void) => Promise<void>;
+}

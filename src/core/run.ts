@@ -7,7 +7,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { consensusScores } from './consensus';
-import { BestOfNError, cancelledError, errorMessage, isCancelled } from './errors';
+import { BestOfNError, cancelledError, describeError, isCancelled, settingName, type SettingNamer } from './errors';
 import type { CandidateGenerator, GenerationOptions } from './generation';
 import type { Logger } from './logger';
 import { nullLogger } from './logger';
@@ -35,6 +35,8 @@ export interface RunOptions {
 	/** Seed of candidate 0; candidate i uses seed + i. Random by default so Regenerate gives new text. */
 	readonly seed?: number;
 	readonly now?: () => number;
+	/** How the front end names settings in the messages it shows (default the extension's `bestOfN.…`). */
+	readonly nameSetting?: SettingNamer;
 }
 
 interface Slot {
@@ -45,7 +47,8 @@ interface Slot {
 	/** `raw` grew since `text` was cleaned from it (cleaning waits for the next snapshot). */
 	stale?: boolean;
 	error?: string;
-	errorKind?: BestOfNError['kind'];
+	/** What failed it, kept whole so a run that failed entirely reports it with its setting. */
+	failure?: BestOfNError;
 	score?: number;
 	scoreError?: string;
 	/** Index into `slots` of the candidate this one duplicates. */
@@ -202,9 +205,9 @@ export class BestOfNRun {
 		}
 		if (this.phase === 'failed' && !this.fatal) {
 			const first = this.slots.find(s => s.status === 'failed');
-			this.fatal = new BestOfNError(first?.errorKind ?? 'server', first?.error ?? 'No candidate was produced.');
+			this.fatal = first?.failure ?? new BestOfNError('server', first?.error ?? 'No candidate was produced.');
 		}
-		if (this.fatal) this.notice = { severity: 'error', text: this.fatal.message };
+		if (this.fatal) this.notice = { severity: 'error', text: this.describe(this.fatal) };
 		this.emit();
 		return { state: this.snapshot(), error: this.fatal };
 	}
@@ -249,8 +252,8 @@ export class BestOfNRun {
 				slot.status = 'cancelled';
 			} else {
 				slot.status = 'failed';
-				slot.error = errorMessage(e);
-				slot.errorKind = e instanceof BestOfNError ? e.kind : 'server';
+				slot.error = this.describe(e);
+				slot.failure = e instanceof BestOfNError ? e : new BestOfNError('server', slot.error, { cause: e });
 				this.logger.warn(`candidate ${slot.id + 1} failed: ${slot.error}`);
 				if (e instanceof BestOfNError && FATAL_KINDS.has(e.kind) && !this.fatal) {
 					this.fatal = e;
@@ -275,7 +278,7 @@ export class BestOfNRun {
 				this.ranker = { kind: 'none', label: 'unranked', reason: 'cancelled before the reward model loaded' };
 				return;
 			}
-			const why = errorMessage(e);
+			const why = this.describe(e);
 			this.logger.error(`reward model ${label} did not load: ${why}`);
 			if (this.options.settings.ranker === 'reward') {
 				this.ranker = { kind: 'none', label: 'unranked', reason: `reward model failed: ${why}` };
@@ -302,7 +305,7 @@ export class BestOfNRun {
 				this.logger.debug(`candidate ${slot.id + 1} scored ${score}`);
 			} catch (e) {
 				if (isCancelled(e) || !this.rewardUsable) return;
-				slot.scoreError = errorMessage(e);
+				slot.scoreError = this.describe(e);
 				this.logger.warn(`candidate ${slot.id + 1} could not be scored: ${slot.scoreError}`);
 				this.abandonReward(slot.scoreError);
 			}
@@ -365,6 +368,10 @@ export class BestOfNRun {
 					(b.score ?? 0) - (a.score ?? 0) ||
 					(a.finishedOrder ?? a.id + 1000) - (b.finishedOrder ?? b.id + 1000),
 			);
+	}
+
+	private describe(e: unknown): string {
+		return describeError(e, this.options.nameSetting ?? settingName);
 	}
 
 	private end(phase: RunPhase): void {

@@ -103,10 +103,23 @@ export const LIMITS = {
 	preferencesMaxMegabytes: { min: 1, max: 1024 },
 } as const;
 
+/** A value that was ignored or clamped, as data: each front end words it with its own name for the setting. */
+export interface SettingProblem {
+	readonly field: keyof Settings;
+	/** The value as given. */
+	readonly value: unknown;
+	/** What is wrong, completing "<name> …": "must be between 1 and 16", "is not an http(s) URL". */
+	readonly problem: string;
+	/** What is used instead. */
+	readonly using: string;
+}
+
 export interface ParsedSettings {
 	readonly settings: Settings;
 	/** One human sentence per value that was ignored or clamped, for the log. */
 	readonly problems: string[];
+	/** The same as data. */
+	readonly issues: SettingProblem[];
 }
 
 /**
@@ -114,20 +127,22 @@ export interface ParsedSettings {
  * a bad value falls back to the default or is clamped, and the reason is reported in `problems`.
  */
 export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSettings {
-	const problems: string[] = [];
+	const issues: SettingProblem[] = [];
+	const report = (key: string, problem: string, using: unknown) =>
+		issues.push({ field: SETTING_KEYS[key], value: raw[key], problem, using: String(using) });
 	const num = (key: string, field: keyof typeof LIMITS, integer: boolean): number => {
 		const fallback = DEFAULT_SETTINGS[field];
 		const value = raw[key];
 		if (value === undefined || value === null) return fallback;
 		if (typeof value !== 'number' || !Number.isFinite(value)) {
-			problems.push(`bestOfN.${key} must be a number; using ${fallback}.`);
+			report(key, 'must be a number', fallback);
 			return fallback;
 		}
 		const { min, max } = LIMITS[field];
 		let v = integer ? Math.round(value) : value;
 		if (v < min || v > max) {
 			v = Math.min(max, Math.max(min, v));
-			problems.push(`bestOfN.${key} must be between ${min} and ${max}; using ${v}.`);
+			report(key, `must be between ${min} and ${max}`, v);
 		}
 		return v;
 	};
@@ -135,12 +150,12 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		const value = raw[key];
 		if (value === undefined || value === null) return fallback;
 		if (typeof value !== 'string') {
-			problems.push(`bestOfN.${key} must be a string; using "${fallback}".`);
+			report(key, 'must be a string', `"${fallback}"`);
 			return fallback;
 		}
 		const v = value.trim();
 		if (!v && !allowEmpty) {
-			problems.push(`bestOfN.${key} is empty; using "${fallback}".`);
+			report(key, 'is empty', `"${fallback}"`);
 			return fallback;
 		}
 		return v;
@@ -149,7 +164,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		const value = raw[key];
 		if (value === undefined || value === null) return fallback;
 		if (typeof value === 'string' && (options as readonly string[]).includes(value)) return value as T;
-		problems.push(`bestOfN.${key} must be one of ${options.join(', ')}; using ${fallback}.`);
+		report(key, `must be one of ${options.join(', ')}`, fallback);
 		return fallback;
 	};
 
@@ -157,8 +172,10 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		const value = str(key, '', true);
 		const unknown = unknownPlaceholders(value);
 		if (unknown.length === 0) return value;
-		problems.push(
-			`bestOfN.${key} has unknown placeholders ${unknown.join(', ')} (known: ${PROMPT_PLACEHOLDERS.map(p => `{${p}}`).join(', ')}); using the built-in prompt.`,
+		report(
+			key,
+			`has unknown placeholders ${unknown.join(', ')} (known: ${PROMPT_PLACEHOLDERS.map(p => `{${p}}`).join(', ')})`,
+			'the built-in prompt',
 		);
 		return '';
 	};
@@ -166,21 +183,21 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		const value = raw[key];
 		if (value === undefined || value === null) return fallback;
 		if (typeof value === 'boolean') return value;
-		problems.push(`bestOfN.${key} must be true or false; using ${fallback}.`);
+		report(key, 'must be true or false', fallback);
 		return fallback;
 	};
 	const strings = (key: string): string[] => {
 		const value = raw[key];
 		if (value === undefined || value === null) return [];
 		if (Array.isArray(value) && value.every(v => typeof v === 'string')) return value.filter(v => v.trim());
-		problems.push(`bestOfN.${key} must be a list of glob patterns; ignoring it.`);
+		report(key, 'must be a list of glob patterns', 'none');
 		return [];
 	};
 
 	let ollamaHost = str('ollama.host', DEFAULT_SETTINGS.ollamaHost, false);
 	const normalized = normalizeHost(ollamaHost);
 	if (normalized === undefined) {
-		problems.push(`bestOfN.ollama.host "${ollamaHost}" is not an http(s) URL; using ${DEFAULT_SETTINGS.ollamaHost}.`);
+		report('ollama.host', 'is not an http(s) URL', DEFAULT_SETTINGS.ollamaHost);
 		ollamaHost = DEFAULT_SETTINGS.ollamaHost;
 	} else {
 		ollamaHost = normalized;
@@ -206,7 +223,16 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		preferencesExclude: strings('preferences.exclude'),
 		preferencesMaxMegabytes: num('preferences.maxMegabytes', 'preferencesMaxMegabytes', false),
 	};
-	return { settings, problems };
+	const problems = issues.map(
+		i =>
+			`bestOfN.${keyOf(i.field)}${typeof i.value === 'string' && i.problem.startsWith('is not') ? ` "${i.value}"` : ''} ${i.problem}; using ${i.using}.`,
+	);
+	return { settings, problems, issues };
+}
+
+/** The package.json key (without `bestOfN.`) of a settings field. */
+export function keyOf(field: keyof Settings): string {
+	return Object.keys(SETTING_KEYS).find(key => SETTING_KEYS[key] === field) ?? field;
 }
 
 /**

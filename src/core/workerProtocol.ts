@@ -3,7 +3,7 @@
  * nothing is redeclared on the other side. Every request carries an `id`; the worker answers each
  * with exactly one `result` or `error` of the same id (plus any number of `progress` before it).
  */
-import type { ErrorKind } from './errors';
+import type { ErrorKind, SettingField } from './errors';
 import type { LoadProgress, RewardModelInfo, RewardPair } from './reward';
 import type { RewardDtype } from './settings';
 
@@ -28,4 +28,5 @@ export type WorkerToHost =
 	| { readonly type: 'progress'; readonly id: number; readonly progress: LoadProgress }
 	| { readonly type: 'loaded'; readonly id: number; readonly info: RewardModelInfo }
 	| { readonly type: 'scores'; readonly id: number; readonly scores: number[] }
-	| { readonly type: 'error'; readonly id: number; readonly kind: ErrorKind; readonly message: string };
+	/** `message` is the error's template (settings as `{field}`), rebuilt into a `BestOfNError` by the host. */
+	| { readonly type: 'error'; readonly id: number; readonly kind: ErrorKind; readonly message: string; readonly setting?: SettingField };

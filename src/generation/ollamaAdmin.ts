@@ -4,7 +4,7 @@
  */
 import { cancelledError } from '../core/errors';
 import type { PullProgress } from '../core/modelCatalog';
-import { toBestOfNError } from './errors';
+import { toBestOfNError } from './ollamaErrors';
 import { connectOllama } from './ollamaClient';
 
 export interface InstalledModel {

@@ -28,7 +28,7 @@ export interface OllamaConnection {
  * that are not JSON, which ollama-js would otherwise turn into an "error" holding a whole HTML page.
  *
  * Node's fetch (undici) gives up on a request after 300 s without response headers, which is what a
- * request queued behind OLLAMA_NUM_PARALLEL gets; `errors.ts` reports that as a queue to shorten,
+ * request queued behind OLLAMA_NUM_PARALLEL gets; `ollamaErrors.ts` reports that as a queue to shorten,
  * not as a dead server. Lifting the limit would take a `dispatcher`: an undici Agent (a package we
  * do not depend on), or a wrapper around Node's unexported global one (reached through
  * `Symbol.for('undici.globalDispatcher.1')`, only after a first fetch). Inside VS Code, with its

@@ -1,8 +1,9 @@
 import type { ChatResponse } from 'ollama';
 import { cancelledError } from '../core/errors';
-import type { CandidateGenerator, GenerationRequest, GenerationResult } from '../core/generation';
+import type { GenerationBackend, GenerationRequest, GenerationResult, PullProgress, ServedModel } from '../core/generation';
 import { type Logger, nullLogger } from '../core/logger';
-import { toBestOfNError } from './errors';
+import { listModels, pullModel } from './ollamaAdmin';
+import { toBestOfNError } from './ollamaErrors';
 import { connectOllama } from './ollamaClient';
 
 export interface OllamaGeneratorOptions {
@@ -15,10 +16,12 @@ export interface OllamaGeneratorOptions {
 
 /**
  * Streams one candidate from Ollama's `/api/chat`. Each call has its own client and connection, so
- * aborting one candidate's signal closes that candidate's stream and nothing else.
+ * aborting one candidate's signal closes that candidate's stream and nothing else. Ollama can pull
+ * models, so this backend has `pullModel`.
  */
-export class OllamaGenerator implements CandidateGenerator {
-	private readonly host: string;
+export class OllamaGenerator implements GenerationBackend {
+	readonly id = 'ollama';
+	readonly host: string;
 	private readonly logger: Logger;
 	private readonly keepAlive: string | undefined;
 
@@ -27,6 +30,13 @@ export class OllamaGenerator implements CandidateGenerator {
 		this.logger = options.logger ?? nullLogger;
 		this.keepAlive = options.keepAlive;
 	}
+
+	listModels(signal?: AbortSignal): Promise<ServedModel[]> {
+		return listModels(this.host, signal);
+	}
+
+	readonly pullModel = (name: string, signal: AbortSignal, onProgress: (progress: PullProgress) => void): Promise<void> =>
+		pullModel(this.host, name, signal, onProgress);
 
 	async generate(request: GenerationRequest, signal: AbortSignal, onDelta: (delta: string) => void): Promise<GenerationResult> {
 		if (signal.aborted) throw cancelledError();

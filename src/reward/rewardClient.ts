@@ -100,7 +100,7 @@ class Connection {
 				return;
 			case 'error':
 				this.settle(m.id);
-				p.reject(new BestOfNError(m.kind, m.message));
+				p.reject(new BestOfNError(m.kind, m.message, { setting: m.setting }));
 				return;
 			default: {
 				const unknown: never = m;

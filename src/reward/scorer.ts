@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
-import { BestOfNError, errorMessage, type ErrorKind } from '../core/errors';
+import { BestOfNError, errorMessage, type ErrorKind, type SettingField } from '../core/errors';
 import type { LoadProgress, RewardModelInfo, RewardPair } from '../core/reward';
-import { SETTING_KEYS, type RewardDtype, type Settings } from '../core/settings';
+import type { RewardDtype } from '../core/settings';
 import type { LoadRequest } from '../core/workerProtocol';
 import { forwardProgress, hubEndpoint, hubName, isDirectory, locateModel, onnxFilesIn } from '../core/modelFiles';
 
@@ -101,15 +101,11 @@ export function effectiveMaxLength(
 
 // ---- Errors ------------------------------------------------------------------------------------
 
-/** The user-facing name of a setting, from the one table that maps them (so messages cannot drift). */
-function setting(field: keyof Settings): string {
-	return `bestOfN.${Object.keys(SETTING_KEYS).find(k => SETTING_KEYS[k] === field) ?? field}`;
-}
+// Settings are named as `{field}` placeholders, which each front end renders (see core/errors.ts).
+const WAY_OUT = 'Set {rewardModel} to a local folder, or to a Hub id with an ONNX export, or set {ranker} to consensus.';
 
-const WAY_OUT = `Set ${setting('rewardModel')} to a local folder, or to a Hub id with an ONNX export, or choose the consensus ranker.`;
-
-function fail(kind: ErrorKind, message: string, cause?: unknown): BestOfNError {
-	return new BestOfNError(kind, message, { cause });
+function fail(kind: ErrorKind, message: string, cause?: unknown, setting: SettingField = 'rewardModel'): BestOfNError {
+	return new BestOfNError(kind, message, { cause, setting });
 }
 
 function notFound(model: string, reason: string, cause?: unknown): BestOfNError {
@@ -117,7 +113,7 @@ function notFound(model: string, reason: string, cause?: unknown): BestOfNError 
 }
 
 function conversionHint(model: string): string {
-	return `convert it once with \`optimum-cli export onnx --model ${model} --task text-classification <folder>\` and set ${setting('rewardModel')} to that folder`;
+	return `convert it once with \`optimum-cli export onnx --model ${model} --task text-classification <folder>\` and set {rewardModel} to that folder`;
 }
 
 function noOnnx(model: string, dtype: RewardDtype, lookedFor: string, others: readonly string[] = []): BestOfNError {
@@ -125,10 +121,12 @@ function noOnnx(model: string, dtype: RewardDtype, lookedFor: string, others: re
 		const d = (Object.keys(ONNX_FILE) as RewardDtype[]).find(k => ONNX_FILE[k] === f);
 		return d ? `${f} (dtype ${d})` : f;
 	});
-	const found = usable.length ? `; it has ${usable.join(', ')}, which ${setting('rewardDtype')} can select` : '';
+	const found = usable.length ? `; it has ${usable.join(', ')}, which {rewardDtype} can select` : '';
 	return fail(
 		'reward-no-onnx',
 		`The reward model ${model} has no ONNX export for dtype ${dtype} (looked for ${lookedFor}${found}); ${conversionHint(model)}.`,
+		undefined,
+		usable.length ? 'rewardDtype' : 'rewardModel',
 	);
 }
 
@@ -218,7 +216,7 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 	if (!T.AutoModelForSequenceClassification.supports(modelType)) {
 		throw fail(
 			'reward-failed',
-			`The reward model ${model} is a "${modelType}" model, which transformers.js cannot run for sequence classification; choose an encoder reward model (BERT, DeBERTa, RoBERTa, ELECTRA, ModernBERT) or the consensus ranker.`,
+			`The reward model ${model} is a "${modelType}" model, which transformers.js cannot run for sequence classification; set {rewardModel} to an encoder reward model (BERT, DeBERTa, RoBERTa, ELECTRA, ModernBERT), or set {ranker} to consensus.`,
 		);
 	}
 

@@ -25,7 +25,7 @@ function answer(message: Exclude<WorkerToHost, { type: 'progress' }>): void {
 }
 
 function answerError(id: number, e: unknown): void {
-	if (e instanceof BestOfNError) answer({ type: 'error', id, kind: e.kind, message: e.message });
+	if (e instanceof BestOfNError) answer({ type: 'error', id, kind: e.kind, message: e.template, setting: e.setting });
 	else answer({ type: 'error', id, kind: 'reward-failed', message: `The reward worker failed: ${errorMessage(e)}` });
 }
 

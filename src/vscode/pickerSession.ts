@@ -13,7 +13,7 @@ import type { PickerState, RankerAgreementView, WebviewToHost } from '../core/pr
 import { BestOfNRun, type RunResult } from '../core/run';
 import type { Task } from '../core/tasks/task';
 import { TrackedRange } from '../core/trackedRange';
-import { OllamaGenerator } from '../generation/ollamaGenerator';
+import { createBackend } from '../generation/backends';
 import type { CandidateDocuments } from './candidateDocuments';
 import { readSettings } from './config';
 import { Disposable } from './dispose';
@@ -144,7 +144,7 @@ export class PickerSession extends Disposable {
 			runId: this.deps.nextRunId(),
 			task: this.spec.task,
 			settings,
-			generator: new OllamaGenerator({ host: settings.ollamaHost, logger: this.deps.logger }),
+			generator: createBackend(settings, { logger: this.deps.logger }),
 			scorer,
 			rankerReason: reason,
 			rankerNotice: notice,

@@ -9,7 +9,9 @@ import { type BestOfNError, errorMessage, isCancelled } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
 import type { RunResult } from '../core/run';
-import { pullModel } from '../generation/ollamaAdmin';
+import type { GenerationBackend } from '../core/generation';
+import { keyOf } from '../core/settings';
+import { createBackend } from '../generation/backends';
 import type { AgreementCache } from './agreementCache';
 import type { CandidateDocuments } from './candidateDocuments';
 import { openSettings, readSettings } from './config';
@@ -132,34 +134,31 @@ export class Sessions extends Disposable {
 		void this.start(again);
 	}
 
+	/**
+	 * The error's text with buttons for its way out: Pull when the model is missing and the backend can
+	 * pull, Open Settings on the setting the error names, Retry unless retrying would fail the same way.
+	 */
 	private async reportFailure(error: BestOfNError, retry: () => void): Promise<void> {
 		const settings = readSettings();
-		switch (error.kind) {
-			case 'unreachable': {
-				const choice = await vscode.window.showErrorMessage(error.message, 'Retry', 'Open Settings', 'Show Log');
-				if (choice === 'Retry') retry();
-				else if (choice === 'Open Settings') void openSettings('ollama.host');
-				else if (choice === 'Show Log') void vscode.commands.executeCommand('bestOfN.showLog');
-				return;
-			}
-			case 'model-not-found': {
-				const pull = `Pull ${settings.model}`;
-				const choice = await vscode.window.showErrorMessage(error.message, pull, 'Choose Another Model', 'Show Log');
-				if (choice === pull && (await this.pull(settings.ollamaHost, settings.model))) retry();
-				else if (choice === 'Choose Another Model') void vscode.commands.executeCommand('bestOfN.selectModel');
-				else if (choice === 'Show Log') void vscode.commands.executeCommand('bestOfN.showLog');
-				return;
-			}
-			default: {
-				const choice = await vscode.window.showErrorMessage(error.message, 'Retry', 'Show Log');
-				if (choice === 'Retry') retry();
-				else if (choice === 'Show Log') void vscode.commands.executeCommand('bestOfN.showLog');
-			}
-		}
+		const backend = createBackend(settings, { logger: this.logger });
+		const pull = error.kind === 'model-not-found' && backend.pullModel ? `Pull ${settings.model}` : undefined;
+		const open = error.setting ? (error.setting === 'model' ? 'Choose Another Model' : 'Open Settings') : undefined;
+		const canRetry = error.kind !== 'model-not-found';
+		const buttons = [pull, canRetry ? 'Retry' : undefined, open, 'Show Log'].filter((b): b is string => b !== undefined);
+		const choice = await vscode.window.showErrorMessage(error.message, ...buttons);
+		if (choice === undefined) return;
+		if (choice === pull) {
+			if (await this.pull(backend, settings.model)) retry();
+		} else if (choice === 'Retry') retry();
+		else if (choice === open && error.setting === 'model') void vscode.commands.executeCommand('bestOfN.selectModel');
+		else if (choice === open && error.setting) void openSettings(keyOf(error.setting));
+		else if (choice === 'Show Log') void vscode.commands.executeCommand('bestOfN.showLog');
 	}
 
 	/** Pulls a model with streamed, cancellable progress. Resolves true when it is installed. */
-	private pull(host: string, model: string): Thenable<boolean> {
+	private pull(backend: GenerationBackend, model: string): Thenable<boolean> {
+		const pullModel = backend.pullModel;
+		if (!pullModel) return Promise.resolve(false);
 		return vscode.window.withProgress(
 			{ location: vscode.ProgressLocation.Notification, title: `Pulling ${model}`, cancellable: true },
 			async (progress, token) => {
@@ -167,12 +166,12 @@ export class Sessions extends Disposable {
 				const sub = token.onCancellationRequested(() => controller.abort());
 				let last = 0;
 				try {
-					await pullModel(host, model, controller.signal, p => {
+					await pullModel(model, controller.signal, p => {
 						const percent = p.percent ?? last;
 						progress.report({ message: p.status, increment: Math.max(0, percent - last) });
 						last = percent;
 					});
-					this.logger.info(`pulled ${model} from ${host}`);
+					this.logger.info(`pulled ${model} from ${backend.host}`);
 					return true;
 				} catch (e) {
 					if (!isCancelled(e)) void vscode.window.showErrorMessage(`Pulling ${model} failed: ${errorMessage(e)}`);

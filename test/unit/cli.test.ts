@@ -189,7 +189,7 @@ describe('CLI: best-of-n rewrite', function () {
 			r.stdout,
 			/^4 of 4 candidates from llama3\.1:8b, ranked by consensus\nRanked by consensus: Could not load the reward model /,
 		);
-		assert.match(r.stdout, /Set --reward-model to a local folder, or to a Hub id with an ONNX export, or use --ranker consensus\./);
+		assert.match(r.stdout, /Set --reward-model to a local folder, or to a Hub id with an ONNX export, or set --ranker to consensus\./);
 		assert.doesNotMatch(r.stdout, /bestOfN\./, 'flags, not settings, are named');
 		// The picker's formatting: consensus similarities unsigned, two decimals.
 		assert.match(r.stdout, /\n#1 {2}score 0\.\d\d\n/);
@@ -334,6 +334,8 @@ describe('CLI: best-of-n rewrite', function () {
 		assert.equal(r.code, 1);
 		assert.equal(r.stderr.trim().split('\n').length, 1);
 		assert.ok(r.stderr.includes(`Could not reach Ollama at ${url}`), r.stderr);
+		assert.ok(r.stderr.includes('point --host at your server'), r.stderr);
+		assert.ok(!r.stderr.includes('bestOfN.'), 'the CLI names flags, not settings');
 	});
 
 	it('names a model that is not installed and exits 1', async () => {
@@ -353,6 +355,8 @@ describe('CLI: best-of-n rewrite', function () {
 		const r = await run(['rewrite', '-i', 'x', '--host', fake.url, '--model', 'llama3.1:8b', '--reward-model', missing], 'text');
 		assert.equal(r.code, 1);
 		assert.ok(r.stderr.includes(missing), r.stderr);
+		assert.ok(r.stderr.includes('Set --reward-model to a local folder') && r.stderr.includes('set --ranker to consensus'), r.stderr);
+		assert.ok(!r.stderr.includes('bestOfN.'), 'the CLI names flags, not settings');
 		assert.equal(fake.requests.length, before, 'nothing was generated');
 	});
 

@@ -8,10 +8,12 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BestOfNError, type ErrorKind } from '../../src/core/errors';
 import type { GenerationOptions, GenerationRequest } from '../../src/core/generation';
-import { toBestOfNError } from '../../src/generation/errors';
+import { toBestOfNError } from '../../src/generation/ollamaErrors';
 import { listModels, listRunning, pullModel, serverVersion, type PullProgress } from '../../src/generation/ollamaAdmin';
 import { ollamaCatalog } from '../../src/generation/modelCatalog';
 import { OllamaGenerator } from '../../src/generation/ollamaGenerator';
+import { createBackend } from '../../src/generation/backends';
+import { DEFAULT_SETTINGS } from '../../src/core/settings';
 import { FakeOllama } from '../fixtures/fakeOllama';
 
 const MODEL = 'llama3.1:8b';
@@ -380,6 +382,19 @@ describe('Ollama admin calls against the fake server', () => {
 		fake.pullable = () => false;
 		const error = await rejection(pullModel(host, 'no-such-model', new AbortController().signal, () => undefined));
 		assertKind(error, 'server', host, 'file does not exist');
+	});
+
+	it('the backend the factory builds for Ollama lists models and can pull', async () => {
+		const backend = createBackend({ ...DEFAULT_SETTINGS, ollamaHost: host });
+		assert.equal(backend.id, 'ollama');
+		assert.equal(backend.host, host);
+		assert.deepEqual(
+			(await backend.listModels()).map(m => m.name),
+			['llama3.1:8b', 'qwen2.5-coder:1.5b'],
+		);
+		assert.ok(backend.pullModel, 'Ollama can pull');
+		await backend.pullModel('phi3:mini', new AbortController().signal, () => undefined);
+		assert.ok((await backend.listModels()).some(m => m.name === 'phi3:mini'));
 	});
 
 	it('admin calls map an unreachable host and honour an aborted signal', async () => {
