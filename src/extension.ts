@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { PickerState } from './core/protocol';
 import { Activity } from './vscode/activity';
+import { ApiKeys } from './vscode/apiKeys';
 import { CandidateDocuments } from './vscode/candidateDocuments';
 import { parseSettings } from './core/settings';
 import { onDidChangeSettings, openSettings, rawSettings, readSettings } from './vscode/config';
@@ -39,11 +40,12 @@ export interface BestOfNApi {
 
 export function activate(context: vscode.ExtensionContext): BestOfNApi {
 	const log = createLog();
+	const apiKeys = new ApiKeys(context.secrets, log);
 	const rewards = new RewardService(context, log);
 	const documents = new CandidateDocuments();
 	const preferences = new PreferenceStore(context.globalStorageUri.fsPath, log);
 	const agreement = new AgreementCache(preferences, log);
-	const sessions = new Sessions(context.extensionUri, log, rewards, documents, agreement);
+	const sessions = new Sessions(context.extensionUri, log, rewards, documents, apiKeys, agreement);
 	const recorder = new PreferenceRecorder(preferences, log);
 	const preferenceCommands = new PreferenceCommands(preferences, rewards);
 	const rewrites = new RewriteController(context, log, sessions);
@@ -93,6 +95,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		vscode.commands.registerCommand('bestOfN.evaluateRewardModel', () => preferenceCommands.evaluate()),
 		vscode.commands.registerCommand('bestOfN.showRankingReport', () => void ReportPanel.show(context.extensionUri, preferences, log)),
 		{ dispose: () => ReportPanel.closeCurrent() },
+		vscode.commands.registerCommand('bestOfN.setApiKey', (args?: unknown) => apiKeys.set(args)),
 		// Settings are read at the start of each run; this only reports bad values as soon as they are made.
 		onDidChangeSettings(() => {
 			// A prompt template with a typo is not used; say so where it was made, with the way back to it.

@@ -3,7 +3,9 @@ import type { SettingField } from '../core/errors';
 
 /** The flag that sets each settings field; the CLI's errors name these where the extension names settings. */
 export const FLAGS: Partial<Record<SettingField, string>> = {
+	backend: '--backend',
 	ollamaHost: '--host',
+	openaiBaseUrl: '--host',
 	model: '--model',
 	candidates: '--n',
 	temperature: '--temperature',

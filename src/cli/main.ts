@@ -1,13 +1,15 @@
 /**
  * The same best-of-N pipeline without VS Code:
- *   node dist/cli.js rewrite --instruction TEXT [--input FILE] [--n N] [--host URL] [--model NAME]
+ *   node dist/cli.js rewrite --instruction TEXT [--input FILE] [--n N] [--backend ollama|openai] [--host URL] [--model NAME]
  *   node dist/cli.js explain [--input FILE] [--language ID] (and the same options)
  *                            [--reward-model ID_OR_PATH] [--dtype fp32|fp16|q8|int8|uint8|q4]
  *                            [--ranker auto|reward|consensus] [--seed N] [--json]
  * Reads the text from FILE or stdin. Absent flags take the extension's defaults (model, N, reward
  * model, ranker). Replies are cleaned and scores printed by the same core code as in the picker. Exit status: 0 when at least one candidate was produced (failures
  * are reported), 1 when the run could not produce any, 2 for bad arguments or input, 130 when cancelled
- * with Ctrl+C (SIGINT). Errors are one line on stderr naming the culprit.
+ * with Ctrl+C (SIGINT). Errors are one line on stderr naming the culprit. With `--backend openai`,
+ * `--host` is the server's OpenAI base URL (`http://gpu-box:8000/v1`) and its key, if it needs one, is
+ * read from `OPENAI_API_KEY`.
  *
  * The status is set as `process.exitCode`, never with `process.exit()`: Node may write stdout to a pipe
  * asynchronously (macOS, Windows, and on Linux too: a shell pipe kept 64 KiB of an 8 MiB write), and
@@ -26,14 +28,14 @@ import { formatScore } from '../core/scoreFormat';
 import { BestOfNRun } from '../core/run';
 import { explainTask } from '../core/tasks/explain';
 import { rewriteTask } from '../core/tasks/rewrite';
-import { parseSettings, RANKER_MODES, REWARD_DTYPES, type Settings } from '../core/settings';
+import { BACKENDS, parseSettings, RANKER_MODES, REWARD_DTYPES, type Settings } from '../core/settings';
 import { createBackend } from '../generation/backends';
 import { RewardWorkerClient } from '../reward/rewardClient';
 import { locateModel } from '../reward/scorer';
 import { FLAGS, flagName } from './flags';
 import { EVAL_USAGE, evalMain, PREFERENCES_USAGE, preferencesMain } from './preferencesCli';
 
-const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N] [--host URL] [--model NAME]
+const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N] [--backend ${BACKENDS.join('|')}] [--host URL] [--model NAME]
        best-of-n explain [--input FILE] [--language ID] [and the options below]
                          [--reward-model ID_OR_PATH] [--dtype ${REWARD_DTYPES.join('|')}]
                          [--ranker ${RANKER_MODES.join('|')}] [--seed N] [--temperature T] [--max-tokens K]
@@ -61,6 +63,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 				instruction: { type: 'string', short: 'i' },
 				input: { type: 'string' },
 				n: { type: 'string', short: 'n' },
+				backend: { type: 'string' },
 				host: { type: 'string' },
 				model: { type: 'string', short: 'm' },
 				'reward-model': { type: 'string' },
@@ -125,7 +128,8 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 								after: '',
 							}),
 				settings,
-				generator: createBackend(settings),
+				// The key comes from the environment, as OpenAI's own clients read it; never from a flag.
+				generator: createBackend(settings, { apiKey: async () => process.env.OPENAI_API_KEY }),
 				scorer,
 				rankerReason: settings.ranker === 'consensus' ? '--ranker consensus' : 'empty --reward-model',
 				seed,
@@ -141,7 +145,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 				process.off('SIGINT', stop);
 			}
 			const { state, error } = result;
-			if (error) return fail(1, describeError(error, flagName));
+			if (error) return fail(1, describeError(error, flagName) + remedyFor(error));
 			if (state.phase === 'cancelled') return fail(130, 'cancelled');
 			process.stdout.write(values.json ? `${JSON.stringify(toJson(state), null, 2)}\n` : toText(state));
 			if (values.json && state.notice) process.stderr.write(`best-of-n: ${state.notice.text}\n`);
@@ -165,8 +169,14 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Set
 		if (typeof v !== 'string' || !v.trim() || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, not "${v}"`);
 		return n;
 	};
+	const backend = values.backend;
+	if (backend !== undefined && !(BACKENDS as readonly string[]).includes(String(backend))) {
+		throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, not "${String(backend)}"`);
+	}
 	const { settings, issues } = parseSettings({
-		'ollama.host': values.host,
+		backend,
+		// --host is the server of the chosen backend: Ollama's host, or the OpenAI base URL (…/v1).
+		[backend === 'openai' ? 'openai.baseUrl' : 'ollama.host']: values.host,
 		model: values.model,
 		candidates: number('n'),
 		temperature: number('temperature'),
@@ -311,6 +321,11 @@ function toText(state: PickerState): string {
 		);
 	}
 	return `${lines.join('\n')}\n`;
+}
+
+/** The CLI's own way out where it is not a flag. */
+function remedyFor(error: BestOfNError): string {
+	return error.kind === 'unauthorized' ? ' Set OPENAI_API_KEY in the environment to the key for that server.' : '';
 }
 
 function fail(code: number, message: string): number {

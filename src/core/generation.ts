@@ -34,12 +34,33 @@ export interface GenerationResult {
 	readonly doneReason?: string;
 }
 
-/**
- * Streams one completion. Calls `onDelta` with each new piece of text as it arrives. Rejects with a
- * `BestOfNError` (kind `cancelled` when `signal` aborts; the stream is closed at once in that case).
- */
+/** Where `generateMany` reports each candidate, by its index 0…count-1. */
+export interface CandidateSink {
+	/**
+	 * The candidate's text may start arriving now (its request is open, or its choice appeared), from a
+	 * request with this seed (shared by the choices of one request with `n`).
+	 */
+	started(index: number, seed: number): void;
+	delta(index: number, text: string): void;
+	finished(index: number, result: GenerationResult): void;
+	/** A `BestOfNError`; the other candidates go on. */
+	failed(index: number, error: unknown): void;
+}
+
 export interface CandidateGenerator {
+	/**
+	 * Streams one completion. Calls `onDelta` with each new piece of text as it arrives. Rejects with a
+	 * `BestOfNError` (kind `cancelled` when `signal` aborts; the stream is closed at once in that case).
+	 */
 	generate(request: GenerationRequest, signal: AbortSignal, onDelta: (delta: string) => void): Promise<GenerationResult>;
+	/**
+	 * Generates `count` candidates for one request in as few requests as the server allows (all of them
+	 * in one, with OpenAI's `n`, where the server honours it), at most `concurrency` requests open at
+	 * once. Where candidates go out one per request, candidate i gets seed `options.seed + i`. Each
+	 * candidate gets one `finished` or `failed` unless `signal` aborts, which closes every stream at
+	 * once. Resolves when every candidate has settled. Without it, a run calls `generate` per candidate.
+	 */
+	generateMany?(request: GenerationRequest, count: number, concurrency: number, signal: AbortSignal, sink: CandidateSink): Promise<void>;
 }
 
 /** A model a server offers, as its model list names it. */

@@ -8,12 +8,12 @@
 import { setMaxListeners } from 'node:events';
 import { consensusScores } from './consensus';
 import { BestOfNError, cancelledError, describeError, isCancelled, settingName, type SettingNamer } from './errors';
-import type { CandidateGenerator, GenerationOptions } from './generation';
+import type { CandidateGenerator, GenerationOptions, GenerationRequest, GenerationResult } from './generation';
 import type { Logger } from './logger';
 import { nullLogger } from './logger';
 import type { CandidateView, PickerState, RankerView, RunPhase } from './protocol';
 import type { LoadProgress, RewardScorer } from './reward';
-import type { Settings } from './settings';
+import { generationHost, type Settings } from './settings';
 import type { Task } from './tasks/task';
 
 export interface RunOptions {
@@ -56,6 +56,8 @@ interface Slot {
 	count: number;
 	tokens?: number;
 	durationMs?: number;
+	/** When its request opened (or its choice first appeared). */
+	startedAt?: number;
 	doneReason?: string;
 	/** The sampling seed its request carried. */
 	seed?: number;
@@ -72,7 +74,7 @@ export interface RunResult {
 const STREAM_EMIT_MS = 50;
 
 /** Errors that will fail every other request the same way: stop the run instead of repeating them. */
-const FATAL_KINDS: ReadonlySet<string> = new Set(['unreachable', 'model-not-found']);
+const FATAL_KINDS: ReadonlySet<string> = new Set(['unreachable', 'unauthorized', 'model-not-found']);
 
 export class BestOfNRun {
 	private readonly controller = new AbortController();
@@ -156,7 +158,7 @@ export class BestOfNRun {
 			original: task.source,
 			languageId: task.languageId,
 			model: settings.model,
-			host: settings.ollamaHost,
+			host: generationHost(settings),
 			requested: settings.candidates,
 			ranker: this.ranker,
 			candidates: this.ordered().map(toView),
@@ -179,13 +181,19 @@ export class BestOfNRun {
 		this.emit();
 
 		const seed = this.options.seed ?? Math.floor(Math.random() * 2 ** 31);
-		let next = 0;
-		const workers = Array.from({ length: Math.min(settings.concurrency, this.slots.length) }, async () => {
-			while (next < this.slots.length && !signal.aborted) {
-				const slot = this.slots[next++];
-				await this.generateOne(slot, seed + slot.id);
-			}
-		});
+		const { generator } = this.options;
+		let workers: Promise<void>[];
+		if (generator.generateMany) {
+			workers = [this.generateAll(generator.generateMany.bind(generator), seed)];
+		} else {
+			let next = 0;
+			workers = Array.from({ length: Math.min(settings.concurrency, this.slots.length) }, async () => {
+				while (next < this.slots.length && !signal.aborted) {
+					const slot = this.slots[next++];
+					await this.generateOne(slot, seed + slot.id);
+				}
+			});
+		}
 		await Promise.all(workers);
 		if (!signal.aborted) {
 			// Generation is over; what is left is the reward model (perhaps still downloading) and the scores.
@@ -212,9 +220,8 @@ export class BestOfNRun {
 		return { state: this.snapshot(), error: this.fatal };
 	}
 
-	private async generateOne(slot: Slot, seed: number): Promise<void> {
-		const { settings, task, generator } = this.options;
-		const signal = this.controller.signal;
+	private request(seed: number): GenerationRequest {
+		const { settings, task } = this.options;
 		const options: GenerationOptions = {
 			temperature: settings.temperature,
 			topP: settings.topP,
@@ -222,43 +229,96 @@ export class BestOfNRun {
 			contextLength: settings.contextLength,
 			seed,
 		};
-		const t0 = this.now();
+		return { model: settings.model, messages: task.messages(), options };
+	}
+
+	private async generateOne(slot: Slot, seed: number): Promise<void> {
+		this.markStarted(slot, seed);
+		try {
+			const result = await this.options.generator.generate(this.request(seed), this.controller.signal, delta =>
+				this.addDelta(slot, delta),
+			);
+			this.markFinished(slot, result);
+		} catch (e) {
+			this.markFailed(slot, e);
+		}
+	}
+
+	/** Every candidate through the generator's own batching (one request with `n`, where it can). */
+	private async generateAll(generateMany: NonNullable<CandidateGenerator['generateMany']>, seed: number): Promise<void> {
+		// A generator's report about an index it was not given, or a candidate already settled, is ignored.
+		const open = (i: number): Slot | undefined => {
+			const slot = this.slots[i];
+			return slot?.status === 'queued' || slot?.status === 'streaming' ? slot : undefined;
+		};
+		await generateMany(this.request(seed), this.slots.length, this.options.settings.concurrency, this.controller.signal, {
+			started: (i, requestSeed) => {
+				const slot = open(i);
+				if (slot) this.markStarted(slot, requestSeed);
+			},
+			delta: (i, text) => {
+				const slot = open(i);
+				if (slot) this.addDelta(slot, text);
+			},
+			finished: (i, result) => {
+				const slot = open(i);
+				if (slot) this.markFinished(slot, result);
+			},
+			failed: (i, e) => {
+				const slot = open(i);
+				if (slot) this.markFailed(slot, e);
+			},
+		}).catch((e: unknown) => {
+			// Only a cancel is expected here; anything else fails the candidates still open.
+			for (const s of this.slots) if (s.status === 'queued' || s.status === 'streaming') this.markFailed(s, e);
+		});
+	}
+
+	private markStarted(slot: Slot, seed: number): void {
+		if (slot.status !== 'queued') return;
 		slot.seed = seed;
 		slot.status = 'streaming';
+		slot.startedAt = this.now();
 		this.emit();
-		try {
-			const result = await generator.generate({ model: settings.model, messages: task.messages(), options }, signal, delta => {
-				slot.raw += delta;
-				slot.stale = true;
-				this.emitSoon();
-			});
-			slot.raw = result.text;
-			slot.stale = false;
-			slot.text = task.clean(result.text, false);
-			slot.tokens = result.tokens;
-			slot.doneReason = result.doneReason;
-			slot.durationMs = this.now() - t0;
-			slot.status = 'done';
-			slot.finishedOrder = this.finished++;
-			const twin = this.slots.find(s => s !== slot && s.status === 'done' && s.duplicateOf === undefined && s.text === slot.text);
-			if (twin) {
-				slot.duplicateOf = twin.id;
-				twin.count++;
-			} else {
-				this.queueScore(slot);
-			}
-		} catch (e) {
-			if (isCancelled(e) || signal.aborted) {
-				slot.status = 'cancelled';
-			} else {
-				slot.status = 'failed';
-				slot.error = this.describe(e);
-				slot.failure = e instanceof BestOfNError ? e : new BestOfNError('server', slot.error, { cause: e });
-				this.logger.warn(`candidate ${slot.id + 1} failed: ${slot.error}`);
-				if (e instanceof BestOfNError && FATAL_KINDS.has(e.kind) && !this.fatal) {
-					this.fatal = e;
-					this.cancel();
-				}
+	}
+
+	private addDelta(slot: Slot, delta: string): void {
+		slot.raw += delta;
+		slot.stale = true;
+		this.emitSoon();
+	}
+
+	private markFinished(slot: Slot, result: GenerationResult): void {
+		const { task } = this.options;
+		slot.raw = result.text;
+		slot.stale = false;
+		slot.text = task.clean(result.text, false);
+		slot.tokens = result.tokens;
+		slot.doneReason = result.doneReason;
+		slot.durationMs = this.now() - (slot.startedAt ?? this.startedAt);
+		slot.status = 'done';
+		slot.finishedOrder = this.finished++;
+		const twin = this.slots.find(s => s !== slot && s.status === 'done' && s.duplicateOf === undefined && s.text === slot.text);
+		if (twin) {
+			slot.duplicateOf = twin.id;
+			twin.count++;
+		} else {
+			this.queueScore(slot);
+		}
+		this.emit();
+	}
+
+	private markFailed(slot: Slot, e: unknown): void {
+		if (isCancelled(e) || this.controller.signal.aborted) {
+			slot.status = 'cancelled';
+		} else {
+			slot.status = 'failed';
+			slot.error = this.describe(e);
+			slot.failure = e instanceof BestOfNError ? e : new BestOfNError('server', slot.error, { cause: e });
+			this.logger.warn(`candidate ${slot.id + 1} failed: ${slot.error}`);
+			if (e instanceof BestOfNError && FATAL_KINDS.has(e.kind) && !this.fatal) {
+				this.fatal = e;
+				this.cancel();
 			}
 		}
 		this.emit();

@@ -12,9 +12,16 @@ export const RANKER_MODES: readonly RankerMode[] = ['auto', 'reward', 'consensus
 export type RewardDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
 export const REWARD_DTYPES: readonly RewardDtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'];
 
+/** Which kind of server generates candidates (room is left for more). */
+export type BackendKind = 'ollama' | 'openai';
+export const BACKENDS: readonly BackendKind[] = ['ollama', 'openai'];
+
 export interface Settings {
-	/** Base URL of the Ollama server; decides where the user's text is sent. */
+	readonly backend: BackendKind;
+	/** Base URL of the Ollama server; decides where the user's text is sent (backend `ollama`). */
 	readonly ollamaHost: string;
+	/** Base URL of an OpenAI-compatible server, ending in `/v1` as OpenAI clients take it (backend `openai`). */
+	readonly openaiBaseUrl: string;
 	/** Generation model name as Ollama knows it (`llama3.1:8b`). */
 	readonly model: string;
 	/** N: how many candidates one run asks for. */
@@ -46,7 +53,9 @@ export interface Settings {
 }
 
 export const DEFAULT_SETTINGS: Settings = {
+	backend: 'ollama',
 	ollamaHost: 'http://127.0.0.1:11434',
+	openaiBaseUrl: 'http://127.0.0.1:8000/v1',
 	model: 'llama3.1:8b',
 	candidates: 4,
 	temperature: 0.8,
@@ -70,7 +79,9 @@ export const DEFAULT_SETTINGS: Settings = {
 
 /** Setting keys as they appear under the `bestOfN.` prefix, mapped to the `Settings` field they fill. */
 export const SETTING_KEYS: Readonly<Record<string, keyof Settings>> = {
+	backend: 'backend',
 	'ollama.host': 'ollamaHost',
+	'openai.baseUrl': 'openaiBaseUrl',
 	model: 'model',
 	candidates: 'candidates',
 	temperature: 'temperature',
@@ -203,8 +214,19 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		ollamaHost = normalized;
 	}
 
+	let openaiBaseUrl = str('openai.baseUrl', DEFAULT_SETTINGS.openaiBaseUrl, false);
+	const normalizedBase = normalizeBaseUrl(openaiBaseUrl);
+	if (normalizedBase === undefined) {
+		report('openai.baseUrl', 'is not an http(s) URL', DEFAULT_SETTINGS.openaiBaseUrl);
+		openaiBaseUrl = DEFAULT_SETTINGS.openaiBaseUrl;
+	} else {
+		openaiBaseUrl = normalizedBase;
+	}
+
 	const settings: Settings = {
+		backend: oneOf('backend', BACKENDS, DEFAULT_SETTINGS.backend),
 		ollamaHost,
+		openaiBaseUrl,
 		model: str('model', DEFAULT_SETTINGS.model, false),
 		candidates: num('candidates', 'candidates', true),
 		temperature: num('temperature', 'temperature', false),
@@ -228,6 +250,25 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 			`bestOfN.${keyOf(i.field)}${typeof i.value === 'string' && i.problem.startsWith('is not') ? ` "${i.value}"` : ''} ${i.problem}; using ${i.using}.`,
 	);
 	return { settings, problems, issues };
+}
+
+/** Where the user's text is sent for generation with these settings. */
+export function generationHost(settings: Settings): string {
+	return settings.backend === 'openai' ? settings.openaiBaseUrl : settings.ollamaHost;
+}
+
+/** An OpenAI base URL as typed (`gpu-box:8000/v1`, `https://api.example.com/v1/`), without the trailing slash. */
+export function normalizeBaseUrl(input: string): string | undefined {
+	let text = input.trim();
+	if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `http://${text}`;
+	try {
+		const url = new URL(text);
+		if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+		if (!url.hostname || url.search || url.hash) return undefined;
+		return url.toString().replace(/\/+$/, '');
+	} catch {
+		return undefined;
+	}
 }
 
 /** The package.json key (without `bestOfN.`) of a settings field. */

@@ -14,7 +14,9 @@ import { BestOfNRun, type RunResult } from '../core/run';
 import type { Task } from '../core/tasks/task';
 import { TrackedRange } from '../core/trackedRange';
 import { createBackend } from '../generation/backends';
+import type { ApiKeys } from './apiKeys';
 import type { CandidateDocuments } from './candidateDocuments';
+import { generationHost } from '../core/settings';
 import { readSettings } from './config';
 import { Disposable } from './dispose';
 import { PickerPanel } from './pickerPanel';
@@ -69,6 +71,7 @@ export interface SessionDeps {
 	readonly logger: Logger;
 	readonly rewards: RewardService;
 	readonly documents: CandidateDocuments;
+	readonly apiKeys: ApiKeys;
 	readonly nextRunId: () => number;
 	/** Shows a failed run's error with its way out (retrying is the owner's: the picker may be gone by then). */
 	readonly reportFailure: (error: BestOfNError, session: PickerSession) => void;
@@ -144,7 +147,7 @@ export class PickerSession extends Disposable {
 			runId: this.deps.nextRunId(),
 			task: this.spec.task,
 			settings,
-			generator: createBackend(settings, { logger: this.deps.logger }),
+			generator: createBackend(settings, { logger: this.deps.logger, apiKey: url => this.deps.apiKeys.get(url) }),
 			scorer,
 			rankerReason: reason,
 			rankerNotice: notice,
@@ -155,7 +158,7 @@ export class PickerSession extends Disposable {
 		this.runListener = run.onState(state => this.show(state));
 		this.show(run.snapshot());
 		this.deps.logger.info(
-			`run ${run.snapshot().runId} (${this.spec.task.view.kind}): ${settings.candidates} × ${settings.model} at ${settings.ollamaHost}, ranker ${settings.ranker}`,
+			`run ${run.snapshot().runId} (${this.spec.task.view.kind}): ${settings.candidates} × ${settings.model} at ${generationHost(settings)} (${settings.backend}), ranker ${settings.ranker}`,
 		);
 		const result = run.start();
 		previousListener?.dispose();

@@ -13,6 +13,7 @@ import type { GenerationBackend } from '../core/generation';
 import { keyOf } from '../core/settings';
 import { createBackend } from '../generation/backends';
 import type { AgreementCache } from './agreementCache';
+import type { ApiKeys } from './apiKeys';
 import type { CandidateDocuments } from './candidateDocuments';
 import { openSettings, readSettings } from './config';
 import { Disposable } from './dispose';
@@ -34,6 +35,7 @@ export class Sessions extends Disposable {
 		private readonly logger: Logger,
 		private readonly rewards: RewardService,
 		private readonly documents: CandidateDocuments,
+		private readonly apiKeys: ApiKeys,
 		private readonly agreement?: AgreementCache,
 	) {
 		super();
@@ -92,6 +94,7 @@ export class Sessions extends Disposable {
 			logger: this.logger,
 			rewards: this.rewards,
 			documents: this.documents,
+			apiKeys: this.apiKeys,
 			nextRunId: () => ++this.runIds,
 			reportFailure: (error, failed) => void this.reportFailure(error, () => this.retry(failed)),
 			onRunningChanged: () => this.updateRunningKey(),
@@ -142,13 +145,16 @@ export class Sessions extends Disposable {
 		const settings = readSettings();
 		const backend = createBackend(settings, { logger: this.logger });
 		const pull = error.kind === 'model-not-found' && backend.pullModel ? `Pull ${settings.model}` : undefined;
+		const setKey = error.kind === 'unauthorized' ? 'Set API Key…' : undefined;
 		const open = error.setting ? (error.setting === 'model' ? 'Choose Another Model' : 'Open Settings') : undefined;
-		const canRetry = error.kind !== 'model-not-found';
-		const buttons = [pull, canRetry ? 'Retry' : undefined, open, 'Show Log'].filter((b): b is string => b !== undefined);
+		const canRetry = error.kind !== 'model-not-found' && error.kind !== 'unauthorized';
+		const buttons = [pull, setKey, canRetry ? 'Retry' : undefined, open, 'Show Log'].filter((b): b is string => b !== undefined);
 		const choice = await vscode.window.showErrorMessage(error.message, ...buttons);
 		if (choice === undefined) return;
 		if (choice === pull) {
 			if (await this.pull(backend, settings.model)) retry();
+		} else if (choice === setKey) {
+			if (await this.apiKeys.set()) retry();
 		} else if (choice === 'Retry') retry();
 		else if (choice === open && error.setting === 'model') void vscode.commands.executeCommand('bestOfN.selectModel');
 		else if (choice === open && error.setting) void openSettings(keyOf(error.setting));

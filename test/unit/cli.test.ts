@@ -13,6 +13,7 @@ import { explainRewardPrompt } from '../../src/core/tasks/explain';
 import { DEFAULT_SETTINGS } from '../../src/core/settings';
 import { FakeHub } from '../fixtures/fakeHub';
 import { defaultRespond, FakeOllama } from '../fixtures/fakeOllama';
+import { FakeVllm } from '../fixtures/fakeVllm';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 
 const root = path.resolve(__dirname, '../..');
@@ -358,6 +359,43 @@ describe('CLI: best-of-n rewrite', function () {
 		assert.ok(r.stderr.includes('Set --reward-model to a local folder') && r.stderr.includes('set --ranker to consensus'), r.stderr);
 		assert.ok(!r.stderr.includes('bestOfN.'), 'the CLI names flags, not settings');
 		assert.equal(fake.requests.length, before, 'nothing was generated');
+	});
+
+	it('--backend openai asks an OpenAI-compatible server for all N in one request, with the key from OPENAI_API_KEY', async () => {
+		const key = 'sk-cli-test-9b8a7c6d5e4f';
+		const vllm = new FakeVllm({ models: ['Qwen/Qwen2.5-7B-Instruct'], apiKey: key });
+		await vllm.start();
+		try {
+			const args = [
+				'rewrite',
+				'-i',
+				'x',
+				'--backend',
+				'openai',
+				'--host',
+				vllm.baseUrl,
+				'--model',
+				'Qwen/Qwen2.5-7B-Instruct',
+				'--n',
+				'3',
+			];
+			const ok = await run([...args, '--json'], 'text', undefined, { OPENAI_API_KEY: key });
+			assert.equal(ok.code, 0, ok.stderr);
+			assert.equal(JSON.parse(ok.stdout).candidates.length, 3);
+			assert.deepEqual(
+				vllm.requests.map(q => q.n),
+				[3],
+			);
+			const refused = await run(args, 'text', undefined, { OPENAI_API_KEY: '' });
+			assert.equal(refused.code, 1);
+			assert.match(refused.stderr, /HTTP 401.*Set OPENAI_API_KEY/);
+			for (const r of [ok, refused]) assert.ok(!(r.stdout + r.stderr).includes(key), 'the key is never printed');
+			const badBackend = await run(['rewrite', '-i', 'x', '--backend', 'tgi'], 'text');
+			assert.equal(badBackend.code, 2);
+			assert.match(badBackend.stderr, /--backend must be one of ollama, openai, not "tgi"/);
+		} finally {
+			await vllm.close();
+		}
 	});
 
 	it('rejects empty input and bad flags with exit 2', async () => {
