@@ -41,7 +41,7 @@ export interface BestOfNApi {
 export function activate(context: vscode.ExtensionContext): BestOfNApi {
 	const log = createLog();
 	const apiKeys = new ApiKeys(context.secrets, log);
-	const rewards = new RewardService(context, log);
+	const rewards = new RewardService(context, log, apiKeys);
 	const documents = new CandidateDocuments();
 	const preferences = new PreferenceStore(context.globalStorageUri.fsPath, log);
 	const agreement = new AgreementCache(preferences, log);

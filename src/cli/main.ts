@@ -2,7 +2,7 @@
  * The same best-of-N pipeline without VS Code:
  *   node dist/cli.js rewrite --instruction TEXT [--input FILE] [--n N] [--backend ollama|openai] [--host URL] [--model NAME]
  *   node dist/cli.js explain [--input FILE] [--language ID] (and the same options)
- *                            [--reward-model ID_OR_PATH] [--dtype fp32|fp16|q8|int8|uint8|q4]
+ *                            [--reward-model ID_OR_PATH_OR_URL] [--dtype fp32|fp16|q8|int8|uint8|q4]
  *                            [--ranker auto|reward|consensus] [--seed N] [--json]
  * Reads the text from FILE or stdin. Absent flags take the extension's defaults (model, N, reward
  * model, ranker). Replies are cleaned and scores printed by the same core code as in the picker. Exit status: 0 when at least one candidate was produced (failures
@@ -32,12 +32,13 @@ import { BACKENDS, parseSettings, RANKER_MODES, REWARD_DTYPES, type Settings } f
 import { createBackend } from '../generation/backends';
 import { RewardWorkerClient } from '../reward/rewardClient';
 import { locateModel } from '../reward/scorer';
+import { isRewardServer, ServedRewardScorer } from '../reward/servedScorer';
 import { FLAGS, flagName } from './flags';
 import { EVAL_USAGE, evalMain, PREFERENCES_USAGE, preferencesMain } from './preferencesCli';
 
 const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N] [--backend ${BACKENDS.join('|')}] [--host URL] [--model NAME]
        best-of-n explain [--input FILE] [--language ID] [and the options below]
-                         [--reward-model ID_OR_PATH] [--dtype ${REWARD_DTYPES.join('|')}]
+                         [--reward-model ID_OR_PATH_OR_URL] [--dtype ${REWARD_DTYPES.join('|')}]
                          [--ranker ${RANKER_MODES.join('|')}] [--seed N] [--temperature T] [--max-tokens K]
                          [--concurrency C] [--language ID] [--json]
 ${PREFERENCES_USAGE}
@@ -153,7 +154,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 			for (const c of failed) process.stderr.write(`candidate ${c.id + 1} failed: ${c.error}\n`);
 			return 0;
 		} finally {
-			scorer?.dispose();
+			scorer?.dispose?.();
 		}
 	} catch (e) {
 		if (e instanceof UsageError) return fail(2, e.message);
@@ -207,7 +208,10 @@ function seedFrom(value: string | undefined): number | undefined {
 	return seed;
 }
 
-function createScorer(settings: Settings): RewardWorkerClient {
+function createScorer(settings: Settings): RewardScorer & { dispose?(): void } {
+	if (isRewardServer(settings.rewardModel)) {
+		return new ServedRewardScorer({ url: settings.rewardModel, apiKey: async () => process.env.OPENAI_API_KEY });
+	}
 	const location = locateModel(settings.rewardModel);
 	return new RewardWorkerClient({
 		workerPath: path.join(__dirname, 'rewardWorker.js'),

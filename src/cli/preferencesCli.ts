@@ -2,7 +2,7 @@
  * The preference log from the command line:
  *   best-of-n preferences export [--log FILE] [--out FILE] [--task T] [--since DATE] [--until DATE]
  *                                [--min-candidates K] [--format standard|conversational]
- *   best-of-n eval --reward-model ID_OR_FOLDER --data FILE.jsonl [--dtype D] [--json]
+ *   best-of-n eval --reward-model ID_OR_FOLDER_OR_URL --data FILE.jsonl [--dtype D] [--json]
  * Each returns an exit status (0 ok, 1 failed, 2 bad arguments or input, 130 cancelled); output is
  * the data on stdout, one-line messages on stderr.
  */
@@ -19,7 +19,7 @@ import { candidateLogPaths, findPreferenceLog } from './preferenceLogPath';
 
 export const PREFERENCES_USAGE = `usage: best-of-n preferences export [--log FILE] [--out FILE] [--task T] [--since DATE] [--until DATE]
                                      [--min-candidates K] [--format ${TRL_FORMATS.join('|')}]`;
-export const EVAL_USAGE = `usage: best-of-n eval --reward-model ID_OR_FOLDER --data FILE.jsonl [--dtype ${REWARD_DTYPES.join('|')}] [--json]`;
+export const EVAL_USAGE = `usage: best-of-n eval --reward-model ID_OR_FOLDER_OR_URL --data FILE.jsonl [--dtype ${REWARD_DTYPES.join('|')}] [--json]`;
 
 class UsageError extends Error {}
 
@@ -123,7 +123,7 @@ function defaultLog(): string {
 }
 
 /** Builds the scorer for a reward model (the CLI's own factory, shared with `rewrite`). */
-export type ScorerFactory = (model: string, dtype: RewardDtype) => RewardScorer & { dispose(): void };
+export type ScorerFactory = (model: string, dtype: RewardDtype) => RewardScorer & { dispose?(): void };
 
 export async function evalMain(argv: string[], createScorer: ScorerFactory): Promise<number> {
 	let values;
@@ -184,6 +184,6 @@ export async function evalMain(argv: string[], createScorer: ScorerFactory): Pro
 		return fail(1, describeError(e, flagName));
 	} finally {
 		process.off('SIGINT', stop);
-		scorer.dispose();
+		scorer.dispose?.();
 	}
 }

@@ -4,11 +4,11 @@
  */
 
 export interface RewardModelInfo {
-	/** What the user configured (Hub id or folder). */
+	/** What the user configured (Hub id or folder), or the model id a reward server serves. */
 	readonly id: string;
-	/** The longest token sequence the model takes; longer pairs lose the prompt's head. */
+	/** The longest token sequence the model takes; longer pairs lose the prompt's head (0: the server's own limit). */
 	readonly maxLength: number;
-	readonly source: 'local' | 'hub';
+	readonly source: 'local' | 'hub' | 'server';
 }
 
 export interface LoadProgress {
@@ -27,6 +27,8 @@ export interface RewardScorer {
 	 * `reward-not-found`, `reward-no-onnx`, `reward-failed` or `cancelled`.
 	 */
 	load(signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<RewardModelInfo>;
+	/** Whether calls to `score` may overlap (a server batches them); otherwise a run sends one at a time. */
+	readonly concurrent?: boolean;
 	/** Scores (prompt, response) pairs; a score is the model's raw logit, higher is better. */
 	score(pairs: readonly RewardPair[], signal: AbortSignal): Promise<number[]>;
 }

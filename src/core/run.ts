@@ -331,7 +331,11 @@ export class BestOfNRun {
 				this.ranker = { ...this.ranker, loading: describeProgress(p) };
 				this.emit();
 			});
-			this.ranker = { kind: 'reward', label, reason: `${info.id}, pairs up to ${info.maxLength} tokens` };
+			this.ranker =
+				info.source === 'server'
+					? // The server's model is the ranker; the URL is only where it runs.
+						{ kind: 'reward', label: info.id, reason: `served at ${this.options.settings.rewardModel}` }
+					: { kind: 'reward', label, reason: `${info.id}, pairs up to ${info.maxLength} tokens` };
 		} catch (e) {
 			this.rewardUsable = false;
 			if (isCancelled(e)) {
@@ -351,12 +355,15 @@ export class BestOfNRun {
 		this.emit();
 	}
 
-	/** Chains a score for this candidate behind the reward load and any earlier scores. */
+	/**
+	 * Scores this candidate once the reward model has loaded: behind any earlier scores for a local
+	 * model (one worker thread), beside them for a scorer that takes concurrent calls (a server).
+	 */
 	private queueScore(slot: Slot): void {
 		const scorer = this.options.scorer;
 		if (!scorer || !this.rewardUsable) return;
 		const signal = this.controller.signal;
-		this.scoring = this.scoring.then(async () => {
+		const task = async () => {
 			if (signal.aborted || !this.rewardUsable) return;
 			try {
 				await scorer.load(signal); // memoized: waits for the one load in flight
@@ -370,7 +377,8 @@ export class BestOfNRun {
 				this.abandonReward(slot.scoreError);
 			}
 			this.emit();
-		});
+		};
+		this.scoring = scorer.concurrent ? Promise.all([this.scoring, task()]).then(() => undefined) : this.scoring.then(task);
 	}
 
 	/**

@@ -10,7 +10,7 @@
  *   response in stream.')`.
  */
 import { BestOfNError } from '../core/errors';
-import { streamCut, transportError, type ServerContext } from './httpErrors';
+import { streamCut, transportError, type ServerContext } from '../core/httpErrors';
 import { NotOllamaResponseError } from './ollamaClient';
 
 export interface ErrorContext {

@@ -5,7 +5,7 @@
  * …}`, vLLM's `--api-key` check `{"error": "Unauthorized"}`, FastAPI `{"detail": …}`.
  */
 import { BestOfNError } from '../core/errors';
-import { streamCut, transportError, type ServerContext } from './httpErrors';
+import { streamCut, transportError, type ServerContext } from '../core/httpErrors';
 
 export interface OpenAIErrorContext {
 	/** The base URL as configured (`http://gpu-box:8000/v1`). */

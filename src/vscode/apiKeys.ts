@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { Logger } from '../core/logger';
+import { isRewardServer } from '../reward/servedScorer';
 import { readSettings } from './config';
 
 const PREFIX = 'bestOfN.apiKey:';
@@ -19,12 +20,15 @@ export class ApiKeys {
 	}
 
 	/**
-	 * Best-of-N: Set API Key…  for the configured `bestOfN.openai.baseUrl`. An empty answer removes the
-	 * key. `{ "apiKey": "…" }` as the argument stores it without asking (scripts, tests).
+	 * Best-of-N: Set API Key…  for the configured `bestOfN.openai.baseUrl`, or the reward model's server
+	 * when `bestOfN.rewardModel` is one (asked which, when both are set). An empty answer removes the
+	 * key. `{ "apiKey": "…", "url": "…" }` as the argument stores it without asking (scripts, tests).
 	 */
 	async set(args?: unknown): Promise<boolean> {
-		const baseUrl = readSettings().openaiBaseUrl;
 		const given = typeof args === 'object' && args !== null ? (args as Record<string, unknown>).apiKey : undefined;
+		const givenUrl = typeof args === 'object' && args !== null ? (args as Record<string, unknown>).url : undefined;
+		const baseUrl = typeof givenUrl === 'string' ? givenUrl : await this.chooseUrl();
+		if (baseUrl === undefined) return false;
 		const key =
 			typeof given === 'string'
 				? given
@@ -46,5 +50,20 @@ export class ApiKeys {
 			void vscode.window.showInformationMessage(`Best-of-N: no API key is sent to ${baseUrl} any more.`);
 		}
 		return true;
+	}
+
+	private async chooseUrl(): Promise<string | undefined> {
+		const settings = readSettings();
+		const urls = [settings.openaiBaseUrl];
+		if (isRewardServer(settings.rewardModel) && settings.rewardModel !== settings.openaiBaseUrl) urls.push(settings.rewardModel);
+		if (urls.length === 1) return urls[0];
+		const pick = await vscode.window.showQuickPick(
+			[
+				{ label: urls[0], description: 'generation (bestOfN.openai.baseUrl)' },
+				{ label: urls[1], description: 'reward model (bestOfN.rewardModel)' },
+			],
+			{ title: 'Best-of-N: which server is the API key for?' },
+		);
+		return pick?.label;
 	}
 }

@@ -10,6 +10,8 @@ import type { Logger } from '../core/logger';
 import type { LoadProgress, RewardModelInfo, RewardScorer } from '../core/reward';
 import type { Settings } from '../core/settings';
 import { RewardWorkerClient } from '../reward/rewardClient';
+import { isRewardServer, ServedRewardScorer } from '../reward/servedScorer';
+import type { ApiKeys } from './apiKeys';
 
 export interface ScorerChoice {
 	readonly scorer?: RewardScorer;
@@ -29,9 +31,13 @@ export class RewardService implements vscode.Disposable {
 	private key?: string;
 	private failure?: { readonly error: BestOfNError; readonly at: number };
 
+	private served?: ServedRewardScorer;
+	private servedUrl?: string;
+
 	constructor(
 		private readonly context: vscode.ExtensionContext,
 		private readonly logger: Logger,
+		private readonly apiKeys: ApiKeys,
 	) {}
 
 	scorerFor(settings: Settings): ScorerChoice {
@@ -41,6 +47,16 @@ export class RewardService implements vscode.Disposable {
 				reason: 'no reward model configured (bestOfN.rewardModel)',
 				notice: 'Ranked by consensus: no reward model is set up.',
 			};
+		if (isRewardServer(settings.rewardModel)) {
+			// Nothing runs here and nothing is remembered: a server that failed may be up by the next run.
+			const url = settings.rewardModel;
+			if (!this.served || this.servedUrl !== url) {
+				this.served = new ServedRewardScorer({ url, logger: this.logger, apiKey: () => this.apiKeys.get(url) });
+				this.servedUrl = url;
+				this.logger.info(`reward model: served at ${url}`);
+			}
+			return { scorer: this.served };
+		}
 		const model = resolveModelLocation(settings.rewardModel);
 		const key = JSON.stringify([model, settings.rewardDtype]);
 		if (!this.client || key !== this.key) {

@@ -386,6 +386,21 @@ describe('CLI: best-of-n rewrite', function () {
 				vllm.requests.map(q => q.n),
 				[3],
 			);
+			const rm = new FakeVllm({ models: ['Skywork/Skywork-Reward-V2-Qwen3-0.6B'], reward: m => m[1].content.length });
+			await rm.start();
+			try {
+				const ranked = await run([...args, '--reward-model', rm.url, '--json'], 'text', undefined, { OPENAI_API_KEY: key });
+				assert.equal(ranked.code, 0, ranked.stderr);
+				const out = JSON.parse(ranked.stdout);
+				assert.equal(out.rankerLabel, 'Skywork/Skywork-Reward-V2-Qwen3-0.6B');
+				assert.deepEqual(
+					out.candidates.map((c: { score: number }) => c.score),
+					out.candidates.map((c: { text: string }) => c.text.length),
+				);
+				assert.equal(rm.poolingRequests.length, 3);
+			} finally {
+				await rm.close();
+			}
 			const refused = await run(args, 'text', undefined, { OPENAI_API_KEY: '' });
 			assert.equal(refused.code, 1);
 			assert.match(refused.stderr, /HTTP 401.*Set OPENAI_API_KEY/);

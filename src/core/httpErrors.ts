@@ -1,7 +1,9 @@
 /**
- * What fetch throws, classified the same way for every backend: nothing listening, DNS, TLS, fetch's
- * own timeouts, a connection dropped mid-body, a cancel. Each backend adds its own server's answers
- * (`ollamaErrors.ts`, `openaiErrors.ts`) and falls back to this.
+ * What fetch throws, classified the same way for every server we talk to (generation backends, a
+ * served reward model). Pure: it reads error objects and makes no request itself.
+ * Nothing listening, DNS, TLS, fetch's own timeouts, a connection dropped mid-body, a cancel. Each
+ * backend adds its own server's answers
+ * (generation/ollamaErrors.ts, generation/openaiErrors.ts) and falls back to this.
  *
  * Node's fetch (undici) throws, as of Node 20–24:
  * - nothing listening, DNS, TLS: `TypeError('fetch failed')` with `cause.code` (`ECONNREFUSED`,
@@ -13,7 +15,7 @@
  *   (Ollama beyond OLLAMA_NUM_PARALLEL) hits the first on a slow machine: kind `server`, which fails
  *   that candidate alone rather than the run.
  */
-import { BestOfNError, cancelledError, type SettingField } from '../core/errors';
+import { BestOfNError, cancelledError, type SettingField } from './errors';
 
 export interface ServerContext {
 	/** The host as the user configured it: the thing they can change. */
