@@ -1,0 +1,129 @@
+/**
+ * The `openai` backend inside a real extension host: a loopback vLLM-like server generates all N in
+ * one request with `n`, a second one serves a reward model through `/pooling`, both behind an API key
+ * kept in VS Code's secret storage. A run is cancelled mid-stream and nothing stays open at either.
+ */
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { PickerState } from '../../src/core/protocol';
+import { FakeVllm } from '../fixtures/fakeVllm';
+
+const MODEL = 'Qwen/Qwen2.5-7B-Instruct';
+const RM = 'Skywork/Skywork-Reward-V2-Qwen3-0.6B';
+const KEY = 'sk-integration-3c1f9e77a2b4d5e6';
+const REPLIES = ['short', 'a medium answer', 'the longest answer of them all', 'mid size'];
+
+const config = () => vscode.workspace.getConfiguration('bestOfN');
+const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
+const SETTINGS = ['backend', 'openai.baseUrl', 'model', 'candidates', 'concurrency', 'ranker', 'rewardModel'];
+
+async function selectAllOf(text: string): Promise<void> {
+	const doc = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
+	const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+	editor.selection = new vscode.Selection(0, 0, 0, text.length);
+}
+
+function rewrite(instruction: string): Thenable<PickerState | undefined> {
+	return vscode.commands.executeCommand<PickerState | undefined>('bestOfN.rewriteSelection', { instruction });
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!check()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise(r => setTimeout(r, 20));
+	}
+}
+
+describe('The openai backend with a served reward model, in a real extension host', function () {
+	this.timeout(240_000);
+	let gen: FakeVllm;
+	let rm: FakeVllm;
+
+	before(async () => {
+		gen = new FakeVllm({ models: [MODEL], apiKey: KEY, respond: (_q, i) => REPLIES[i % REPLIES.length] });
+		rm = new FakeVllm({ models: [RM], apiKey: KEY, reward: m => m[1].content.length });
+		await gen.start();
+		await rm.start();
+		await vscode.extensions.all.find(e => e.id.endsWith('.best-of-n'))?.activate();
+		await set('backend', 'openai');
+		await set('openai.baseUrl', gen.baseUrl);
+		await set('model', MODEL);
+		await set('candidates', 4);
+		await set('concurrency', 1);
+		await set('ranker', 'reward');
+		await set('rewardModel', rm.url);
+	});
+
+	afterEach(async () => {
+		await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+	});
+
+	after(async () => {
+		for (const key of SETTINGS) await set(key, undefined);
+		for (const url of [gen.baseUrl, rm.url]) await vscode.commands.executeCommand('bestOfN.setApiKey', { url, apiKey: '' });
+		await gen?.close();
+		await rm?.close();
+	});
+
+	it('without the key the run fails as unauthorized; with it, one request with n generates all four, ranked by the served model', async () => {
+		await selectAllOf('some text');
+		const refused = await rewrite('make it better');
+		assert.equal(refused?.phase, 'failed');
+		assert.match(refused?.notice?.text ?? '', /HTTP 401/);
+
+		await vscode.commands.executeCommand('bestOfN.setApiKey', { url: gen.baseUrl, apiKey: KEY });
+		await vscode.commands.executeCommand('bestOfN.setApiKey', { url: rm.url, apiKey: KEY });
+		gen.reset();
+		rm.reset();
+		await selectAllOf('some text');
+		const state = await rewrite('make it better');
+		assert.ok(state);
+		assert.equal(state.phase, 'done', state.notice?.text);
+		assert.deepEqual(
+			gen.requests.map(q => q.n),
+			[4],
+			'all four in one request',
+		);
+		assert.equal(state.ranker.kind, 'reward', state.ranker.reason);
+		assert.equal(state.ranker.label, RM, 'the picker names the served model');
+		assert.deepEqual(
+			state.candidates.map(c => c.text),
+			[...REPLIES].sort((a, b) => b.length - a.length),
+			'best first by the served scores',
+		);
+		assert.equal(rm.poolingRequests.length, 4);
+		assert.ok(
+			[...gen.authorizations, ...rm.authorizations].every(a => a === `Bearer ${KEY}`),
+			'the key went in the Authorization header',
+		);
+
+		// The key is nowhere else: not in the picker's state, not in any setting.
+		assert.ok(!JSON.stringify(state).includes(KEY), 'not in the picker state');
+		for (const key of SETTINGS) {
+			assert.ok(!JSON.stringify(config().inspect(key) ?? {}).includes(KEY), `not in bestOfN.${key}`);
+		}
+		assert.ok(!JSON.stringify(gen.requests.map(q => q.body)).includes(KEY), 'not in a request body');
+	});
+
+	it('cancel mid-stream ends the run and leaves nothing open at either server', async () => {
+		gen.tokenDelayMs = 200;
+		gen.respond = () => 'word '.repeat(100);
+		gen.reset();
+		await selectAllOf('some other text');
+		const done = rewrite('make it longer');
+		await until('the stream to start', () => gen.openRequests === 1 && gen.active === 4);
+		await new Promise(r => setTimeout(r, 300));
+		await vscode.commands.executeCommand('bestOfN.cancel');
+		const state = await done;
+		assert.equal(state?.phase, 'cancelled');
+		assert.ok(
+			state?.candidates.every(c => c.status === 'cancelled'),
+			state?.candidates.map(c => c.status).join(','),
+		);
+		await gen.waitForIdle(5000);
+		await rm.waitForIdle(5000);
+		assert.equal(gen.openRequests, 0, 'the stream was closed at the server');
+		assert.equal(gen.requests.length, 1);
+	});
+});
