@@ -50,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 	const preferenceCommands = new PreferenceCommands(preferences, rewards);
 	const rewrites = new RewriteController(context, log, sessions);
 	const activity = new Activity();
-	const models = new ModelPicker(log, activity);
+	const models = new ModelPicker(log, activity, apiKeys);
 	const rewardPicker = new RewardPicker(log, rewards, activity);
 	const statusBar = new StatusBar(
 		activity,
@@ -58,7 +58,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		s => rewards.knownProblem(s),
 		sessions.onDidChangeRunning,
 	);
-	const gettingStarted = new GettingStarted(log);
+	const gettingStarted = new GettingStarted(log, apiKeys);
 	context.subscriptions.push(
 		log,
 		rewards,

@@ -63,22 +63,10 @@ export interface CandidateGenerator {
 	generateMany?(request: GenerationRequest, count: number, concurrency: number, signal: AbortSignal, sink: CandidateSink): Promise<void>;
 }
 
-/** A model a server offers, as its model list names it. */
-export interface ServedModel {
-	/** The name to put in `bestOfN.model` (`llama3.1:8b`, `Qwen/Qwen2.5-7B-Instruct`). */
-	readonly name: string;
-	/** Bytes on disk, when the server says (Ollama). */
-	readonly size?: number;
-	/** As the server reports it, e.g. "8.0B". */
-	readonly parameterSize?: string;
-	readonly family?: string;
-	/** ISO 8601 time the model was last pulled or created, when the server says. */
-	readonly modifiedAt?: string;
-}
-
-/** The pickers' catalog (`modelCatalog.ts`) defines pull progress; a backend's `pullModel` reports the same. */
-export type { PullProgress } from './modelCatalog';
-import type { PullProgress } from './modelCatalog';
+/** The pickers' catalog (`modelCatalog.ts`) defines models and pull progress; a backend reports the same. */
+export type { PullProgress, ServerModel } from './modelCatalog';
+import type { PullProgress, ServerModel } from './modelCatalog';
+import type { BackendKind } from './settings';
 
 /**
  * A generation server as the front ends see it: candidates, the models it offers, and what only
@@ -86,11 +74,16 @@ import type { PullProgress } from './modelCatalog';
  */
 export interface GenerationBackend extends CandidateGenerator {
 	/** Which kind of server (the `bestOfN.backend` value). */
-	readonly id: string;
+	readonly id: BackendKind;
 	/** Where requests go, as configured (named in messages and the picker). */
 	readonly host: string;
-	/** The models the server offers now. Rejects with the same `BestOfNError`s as `generate`. */
-	listModels(signal?: AbortSignal): Promise<ServedModel[]>;
+	/** For titles and messages: "Ollama at http://127.0.0.1:11434". */
+	readonly serverName: string;
+	/**
+	 * The models the server offers now (Ollama: installed, with sizes and which are loaded; an
+	 * OpenAI-compatible server: what `/v1/models` serves). Rejects with the same `BestOfNError`s as `generate`.
+	 */
+	listModels(signal?: AbortSignal): Promise<ServerModel[]>;
 	/**
 	 * Installs a model on the server, streaming progress; resolves once it is there. Only backends
 	 * whose server can do it have this (Ollama); front ends offer "Pull" only then.

@@ -1,8 +1,8 @@
 import type { ChatResponse } from 'ollama';
 import { cancelledError } from '../core/errors';
-import type { GenerationBackend, GenerationRequest, GenerationResult, PullProgress, ServedModel } from '../core/generation';
+import type { GenerationBackend, GenerationRequest, GenerationResult, PullProgress, ServerModel } from '../core/generation';
 import { type Logger, nullLogger } from '../core/logger';
-import { listModels, pullModel } from './ollamaAdmin';
+import { listModels, listRunning, pullModel } from './ollamaAdmin';
 import { toBestOfNError } from './ollamaErrors';
 import { connectOllama } from './ollamaClient';
 
@@ -22,17 +22,31 @@ export interface OllamaGeneratorOptions {
 export class OllamaGenerator implements GenerationBackend {
 	readonly id = 'ollama';
 	readonly host: string;
+	readonly serverName: string;
 	private readonly logger: Logger;
 	private readonly keepAlive: string | undefined;
 
 	constructor(options: OllamaGeneratorOptions) {
 		this.host = options.host;
+		this.serverName = `Ollama at ${options.host}`;
 		this.logger = options.logger ?? nullLogger;
 		this.keepAlive = options.keepAlive;
 	}
 
-	listModels(signal?: AbortSignal): Promise<ServedModel[]> {
-		return listModels(this.host, signal);
+	async listModels(signal?: AbortSignal): Promise<ServerModel[]> {
+		// Both at once: /api/ps is cheap, and a server that cannot say what is loaded still lists models.
+		const [installed, running] = await Promise.all([
+			listModels(this.host, signal),
+			listRunning(this.host, signal).catch(() => undefined),
+		]);
+		const inMemory = running && new Set(running.map(m => m.name));
+		return installed.map(m => ({
+			name: m.name,
+			sizeBytes: m.size,
+			parameterSize: m.parameterSize,
+			quantization: m.quantization,
+			loaded: inMemory ? inMemory.has(m.name) : undefined,
+		}));
 	}
 
 	readonly pullModel = (name: string, signal: AbortSignal, onProgress: (progress: PullProgress) => void): Promise<void> =>

@@ -13,7 +13,7 @@
  * server text that quotes it is redacted before it becomes a message.
  */
 import { type BestOfNError, cancelledError, isCancelled } from '../core/errors';
-import type { CandidateSink, GenerationBackend, GenerationRequest, GenerationResult, ServedModel } from '../core/generation';
+import type { CandidateSink, GenerationBackend, GenerationRequest, GenerationResult, ServerModel } from '../core/generation';
 import { type Logger, nullLogger } from '../core/logger';
 import { OpenAIHttpError, OpenAIIncompleteError, OpenAIStreamError, redactKey, toBestOfNError } from './openaiErrors';
 import { serverSentData } from './sse';
@@ -44,16 +44,18 @@ interface StreamHandlers {
 export class OpenAIGenerator implements GenerationBackend {
 	readonly id = 'openai';
 	readonly host: string;
+	readonly serverName: string;
 	private readonly logger: Logger;
 	private readonly ignoresN: Set<string>;
 
 	constructor(private readonly options: OpenAIGeneratorOptions) {
 		this.host = options.baseUrl;
+		this.serverName = `the server at ${options.baseUrl}`;
 		this.logger = options.logger ?? nullLogger;
 		this.ignoresN = options.ignoresN ?? IGNORES_N;
 	}
 
-	async listModels(signal?: AbortSignal): Promise<ServedModel[]> {
+	async listModels(signal?: AbortSignal): Promise<ServerModel[]> {
 		const key = await this.key();
 		try {
 			const response = await this.fetch('models', { method: 'GET' }, key, signal);

@@ -7,7 +7,10 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
+import type { ModelCatalog } from '../core/modelCatalog';
+import { generationHost, type Settings } from '../core/settings';
 import { modelCatalogFor } from '../generation/modelCatalog';
+import type { ApiKeys } from './apiKeys';
 import { readSettings, SECTION } from './config';
 import { Disposable } from './dispose';
 
@@ -28,11 +31,15 @@ export class GettingStarted extends Disposable {
 	private checks = 0;
 	private readonly inFlight = new Set<AbortController>();
 
-	constructor(private readonly logger: Logger) {
+	constructor(
+		private readonly logger: Logger,
+		private readonly apiKeys: ApiKeys,
+	) {
 		super();
 		this._register(
 			vscode.workspace.onDidChangeConfiguration(e => {
-				if (e.affectsConfiguration(`${SECTION}.ollama.host`) || e.affectsConfiguration(`${SECTION}.model`)) void this.check();
+				const server = ['backend', 'ollama.host', 'openai.baseUrl', 'model'];
+				if (server.some(key => e.affectsConfiguration(`${SECTION}.${key}`))) void this.check();
 				if (e.affectsConfiguration(`${SECTION}.ranker`) && readSettings().ranker === 'consensus') this.rankerWorks();
 			}),
 		);
@@ -49,7 +56,7 @@ export class GettingStarted extends Disposable {
 		const controller = new AbortController();
 		this.inFlight.add(controller);
 		try {
-			const models = await modelCatalogFor(settings).listModels(controller.signal);
+			const models = await this.catalog(settings).listModels(controller.signal);
 			const wanted = canonical(settings.model);
 			if (id === this.checks) {
 				setContext('bestOfN.serverReachable', true);
@@ -71,18 +78,24 @@ export class GettingStarted extends Disposable {
 		}
 	}
 
+	private catalog(settings: Settings): ModelCatalog {
+		return modelCatalogFor(settings, { logger: this.logger, apiKey: url => this.apiKeys.get(url) });
+	}
+
 	/** "Check Again" in the walkthrough: says what it found. */
 	async checkAgain(): Promise<boolean> {
 		const ok = await this.check();
-		const host = readSettings().ollamaHost;
-		if (ok) void vscode.window.showInformationMessage(`Best-of-N: Ollama answers at ${host}.`);
+		const settings = readSettings();
+		const { serverName, hostSetting } = this.catalog(settings);
+		const start = settings.backend === 'ollama' ? 'Start Ollama (`ollama serve`)' : 'Start the server';
+		if (ok) void vscode.window.showInformationMessage(`Best-of-N: ${serverName} answers.`);
 		else
 			void vscode.window
 				.showWarningMessage(
-					`Best-of-N: nothing answers at ${host}. Start Ollama (\`ollama serve\`) or set the host.`,
+					`Best-of-N: nothing answers at ${generationHost(settings)}. ${start} or set ${SECTION}.${hostSetting}.`,
 					'Open Setting',
 				)
-				.then(choice => choice && vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.ollama.host`));
+				.then(choice => choice && vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.${hostSetting}`));
 		return ok;
 	}
 

@@ -11,6 +11,7 @@ import type { Logger } from '../core/logger';
 import { describePull, formatBytes, type ModelCatalog, type ServerModel } from '../core/modelCatalog';
 import { modelCatalogFor } from '../generation/modelCatalog';
 import type { Activity } from './activity';
+import type { ApiKeys } from './apiKeys';
 import { openSettings, readSettings } from './config';
 import { trackQuickPick } from './pickTracker';
 import { chooseScope, parseScope, writeSetting, type Scope } from './settingScope';
@@ -27,6 +28,7 @@ type Action =
 	| { readonly kind: 'model'; readonly name: string }
 	| { readonly kind: 'pull'; readonly name?: string }
 	| { readonly kind: 'openHost' }
+	| { readonly kind: 'setApiKey' }
 	| { readonly kind: 'retry' }
 	| { readonly kind: 'none' };
 
@@ -60,6 +62,7 @@ export class ModelPicker {
 	constructor(
 		private readonly logger: Logger,
 		private readonly activity: Activity,
+		private readonly apiKeys: ApiKeys,
 	) {}
 
 	/**
@@ -68,7 +71,7 @@ export class ModelPicker {
 	 */
 	async selectModel(args?: unknown): Promise<string | undefined> {
 		const given = parseSelectModelArgs(args);
-		const catalog = modelCatalogFor(readSettings(this.logger));
+		const catalog = modelCatalogFor(readSettings(this.logger), { logger: this.logger, apiKey: url => this.apiKeys.get(url) });
 		if (given.model) return this.useModel(catalog, given.model, given.scope);
 		for (;;) {
 			const action = await this.pick(catalog);
@@ -83,6 +86,10 @@ export class ModelPicker {
 				case 'openHost':
 					void openSettings(catalog.hostSetting);
 					return undefined;
+				case 'setApiKey':
+					// The key is read at each request: a key saved now is used by the next listing.
+					if (!(await vscode.commands.executeCommand<boolean>('bestOfN.setApiKey'))) return undefined;
+					continue;
 				case 'retry':
 					continue;
 				default:
@@ -148,10 +155,13 @@ export class ModelPicker {
 			models => {
 				listed = models;
 				modelItems = models.length
-					? [separator(`Installed on ${catalog.serverName}`), ...models.map(m => modelItem(m, current))]
+					? [
+							separator(`${catalog.pull ? 'Installed on' : 'Served by'} ${catalog.serverName}`),
+							...models.map(m => modelItem(m, current)),
+						]
 					: [
 							{
-								label: '$(info) No models installed yet',
+								label: catalog.pull ? '$(info) No models installed yet' : '$(info) The server lists no models',
 								detail: catalog.pull ? 'Pull one below.' : `Install one on ${catalog.serverName}.`,
 								action: { kind: 'none' },
 							},
@@ -159,18 +169,20 @@ export class ModelPicker {
 				pick.items = [...modelItems, ...pullItems(pick.value)];
 				const active = pick.items.find(i => i.action.kind === 'model' && sameModel(i.action.name, current));
 				if (active) pick.activeItems = [active];
-				pick.placeholder = `Current: ${current}. Type to filter, or a name to pull.`;
+				pick.placeholder = `Current: ${current}. Type to filter${catalog.pull ? ', or a name to pull' : ''}.`;
 				pick.busy = false;
 			},
 			(e: unknown) => {
 				if (isCancelled(e)) return;
 				const unreachable = e instanceof BestOfNError && e.kind === 'unreachable';
+				const unauthorized = e instanceof BestOfNError && e.kind === 'unauthorized';
 				modelItems = [
 					{
 						label: unreachable ? `$(error) ${catalog.serverName} does not answer` : '$(error) Could not list the models',
 						detail: errorMessage(e),
 						action: { kind: 'none' },
 					},
+					...(unauthorized ? [{ label: '$(key) Set API Key…', action: { kind: 'setApiKey' } } satisfies Item] : []),
 					{ label: `$(gear) Open Setting bestOfN.${catalog.hostSetting}`, action: { kind: 'openHost' } },
 					{ label: '$(refresh) Try Again', action: { kind: 'retry' } },
 				];

@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { PickerState } from '../../src/core/protocol';
+import type { BestOfNApi } from '../../src/extension';
 import { FakeVllm } from '../fixtures/fakeVllm';
 
 const MODEL = 'Qwen/Qwen2.5-7B-Instruct';
@@ -39,13 +40,14 @@ describe('The openai backend with a served reward model, in a real extension hos
 	this.timeout(240_000);
 	let gen: FakeVllm;
 	let rm: FakeVllm;
+	let api: BestOfNApi;
 
 	before(async () => {
 		gen = new FakeVllm({ models: [MODEL], apiKey: KEY, respond: (_q, i) => REPLIES[i % REPLIES.length] });
 		rm = new FakeVllm({ models: [RM], apiKey: KEY, reward: m => m[1].content.length });
 		await gen.start();
 		await rm.start();
-		await vscode.extensions.all.find(e => e.id.endsWith('.best-of-n'))?.activate();
+		api = (await vscode.extensions.all.find(e => e.id.endsWith('.best-of-n'))?.activate()) as BestOfNApi;
 		await set('backend', 'openai');
 		await set('openai.baseUrl', gen.baseUrl);
 		await set('model', MODEL);
@@ -104,6 +106,36 @@ describe('The openai backend with a served reward model, in a real extension hos
 			assert.ok(!JSON.stringify(config().inspect(key) ?? {}).includes(KEY), `not in bestOfN.${key}`);
 		}
 		assert.ok(!JSON.stringify(gen.requests.map(q => q.body)).includes(KEY), 'not in a request body');
+	});
+
+	it('the model picker lists what /v1/models serves, with the key, and offers no pull', async () => {
+		await vscode.commands.executeCommand('bestOfN.setApiKey', { url: gen.baseUrl, apiKey: '' });
+		gen.models = [MODEL, 'meta-llama/Llama-3.1-8B-Instruct'];
+		gen.reset();
+		const labels = () => api.quickPick?.items.filter(i => !i.separator).map(i => i.label) ?? [];
+		let chosen = vscode.commands.executeCommand<string | undefined>('bestOfN.selectModel');
+		await until('the refused listing', () => api.quickPick?.busy === false && labels().some(l => l.includes('Set API Key')));
+		assert.deepEqual(labels(), [
+			'$(error) Could not list the models',
+			'$(key) Set API Key…',
+			'$(gear) Open Setting bestOfN.openai.baseUrl',
+			'$(refresh) Try Again',
+		]);
+		assert.match(api.quickPick!.items[0].detail ?? '', /HTTP 401/);
+		await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+		assert.equal(await chosen, undefined);
+
+		await vscode.commands.executeCommand('bestOfN.setApiKey', { url: gen.baseUrl, apiKey: KEY });
+		gen.reset();
+		chosen = vscode.commands.executeCommand<string | undefined>('bestOfN.selectModel');
+		await until('the model list', () => api.quickPick?.busy === false && labels().some(l => l.includes('Llama')));
+		assert.deepEqual(labels(), [`$(check) ${MODEL}`, 'meta-llama/Llama-3.1-8B-Instruct'], 'the served models, and no Pull rows');
+		assert.ok(api.quickPick!.items.some(i => i.separator && i.label === `Served by the server at ${gen.baseUrl}`));
+		assert.ok(gen.authorizations.length > 0 && gen.authorizations.every(a => a === `Bearer ${KEY}`), 'listed with the key');
+		assert.ok(!JSON.stringify(api.quickPick).includes(KEY), 'the key is not in the picker');
+		await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+		assert.equal(await chosen, undefined);
+		gen.models = [MODEL];
 	});
 
 	it('cancel mid-stream ends the run and leaves nothing open at either server', async () => {
