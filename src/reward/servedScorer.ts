@@ -15,7 +15,7 @@
 import { BestOfNError, cancelledError } from '../core/errors';
 import { nullLogger, type Logger } from '../core/logger';
 import type { LoadProgress, RewardModelInfo, RewardPair, RewardScorer } from '../core/reward';
-import { transportError, type ServerContext } from '../core/httpErrors';
+import { redactKey, transportError, type ServerContext } from '../core/httpErrors';
 
 export interface ServedRewardScorerOptions {
 	/** The server's root as configured (`http://gpu-box:8001`); a trailing `/v1` is tolerated. */
@@ -94,6 +94,10 @@ export class ServedRewardScorer implements RewardScorer {
 						{ role: 'user', content: pair.prompt },
 						{ role: 'assistant', content: pair.response },
 					],
+					// The raw reward (a logit), as the local reward models show it: vLLM's classify pooler
+					// otherwise applies its activation (a sigmoid for one label), which flattens large rewards
+					// into ties at 1.0. A server that does not know the field ignores it.
+					use_activation: false,
 				}),
 			},
 			key,
@@ -212,5 +216,5 @@ function wordsOf(body: unknown, key: string | undefined): string {
 					: typeof b.detail === 'string'
 						? b.detail
 						: '';
-	return key ? words.split(key).join('[key]') : words.trim();
+	return redactKey(words, key).trim();
 }

@@ -53,7 +53,33 @@ describe('ServedRewardScorer against a vLLM pooling server', () => {
 				{ role: 'user', content: 'make it short' },
 				{ role: 'assistant', content: 'ok' },
 			],
+			use_activation: false,
 		});
+	});
+
+	it("asks for the raw reward: with the pooler's sigmoid, large rewards would all read 1.0 and tie", async () => {
+		fake.reward = m => 20 + m[1].content.length;
+		const pairs = [
+			{ prompt: 'p', response: 'good' },
+			{ prompt: 'p', response: 'better one' },
+		];
+		const scores = await new ServedRewardScorer({ url: fake.url }).score(pairs, new AbortController().signal);
+		assert.deepEqual(scores, [24, 30]);
+		// What the same server answers a client that leaves the activation on: both read 1, a tie.
+		const activated = async (response: string) => {
+			const answer = await fetch(`${fake.url}/pooling`, {
+				method: 'POST',
+				body: JSON.stringify({
+					model: RM,
+					messages: [
+						{ role: 'user', content: 'p' },
+						{ role: 'assistant', content: response },
+					],
+				}),
+			});
+			return ((await answer.json()) as { data: Array<{ data: number[] }> }).data[0].data[0];
+		};
+		assert.deepEqual(await Promise.all(pairs.map(p => activated(p.response))), [1, 1]);
 	});
 
 	for (const shape of ['list', 'nested', 'per-token', 'number'] as PoolingShape[]) {
