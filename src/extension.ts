@@ -36,6 +36,8 @@ export interface BestOfNApi {
 	readonly statusBar: StatusBarView;
 	/** Where the preference log is kept (it may not exist yet). */
 	readonly preferenceLog: string;
+	/** The folder VS Code writes this extension's log (Best-of-N: Show Log) into. */
+	readonly logFolder: string;
 }
 
 export function activate(context: vscode.ExtensionContext): BestOfNApi {
@@ -122,6 +124,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 			return statusBar.current;
 		},
 		preferenceLog: preferences.file,
+		logFolder: context.logUri.fsPath,
 	};
 }
 

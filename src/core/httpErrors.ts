@@ -151,3 +151,21 @@ export function errorCode(e: unknown): string | undefined {
 function capitalize(text: string): string {
 	return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/**
+ * Keeps an API key out of a text: servers quote it back (OpenAI: "Incorrect API key provided:
+ * sk-abc***xyz"), whole or masked. The key itself, and any word that starts like it, become "[key]".
+ * Applied to raw bodies too, before they are parsed or kept.
+ */
+export function redactKey(text: string, apiKey: string | undefined): string {
+	if (!apiKey) return text;
+	let out = text.split(apiKey).join('[key]');
+	const head = apiKey.slice(0, Math.min(6, Math.max(3, apiKey.length - 4)));
+	// Up to a space or a delimiter, so a JSON body stays JSON.
+	if (head.length >= 3) out = out.replace(new RegExp(`${escapeRegExp(head)}[^\\s"'\\\\,;)\\]}]*`, 'g'), '[key]');
+	return out;
+}
+
+function escapeRegExp(text: string): string {
+	return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

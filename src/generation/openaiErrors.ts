@@ -5,7 +5,9 @@
  * …}`, vLLM's `--api-key` check `{"error": "Unauthorized"}`, FastAPI `{"detail": …}`.
  */
 import { BestOfNError } from '../core/errors';
-import { streamCut, transportError, type ServerContext } from '../core/httpErrors';
+import { redactKey, streamCut, transportError, type ServerContext } from '../core/httpErrors';
+
+export { redactKey };
 
 export interface OpenAIErrorContext {
 	/** The base URL as configured (`http://gpu-box:8000/v1`). */
@@ -143,16 +145,4 @@ function redacted(error: BestOfNError, apiKey: string | undefined): BestOfNError
 	const text = redactKey(error.template, apiKey);
 	if (text === error.template) return error;
 	return new BestOfNError(error.kind, text, { cause: error.cause, setting: error.setting });
-}
-
-export function redactKey(text: string, apiKey: string | undefined): string {
-	if (!apiKey) return text;
-	let out = text.split(apiKey).join('[key]');
-	const head = apiKey.slice(0, Math.min(6, Math.max(3, apiKey.length - 4)));
-	if (head.length >= 3) out = out.replace(new RegExp(`${escapeRegExp(head)}\\S*`, 'g'), '[key]');
-	return out;
-}
-
-function escapeRegExp(text: string): string {
-	return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

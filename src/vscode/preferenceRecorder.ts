@@ -43,7 +43,7 @@ export class PreferenceRecorder {
 			prompt: task.rewardPair('').prompt,
 			languageId: state.languageId,
 			model: state.model,
-			backend: 'ollama',
+			backend: settings.backend,
 			host: state.host,
 			ranker: state.ranker,
 			candidates: state.candidates,

@@ -4,6 +4,8 @@
  * kept in VS Code's secret storage. A run is cancelled mid-stream and nothing stays open at either.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
@@ -26,6 +28,16 @@ async function selectAllOf(text: string): Promise<void> {
 
 function rewrite(instruction: string): Thenable<PickerState | undefined> {
 	return vscode.commands.executeCommand<PickerState | undefined>('bestOfN.rewriteSelection', { instruction });
+}
+
+/** Every file under a folder, as one text (the extension's log files). */
+function readAll(folder: string): string {
+	if (!fs.existsSync(folder)) return '';
+	return fs
+		.readdirSync(folder, { recursive: true, withFileTypes: true })
+		.filter(entry => entry.isFile())
+		.map(entry => fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'))
+		.join('\n');
 }
 
 async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -106,6 +118,11 @@ describe('The openai backend with a served reward model, in a real extension hos
 			assert.ok(!JSON.stringify(config().inspect(key) ?? {}).includes(KEY), `not in bestOfN.${key}`);
 		}
 		assert.ok(!JSON.stringify(gen.requests.map(q => q.body)).includes(KEY), 'not in a request body');
+
+		// Nor in the log, which has the refusal and this run in it.
+		const logText = () => readAll(api.logFolder);
+		await until('the log to hold the run', () => logText().includes('HTTP 401') && logText().includes(`4 × ${MODEL}`));
+		assert.ok(!logText().includes(KEY), 'not in the log');
 	});
 
 	it('the model picker lists what /v1/models serves, with the key, and offers no pull', async () => {

@@ -10,7 +10,9 @@ import { BestOfNRun } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { createBackend } from '../../src/generation/backends';
+import type { Logger } from '../../src/core/logger';
 import { OpenAIGenerator } from '../../src/generation/openaiGenerator';
+import { ServedRewardScorer } from '../../src/reward/servedScorer';
 import { serverSentData } from '../../src/generation/sse';
 import { defaultChoiceText, FakeVllm } from '../fixtures/fakeVllm';
 
@@ -276,6 +278,81 @@ describe('API keys', () => {
 	});
 });
 
+/** Every line logged, with any error's message, stack, own fields and causes written out. */
+function capturingLogger(): Logger & { readonly text: () => string } {
+	const lines: string[] = [];
+	const write = (e: unknown): string => {
+		if (!(e instanceof Error)) return typeof e === 'string' ? e : JSON.stringify(e);
+		return [e.message, e.stack ?? '', JSON.stringify({ ...e }), e.cause === undefined ? '' : write(e.cause)].join('\n');
+	};
+	const log = (message: unknown, ...args: unknown[]) => lines.push([message, ...args].map(write).join(' '));
+	return { trace: log, debug: log, info: log, warn: log, error: log, text: () => lines.join('\n') };
+}
+
+describe('API keys never leave the Authorization header', () => {
+	it('a run with a served reward model: not in the log, the picker state, an error or a request body', async () => {
+		const gen = new FakeVllm({ models: [MODEL], apiKey: KEY, tokenDelayMs: 1 });
+		const rm = new FakeVllm({ models: ['Skywork/Skywork-Reward-V2-Qwen3-0.6B'], apiKey: KEY, reward: m => m[1].content.length });
+		// A server that quotes a refused key back, masked, as OpenAI's API does.
+		const quoting = new FakeVllm({ models: [MODEL] });
+		quoting.errorFor = q => ({
+			status: 401,
+			message: `Incorrect API key provided: ${q.authorization?.slice(7, 15)}***${KEY.slice(-4)}.`,
+		});
+		await Promise.all([gen.start(), rm.start(), quoting.start()]);
+		try {
+			const logger = capturingLogger();
+			const settings: Settings = {
+				...DEFAULT_SETTINGS,
+				backend: 'openai',
+				openaiBaseUrl: gen.baseUrl,
+				model: MODEL,
+				candidates: 3,
+				rewardModel: rm.url,
+				ranker: 'reward',
+			};
+			const task = rewriteTask({ instruction: 'shorter', text: 'some text here', languageId: 'plaintext' });
+			const apiKey = async () => KEY;
+			const ok = await new BestOfNRun({
+				runId: 1,
+				task,
+				settings,
+				generator: createBackend(settings, { logger, apiKey }),
+				scorer: new ServedRewardScorer({ url: rm.url, logger, apiKey }),
+				logger,
+			}).start();
+			assert.equal(ok.state.phase, 'done', ok.state.notice?.text);
+			assert.equal(ok.state.ranker.kind, 'reward');
+			assert.ok([...gen.authorizations, ...rm.authorizations].every(a => a === `Bearer ${KEY}`) && rm.authorizations.length > 0);
+
+			const refusedSettings = { ...settings, openaiBaseUrl: quoting.baseUrl };
+			const refused = await new BestOfNRun({
+				runId: 2,
+				task,
+				settings: refusedSettings,
+				generator: createBackend(refusedSettings, { logger, apiKey }),
+				logger,
+			}).start();
+			assert.equal(refused.state.phase, 'failed');
+			assertKind(refused.error, 'unauthorized', 'Incorrect API key provided: [key]');
+
+			const seen = {
+				log: logger.text(),
+				states: JSON.stringify([ok.state, refused.state]),
+				error: [refused.error.message, refused.error.stack, JSON.stringify({ ...refused.error })].join('\n'),
+				bodies: JSON.stringify([...gen.requests, ...quoting.requests, ...rm.poolingRequests].map(q => q.body)),
+			};
+			assert.ok(seen.log.includes('Incorrect API key provided'), 'the log has the refusal (so this looks at real lines)');
+			for (const [where, text] of Object.entries(seen)) {
+				assert.ok(!text.includes(KEY), `the key is in the ${where}`);
+				assert.ok(!text.includes(KEY.slice(0, 8)), `the start of the key is in the ${where}`);
+			}
+		} finally {
+			await Promise.all([gen.close(), rm.close(), quoting.close()]);
+		}
+	});
+});
+
 describe('N = 8 against a server with 8 parallel slots', () => {
 	const settings = (baseUrl: string, concurrency: number): Settings => ({
 		...DEFAULT_SETTINGS,
@@ -319,6 +396,15 @@ describe('N = 8 against a server with 8 parallel slots', () => {
 					'remembered: no n any more',
 				);
 				assert.equal(ignoring.maxActive, 8, 'eight requests side by side with concurrency 8');
+
+				// With Best-of-N's default concurrency (1), a server that ignores n costs eight candidates' time:
+				// one request after another, never two generating at once.
+				ignoring.reset();
+				const one = settings(ignoring.baseUrl, 1);
+				const serial = await new BestOfNRun({ runId: 4, task, settings: one, generator: createBackend(one) }).start();
+				assert.equal(serial.state.candidates.filter(c => c.status === 'done').length, 8);
+				assert.equal(ignoring.requests.length, 8);
+				assert.equal(ignoring.maxActive, 1, 'one at a time');
 			} finally {
 				await ignoring.close();
 			}
