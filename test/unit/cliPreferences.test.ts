@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { wilson } from '../../src/core/agreement';
 import { buildPreferenceRecord, serializeRecord } from '../../src/core/preferences';
+import { FakeVllm } from '../fixtures/fakeVllm';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 
 const root = path.resolve(__dirname, '../..');
@@ -178,5 +179,39 @@ describe('CLI: best-of-n preferences export and eval', function () {
 		const missing = await run(['eval', '--data', data]);
 		assert.equal(missing.code, 2);
 		assert.match(missing.stderr, /--reward-model is required/);
+	});
+
+	it('eval --reward-model URL: a reward model served by vLLM judges each pair as a chat, with the key from OPENAI_API_KEY', async () => {
+		const key = 'sk-eval-5f0c2a9e81d4';
+		const rm = new FakeVllm({ models: ['Skywork/Skywork-Reward-V2-Qwen3-0.6B'], apiKey: key, reward: m => m[1].content.length });
+		await rm.start();
+		try {
+			const data = path.join(tmp, 'served.jsonl');
+			const pairs = [
+				{ prompt: 'make it clear', chosen: 'a longer, clearer answer', rejected: 'short' },
+				{ prompt: 'make it clear', chosen: 'the long one wins again', rejected: 'nope' },
+				{ prompt: 'make it short', chosen: 'ok', rejected: 'a reply that is far too long' },
+			];
+			fs.writeFileSync(data, pairs.map(p => JSON.stringify(p)).join('\n'));
+			const r = await run(['eval', '--reward-model', rm.url, '--data', data, '--json'], { OPENAI_API_KEY: key });
+			assert.equal(r.code, 0, r.stderr);
+			const out = JSON.parse(r.stdout);
+			assert.equal(out.pairs, 3);
+			assert.equal(out.accuracy, 2 / 3, 'longer wins with this reward: right twice, wrong once');
+			assert.equal(rm.poolingRequests.length, 6, 'chosen and rejected of each pair');
+			assert.deepEqual(
+				rm.poolingRequests.map(q => q.body.messages?.map(m => m.role)),
+				Array.from({ length: 6 }, () => ['user', 'assistant']),
+			);
+			assert.ok(rm.poolingRequests.every(q => q.authorization === `Bearer ${key}`));
+
+			const refused = await run(['eval', '--reward-model', rm.url, '--data', data], { OPENAI_API_KEY: 'sk-eval-wrong-000' });
+			assert.equal(refused.code, 1);
+			assert.match(refused.stderr, /HTTP 401/);
+			assert.match(refused.stderr, /OPENAI_API_KEY/);
+			assert.ok(!refused.stderr.includes('sk-eval-wrong-000') && !refused.stderr.includes(key), refused.stderr);
+		} finally {
+			await rm.close();
+		}
 	});
 });
