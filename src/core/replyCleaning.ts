@@ -346,11 +346,11 @@ export function matchIndentation(original: string, candidate: string): string {
 	const startsMidLine = lines.length > 1 && leadingIndent(lines[0]) === '' && lines[0].trim() !== '';
 	const reference = startsMidLine ? lines.slice(1).join('\n') : original;
 	const want = commonIndent(reference);
-	if (!want || commonIndent(candidate) !== '') return candidate;
-	return candidate
-		.split('\n')
-		.map((line, i) => (!line.trim() || (i === 0 && startsMidLine) ? line : want + line))
-		.join('\n');
+	const candidateLines = candidate.split('\n');
+	// Judge a candidate that also starts mid-line by its later lines too, or a correctly indented reply would be indented twice.
+	const candidateReference = startsMidLine && candidateLines.length > 1 ? candidateLines.slice(1).join('\n') : candidate;
+	if (!want || commonIndent(candidateReference) !== '') return candidate;
+	return candidateLines.map((line, i) => (!line.trim() || (i === 0 && startsMidLine) ? line : want + line)).join('\n');
 }
 
 function matchTrailingNewline(original: string, candidate: string): string {
