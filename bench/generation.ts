@@ -4,8 +4,8 @@
  * shaped (24 layers, hidden 896, 14/2 heads, vocabulary 151 936; ~2 GB fp32, written once into
  * bench/.models/, never committed): speed does not depend on the weights' values.
  *
- *     npm run bench                 # the 0.5B shape
- *     npm run bench -- --tiny       # the test fixture's shape, seconds instead of minutes
+ *     npm run bench:generation            # the 0.5B shape
+ *     npm run bench:generation -- --tiny  # the test fixture's shape, seconds instead of minutes
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,0 +1,168 @@
+/**
+ * `npm run bench [-- --quick]`: measures the figures of issue #19, each as a ratio of two things
+ * measured side by side in this same process (these machines are noisy; absolute times are not
+ * comparable from one run to the next), prints them and writes bench/RESULTS.md.
+ *
+ * Run it alone on the machine (`flock /tmp/host.lock npm run bench`): it uses every core.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RewardWorkerClient } from '../src/reward/rewardClient';
+import { BERT_BASE, ensureBertRewardModel } from './bertModel';
+import { runOnce, ServerProcess, typicalPair, type PipelineContext, type RunFigures } from './pipeline';
+import { median, RawScorer } from './raw';
+
+const ROOT = path.join(__dirname, '..');
+const quick = process.argv.includes('--quick');
+
+interface Section {
+	readonly title: string;
+	readonly note: string;
+	readonly header: readonly string[];
+	readonly rows: string[][];
+}
+
+const sections: Section[] = [];
+const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+const ms = (v: number) => `${Math.round(v)} ms`;
+
+function log(line: string): void {
+	process.stderr.write(`${line}\n`);
+}
+
+async function main(): Promise<void> {
+	const started = Date.now();
+	log('building dist/ …');
+	execFileSync(process.execPath, [path.join(ROOT, 'esbuild.js')], { cwd: ROOT, stdio: 'inherit' });
+	log('writing the BERT-base-shaped reward model (once; cached in bench/.models/) …');
+	const modelDir = ensureBertRewardModel(path.join(ROOT, 'bench', '.models', 'bert-base'), BERT_BASE);
+	const modelBytes = fs.statSync(path.join(modelDir, 'onnx', 'model.onnx')).size;
+
+	const raw = await RawScorer.create(modelDir, quick ? 1 : 3);
+	const worker = new RewardWorkerClient({
+		workerPath: path.join(ROOT, 'dist', 'rewardWorker.js'),
+		request: { model: modelDir, dtype: 'fp32', cacheDir: path.join(ROOT, 'bench', '.models', 'cache'), allowRemote: false, threads: 0 },
+		idleMs: 0,
+	});
+	const server = await ServerProcess.start();
+	try {
+		await worker.load(new AbortController().signal);
+		const words = 200;
+		const tokenDelayMs = 10;
+		const pair = typicalPair(words);
+		// Warm both paths (first runs allocate), then "one score" is raw onnxruntime on a typical pair.
+		await worker.score([pair], new AbortController().signal);
+		const oneTimes: number[] = [];
+		for (let i = 0; i < 6; i++) oneTimes.push(await raw.time([raw.encode(pair)]));
+		const oneScore = median(oneTimes.slice(1));
+		log(`one score: ${ms(oneScore)} (${raw.tokens(pair)} tokens, model ${(modelBytes / 1e6).toFixed(0)} MB)`);
+
+		const ctx: PipelineContext = { server, scorer: worker, raw, modelDir, tokenDelayMs, words };
+		const configs: Array<[number, number]> = quick
+			? [
+					[4, 1],
+					[4, 4],
+				]
+			: [
+					[4, 1],
+					[4, 4],
+					[8, 1],
+					[8, 8],
+				];
+		const repeats = quick ? 1 : 2;
+		const runs: RunFigures[] = [];
+		let seed = 1000;
+		for (let r = 0; r < repeats; r++) {
+			for (const [n, k] of configs) {
+				for (const client of ['ours', 'naive'] as const) {
+					const f = await runOnce(ctx, client, n, k, (seed += 100));
+					log(
+						`${client} N=${n} K=${k}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)}, started before last token ${f.startedBefore}/${f.scored}`,
+					);
+					runs.push(f);
+				}
+			}
+		}
+		const rows1: string[][] = [];
+		const rows2: string[][] = [];
+		for (const [n, k] of configs) {
+			const of = (client: 'ours' | 'naive') => runs.filter(f => f.client === client && f.n === n && f.k === k);
+			const overhead = (f: RunFigures) => f.wallMs / (f.spanMs + f.leastLeftMs);
+			const ours = of('ours');
+			const naive = of('naive');
+			rows1.push([
+				`N ${n}, ${k} slot${k > 1 ? 's' : ''}`,
+				fmt(median(ours.map(overhead))),
+				fmt(median(naive.map(overhead))),
+				fmt(median(ours.map(f => f.wallMs)) / median(naive.map(f => f.wallMs))),
+				`${median(ours.map(f => f.startedBefore))} of ${n}`,
+				ms(median(ours.map(f => f.spanMs))),
+			]);
+			rows2.push([
+				`N ${n}, ${k} slot${k > 1 ? 's' : ''}`,
+				fmt(median(ours.map(f => (f.leastLeftMs > 0 ? f.tailMs / f.leastLeftMs : NaN)))),
+				fmt(median(ours.map(f => f.tailMs / oneScore))),
+				fmt(median(naive.map(f => f.tailMs / oneScore))),
+				ms(median(ours.map(f => f.tailMs))),
+				ms(median(ours.map(f => f.leastLeftMs))),
+			]);
+		}
+		sections.push({
+			title: '1. Run overhead',
+			note: `Wall time from the command to the final ranking ÷ (the server's own span + the least CPU time for the scores left after its last token). Candidates of ${words} words at ${tokenDelayMs} ms a word per stream; warm worker; median of ${repeats}. Naive: generate all, then score all in one call.`,
+			header: ['run', 'ours', 'naive', 'ours ÷ naive (wall)', 'scores started before the last token', 'server span'],
+			rows: rows1,
+		});
+		sections.push({
+			title: '2. Ranking tail',
+			note: `Server's last token → final ranking ÷ the least time to score what was still unscored then (best of one-by-one and batched raw onnxruntime-node on the same tensors), and ÷ one score (raw, ${ms(oneScore)}, ${raw.tokens(pair)} tokens).`,
+			header: ['run', 'tail ÷ least', 'tail ÷ one score', 'naive tail ÷ one score', 'tail', 'least'],
+			rows: rows2,
+		});
+	} finally {
+		server.stop();
+		worker.dispose();
+		await raw.dispose();
+	}
+	writeResults(Date.now() - started, modelBytes);
+}
+
+function writeResults(elapsedMs: number, modelBytes: number): void {
+	const cpus = os.cpus();
+	const lines = [
+		'# Benchmark results',
+		'',
+		'Written by `npm run bench` (see bench/main.ts); every figure is a ratio of two things measured side by side in the same run.',
+		'',
+		`- Date: ${new Date().toISOString()}`,
+		`- Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
+		`- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, ${os.platform()} ${os.release()}, Node ${process.version}, load average at the end ${os
+			.loadavg()
+			.map(v => v.toFixed(1))
+			.join(' ')}`,
+		`- Reward model: BERT-base-shaped fp32, random weights, ${(modelBytes / 1e6).toFixed(0)} MB (bench/bertModel.ts)`,
+		'',
+	];
+	for (const s of sections) {
+		lines.push(`## ${s.title}`, '', s.note, '', `| ${s.header.join(' | ')} |`, `|${s.header.map(() => '---').join('|')}|`);
+		for (const row of s.rows) lines.push(`| ${row.join(' | ')} |`);
+		lines.push('');
+	}
+	const text = lines.join('\n');
+	const file = path.join(ROOT, 'bench', 'RESULTS.md');
+	const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+	// Before/after records of speed changes are kept below the latest table.
+	const history = previous.includes('\n# Changes for speed') ? previous.slice(previous.indexOf('\n# Changes for speed')) : '';
+	fs.writeFileSync(file, text + history);
+	process.stdout.write(text);
+}
+
+main().then(
+	() => process.exit(0),
+	(e: unknown) => {
+		console.error(e);
+		process.exit(1);
+	},
+);

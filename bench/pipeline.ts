@@ -1,0 +1,197 @@
+/**
+ * Figures 1 and 2: a whole run (command → final ranking) against what the model server and the CPU
+ * allow, and the ranking tail (server's last token → final ranking) against the least time the CPU
+ * needs for the scores still missing then. The same server, model and worker serve the extension's
+ * pipeline (`BestOfNRun`) and a naive client that generates everything and then scores it, run
+ * alternately so both see the same machine.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import type { RewardPair, RewardScorer, LoadProgress, RewardModelInfo } from '../src/core/reward';
+import { BestOfNRun } from '../src/core/run';
+import { parseSettings } from '../src/core/settings';
+import { rewriteTask } from '../src/core/tasks/rewrite';
+import { OllamaGenerator } from '../src/generation/ollamaGenerator';
+import type { RawScorer } from './raw';
+import { epochMs, type ParentMessage, type ServerConfig, type ServerMessage } from './server';
+import { candidateText, INSTRUCTION, SOURCE } from './text';
+
+/** The loopback Ollama in a child process. */
+export class ServerProcess {
+	private readonly finished: Array<Extract<ServerMessage, { type: 'finished' }>> = [];
+	private waiters: Array<(m: ServerMessage) => void> = [];
+
+	private constructor(
+		private readonly child: ChildProcess,
+		readonly url: string,
+	) {
+		child.on('message', (m: ServerMessage) => {
+			if (m.type === 'finished') this.finished.push(m);
+			const waiters = this.waiters;
+			this.waiters = [];
+			waiters.forEach(w => w(m));
+		});
+	}
+
+	static async start(): Promise<ServerProcess> {
+		const child = fork(path.join(__dirname, 'server.ts'), [], {
+			execArgv: ['--import', 'tsx'],
+			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+		});
+		const url = await new Promise<string>((resolve, reject) => {
+			child.once('error', reject);
+			child.once('exit', code => reject(new Error(`the bench server exited with ${code}`)));
+			child.on('message', (m: ServerMessage) => m.type === 'ready' && resolve(m.url));
+		});
+		return new ServerProcess(child, url);
+	}
+
+	async configure(config: ServerConfig): Promise<void> {
+		const done = new Promise<void>(resolve => this.waiters.push(m => m.type === 'configured' && resolve()));
+		this.child.send({ type: 'configure', config } satisfies ParentMessage);
+		await done;
+	}
+
+	/** Forgets what was recorded so far; returns it. */
+	take(): Array<{ receivedAt: number; finishedAt: number }> {
+		return this.finished.splice(0);
+	}
+
+	stop(): void {
+		this.child.send({ type: 'stop' } satisfies ParentMessage);
+	}
+}
+
+interface ScoreCall {
+	readonly start: number;
+	readonly end: number;
+	readonly pairs: readonly RewardPair[];
+}
+
+/** Passes calls through and notes when each score call ran and what it scored. */
+class RecordingScorer implements RewardScorer {
+	calls: ScoreCall[] = [];
+	constructor(private readonly inner: RewardScorer) {}
+	load(signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<RewardModelInfo> {
+		return this.inner.load(signal, onProgress);
+	}
+	async score(pairs: readonly RewardPair[], signal: AbortSignal): Promise<number[]> {
+		const start = epochMs();
+		const scores = await this.inner.score(pairs, signal);
+		this.calls.push({ start, end: epochMs(), pairs });
+		return scores;
+	}
+}
+
+export interface RunFigures {
+	readonly client: 'ours' | 'naive';
+	readonly n: number;
+	readonly k: number;
+	/** Command → final ranking. */
+	readonly wallMs: number;
+	/** First request received → last line sent, by the server's clock. */
+	readonly spanMs: number;
+	/** Server's last line → final ranking. */
+	readonly tailMs: number;
+	/** The least CPU time for the scoring still left at the server's last line. */
+	readonly leastLeftMs: number;
+	/** Score calls begun before the server's last line, of all score calls' pairs. */
+	readonly startedBefore: number;
+	readonly scored: number;
+}
+
+export interface PipelineContext {
+	readonly server: ServerProcess;
+	readonly scorer: RewardScorer;
+	readonly raw: RawScorer;
+	readonly modelDir: string;
+	readonly tokenDelayMs: number;
+	readonly words: number;
+}
+
+const task = () => rewriteTask({ instruction: INSTRUCTION, text: SOURCE, languageId: 'markdown' });
+
+export async function runOnce(ctx: PipelineContext, client: 'ours' | 'naive', n: number, k: number, seed: number): Promise<RunFigures> {
+	await ctx.server.configure({ parallel: k, tokenDelayMs: ctx.tokenDelayMs, words: ctx.words });
+	ctx.server.take();
+	const scorer = new RecordingScorer(ctx.scorer);
+	const settings = parseSettings({
+		'ollama.host': ctx.server.url,
+		model: 'bench',
+		candidates: n,
+		concurrency: k,
+		rewardModel: ctx.modelDir,
+		ranker: 'reward',
+		maxTokens: 4096,
+	}).settings;
+	const generator = new OllamaGenerator({ host: ctx.server.url });
+	const t0 = epochMs();
+	if (client === 'ours') {
+		const run = new BestOfNRun({ runId: seed, task: task(), settings, generator, scorer, seed });
+		const result = await run.start();
+		if (result.error) throw result.error;
+		if (result.state.candidates.some(c => c.score === undefined)) throw new Error('a candidate was left unscored');
+	} else {
+		await naiveRun(generator, scorer, n, k, seed);
+	}
+	const tFinal = epochMs();
+	const served = ctx.server.take();
+	if (served.length !== n) throw new Error(`the server finished ${served.length} requests, not ${n}`);
+	const firstArrival = Math.min(...served.map(s => s.receivedAt));
+	const lastToken = Math.max(...served.map(s => s.finishedAt));
+
+	let leastLeft = 0;
+	const unstarted: RewardPair[] = [];
+	for (const call of scorer.calls) {
+		if (call.end <= lastToken) continue;
+		if (call.start >= lastToken) unstarted.push(...call.pairs);
+		// A call in progress at the last token: credit the work it had done by then.
+		else leastLeft += Math.max(0, (await ctx.raw.least(call.pairs)) - (lastToken - call.start));
+	}
+	leastLeft += await ctx.raw.least(unstarted);
+	return {
+		client,
+		n,
+		k,
+		wallMs: tFinal - t0,
+		spanMs: lastToken - firstArrival,
+		tailMs: tFinal - lastToken,
+		leastLeftMs: leastLeft,
+		startedBefore: scorer.calls.filter(c => c.start < lastToken).reduce((sum, c) => sum + c.pairs.length, 0),
+		scored: scorer.calls.reduce((sum, c) => sum + c.pairs.length, 0),
+	};
+}
+
+/** Generates all N (K at a time) with the same client, then scores them all in one call. */
+async function naiveRun(generator: OllamaGenerator, scorer: RewardScorer, n: number, k: number, seed: number): Promise<void> {
+	const t = task();
+	const signal = new AbortController().signal;
+	const texts: string[] = [];
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: k }, async () => {
+			while (next < n) {
+				const i = next++;
+				const result = await generator.generate(
+					{
+						model: 'bench',
+						messages: t.messages(),
+						options: { temperature: 0.8, topP: 0.95, maxTokens: 4096, contextLength: 0, seed: seed + i },
+					},
+					signal,
+					() => {},
+				);
+				texts[i] = t.clean(result.text, false);
+			}
+		}),
+	);
+	await scorer.score(
+		[...new Set(texts)].map(text => t.rewardPair(text)),
+		signal,
+	);
+}
+
+/** A typical pair of the benchmark, for "one score". */
+export function typicalPair(words: number): RewardPair {
+	return task().rewardPair(candidateText(12345, words));
+}
