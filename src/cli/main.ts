@@ -26,6 +26,7 @@ import type { PickerState } from '../core/protocol';
 import type { RewardScorer } from '../core/reward';
 import { formatScore } from '../core/scoreFormat';
 import { BestOfNRun } from '../core/run';
+import { forTerminal, jsonForTerminal } from '../core/terminalText';
 import { explainTask } from '../core/tasks/explain';
 import { rewriteTask } from '../core/tasks/rewrite';
 import { BACKENDS, parseSettings, RANKER_MODES, REWARD_DTYPES, type Settings } from '../core/settings';
@@ -40,7 +41,7 @@ const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N
        best-of-n explain [--input FILE] [--language ID] [and the options below]
                          [--reward-model ID_OR_PATH_OR_URL] [--dtype ${REWARD_DTYPES.join('|')}]
                          [--ranker ${RANKER_MODES.join('|')}] [--seed N] [--temperature T] [--max-tokens K]
-                         [--concurrency C] [--language ID] [--json]
+                         [--concurrency C] [--language ID] [--json] [--raw]
 ${PREFERENCES_USAGE}
 ${EVAL_USAGE}`;
 
@@ -76,6 +77,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 				language: { type: 'string' },
 				seed: { type: 'string' },
 				json: { type: 'boolean' },
+				raw: { type: 'boolean' },
 				help: { type: 'boolean', short: 'h' },
 			},
 		});
@@ -148,10 +150,16 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 			const { state, error } = result;
 			if (error) return fail(1, describeError(error, flagName) + remedyFor(error));
 			if (state.phase === 'cancelled') return fail(130, 'cancelled');
-			process.stdout.write(values.json ? `${JSON.stringify(toJson(state), null, 2)}\n` : toText(state));
-			if (values.json && state.notice) process.stderr.write(`best-of-n: ${state.notice.text}\n`);
+			// Model and server text is made inert for the terminal unless --raw (JSON stays lossless either way).
+			const out = values.raw ? (t: string) => t : forTerminal;
+			process.stdout.write(
+				values.json
+					? `${(values.raw ? (t: string) => t : jsonForTerminal)(JSON.stringify(toJson(state), null, 2))}\n`
+					: out(toText(state)),
+			);
+			if (values.json && state.notice) process.stderr.write(out(`best-of-n: ${state.notice.text}\n`));
 			const failed = state.candidates.filter(c => c.status === 'failed');
-			for (const c of failed) process.stderr.write(`candidate ${c.id + 1} failed: ${c.error}\n`);
+			for (const c of failed) process.stderr.write(out(`candidate ${c.id + 1} failed: ${c.error}\n`));
 			return 0;
 		} finally {
 			scorer?.dispose?.();
@@ -333,7 +341,8 @@ function remedyFor(error: BestOfNError): string {
 }
 
 function fail(code: number, message: string): number {
-	process.stderr.write(`best-of-n: ${message}\n`);
+	// A message can quote a server's reply; it never reaches the terminal with escapes in it.
+	process.stderr.write(forTerminal(`best-of-n: ${message}\n`));
 	return code;
 }
 

@@ -413,6 +413,23 @@ describe('CLI: best-of-n rewrite', function () {
 		}
 	});
 
+	it('prints hostile model text inert: no terminal escapes, bidi controls shown; --raw and --json keep it exact', async () => {
+		const hostile = 'const ok = 1; /*\u202e } \u2066if (admin)\u2069 */\x1b]0;pwned\x07\x1b[2J\x9b31m';
+		fake.respond = () => hostile;
+		const args = ['rewrite', '-i', 'shorter', '--n', '1', '--host', fake.url, '--language', 'javascript', '--ranker', 'consensus'];
+		const text = await run(args, 'let x = 1;\n');
+		assert.equal(text.code, 0, text.stderr);
+		// eslint-disable-next-line no-control-regex -- looking for terminal escapes
+		assert.doesNotMatch(text.stdout, /[\x1b\x07\x9b\u202a-\u202e\u2066-\u2069]/);
+		assert.match(text.stdout, /const ok = 1; \/\*<U\+202E> } <U\+2066>if \(admin\)<U\+2069> \*\/31m/);
+		const raw = await run([...args, '--raw'], 'let x = 1;\n');
+		assert.ok(raw.stdout.includes(hostile), 'with --raw the text is printed as the model wrote it');
+		const json = await run([...args, '--json'], 'let x = 1;\n');
+		// eslint-disable-next-line no-control-regex -- looking for terminal escapes
+		assert.doesNotMatch(json.stdout, /[\x1b\x07\x9b\u202a-\u202e\u2066-\u2069]/);
+		assert.equal(cliJson(json).candidates[0].text, `${hostile}\n`);
+	});
+
 	it('rejects empty input and bad flags with exit 2', async () => {
 		const empty = await run(['rewrite', '-i', 'x', '--host', fake.url], '  \n');
 		assert.equal(empty.code, 2);
