@@ -30,6 +30,13 @@ const DEFAULT_CODE_SERVER_VERSION = '4.139.1'; // engines.vscode must stay at or
 const OLDEST_CODE_SERVER_VERSION = '4.99.4';
 /** @type {Record<string, number>} */
 const NODE_MAJOR_FOR = { [DEFAULT_CODE_SERVER_VERSION]: 24, [OLDEST_CODE_SERVER_VERSION]: 20 };
+// VS Code before ~1.100 used @vscode/ripgrep, whose postinstall downloads rg from GitHub releases
+// (unreachable here) unless the release asset is already in its cache folder. The asset is made
+// from the rg binary that the default code-server ships in @vscode/ripgrep-universal (on npm).
+/** @type {Record<string, { cache: string, asset: string }>} */
+const RIPGREP_CACHE_FOR = {
+	[OLDEST_CODE_SERVER_VERSION]: { cache: 'vscode-ripgrep-cache-1.15.11', asset: 'ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz' },
+};
 const CODE_SERVER_VERSION = process.env.BESTOFN_CODE_SERVER_VERSION || DEFAULT_CODE_SERVER_VERSION;
 const NODE_MAJOR = NODE_MAJOR_FOR[CODE_SERVER_VERSION];
 if (!NODE_MAJOR) {
@@ -146,6 +153,7 @@ function ensureHost() {
 	}
 	const csSpec = `code-server@${CODE_SERVER_VERSION}`;
 	if (!isStamped(CS_DIR, CODE_SERVER, csSpec)) {
+		seedRipgrepCache();
 		say(`installing code-server ${CODE_SERVER_VERSION} (2-8 minutes, once)…`);
 		npmInstallInto(CS_DIR, csSpec, {
 			// Under `npm test` the environment carries the outer npm's settings (npm_node_execpath, NODE,
@@ -161,12 +169,49 @@ function ensureHost() {
 			// Older code-server postinstalls refuse to run as root unless this is set (npm 7+ no
 			// longer reads it, but the script checks the variable itself).
 			npm_config_unsafe_perm: 'true',
+			// node-pty's postinstall (VS Code 1.99) runs `npx node-gyp …`, which would ask before fetching.
+			npm_config_yes: 'true',
 			JOBS: 'max',
 		});
 		fs.writeFileSync(stamp(CS_DIR), csSpec);
 	}
 	const secs = (Date.now() - t0) / 1000;
 	if (secs > 5) say(`host ready in ${secs.toFixed(0)} s`);
+}
+
+/** @type {Map<string, string>} */
+const helpTexts = new Map();
+/** Whether this code-server knows a flag (older releases exit on an unknown one). */
+function supportsOption(flag, env) {
+	let help = helpTexts.get(CODE_SERVER);
+	if (help === undefined) {
+		help = spawnSync(CODE_SERVER, ['--help'], { env, encoding: 'utf8' }).stdout ?? '';
+		helpTexts.set(CODE_SERVER, help);
+	}
+	return help.includes(flag);
+}
+
+function seedRipgrepCache() {
+	const wanted = RIPGREP_CACHE_FOR[CODE_SERVER_VERSION];
+	if (!wanted || process.platform !== 'linux' || process.arch !== 'x64') return;
+	const file = path.join(os.tmpdir(), wanted.cache, wanted.asset);
+	if (fs.existsSync(file)) return;
+	const universal = path.join(
+		HOST_DIR,
+		'cs',
+		'node_modules',
+		'code-server',
+		'lib',
+		'vscode',
+		'node_modules',
+		'@vscode',
+		'ripgrep-universal',
+	);
+	const rg = path.join(universal, 'bin', 'linux-x64', 'rg');
+	if (!fs.existsSync(rg))
+		throw new Error(`install code-server ${DEFAULT_CODE_SERVER_VERSION} first: ${CODE_SERVER_VERSION} takes ripgrep from it`);
+	fs.mkdirSync(path.dirname(file), { recursive: true });
+	runLogged('tar', ['czf', file, '-C', path.dirname(rg), 'rg'], { logFile: path.join(HOST_DIR, 'logs', 'ripgrep-cache.log') });
 }
 
 // Resolves with the promise's value, or with `onTimeout` after `ms`. The timer is cleared either
@@ -388,15 +433,15 @@ async function startServer({
 		'--disable-update-check',
 		'--disable-workspace-trust',
 		// the default keeps an extension host alive for 3 hours after the browser leaves
-		'--reconnection-grace-time',
-		'5',
+		...(supportsOption('--reconnection-grace-time', env) ? ['--reconnection-grace-time', '5'] : []),
 		'--user-data-dir',
 		udd,
 		'--extensions-dir',
 		extensionsDir,
 	];
 	// The driver makes the payload URL work (tests load the extension that way) but hides toasts.
-	if (!profile) args.push('--vscode-option', 'enable-smoke-test-driver');
+	// (VS Code 1.99's code-server has no --vscode-option and honours the payload without the driver.)
+	if (!profile && supportsOption('--vscode-option', env)) args.push('--vscode-option', 'enable-smoke-test-driver');
 	if (workspace) args.push(path.resolve(workspace));
 	if (vsix) {
 		const install = ['--user-data-dir', udd, '--extensions-dir', extensionsDir, '--install-extension', vsix];

@@ -40,4 +40,14 @@ describe('package.json matches the code', () => {
 		assert.ok(restricted.includes('bestOfN.ollama.host'));
 		assert.ok(restricted.includes('bestOfN.rewardModel'));
 	});
+
+	it('claims the oldest VS Code that the extension-host suite runs on, and no newer API types', () => {
+		// scripts/vscode-host.js: code-server 4.x.y is VS Code 1.x.y; `npm run test:integration:oldest` runs there.
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const host = require('../../scripts/vscode-host.js') as { OLDEST_CODE_SERVER_VERSION: string };
+		const [, minor] = host.OLDEST_CODE_SERVER_VERSION.split('.');
+		assert.equal(manifest.engines.vscode, `^1.${minor}.0`);
+		// vsce refuses @types/vscode newer than engines.vscode: the compiler would accept API that the oldest lacks.
+		assert.match(manifest.devDependencies['@types/vscode'] ?? '', new RegExp(`^~1\\.${minor}\\.\\d+$`));
+	});
 });
