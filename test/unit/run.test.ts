@@ -155,10 +155,10 @@ describe('BestOfNRun', () => {
 		});
 		const { state } = await run.start();
 		assert.ok(partials.length >= 1, 'saw the text while it streamed');
-		assert.ok(
-			partials.every(p => tokens.join('').startsWith(p) && p.length < tokens.join('').length),
-			JSON.stringify(partials),
-		);
+		// Every partial is a prefix; at least one came before the last token. (The generator still waits
+		// 2 ms after its last token, so on a loaded machine a flush may show the whole text as streaming.)
+		const full = tokens.join('');
+		assert.ok(partials.every(p => full.startsWith(p)) && partials.some(p => p.length < full.length), JSON.stringify(partials));
 		assert.ok(partials.length < tokens.length / 2, `${partials.length} snapshots for ${tokens.length} tokens`);
 		assert.equal(state.candidates[0].text, tokens.join('').trimEnd());
 	});
