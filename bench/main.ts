@@ -9,10 +9,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RewardWorkerClient } from '../src/reward/rewardClient';
+import { InProcessRewardScorer, RewardWorkerClient } from '../src/reward/rewardClient';
 import { BERT_BASE, ensureBertRewardModel } from './bertModel';
 import { runOnce, ServerProcess, typicalPair, type PipelineContext, type RunFigures } from './pipeline';
 import { median, RawScorer } from './raw';
+import { measureStartup } from './startup';
 
 const ROOT = path.join(__dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -40,12 +41,16 @@ async function main(): Promise<void> {
 	const modelDir = ensureBertRewardModel(path.join(ROOT, 'bench', '.models', 'bert-base'), BERT_BASE);
 	const modelBytes = fs.statSync(path.join(modelDir, 'onnx', 'model.onnx')).size;
 
+	const startup = measureStartup(ROOT, quick ? 3 : 7);
 	const raw = await RawScorer.create(modelDir, quick ? 1 : 3);
-	const worker = new RewardWorkerClient({
-		workerPath: path.join(ROOT, 'dist', 'rewardWorker.js'),
-		request: { model: modelDir, dtype: 'fp32', cacheDir: path.join(ROOT, 'bench', '.models', 'cache'), allowRemote: false, threads: 0 },
-		idleMs: 0,
-	});
+	const request = {
+		model: modelDir,
+		dtype: 'fp32' as const,
+		cacheDir: path.join(ROOT, 'bench', '.models', 'cache'),
+		allowRemote: false,
+		threads: 0,
+	};
+	const worker = new RewardWorkerClient({ workerPath: path.join(ROOT, 'dist', 'rewardWorker.js'), request, idleMs: 0 });
 	const server = await ServerProcess.start();
 	try {
 		await worker.load(new AbortController().signal);
@@ -79,7 +84,7 @@ async function main(): Promise<void> {
 				for (const client of ['ours', 'naive'] as const) {
 					const f = await runOnce(ctx, client, n, k, (seed += 100));
 					log(
-						`${client} N=${n} K=${k}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)}, started before last token ${f.startedBefore}/${f.scored}`,
+						`${client} N=${n} K=${k}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)}, started before last token ${f.startedBefore}/${f.scored}, loop p99 ${fmt(f.loopP99Ms, 1)} ms`,
 					);
 					runs.push(f);
 				}
@@ -121,12 +126,59 @@ async function main(): Promise<void> {
 			header: ['run', 'tail ÷ least', 'tail ÷ one score', 'naive tail ÷ one score', 'tail', 'least'],
 			rows: rows2,
 		});
+		sections.push({
+			title: '4. Editor responsiveness',
+			note: `Event-loop delay of the run's thread (the extension host's, in the editor) during a run of N 4, 4 slots, the reward model scoring in the worker (ours) vs on the same thread (transformers.js in process). Median of ${repeats}.`,
+			header: ['scoring', 'p99', 'max', 'p99 ÷ 10 ms target'],
+			rows: await responsiveness(ctx, request, runs, repeats),
+		});
 	} finally {
 		server.stop();
 		worker.dispose();
 		await raw.dispose();
 	}
+	sections.push({
+		title: '6. Start-up and size',
+		note: `Requiring dist/extension.js in a fresh Node process (a stub stands in for \`vscode\`; activate() is not called) vs requiring transformers.js, which must not load at activation. Median of ${quick ? 3 : 7}. Heavy modules loaded by the extension's require: ${startup.heavyLoaded.length ? startup.heavyLoaded.join(', ') : 'none'}.`,
+		header: ['extension.js require', 'transformers.js require', 'ratio', ...startup.bundles.map(b => b.file)],
+		rows: [
+			[
+				ms(startup.extensionMs),
+				ms(startup.transformersMs),
+				fmt(startup.extensionMs / startup.transformersMs),
+				...startup.bundles.map(b => `${(b.bytes / 1024).toFixed(0)} KiB`),
+			],
+		],
+	});
 	writeResults(Date.now() - started, modelBytes);
+}
+
+/** Event-loop delay during N 4 / 4-slot runs: the worker's (from figure 1) vs the same model on this thread. */
+async function responsiveness(
+	ctx: PipelineContext,
+	request: ConstructorParameters<typeof InProcessRewardScorer>[0],
+	runs: readonly RunFigures[],
+	repeats: number,
+): Promise<string[][]> {
+	const inWorker = runs.filter(f => f.client === 'ours' && f.n === 4 && f.k === 4);
+	const inProcess = new InProcessRewardScorer(request);
+	const same: RunFigures[] = [];
+	try {
+		await inProcess.load(new AbortController().signal);
+		await inProcess.score([typicalPair(ctx.words)], new AbortController().signal);
+		for (let r = 0; r < repeats; r++) {
+			const f = await runOnce({ ...ctx, scorer: inProcess }, 'ours', 4, 4, 9000 + r * 100);
+			log(`same thread N=4 K=4: wall ${ms(f.wallMs)}, loop p99 ${fmt(f.loopP99Ms, 1)} ms, max ${fmt(f.loopMaxMs, 1)} ms`);
+			same.push(f);
+		}
+	} finally {
+		await inProcess.dispose();
+	}
+	const row = (label: string, fs: readonly RunFigures[]) => {
+		const p99 = median(fs.map(f => f.loopP99Ms));
+		return [label, `${fmt(p99, 1)} ms`, `${fmt(median(fs.map(f => f.loopMaxMs)), 1)} ms`, fmt(p99 / 10)];
+	};
+	return [row('worker thread (ours)', inWorker), row('same thread', same)];
 }
 
 function writeResults(elapsedMs: number, modelBytes: number): void {

@@ -6,6 +6,7 @@
  * alternately so both see the same machine.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as path from 'node:path';
 import type { RewardPair, RewardScorer, LoadProgress, RewardModelInfo } from '../src/core/reward';
 import { BestOfNRun } from '../src/core/run';
@@ -98,6 +99,9 @@ export interface RunFigures {
 	/** Score calls begun before the server's last line, of all score calls' pairs. */
 	readonly startedBefore: number;
 	readonly scored: number;
+	/** Event-loop delay of this thread during the run (ms): 99th percentile and maximum. */
+	readonly loopP99Ms: number;
+	readonly loopMaxMs: number;
 }
 
 export interface PipelineContext {
@@ -125,6 +129,8 @@ export async function runOnce(ctx: PipelineContext, client: 'ours' | 'naive', n:
 		maxTokens: 4096,
 	}).settings;
 	const generator = new OllamaGenerator({ host: ctx.server.url });
+	const loop = monitorEventLoopDelay({ resolution: 1 });
+	loop.enable();
 	const t0 = epochMs();
 	if (client === 'ours') {
 		const run = new BestOfNRun({ runId: seed, task: task(), settings, generator, scorer, seed });
@@ -135,6 +141,7 @@ export async function runOnce(ctx: PipelineContext, client: 'ours' | 'naive', n:
 		await naiveRun(generator, scorer, n, k, seed);
 	}
 	const tFinal = epochMs();
+	loop.disable();
 	const served = ctx.server.take();
 	if (served.length !== n) throw new Error(`the server finished ${served.length} requests, not ${n}`);
 	const firstArrival = Math.min(...served.map(s => s.receivedAt));
@@ -159,6 +166,8 @@ export async function runOnce(ctx: PipelineContext, client: 'ours' | 'naive', n:
 		leastLeftMs: leastLeft,
 		startedBefore: scorer.calls.filter(c => c.start < lastToken).reduce((sum, c) => sum + c.pairs.length, 0),
 		scored: scorer.calls.reduce((sum, c) => sum + c.pairs.length, 0),
+		loopP99Ms: loop.percentile(99) / 1e6,
+		loopMaxMs: loop.max / 1e6,
 	};
 }
 
