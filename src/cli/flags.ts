@@ -7,6 +7,8 @@ export const FLAGS: Partial<Record<SettingField, string>> = {
 	ollamaHost: '--host',
 	openaiBaseUrl: '--host',
 	model: '--model',
+	builtinModel: '--model',
+	builtinDtype: '--builtin-dtype',
 	candidates: '--n',
 	temperature: '--temperature',
 	maxTokens: '--max-tokens',

@@ -1,6 +1,6 @@
 /**
  * The same best-of-N pipeline without VS Code:
- *   node dist/cli.js rewrite --instruction TEXT [--input FILE] [--n N] [--backend ollama|openai] [--host URL] [--model NAME]
+ *   node dist/cli.js rewrite --instruction TEXT [--input FILE] [--n N] [--backend ollama|openai|builtin] [--host URL] [--model NAME]
  *   node dist/cli.js explain [--input FILE] [--language ID] (and the same options)
  *                            [--reward-model ID_OR_PATH_OR_URL] [--dtype fp32|fp16|q8|int8|uint8|q4]
  *                            [--ranker auto|reward|consensus] [--seed N] [--json]
@@ -9,7 +9,9 @@
  * are reported), 1 when the run could not produce any, 2 for bad arguments or input, 130 when cancelled
  * with Ctrl+C (SIGINT). Errors are one line on stderr naming the culprit. With `--backend openai`,
  * `--host` is the server's OpenAI base URL (`http://gpu-box:8000/v1`) and its key, if it needs one, is
- * read from `OPENAI_API_KEY`.
+ * read from `OPENAI_API_KEY`. With `--backend builtin`, `--model` is a Hub id or folder of a small chat
+ * model that transformers.js runs on this machine (no server, no `--host`); a Hub model is downloaded
+ * once into the cache, its size said on stderr first.
  *
  * The status is set as `process.exitCode`, never with `process.exit()`: Node may write stdout to a pipe
  * asynchronously (macOS, Windows, and on Linux too: a shell pipe kept 64 KiB of an 8 MiB write), and
@@ -29,8 +31,10 @@ import { BestOfNRun } from '../core/run';
 import { forTerminal, jsonForTerminal } from '../core/terminalText';
 import { explainTask } from '../core/tasks/explain';
 import { rewriteTask } from '../core/tasks/rewrite';
-import { BACKENDS, parseSettings, RANKER_MODES, REWARD_DTYPES, type Settings } from '../core/settings';
+import { BACKENDS, BUILTIN_DTYPES, parseSettings, RANKER_MODES, REWARD_DTYPES, runSettings, type Settings } from '../core/settings';
 import { createBackend } from '../generation/backends';
+import { builtinModelCached, formatBytes, planBuiltinDownload } from '../generation/builtinDownload';
+import { BuiltinGenerator } from '../generation/builtinGenerator';
 import { RewardWorkerClient } from '../reward/rewardClient';
 import { locateModel } from '../reward/scorer';
 import { isRewardServer, ServedRewardScorer } from '../reward/servedScorer';
@@ -38,6 +42,7 @@ import { FLAGS, flagName } from './flags';
 import { EVAL_USAGE, evalMain, PREFERENCES_USAGE, preferencesMain } from './preferencesCli';
 
 const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N] [--backend ${BACKENDS.join('|')}] [--host URL] [--model NAME]
+                         [--builtin-dtype ${BUILTIN_DTYPES.join('|')}]
        best-of-n explain [--input FILE] [--language ID] [and the options below]
                          [--reward-model ID_OR_PATH_OR_URL] [--dtype ${REWARD_DTYPES.join('|')}]
                          [--ranker ${RANKER_MODES.join('|')}] [--seed N] [--temperature T] [--max-tokens K]
@@ -66,6 +71,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 				input: { type: 'string' },
 				n: { type: 'string', short: 'n' },
 				backend: { type: 'string' },
+				'builtin-dtype': { type: 'string' },
 				host: { type: 'string' },
 				model: { type: 'string', short: 'm' },
 				'reward-model': { type: 'string' },
@@ -99,7 +105,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 		if (values.ranker !== undefined && !(RANKER_MODES as readonly string[]).includes(values.ranker)) {
 			throw new UsageError(`--ranker must be one of ${RANKER_MODES.join(', ')}, not "${values.ranker}"`);
 		}
-		const settings = settingsFrom(values);
+		const settings = runSettings(settingsFrom(values));
 		const seed = seedFrom(values.seed);
 		const text = await readInput(values.input, stdin);
 		if (!text.trim()) throw new UsageError(values.input ? `the input file ${values.input} is empty` : 'the input on stdin is empty');
@@ -107,6 +113,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 		const wantsReward = settings.ranker !== 'consensus' && settings.rewardModel !== '';
 		if (settings.ranker === 'reward' && !wantsReward) throw new UsageError('--ranker reward needs --reward-model');
 		const scorer = wantsReward ? createScorer(settings) : undefined;
+		const builtin = settings.backend === 'builtin' ? await createBuiltin(settings) : undefined;
 		try {
 			// A reward model the user named, or `--ranker reward`, must load: fail fast rather than rank
 			// another way. The default model under `auto` falls back to consensus as in the extension,
@@ -132,7 +139,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 							}),
 				settings,
 				// The key comes from the environment, as OpenAI's own clients read it; never from a flag.
-				generator: createBackend(settings, { apiKey: async () => process.env.OPENAI_API_KEY }),
+				generator: createBackend(settings, { apiKey: async () => process.env.OPENAI_API_KEY, builtin: () => builtin! }),
 				scorer,
 				rankerReason: settings.ranker === 'consensus' ? '--ranker consensus' : 'empty --reward-model',
 				seed,
@@ -163,6 +170,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 			return 0;
 		} finally {
 			scorer?.dispose?.();
+			builtin?.dispose();
 		}
 	} catch (e) {
 		if (e instanceof UsageError) return fail(2, e.message);
@@ -186,7 +194,9 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Set
 		backend,
 		// --host is the server of the chosen backend: Ollama's host, or the OpenAI base URL (…/v1).
 		[backend === 'openai' ? 'openai.baseUrl' : 'ollama.host']: values.host,
-		model: values.model,
+		// With the built-in backend, --model names its model: a Hub id or a folder.
+		[backend === 'builtin' ? 'builtin.model' : 'model']: values.model,
+		'builtin.dtype': values['builtin-dtype'],
 		candidates: number('n'),
 		temperature: number('temperature'),
 		maxTokens: number('max-tokens'),
@@ -226,10 +236,33 @@ function createScorer(settings: Settings): RewardScorer & { dispose?(): void } {
 		request: {
 			model: location.source === 'local' ? location.dir : location.id,
 			dtype: settings.rewardDtype,
-			cacheDir: path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'best-of-n', 'models'),
+			cacheDir: cacheDir(),
 			allowRemote: location.source === 'hub',
 			threads: 0,
 		},
+		idleMs: 0,
+	});
+}
+
+/** The CLI's cache of downloaded models (reward and built-in), as XDG places caches. */
+function cacheDir(): string {
+	return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'best-of-n', 'models');
+}
+
+/**
+ * The built-in generator for one run. A Hub model not yet in the cache is sized first and the size
+ * said on stderr before the download starts (asking for `--backend builtin` is the consent).
+ */
+async function createBuiltin(settings: Settings): Promise<BuiltinGenerator> {
+	const location = locateModel(settings.builtinModel);
+	const model = location.source === 'local' ? location.dir : location.id;
+	if (!builtinModelCached(model, settings.builtinDtype, cacheDir())) {
+		const plan = await planBuiltinDownload(model, settings.builtinDtype, cacheDir());
+		process.stderr.write(`best-of-n: downloading ${model} (${formatBytes(plan.bytes)}) into ${cacheDir()}\n`);
+	}
+	return new BuiltinGenerator({
+		workerPath: path.join(__dirname, 'generatorWorker.js'),
+		request: { model, dtype: settings.builtinDtype, cacheDir: cacheDir(), allowRemote: location.source === 'hub', threads: 0 },
 		idleMs: 0,
 	});
 }

@@ -5,13 +5,13 @@
  * any number of `progress` (a load) or `delta` (a generation) messages. `cancel` is the exception: it
  * is not answered, it makes the generation of that id end at its next token.
  */
-import type { ErrorKind } from './errors';
+import type { ErrorKind, SettingField } from './errors';
 import type { ChatMessage } from './generation';
 import type { LoadProgress } from './reward';
 
-/** The ONNX files transformers.js picks by dtype; Hub exports of small instruct models carry several. */
-export type BuiltinDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
-export const BUILTIN_DTYPES: readonly BuiltinDtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'];
+import type { BuiltinDtype } from './settings';
+
+export type { BuiltinDtype } from './settings';
 
 export interface BuiltinLoadRequest {
 	/** A Hub id or an absolute folder. */
@@ -73,4 +73,5 @@ export type BuiltinWorkerToHost =
 	| { readonly type: 'loaded'; readonly id: number; readonly info: BuiltinModelInfo }
 	| { readonly type: 'delta'; readonly id: number; readonly row: number; readonly text: string }
 	| { readonly type: 'generated'; readonly id: number; readonly result: BatchResult }
-	| { readonly type: 'error'; readonly id: number; readonly kind: ErrorKind; readonly message: string };
+	/** `message` is the error's template: `{field}` where a setting is named, `setting` the one to change. */
+	| { readonly type: 'error'; readonly id: number; readonly kind: ErrorKind; readonly message: string; readonly setting?: SettingField };

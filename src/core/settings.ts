@@ -13,8 +13,12 @@ export type RewardDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
 export const REWARD_DTYPES: readonly RewardDtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'];
 
 /** Which kind of server generates candidates (room is left for more). */
-export type BackendKind = 'ollama' | 'openai';
-export const BACKENDS: readonly BackendKind[] = ['ollama', 'openai'];
+export type BackendKind = 'ollama' | 'openai' | 'builtin';
+export const BACKENDS: readonly BackendKind[] = ['ollama', 'openai', 'builtin'];
+
+/** The ONNX weights of the built-in generator's model (transformers.js picks the file by dtype). */
+export type BuiltinDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
+export const BUILTIN_DTYPES: readonly BuiltinDtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'];
 
 export interface Settings {
 	readonly backend: BackendKind;
@@ -38,6 +42,9 @@ export interface Settings {
 	readonly rewardModel: string;
 	readonly rewardDtype: RewardDtype;
 	readonly rewardIdleMinutes: number;
+	/** The built-in generator's model: a Hub id or a local folder of a transformers.js chat model. */
+	readonly builtinModel: string;
+	readonly builtinDtype: BuiltinDtype;
 	readonly ranker: RankerMode;
 	/** How many recent instructions are remembered for the instruction box. */
 	readonly historySize: number;
@@ -68,6 +75,9 @@ export const DEFAULT_SETTINGS: Settings = {
 	rewardModel: 'OpenAssistant/reward-model-deberta-v3-large-v2',
 	rewardDtype: 'fp32',
 	rewardIdleMinutes: 10,
+	// Apache-2.0; its int8 export (onnx/model_quantized.onnx) is 639 MB and runs on any CPU.
+	builtinModel: 'onnx-community/Qwen2.5-Coder-0.5B-Instruct',
+	builtinDtype: 'q8',
 	ranker: 'auto',
 	historySize: 20,
 	rewritePrompt: '',
@@ -93,6 +103,8 @@ export const SETTING_KEYS: Readonly<Record<string, keyof Settings>> = {
 	// Not `rewardModel.dtype`: VS Code cannot hold both a setting `x` and a setting `x.y` (the leaf hides the child).
 	rewardDtype: 'rewardDtype',
 	rewardIdleMinutes: 'rewardIdleMinutes',
+	'builtin.model': 'builtinModel',
+	'builtin.dtype': 'builtinDtype',
 	ranker: 'ranker',
 	'instructionHistory.size': 'historySize',
 	'prompts.rewrite': 'rewritePrompt',
@@ -237,6 +249,8 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		rewardModel: str('rewardModel', DEFAULT_SETTINGS.rewardModel, true),
 		rewardDtype: oneOf('rewardDtype', REWARD_DTYPES, DEFAULT_SETTINGS.rewardDtype),
 		rewardIdleMinutes: num('rewardIdleMinutes', 'rewardIdleMinutes', false),
+		builtinModel: str('builtin.model', DEFAULT_SETTINGS.builtinModel, false),
+		builtinDtype: oneOf('builtin.dtype', BUILTIN_DTYPES, DEFAULT_SETTINGS.builtinDtype),
 		ranker: oneOf('ranker', RANKER_MODES, DEFAULT_SETTINGS.ranker),
 		historySize: num('instructionHistory.size', 'historySize', true),
 		rewritePrompt: template('prompts.rewrite'),
@@ -254,7 +268,16 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 
 /** Where the user's text is sent for generation with these settings. */
 export function generationHost(settings: Settings): string {
+	if (settings.backend === 'builtin') return BUILTIN_HOST;
 	return settings.backend === 'openai' ? settings.openaiBaseUrl : settings.ollamaHost;
+}
+
+/** Where the built-in generator runs, as the picker and the log name it: nothing is sent anywhere. */
+export const BUILTIN_HOST = 'this machine (built-in model)';
+
+/** The settings a run uses: with the built-in backend, the model is `builtinModel` (not a server's model name). */
+export function runSettings(settings: Settings): Settings {
+	return settings.backend === 'builtin' ? { ...settings, model: settings.builtinModel } : settings;
 }
 
 /** An OpenAI base URL as typed (`gpu-box:8000/v1`, `https://api.example.com/v1/`), without the trailing slash. */

@@ -21,8 +21,9 @@ import type {
 	HostToBuiltinWorker,
 } from '../core/builtinProtocol';
 import { BestOfNError, cancelledError, errorMessage } from '../core/errors';
-import type { CandidateGenerator, GenerationRequest, GenerationResult } from '../core/generation';
+import type { CandidateSink, GenerationBackend, GenerationRequest, GenerationResult, ServerModel } from '../core/generation';
 import { nullLogger, type Logger } from '../core/logger';
+import { BUILTIN_HOST } from '../core/settings';
 import type { LoadProgress } from '../core/reward';
 
 export interface BuiltinGeneratorOptions {
@@ -34,14 +35,6 @@ export interface BuiltinGeneratorOptions {
 	/** Sample a run's candidates as rows of one generation (default) or one after another. */
 	readonly batch?: boolean;
 	readonly logger?: Logger;
-}
-
-/** Where `generateMany` reports each candidate, by its index 0…count-1. */
-export interface CandidateSink {
-	started(index: number): void;
-	delta(index: number, text: string): void;
-	finished(index: number, result: GenerationResult): void;
-	failed(index: number, error: unknown): void;
 }
 
 /** Measured speed of the last generation: tokens of every row over its wall time. */
@@ -133,7 +126,7 @@ class Connection {
 				return;
 			case 'error':
 				this.settle(m.id);
-				p.reject(new BestOfNError(m.kind, m.message));
+				p.reject(new BestOfNError(m.kind, m.message, { setting: m.setting }));
 				return;
 			default: {
 				const unknown: never = m;
@@ -178,7 +171,10 @@ interface Waiting {
 	readonly reject: (e: unknown) => void;
 }
 
-export class BuiltinGenerator implements CandidateGenerator {
+export class BuiltinGenerator implements GenerationBackend {
+	readonly id = 'builtin';
+	readonly host = BUILTIN_HOST;
+	readonly serverName = 'the built-in model';
 	private conn: Connection | undefined;
 	private idleTimer: NodeJS.Timeout | undefined;
 	private active = 0;
@@ -207,6 +203,11 @@ export class BuiltinGenerator implements CandidateGenerator {
 	onSpeed(listener: (speed: GenerationSpeed) => void): { dispose(): void } {
 		this.speedListeners.add(listener);
 		return { dispose: () => this.speedListeners.delete(listener) };
+	}
+
+	/** The one model it runs: the configured folder or Hub id. */
+	async listModels(): Promise<ServerModel[]> {
+		return [{ name: this.options.request.model }];
 	}
 
 	/** Loads the model (once per worker; every caller shares the load). */
@@ -245,7 +246,7 @@ export class BuiltinGenerator implements CandidateGenerator {
 				}));
 		for (const b of batches) {
 			if (signal.aborted) break;
-			for (let i = 0; i < b.rows; i++) sink.started(b.first + i);
+			for (let i = 0; i < b.rows; i++) sink.started(b.first + i, b.request.options.seed);
 			try {
 				await this.runBatch(b.request, b.rows, signal, {}, row => ({
 					delta: text => sink.delta(b.first + row, text),

@@ -40,23 +40,25 @@ function transformers(): typeof Transformers {
 		if (/onnxruntime_binding\.node/.test(errorMessage(e))) {
 			throw new BestOfNError(
 				'builtin-failed',
-				`The built-in model needs onnxruntime, which has no build for ${process.platform}-${process.arch} in this package; use a model server (bestOfN.backend).`,
-				{ cause: e },
+				`The built-in model needs onnxruntime, which has no build for ${process.platform}-${process.arch} in this package; use a model server ({backend}).`,
+				{ setting: 'backend', cause: e },
 			);
 		}
 		throw e;
 	}
 }
 
-const WAY_OUT =
-	'Set bestOfN.builtin.model to a folder or Hub id of an instruct model with an ONNX export (onnx-community/… models have one).';
+const WAY_OUT = 'Set {builtinModel} to a folder or Hub id of an instruct model with an ONNX export (onnx-community/… models have one).';
 
 function notFound(model: string, reason: string, cause?: unknown): BestOfNError {
-	return new BestOfNError('model-not-found', `Could not load the built-in model ${model}: ${reason}. ${WAY_OUT}`, { cause });
+	return new BestOfNError('model-not-found', `Could not load the built-in model ${model}: ${reason}. ${WAY_OUT}`, {
+		setting: 'builtinModel',
+		cause,
+	});
 }
 
 function failed(model: string, reason: string, cause?: unknown): BestOfNError {
-	return new BestOfNError('builtin-failed', `The built-in model ${model} ${reason}`, { cause });
+	return new BestOfNError('builtin-failed', `The built-in model ${model} ${reason}`, { setting: 'builtinModel', cause });
 }
 
 function noOnnx(model: string, dtype: BuiltinDtype, lookedFor: string, others: readonly string[]): BestOfNError {
@@ -64,10 +66,11 @@ function noOnnx(model: string, dtype: BuiltinDtype, lookedFor: string, others: r
 		const d = (Object.keys(BUILTIN_ONNX_FILE) as BuiltinDtype[]).find(k => BUILTIN_ONNX_FILE[k] === f);
 		return d ? `${f} (dtype ${d})` : f;
 	});
-	const found = usable.length ? `; it has ${usable.join(', ')}, which bestOfN.builtin.dtype can select` : '';
+	const found = usable.length ? `; it has ${usable.join(', ')}, which {builtinDtype} can select` : '';
 	return new BestOfNError(
 		'model-not-found',
 		`The built-in model ${model} has no ONNX export for dtype ${dtype} (looked for ${lookedFor}${found}). ${WAY_OUT}`,
+		{ setting: usable.length ? 'builtinDtype' : 'builtinModel' },
 	);
 }
 

@@ -30,7 +30,7 @@ function answer(message: Answer): void {
 }
 
 function answerError(id: number, e: unknown): void {
-	if (e instanceof BestOfNError) answer({ type: 'error', id, kind: e.kind, message: e.message });
+	if (e instanceof BestOfNError) answer({ type: 'error', id, kind: e.kind, message: e.template, setting: e.setting });
 	else answer({ type: 'error', id, kind: 'builtin-failed', message: `The built-in model's worker failed: ${errorMessage(e)}` });
 }
 

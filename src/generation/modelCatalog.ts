@@ -16,7 +16,7 @@ export function modelCatalogFor(settings: Settings, options: BackendOptions = {}
 export function catalogOf(backend: GenerationBackend): ModelCatalog {
 	return {
 		serverName: backend.serverName,
-		hostSetting: keyOf(backend.id === 'openai' ? 'openaiBaseUrl' : 'ollamaHost'),
+		hostSetting: keyOf(backend.id === 'openai' ? 'openaiBaseUrl' : backend.id === 'builtin' ? 'builtinModel' : 'ollamaHost'),
 		listModels: signal => backend.listModels(signal),
 		pull: backend.pullModel,
 	};

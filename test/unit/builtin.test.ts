@@ -10,9 +10,11 @@ import type * as Transformers from '@huggingface/transformers' with { 'resolutio
 import { buildSync } from 'esbuild';
 import type { BuiltinLoadRequest } from '../../src/core/builtinProtocol';
 import { BestOfNError, type ErrorKind } from '../../src/core/errors';
-import type { GenerationRequest, GenerationResult } from '../../src/core/generation';
-import { BuiltinGenerator, type CandidateSink } from '../../src/generation/builtinGenerator';
+import type { CandidateSink, GenerationRequest, GenerationResult } from '../../src/core/generation';
+import { builtinModelCached, formatBytes, planBuiltinDownload } from '../../src/generation/builtinDownload';
+import { BuiltinGenerator } from '../../src/generation/builtinGenerator';
 import { loadBuiltinModel } from '../../src/generation/builtinModel';
+import { FakeHub } from '../fixtures/fakeHub';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 
@@ -81,7 +83,7 @@ class Collect implements CandidateSink {
 	readonly text: string[] = [];
 	readonly results: (GenerationResult | undefined)[] = [];
 	readonly errors: unknown[] = [];
-	started(i: number): void {
+	started(i: number, _seed: number): void {
 		this.events.push(`started ${i}`);
 	}
 	delta(i: number, text: string): void {
@@ -357,5 +359,76 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 		await c.generateMany(ask(3), 2, 1, never(), sink);
 		assert.deepEqual(sink.events, ['started 0', 'started 1', 'failed 0', 'failed 1']);
 		assert.ok(sink.errors[0] instanceof BestOfNError && sink.errors[0].kind === 'model-not-found');
+	});
+});
+
+describe('the built-in model download, sized before it starts', () => {
+	let hub: FakeHub;
+	let saved: string | undefined;
+	before(async () => {
+		hub = new FakeHub();
+		hub.serve('test-org/tiny-chat', dirs.tiny);
+		await hub.start();
+		saved = process.env.HF_ENDPOINT;
+		process.env.HF_ENDPOINT = hub.url;
+	});
+	after(async () => {
+		if (saved === undefined) delete process.env.HF_ENDPOINT;
+		else process.env.HF_ENDPOINT = saved;
+		await hub.close();
+	});
+
+	it('states the bytes of every file a load reads, downloads only on request, then needs nothing', async () => {
+		const cacheDir = path.join(tmp, 'download-cache');
+		assert.equal(builtinModelCached('test-org/tiny-chat', 'fp32', cacheDir), false);
+		const plan = await planBuiltinDownload('test-org/tiny-chat', 'fp32', cacheDir);
+		const size = (f: string) => fs.statSync(path.join(dirs.tiny, f)).size;
+		assert.deepEqual(
+			plan.files.map(f => [f.file, f.bytes]),
+			['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'onnx/model.onnx'].map(f => [f, size(f)]),
+		);
+		assert.equal(
+			plan.bytes,
+			plan.files.reduce((n, f) => n + f.bytes, 0),
+		);
+		assert.equal(hub.filesDownloaded('test-org/tiny-chat').length, 0, 'sizing downloads nothing');
+
+		const c = new BuiltinGenerator({
+			workerPath: WORKER,
+			request: load('test-org/tiny-chat', { cacheDir, allowRemote: true }),
+			idleMs: 0,
+		});
+		try {
+			const progress: string[] = [];
+			await c.load(never(), p => progress.push(`${p.status} ${p.file}`));
+			assert.ok(progress.includes('done onnx/model.onnx'), progress.join('\n'));
+		} finally {
+			c.dispose();
+		}
+		assert.equal(builtinModelCached('test-org/tiny-chat', 'fp32', cacheDir), true);
+		assert.deepEqual(await planBuiltinDownload('test-org/tiny-chat', 'fp32', cacheDir), {
+			model: 'test-org/tiny-chat',
+			files: [],
+			bytes: 0,
+		});
+	});
+
+	it('names a missing export or model, and an unreachable Hub', async () => {
+		const cacheDir = path.join(tmp, 'other-cache');
+		await rejectsWith(
+			planBuiltinDownload('test-org/tiny-chat', 'q4', cacheDir),
+			'model-not-found',
+			/no ONNX export for dtype q4/,
+			/bestOfN\.builtin\.dtype/,
+		);
+		await rejectsWith(planBuiltinDownload('test-org/nothing', 'q8', cacheDir), 'model-not-found', /no config\.json/);
+		process.env.HF_ENDPOINT = 'http://127.0.0.1:9';
+		try {
+			await rejectsWith(planBuiltinDownload('test-org/tiny-chat', 'fp32', cacheDir), 'unreachable', /127\.0\.0\.1:9/);
+		} finally {
+			process.env.HF_ENDPOINT = hub.url;
+		}
+		assert.equal(formatBytes(639_000_000), '639 MB');
+		assert.equal(formatBytes(1_340_000_000), '1.3 GB');
 	});
 });

@@ -15,6 +15,7 @@ import { FakeHub } from '../fixtures/fakeHub';
 import { defaultRespond, FakeOllama } from '../fixtures/fakeOllama';
 import { FakeVllm } from '../fixtures/fakeVllm';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 
 const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -361,6 +362,52 @@ describe('CLI: best-of-n rewrite', function () {
 		assert.equal(fake.requests.length, before, 'nothing was generated');
 	});
 
+	it('--backend builtin generates on this machine with the --model folder, no server; a missing one names --model', async () => {
+		const dir = writeTinyCausalModel(fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-cli-builtin-')));
+		try {
+			const args = [
+				'rewrite',
+				'-i',
+				'shorter',
+				'--backend',
+				'builtin',
+				'--model',
+				dir,
+				'--builtin-dtype',
+				'fp32',
+				'--n',
+				'3',
+				'--max-tokens',
+				'16',
+			];
+			const ok = await run([...args, '--ranker', 'consensus', '--seed', '7', '--json'], 'return a + b;');
+			assert.equal(ok.code, 0, ok.stderr);
+			const out = cliJson(ok);
+			assert.equal(out.model, dir);
+			assert.equal(out.host, 'this machine (built-in model)');
+			assert.equal(new Set(out.candidates.map(c => c.text)).size, 3, 'three distinct samples');
+			const again = await run([...args, '--ranker', 'consensus', '--seed', '7', '--json'], 'return a + b;');
+			assert.deepEqual(
+				cliJson(again)
+					.candidates.map(c => c.text)
+					.sort(),
+				out.candidates.map(c => c.text).sort(),
+				'--seed reproduces the samples',
+			);
+			const q8 = await run(['rewrite', '-i', 'x', '--backend', 'builtin', '--model', dir, '--ranker', 'consensus'], 'x');
+			assert.equal(q8.code, 1);
+			assert.match(q8.stderr, /no ONNX export for dtype q8 .*model\.onnx \(dtype fp32\), which --builtin-dtype can select/);
+			const missing = await run(
+				['rewrite', '-i', 'x', '--backend', 'builtin', '--model', path.join(dir, 'nowhere'), '--ranker', 'consensus'],
+				'x',
+			);
+			assert.equal(missing.code, 1);
+			assert.match(missing.stderr, /does not exist.*Set --model to/);
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
 	it('--backend openai asks an OpenAI-compatible server for all N in one request, with the key from OPENAI_API_KEY', async () => {
 		const key = 'sk-cli-test-9b8a7c6d5e4f';
 		const vllm = new FakeVllm({ models: ['Qwen/Qwen2.5-7B-Instruct'], apiKey: key });
@@ -407,7 +454,7 @@ describe('CLI: best-of-n rewrite', function () {
 			for (const r of [ok, refused]) assert.ok(!(r.stdout + r.stderr).includes(key), 'the key is never printed');
 			const badBackend = await run(['rewrite', '-i', 'x', '--backend', 'tgi'], 'text');
 			assert.equal(badBackend.code, 2);
-			assert.match(badBackend.stderr, /--backend must be one of ollama, openai, not "tgi"/);
+			assert.match(badBackend.stderr, /--backend must be one of ollama, openai, builtin, not "tgi"/);
 		} finally {
 			await vllm.close();
 		}

@@ -39,6 +39,7 @@ describe('package.json matches the code', () => {
 		const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
 		assert.ok(restricted.includes('bestOfN.ollama.host'));
 		assert.ok(restricted.includes('bestOfN.rewardModel'));
+		assert.ok(restricted.includes('bestOfN.builtin.model'), 'a folder of the built-in model is code that runs');
 	});
 
 	it('claims the oldest VS Code that the extension-host suite runs on, and no newer API types', () => {
