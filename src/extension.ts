@@ -20,6 +20,7 @@ import { PreferenceRecorder } from './vscode/preferenceRecorder';
 import { PreferenceStore } from './vscode/preferenceStore';
 import { ReportPanel } from './vscode/reportPanel';
 import { RewardService } from './vscode/rewardService';
+import { BuiltinService } from './vscode/builtinService';
 import { RewriteController } from './vscode/rewriteController';
 import { Sessions } from './vscode/sessions';
 import { StatusBar, type StatusBarView } from './vscode/statusBar';
@@ -31,6 +32,8 @@ import { StatusBar, type StatusBarView } from './vscode/statusBar';
 export interface BestOfNApi {
 	readonly picker: PickerState | undefined;
 	readonly rewardWorkerRunning: boolean;
+	/** Whether the built-in generator's worker thread is alive (it holds the model in memory). */
+	readonly builtinWorkerRunning: boolean;
 	/** The quick pick Best-of-N shows now (model, scope, reward model), as a person sees it. */
 	readonly quickPick: PickView | undefined;
 	readonly statusBar: StatusBarView;
@@ -47,7 +50,8 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 	const documents = new CandidateDocuments();
 	const preferences = new PreferenceStore(context.globalStorageUri.fsPath, log);
 	const agreement = new AgreementCache(preferences, log);
-	const sessions = new Sessions(context.extensionUri, log, rewards, documents, apiKeys, agreement);
+	const builtin = new BuiltinService(context, log);
+	const sessions = new Sessions(context.extensionUri, log, rewards, documents, apiKeys, builtin, agreement);
 	const recorder = new PreferenceRecorder(preferences, log);
 	const preferenceCommands = new PreferenceCommands(preferences, rewards);
 	const rewrites = new RewriteController(context, log, sessions);
@@ -59,11 +63,13 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		() => sessions.running,
 		s => rewards.knownProblem(s),
 		sessions.onDidChangeRunning,
+		{ speed: () => builtin.lastSpeed, onDidMeasure: builtin.onDidMeasureSpeed },
 	);
 	const gettingStarted = new GettingStarted(log, apiKeys);
 	context.subscriptions.push(
 		log,
 		rewards,
+		builtin,
 		documents,
 		sessions,
 		activity,
@@ -116,6 +122,9 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		},
 		get rewardWorkerRunning() {
 			return rewards.running;
+		},
+		get builtinWorkerRunning() {
+			return builtin.running;
 		},
 		get quickPick() {
 			return currentPick();

@@ -15,8 +15,9 @@ import type { Task } from '../core/tasks/task';
 import { TrackedRange } from '../core/trackedRange';
 import { createBackend } from '../generation/backends';
 import type { ApiKeys } from './apiKeys';
+import type { BuiltinService } from './builtinService';
 import type { CandidateDocuments } from './candidateDocuments';
-import { generationHost } from '../core/settings';
+import { generationHost, runSettings } from '../core/settings';
 import { readSettings } from './config';
 import { Disposable } from './dispose';
 import { PickerPanel } from './pickerPanel';
@@ -72,6 +73,7 @@ export interface SessionDeps {
 	readonly rewards: RewardService;
 	readonly documents: CandidateDocuments;
 	readonly apiKeys: ApiKeys;
+	readonly builtin: BuiltinService;
 	readonly nextRunId: () => number;
 	/** Shows a failed run's error with its way out (retrying is the owner's: the picker may be gone by then). */
 	readonly reportFailure: (error: BestOfNError, session: PickerSession) => void;
@@ -141,13 +143,18 @@ export class PickerSession extends Disposable {
 	startRun(): Promise<RunResult> {
 		const previous = this.run;
 		const previousListener = this.runListener;
-		const settings = readSettings(this.deps.logger);
+		const settings = runSettings(readSettings(this.deps.logger));
 		const { scorer, reason, notice } = this.deps.rewards.scorerFor(settings);
 		const run = new BestOfNRun({
 			runId: this.deps.nextRunId(),
 			task: this.spec.task,
 			settings,
-			generator: createBackend(settings, { logger: this.deps.logger, apiKey: url => this.deps.apiKeys.get(url) }),
+			generator: createBackend(settings, {
+				logger: this.deps.logger,
+				apiKey: url => this.deps.apiKeys.get(url),
+				// Never a download nobody agreed to: Sessions.prepare asks before the first run.
+				builtin: s => (this.deps.builtin.needsDownload(s) ? undefined : this.deps.builtin.generatorFor(s)),
+			}),
 			scorer,
 			rankerReason: reason,
 			rankerNotice: notice,

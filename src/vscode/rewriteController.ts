@@ -46,6 +46,8 @@ export class RewriteController {
 		if (!instruction) return undefined;
 		await this.remember(instruction);
 
+		// The built-in model is downloaded only after the person agreed (asked here, with its size).
+		if (!(await this.sessions.prepare())) return undefined;
 		const document = editor.document;
 		const run = this.sessions.start({
 			task: rewriteTask(

@@ -10,10 +10,11 @@ import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
 import type { RunResult } from '../core/run';
 import type { GenerationBackend } from '../core/generation';
-import { keyOf } from '../core/settings';
+import { keyOf, type Settings } from '../core/settings';
 import { createBackend } from '../generation/backends';
 import type { AgreementCache } from './agreementCache';
 import type { ApiKeys } from './apiKeys';
+import type { BuiltinService } from './builtinService';
 import type { CandidateDocuments } from './candidateDocuments';
 import { openSettings, readSettings } from './config';
 import { Disposable } from './dispose';
@@ -36,6 +37,7 @@ export class Sessions extends Disposable {
 		private readonly rewards: RewardService,
 		private readonly documents: CandidateDocuments,
 		private readonly apiKeys: ApiKeys,
+		private readonly builtin: BuiltinService,
 		private readonly agreement?: AgreementCache,
 	) {
 		super();
@@ -56,6 +58,16 @@ export class Sessions extends Disposable {
 		const run = session.startRun();
 		previous?.dispose();
 		return run;
+	}
+
+	/**
+	 * Whether a run can start with the current settings: with the built-in backend, its model is on
+	 * this machine, or the person agreed to download it now (asked with its size) and it loaded.
+	 */
+	async prepare(): Promise<boolean> {
+		const settings = readSettings(this.logger);
+		if (settings.backend !== 'builtin' || !this.builtin.needsDownload(settings)) return true;
+		return this.builtin.ensureReady(settings);
 	}
 
 	/** Opens a picker on a finished run's state again, without generating anything. */
@@ -95,6 +107,7 @@ export class Sessions extends Disposable {
 			rewards: this.rewards,
 			documents: this.documents,
 			apiKeys: this.apiKeys,
+			builtin: this.builtin,
 			nextRunId: () => ++this.runIds,
 			reportFailure: (error, failed) => void this.reportFailure(error, () => this.retry(failed)),
 			onRunningChanged: () => this.updateRunningKey(),
@@ -143,15 +156,21 @@ export class Sessions extends Disposable {
 	 */
 	private async reportFailure(error: BestOfNError, retry: () => void): Promise<void> {
 		const settings = readSettings();
-		const backend = createBackend(settings, { logger: this.logger });
+		const backend = createBackend(settings, { logger: this.logger, builtin: s => this.builtin.generatorFor(s) });
+		// No server answered: the built-in model needs none. Its size is part of the offer.
+		const useBuiltin = error.kind === 'unreachable' && settings.backend !== 'builtin' ? await this.builtinOffer(settings) : undefined;
 		const pull = error.kind === 'model-not-found' && backend.pullModel ? `Pull ${settings.model}` : undefined;
 		const setKey = error.kind === 'unauthorized' ? 'Set API Key…' : undefined;
 		const open = error.setting ? (error.setting === 'model' ? 'Choose Another Model' : 'Open Settings') : undefined;
 		const canRetry = error.kind !== 'model-not-found' && error.kind !== 'unauthorized';
-		const buttons = [pull, setKey, canRetry ? 'Retry' : undefined, open, 'Show Log'].filter((b): b is string => b !== undefined);
+		const buttons = [useBuiltin, pull, setKey, canRetry ? 'Retry' : undefined, open, 'Show Log'].filter(
+			(b): b is string => b !== undefined,
+		);
 		const choice = await vscode.window.showErrorMessage(error.message, ...buttons);
 		if (choice === undefined) return;
-		if (choice === pull) {
+		if (choice === useBuiltin) {
+			if (await this.switchToBuiltin(settings)) retry();
+		} else if (choice === pull) {
 			if (await this.pull(backend, settings.model)) retry();
 		} else if (choice === setKey) {
 			if (await this.apiKeys.set()) retry();
@@ -159,6 +178,23 @@ export class Sessions extends Disposable {
 		else if (choice === open && error.setting === 'model') void vscode.commands.executeCommand('bestOfN.selectModel');
 		else if (choice === open && error.setting) void openSettings(keyOf(error.setting));
 		else if (choice === 'Show Log') void vscode.commands.executeCommand('bestOfN.showLog');
+	}
+
+	/** "Use the Built-in Model (646 MB)": the label states what clicking it downloads. */
+	private async builtinOffer(settings: Settings): Promise<string> {
+		const size = await this.builtin.downloadSize(settings, 3000);
+		return `Use the Built-in Model${size ? ` (${size})` : ''}`;
+	}
+
+	/**
+	 * The person chose the built-in model from an error: download it (the button stated the size, so
+	 * that is the yes) and load it with progress, then make it the backend in user settings.
+	 */
+	private async switchToBuiltin(settings: Settings): Promise<boolean> {
+		if (!(await this.builtin.ensureReady(settings, { alreadyAgreed: true }))) return false;
+		await vscode.workspace.getConfiguration('bestOfN').update('backend', 'builtin', vscode.ConfigurationTarget.Global);
+		this.logger.info(`switched to the built-in model ${settings.builtinModel}`);
+		return true;
 	}
 
 	/** Pulls a model with streamed, cancellable progress. Resolves true when it is installed. */

@@ -4,7 +4,8 @@
  * tooltip; a click opens the model picker. It follows settings as they change, without a reload.
  */
 import * as vscode from 'vscode';
-import type { Settings } from '../core/settings';
+import { generationHost, runSettings, type Settings } from '../core/settings';
+import type { GenerationSpeed } from '../generation/builtinGenerator';
 import type { Activity } from './activity';
 import { onDidChangeSettings, readSettings } from './config';
 import { Disposable } from './dispose';
@@ -31,6 +32,11 @@ export class StatusBar extends Disposable {
 		/** Why the configured reward model is not in use, when that is known. */
 		private readonly rewardProblem: (settings: Settings) => string | undefined,
 		onRunningChanged: vscode.Event<void>,
+		/** The built-in generator's measured speed, shown while it is the backend. */
+		private readonly builtin?: {
+			readonly speed: () => GenerationSpeed | undefined;
+			readonly onDidMeasure: vscode.Event<GenerationSpeed>;
+		},
 	) {
 		super();
 		this.item = this._register(vscode.window.createStatusBarItem('bestOfN.status', vscode.StatusBarAlignment.Right, 100));
@@ -39,6 +45,7 @@ export class StatusBar extends Disposable {
 		this._register(onDidChangeSettings(() => this.update()));
 		this._register(activity.onDidChange(() => this.update()));
 		this._register(onRunningChanged(() => this.update()));
+		if (builtin) this._register(builtin.onDidMeasure(() => this.update()));
 		this.update();
 		this.item.show();
 	}
@@ -49,12 +56,16 @@ export class StatusBar extends Disposable {
 	}
 
 	update(): void {
-		const settings = readSettings();
+		const settings = runSettings(readSettings());
 		const problem = this.rewardProblem(settings);
 		const ranker = rankerWord(settings, problem);
 		const task = this.activity.current;
 		const busy = this.isRunning() || task !== undefined;
-		const text = task ? `$(loading~spin) ${task.label}` : `${busy ? '$(loading~spin)' : '$(sparkle)'} ${settings.model} · ${ranker}`;
+		const isBuiltin = settings.backend === 'builtin';
+		const speed = isBuiltin ? this.builtin?.speed() : undefined;
+		const perSecond = speed ? ` · ${speed.tokensPerSecond.toFixed(1)} tok/s` : '';
+		const model = isBuiltin ? `${shortName(settings.model)} (built-in${perSecond})` : settings.model;
+		const text = task ? `$(loading~spin) ${task.label}` : `${busy ? '$(loading~spin)' : '$(sparkle)'} ${model} · ${ranker}`;
 		const rewardLine =
 			settings.ranker === 'consensus'
 				? 'Ranker: consensus (bestOfN.ranker)'
@@ -63,7 +74,12 @@ export class StatusBar extends Disposable {
 					: `Reward model: ${settings.rewardModel} (${settings.rewardDtype})${problem ? ` — not in use: ${problem}` : ''}`;
 		const lines = [
 			`Best-of-N${this.isRunning() ? ' (running)' : ''}`,
-			`Generation: ${settings.model} at ${settings.ollamaHost}`,
+			isBuiltin
+				? `Generation: the built-in model ${settings.model}, on this machine${speed ? `, ${speed.tokensPerSecond.toFixed(1)} tokens/s in the last run (${speed.rows} at once)` : ''}`
+				: `Generation: ${settings.model} at ${generationHost(settings)}`,
+			...(isBuiltin
+				? ['For better results: a model server (bestOfN.backend) or a bigger built-in model (bestOfN.builtin.model).']
+				: []),
 			rewardLine,
 			'Click to choose the generation model.',
 		];
@@ -71,8 +87,13 @@ export class StatusBar extends Disposable {
 		this.item.text = text;
 		const tooltip = new vscode.MarkdownString(lines.map(escapeMarkdown).join('\n\n'));
 		this.item.tooltip = tooltip;
-		this.item.accessibilityInformation = { label: `Best-of-N: ${settings.model}, ranked by ${ranker}${busy ? ', busy' : ''}` };
+		this.item.accessibilityInformation = { label: `Best-of-N: ${model}, ranked by ${ranker}${busy ? ', busy' : ''}` };
 	}
+}
+
+/** `onnx-community/Qwen2.5-Coder-0.5B-Instruct` → `Qwen2.5-Coder-0.5B-Instruct`; a folder by its last segment. */
+function shortName(model: string): string {
+	return model.split(/[\\/]/).filter(Boolean).pop() ?? model;
 }
 
 function escapeMarkdown(text: string): string {

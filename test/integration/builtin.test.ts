@@ -1,0 +1,112 @@
+/**
+ * The `builtin` backend inside a real extension host: no server at all, a tiny random-weight Qwen2-
+ * shaped model in a local folder run by transformers.js in the generator worker. N distinct
+ * candidates stream into the picker; cancel stops the run between tokens and leaves the worker warm
+ * for the next run; the status bar says the built-in model is in use and how fast it went.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { PickerState } from '../../src/core/protocol';
+import type { BestOfNApi } from '../../src/extension';
+import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
+
+const config = () => vscode.workspace.getConfiguration('bestOfN');
+const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
+const SETTINGS = ['backend', 'builtin.model', 'builtin.dtype', 'candidates', 'ranker', 'maxTokens'];
+
+async function selectAllOf(text: string): Promise<void> {
+	const doc = await vscode.workspace.openTextDocument({ content: text, language: 'javascript' });
+	const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+	editor.selection = new vscode.Selection(0, 0, 0, text.length);
+}
+
+function rewrite(instruction: string): Thenable<PickerState | undefined> {
+	return vscode.commands.executeCommand<PickerState | undefined>('bestOfN.rewriteSelection', { instruction });
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!check()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise(r => setTimeout(r, 20));
+	}
+}
+
+describe('The built-in backend (no server) in a real extension host', function () {
+	this.timeout(240_000);
+	let api: BestOfNApi;
+	let dir: string;
+
+	before(async () => {
+		dir = writeTinyCausalModel(fs.mkdtempSync(path.join(os.tmpdir(), 'bon-builtin-host-')));
+		api = (await vscode.extensions.all.find(e => e.id.endsWith('.best-of-n'))?.activate()) as BestOfNApi;
+		await set('backend', 'builtin');
+		await set('builtin.model', dir);
+		await set('builtin.dtype', 'fp32');
+		await set('candidates', 4);
+		await set('ranker', 'consensus');
+		await set('maxTokens', 24);
+	});
+
+	afterEach(async () => {
+		await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+	});
+
+	after(async () => {
+		for (const key of SETTINGS) await set(key, undefined);
+		fs.rmSync(dir, { recursive: true, force: true });
+	});
+
+	it('streams four distinct candidates into the picker, and says the built-in model generated them', async () => {
+		await selectAllOf('const sum = (a, b) => { return a + b; };');
+		const seenStreaming: string[] = [];
+		const watch = setInterval(() => {
+			for (const c of api.picker?.candidates ?? []) if (c.status === 'streaming' && c.text) seenStreaming.push(c.text);
+		}, 5);
+		let state: PickerState | undefined;
+		try {
+			state = await rewrite('make it shorter');
+		} finally {
+			clearInterval(watch);
+		}
+		assert.equal(state?.phase, 'done', state?.notice?.text);
+		assert.equal(state?.host, 'this machine (built-in model)');
+		assert.equal(state?.model, dir);
+		const texts = state.candidates.map(c => c.text);
+		assert.equal(
+			state.candidates.reduce((n, c) => n + c.count, 0),
+			4,
+			'four candidates generated',
+		);
+		assert.equal(new Set(texts).size, texts.length);
+		assert.ok(texts.length >= 3, `distinct samples (${texts.length})`);
+		assert.ok(seenStreaming.length > 0, 'text showed in the picker while it was generated');
+		assert.match(api.statusBar.text, /\(built-in · [\d.]+ tok\/s\)/);
+		assert.match(api.statusBar.tooltip, /the built-in model .* on this machine, [\d.]+ tokens\/s/);
+		assert.equal(api.builtinWorkerRunning, true, 'the model stays loaded for the next run');
+	});
+
+	it('cancel stops the run between tokens; the next run reuses the loaded model', async () => {
+		await set('maxTokens', 4000);
+		try {
+			await selectAllOf('let x = 1;');
+			const run = rewrite('rename x');
+			await until('a candidate streaming', () =>
+				(api.picker?.candidates ?? []).some(c => c.status === 'streaming' && c.text.length > 2),
+			);
+			await vscode.commands.executeCommand('bestOfN.cancel');
+			const cancelled = await run;
+			assert.equal(cancelled?.phase, 'cancelled');
+			assert.ok(cancelled.candidates.every(c => c.status === 'cancelled'));
+		} finally {
+			await set('maxTokens', 24);
+		}
+		assert.equal(api.builtinWorkerRunning, true, 'the worker was freed, not killed');
+		await selectAllOf('let y = 2;');
+		const next = await rewrite('rename y');
+		assert.equal(next?.phase, 'done', next?.notice?.text);
+	});
+});
