@@ -3,7 +3,9 @@
 //  1. the model is not installed: an error names it and `ollama pull`; its "Pull <model>" action
 //     pulls with a progress notification and then runs the rewrite again, which now produces candidates;
 //  2. nothing listens at bestOfN.ollama.host: an error names the host and how to start Ollama; its
-//     "Open Settings" action opens the Settings editor on that setting.
+//     "Open Settings" action opens the Settings editor on that setting;
+//  3. the same error's "Use the Built-in Model (size)" downloads the built-in model (from a loopback Hub
+//     serving the tiny causal model under the default id), switches the backend and reruns with it.
 // Headless, VS Code 1.139 shows no notification toasts (the toast container is never even created),
 // so a notification's text is read from the `.monaco-alert` live region and its buttons are clicked
 // in the notification center ("Notifications: Show Notifications"), as a screen-reader or keyboard
@@ -19,6 +21,9 @@ const h = require('./harness');
 // The fixture is TypeScript; tsx's scoped require compiles it without a global .ts hook (see rewrite.e2e.js).
 const tsx = require('tsx/cjs/api');
 const { FakeOllama } = tsx.require('../fixtures/fakeOllama.ts', __filename);
+const { FakeHub } = tsx.require('../fixtures/fakeHub.ts', __filename);
+const { writeTinyCausalModel } = tsx.require('../fixtures/tinyCausalModel.ts', __filename);
+const BUILTIN = 'onnx-community/Qwen2.5-Coder-0.5B-Instruct'; // the default bestOfN.builtin.model
 
 const FILE = 'notes.txt'; // test/fixtures/workspace/notes.txt, in a scratch copy of that workspace
 const LINE = 'the function returns a value';
@@ -43,6 +48,8 @@ async function closedPortUrl() {
 describe('e2e: error messages and their actions', function () {
 	this.timeout(90000);
 	let fake;
+	let hub;
+	let hubDir;
 	let settingsFile;
 	let wb;
 	let page;
@@ -64,7 +71,15 @@ describe('e2e: error messages and their actions', function () {
 		// progress (about 16 steps), then the test speeds it up.
 		fake = new FakeOllama({ models: ['other:1b'], pullDelayMs: 1000 });
 		await fake.start();
+		// The Hub, as far as the built-in model's download goes: the tiny model under the default id,
+		// its weights as the default dtype's file (q8: onnx/model_quantized.onnx).
+		hubDir = writeTinyCausalModel(fs.mkdtempSync(path.join(require('os').tmpdir(), 'bon-e2e-hub-')));
+		fs.copyFileSync(path.join(hubDir, 'onnx', 'model.onnx'), path.join(hubDir, 'onnx', 'model_quantized.onnx'));
+		hub = new FakeHub();
+		hub.serve(BUILTIN, hubDir);
+		await hub.start();
 		wb = await h.openWorkbench({
+			env: { HF_ENDPOINT: hub.url },
 			// The host goes in workspace settings (see rewrite.e2e.js on user settings in a remote window).
 			workspaceSettings: { 'bestOfN.ollama.host': fake.url, 'bestOfN.candidates': 3 },
 			userSettings: {
@@ -110,6 +125,8 @@ describe('e2e: error messages and their actions', function () {
 	after(async () => {
 		if (wb) await wb.teardown();
 		if (fake) await fake.close();
+		if (hub) await hub.close();
+		if (hubDir) fs.rmSync(hubDir, { recursive: true, force: true });
 	});
 
 	/**
@@ -287,7 +304,10 @@ describe('e2e: error messages and their actions', function () {
 		assert.strictEqual(fake.requests.length, before, 'nothing went to the old host');
 
 		const note = await notification('Could not reach Ollama');
-		assert.deepStrictEqual(await buttonLabels(note), ['Retry', 'Open Settings', 'Show Log']);
+		const labels = await buttonLabels(note);
+		assert.match(labels[0], /^Use the Built-in Model \(\d+ kB\)$/, 'the built-in model is offered with its download size');
+		assert.deepStrictEqual(labels.slice(1), ['Retry', 'Open Settings', 'Show Log']);
+		assert.deepStrictEqual(hub.filesDownloaded(BUILTIN), [], 'offered, not downloaded');
 		await h.screenshot(page, 'errors-unreachable');
 		await note.locator('.monaco-button', { hasText: 'Open Settings' }).click();
 
@@ -308,5 +328,31 @@ describe('e2e: error messages and their actions', function () {
 		assert.match((await item.locator('.setting-item-title').textContent()).replace(/\s+/g, ' '), /Ollama: Host/);
 		assert.match(await item.textContent(), /URL of the Ollama server/);
 		assert.match(await item.textContent(), /Modified in Workspace/);
+	});
+
+	it('an unreachable server: "Use the Built-in Model" downloads it, switches the backend and reruns with it', async () => {
+		await clearNotifications();
+		const deadHost = await closedPortUrl();
+		writeWorkspaceSettings({ 'bestOfN.ollama.host': deadHost, 'bestOfN.candidates': 3 });
+		await h.runCommand(page, 'View: Close All Editors');
+		await h.openFileFromExplorer(page, FILE);
+		await h.waitForEditorText(page, LINE);
+		await selectLine(LINE);
+		await rewriteWith(3, 'make it clearer');
+		await announced(/Could not reach Ollama/);
+		const note = await notification('Could not reach Ollama');
+		const offer = note.locator('.monaco-button', { hasText: 'Use the Built-in Model' });
+		assert.match(await offer.textContent(), /^Use the Built-in Model \(\d+ kB\)$/, 'the offer states the download size');
+		await offer.click();
+
+		// The download and load show as a notification; then the same picker runs again on this machine.
+		await until('the built-in model to be downloaded', () => hub.filesDownloaded(BUILTIN).includes('onnx/model_quantized.onnx'), 60000);
+		await until('the rerun to finish with candidates', async () => (await phase()) === 'Done', 60000);
+		const rows = await picker.locator('.list [role=option] .preview').allTextContents();
+		assert.ok(rows.length >= 2, `candidates from the built-in model: ${JSON.stringify(rows)}`);
+		assert.match(await picker.locator('.meta-row').textContent(), /built-in model/);
+		await h.screenshot(page, 'errors-builtin-offer');
+		await page.locator('.statusbar-item', { hasText: 'built-in ·' }).first().waitFor();
+		assert.match(await page.locator('.statusbar-item', { hasText: 'built-in ·' }).first().textContent(), /built-in · [\d.]+ tok\/s/);
 	});
 });
