@@ -65,19 +65,8 @@ describe('e2e: error messages and their actions', function () {
 		fs.writeFileSync(settingsFile, JSON.stringify(values, null, 2));
 	}
 
-	before(async function () {
-		this.timeout(4 * h.LOAD_TIMEOUT); // server + browser + workbench: 10-20 s on 2 cores, minutes when shared
-		// Only another model is installed. A pull takes a second a step until the test has seen its
-		// progress (about 16 steps), then the test speeds it up.
-		fake = new FakeOllama({ models: ['other:1b'], pullDelayMs: 1000 });
-		await fake.start();
-		// The Hub, as far as the built-in model's download goes: the tiny model under the default id,
-		// its weights as the default dtype's file (q8: onnx/model_quantized.onnx).
-		hubDir = writeTinyCausalModel(fs.mkdtempSync(path.join(require('os').tmpdir(), 'bon-e2e-hub-')));
-		fs.copyFileSync(path.join(hubDir, 'onnx', 'model.onnx'), path.join(hubDir, 'onnx', 'model_quantized.onnx'));
-		hub = new FakeHub();
-		hub.serve(BUILTIN, hubDir);
-		await hub.start();
+	/** A fresh workbench on a fresh copy of the workspace (the third test starts over in one). */
+	async function openWindow() {
 		wb = await h.openWorkbench({
 			env: { HF_ENDPOINT: hub.url },
 			// The host goes in workspace settings (see rewrite.e2e.js on user settings in a remote window).
@@ -92,6 +81,22 @@ describe('e2e: error messages and their actions', function () {
 		page = wb.page;
 		page.setDefaultTimeout(WAIT);
 		picker = h.webviewFrame(page);
+	}
+
+	before(async function () {
+		this.timeout(4 * h.LOAD_TIMEOUT); // server + browser + workbench: 10-20 s on 2 cores, minutes when shared
+		// Only another model is installed. A pull takes a second a step until the test has seen its
+		// progress (about 16 steps), then the test speeds it up.
+		fake = new FakeOllama({ models: ['other:1b'], pullDelayMs: 1000 });
+		await fake.start();
+		// The Hub, as far as the built-in model's download goes: the tiny model under the default id,
+		// its weights as the default dtype's file (q8: onnx/model_quantized.onnx).
+		hubDir = writeTinyCausalModel(fs.mkdtempSync(path.join(require('os').tmpdir(), 'bon-e2e-hub-')));
+		fs.copyFileSync(path.join(hubDir, 'onnx', 'model.onnx'), path.join(hubDir, 'onnx', 'model_quantized.onnx'));
+		hub = new FakeHub();
+		hub.serve(BUILTIN, hubDir);
+		await hub.start();
+		await openWindow();
 	});
 
 	afterEach(async function () {
@@ -330,11 +335,13 @@ describe('e2e: error messages and their actions', function () {
 		assert.match(await item.textContent(), /Modified in Workspace/);
 	});
 
-	it('an unreachable server: "Use the Built-in Model" downloads it, switches the backend and reruns with it', async () => {
-		await clearNotifications();
+	it('an unreachable server: "Use the Built-in Model" downloads it, switches the backend and reruns with it', async function () {
+		this.timeout(4 * h.LOAD_TIMEOUT + 120000);
+		// A window of its own: the earlier tests leave pickers, alerts and notifications behind.
+		await wb.teardown();
+		await openWindow();
 		const deadHost = await closedPortUrl();
 		writeWorkspaceSettings({ 'bestOfN.ollama.host': deadHost, 'bestOfN.candidates': 3 });
-		await h.runCommand(page, 'View: Close All Editors');
 		await h.openFileFromExplorer(page, FILE);
 		await h.waitForEditorText(page, LINE);
 		await selectLine(LINE);
