@@ -41,6 +41,8 @@ export interface BestOfNApi {
 	readonly preferenceLog: string;
 	/** The folder VS Code writes this extension's log (Best-of-N: Show Log) into. */
 	readonly logFolder: string;
+	/** The question Best-of-N waits on the user for (e.g. applying a cut candidate), if any. */
+	readonly question: string | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): BestOfNApi {
@@ -80,6 +82,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 			const state = sessions.current;
 			if (!sessions.running && state?.phase === 'done') gettingStarted.runFinished(state.ranker.kind === 'reward');
 		}),
+		rewrites,
 		vscode.commands.registerCommand('bestOfN.rewriteSelection', (args?: unknown) => rewrites.rewriteSelection(args)),
 		vscode.commands.registerCommand('bestOfN.cancel', () => {
 			sessions.cancel();
@@ -94,6 +97,10 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		}),
 		vscode.commands.registerCommand('bestOfN.checkServer', () => gettingStarted.checkAgain()),
 		vscode.commands.registerCommand('bestOfN.openSample', () => gettingStarted.openSample()),
+		vscode.commands.registerCommand('bestOfN.compareCandidate', (args?: unknown) => sessions.compareCandidate(args)),
+		vscode.commands.registerCommand('bestOfN.diff.accept', (uri?: unknown) => sessions.acceptDiff(uri)),
+		vscode.commands.registerCommand('bestOfN.diff.next', (uri?: unknown) => sessions.stepDiff(1, uri)),
+		vscode.commands.registerCommand('bestOfN.diff.previous', (uri?: unknown) => sessions.stepDiff(-1, uri)),
 		vscode.commands.registerCommand('bestOfN.showLog', () => log.show()),
 		preferences,
 		agreement,
@@ -134,6 +141,9 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		},
 		preferenceLog: preferences.file,
 		logFolder: context.logUri.fsPath,
+		get question() {
+			return sessions.question;
+		},
 	};
 }
 

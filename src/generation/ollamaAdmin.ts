@@ -2,6 +2,7 @@
  * The server-side chores around generation: which models are installed, which Ollama answers,
  * and pulling a model. Failures become the same `BestOfNError`s as the generator's.
  */
+import { modelContextFromShow, type ModelContext } from '../core/contextBudget';
 import { cancelledError } from '../core/errors';
 import type { PullProgress } from '../core/modelCatalog';
 import { toBestOfNError } from './ollamaErrors';
@@ -62,6 +63,11 @@ export async function serverVersion(host: string, signal?: AbortSignal): Promise
 	});
 }
 
+/** What `/api/show` says of `model`'s context window. An unknown model rejects with kind `model-not-found`. */
+export async function modelContext(host: string, model: string, signal?: AbortSignal): Promise<ModelContext> {
+	return withClient(host, signal, 'the model details arrived', async client => modelContextFromShow(await client.show({ model })), model);
+}
+
 /** Pulls `name`, reporting each progress line; resolves on Ollama's "success". */
 export async function pullModel(
 	host: string,
@@ -95,6 +101,7 @@ async function withClient<T>(
 	signal: AbortSignal | undefined,
 	unfinished: string,
 	run: (client: ReturnType<typeof connectOllama>['client']) => Promise<T>,
+	model?: string,
 ): Promise<T> {
 	if (signal?.aborted) throw cancelledError();
 	const connection = connectOllama(host, signal);
@@ -103,8 +110,8 @@ async function withClient<T>(
 		if (signal?.aborted) throw cancelledError();
 		return result;
 	} catch (e) {
-		// No model in the context on purpose: a 404 here must not read as "pull the model".
-		throw toBestOfNError(e, { host, signal, unfinished });
+		// A model only where the call is about one: a 404 from /api/pull must not read as "pull the model".
+		throw toBestOfNError(e, { host, model, signal, unfinished });
 	} finally {
 		connection.close();
 	}

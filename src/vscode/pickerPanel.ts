@@ -12,6 +12,10 @@ export interface PickerPanelLogger {
 /** Streaming produces a snapshot per token batch; ten redraws a second is plenty for the eye. */
 const POST_INTERVAL_MS = 100;
 
+function isPickerTab(tab: vscode.Tab): boolean {
+	return tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith(PickerPanel.viewType);
+}
+
 function describe(raw: unknown): string {
 	try {
 		const text = JSON.stringify(raw) ?? String(raw);
@@ -55,8 +59,13 @@ export class PickerPanel extends Disposable {
 	readonly onMessage: vscode.Event<WebviewToHost> = this._onMessage.event;
 
 	// Not registered: it must outlive the other disposables long enough to announce their end.
-	private readonly _onDidDispose = new vscode.EventEmitter<void>();
-	readonly onDidDispose: vscode.Event<void> = this._onDidDispose.event;
+	private readonly _onDidDispose = new vscode.EventEmitter<{ readonly wasActive: boolean }>();
+	/** Fires once; `wasActive` says whether the picker had focus when it went. */
+	readonly onDidDispose: vscode.Event<{ readonly wasActive: boolean }> = this._onDidDispose.event;
+
+	/** `panel.active` as last reported: a disposed panel can no longer be asked. */
+	private wasActive = false;
+	private groupLocked = false;
 
 	private readonly sender: SnapshotSender<PickerState>;
 
@@ -75,9 +84,15 @@ export class PickerPanel extends Disposable {
 		this._register(panel.onDidDispose(() => this.dispose()));
 		this._register(
 			panel.onDidChangeViewState(() => {
+				this.wasActive = panel.active;
 				if (!panel.visible) this.sender.notReady();
+				this.lockGroupIfOwn();
 			}),
 		);
+		// The tab model reaches the extension host after the panel's first view state; wait for either.
+		this._register(vscode.window.tabGroups.onDidChangeTabs(() => this.lockGroupIfOwn()));
+		this.wasActive = panel.active;
+		this.lockGroupIfOwn();
 		this._register(panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)));
 
 		const webview = panel.webview;
@@ -101,14 +116,39 @@ export class PickerPanel extends Disposable {
 		this.panel.reveal(undefined, false);
 	}
 
+	/** The editor column the picker is in. */
+	get viewColumn(): vscode.ViewColumn | undefined {
+		return this.isDisposed ? undefined : this.panel.viewColumn;
+	}
+
 	override dispose(): void {
 		if (this.isDisposed) return;
+		const wasActive = this.wasActive;
 		try {
 			super.dispose();
 		} finally {
-			this._onDidDispose.fire();
+			this._onDidDispose.fire({ wasActive });
 			this._onDidDispose.dispose();
 		}
+	}
+
+	/**
+	 * Keeps other editors out of the picker's group. A file opened from the explorer or Quick Open
+	 * lands in the active group, which is the picker's while the picker has focus; VS Code sends new
+	 * editors past a locked group to the group used before it (as it does for locked terminal and
+	 * preview groups). Only a group of the picker's own (it opened beside the editor into a new
+	 * group) is locked: it closes with the picker, so no lock outlives it. Locking acts on the active
+	 * group, hence the wait until the picker is active.
+	 */
+	private lockGroupIfOwn(): void {
+		if (this.groupLocked || this.isDisposed || !this.panel.active) return;
+		const group = vscode.window.tabGroups.activeTabGroup;
+		const ours = group.viewColumn === this.panel.viewColumn && group.tabs.length === 1 && isPickerTab(group.tabs[0]);
+		if (!ours) return;
+		this.groupLocked = true;
+		void vscode.commands
+			.executeCommand('workbench.action.lockEditorGroup')
+			.then(undefined, (e: unknown) => this.logger?.debug(`picker: could not lock its editor group: ${String(e)}`));
 	}
 
 	private receive(raw: unknown): void {

@@ -16,6 +16,8 @@ import { TrackedRange } from '../core/trackedRange';
 import { createBackend } from '../generation/backends';
 import type { ApiKeys } from './apiKeys';
 import type { BuiltinService } from './builtinService';
+import { confirmCutCandidate, cutQuestion } from './applyEdit';
+import { CandidateDiff, parseCandidateUri } from './candidateDiff';
 import type { CandidateDocuments } from './candidateDocuments';
 import { generationHost, runSettings } from '../core/settings';
 import { readSettings } from './config';
@@ -23,7 +25,8 @@ import { Disposable } from './dispose';
 import { PickerPanel } from './pickerPanel';
 import type { RewardService } from './rewardService';
 
-export type AcceptOutcome = 'applied' | 'conflict' | 'unavailable' | 'failed';
+/** `cancelled`: the candidate was cut at the token limit and the user chose not to apply it. */
+export type AcceptOutcome = 'applied' | 'conflict' | 'unavailable' | 'failed' | 'cancelled';
 
 /** Where the selection a session works on is now, and whether it still holds the text it had. */
 export interface SessionTarget {
@@ -56,6 +59,8 @@ export interface SessionSpec {
 	readonly selection: vscode.Range;
 	/** The picker tab's title. */
 	readonly title: string;
+	/** `num_ctx` to send when `bestOfN.contextLength` is 0, so the selection fits (see `checkContext`). */
+	readonly numCtx?: number;
 }
 
 /** Fired when a candidate was accepted: the whole state of the run it came from, and its id. */
@@ -81,6 +86,8 @@ export interface SessionDeps {
 	readonly onRunningChanged: () => void;
 	/** The ranker's agreement with the person's recorded picks, for the header. */
 	readonly agreement?: (state: PickerState) => RankerAgreementView | undefined;
+	/** Where to open the picker: the column of the picker this session replaces, else beside the editor. */
+	readonly pickerColumn?: vscode.ViewColumn;
 }
 
 export class PickerSession extends Disposable {
@@ -101,6 +108,8 @@ export class PickerSession extends Disposable {
 	private readonly accepted = new vscode.EventEmitter<AcceptEvent>();
 	/** Fires when a candidate was accepted, before the session ends. */
 	readonly onDidAccept = this.accepted.event;
+	private readonly diff: CandidateDiff;
+	private _question: string | undefined;
 
 	constructor(
 		readonly spec: SessionSpec,
@@ -110,14 +119,65 @@ export class PickerSession extends Disposable {
 		const { document, selection } = spec;
 		this.originalRaw = document.getText(selection);
 		this.range = new TrackedRange(document.offsetAt(selection.start), document.offsetAt(selection.end));
-		this.panel = this._register(PickerPanel.create(deps.extensionUri, spec.title, vscode.ViewColumn.Beside, deps.logger));
-		this._register(this.panel.onMessage(m => void this.onMessage(m)));
-		this._register(this.panel.onDidDispose(() => this.dispose()));
-		this._register(
-			vscode.workspace.onDidChangeTextDocument(e => {
-				if (e.document === document) this.range.update(e.contentChanges);
+		this.diff = this._register(
+			new CandidateDiff({
+				target: () => this.target(),
+				documents: deps.documents,
+				current: () => this.lastState && { runId: this.lastState.runId, candidates: this.lastState.candidates },
 			}),
 		);
+		this.panel = this._register(
+			PickerPanel.create(deps.extensionUri, spec.title, deps.pickerColumn ?? vscode.ViewColumn.Beside, deps.logger),
+		);
+		this._register(this.panel.onMessage(m => void this.onMessage(m)));
+		this._register(
+			this.panel.onDidDispose(({ wasActive }) => {
+				// Closed by the user (its tab's ×, Ctrl+W) while it had focus: focus goes back to the editor.
+				if (!this.disposed && wasActive) this.focusEditor();
+				this.dispose();
+			}),
+		);
+		this._register(
+			vscode.workspace.onDidChangeTextDocument(e => {
+				if (e.document !== document) return;
+				this.range.update(e.contentChanges);
+				this.diff.refresh();
+			}),
+		);
+	}
+
+	/** The question this session waits on the user for (applying a cut candidate), while it is on screen. */
+	get question(): string | undefined {
+		return this._question;
+	}
+
+	/** The column the picker is in, while it is open. */
+	get pickerColumn(): vscode.ViewColumn | undefined {
+		return this.disposed ? undefined : this.panel.viewColumn;
+	}
+
+	/** Whether `uri` is one side of a diff this session opened (a document of one of its runs). */
+	ownsDiff(uri: vscode.Uri): boolean {
+		const parsed = parseCandidateUri(uri);
+		return parsed !== undefined && this.runIds.includes(parsed.runId);
+	}
+
+	/** Accepts the candidate a diff of the current run shows, as the picker would. */
+	acceptDiff(uri: vscode.Uri): Promise<AcceptOutcome> {
+		const parsed = parseCandidateUri(uri);
+		if (!parsed || parsed.runId !== this.lastState?.runId) return Promise.resolve('unavailable');
+		return this.accept(parsed.id);
+	}
+
+	/** Shows the next or previous candidate in the open diff. */
+	stepDiff(delta: 1 | -1): Promise<boolean> {
+		return this.diff.step(delta);
+	}
+
+	/** Focus back to the editor the selection came from, if it is still on screen. */
+	private focusEditor(): void {
+		const editor = vscode.window.visibleTextEditors.find(e => e.document === this.spec.document);
+		if (editor) void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
 	}
 
 	/** The latest snapshot shown in the picker. */
@@ -141,9 +201,12 @@ export class PickerSession extends Disposable {
 	 * new one instead of being dropped with its last waiter.
 	 */
 	startRun(): Promise<RunResult> {
+		// A diff of the run before would show candidates the picker no longer lists.
+		void this.diff.close();
 		const previous = this.run;
 		const previousListener = this.runListener;
-		const settings = runSettings(readSettings(this.deps.logger));
+		const read = runSettings(readSettings(this.deps.logger));
+		const settings = read.contextLength === 0 && this.spec.numCtx ? { ...read, contextLength: this.spec.numCtx } : read;
 		const { scorer, reason, notice } = this.deps.rewards.scorerFor(settings);
 		const run = new BestOfNRun({
 			runId: this.deps.nextRunId(),
@@ -216,8 +279,18 @@ export class PickerSession extends Disposable {
 		this.accepting = true;
 		try {
 			const state = this.lastState;
-			const text = state?.candidates.find(c => c.id === id && c.status === 'done')?.text;
-			if (!state || text === undefined) return 'unavailable';
+			const view = state?.candidates.find(c => c.id === id && c.status === 'done');
+			const text = view?.text;
+			if (!state || !view || text === undefined) return 'unavailable';
+			if (state.task.diffable && view.doneReason === 'length') {
+				// Cut at the token limit: it most likely ends mid-way, so it replaces nothing unasked.
+				const name = view.rank ? `Best-of-N #${view.rank}` : `Best-of-N candidate ${id + 1}`;
+				const confirmed = await confirmCutCandidate(name, text, state.original, () => (this._question = cutQuestion(name))).finally(
+					() => (this._question = undefined),
+				);
+				if (!confirmed) return 'cancelled';
+				if (this.disposed) return 'unavailable'; // the picker went away while the question was open
+			}
 			const outcome = await this.spec.strategy.accept({ id, text, state }, this.target());
 			if (outcome === 'applied') {
 				this.accepted.fire({ state, id, task: this.spec.task, document: this.spec.document });
@@ -229,19 +302,13 @@ export class PickerSession extends Disposable {
 		}
 	}
 
-	/** Opens VS Code's diff editor: the original selection against candidate `id` (diffable tasks only). */
-	async openDiff(id: number): Promise<void> {
-		const state = this.lastState;
-		const candidate = state?.candidates.find(c => c.id === id);
-		if (!state || !candidate || !state.task.diffable) return;
-		const name = this.spec.document.fileName;
-		const left = this.deps.documents.put(state.runId, 'original', name, state.original);
-		const right = this.deps.documents.put(state.runId, `candidate-${id + 1}`, name, candidate.text);
-		const rank = candidate.rank ? `#${candidate.rank}` : `candidate ${id + 1}`;
-		await vscode.commands.executeCommand('vscode.diff', left, right, `Original ↔ Best-of-N ${rank}`, {
-			viewColumn: vscode.ViewColumn.Beside,
-			preview: true,
-		});
+	/**
+	 * Opens VS Code's diff editor (diffable tasks only): the document against the document with
+	 * candidate `id` in place of the selection.
+	 */
+	async openDiff(id: number): Promise<boolean> {
+		if (!this.lastState?.task.diffable) return false;
+		return this.diff.open(id);
 	}
 
 	override dispose(): void {
@@ -288,7 +355,9 @@ export class PickerSession extends Disposable {
 				void this.startRun();
 				return;
 			case 'close':
+				// Esc in the picker: the picker goes and the editor it rewrites takes the keyboard back.
 				this.dispose();
+				this.focusEditor();
 				return;
 			case 'showLog':
 				void vscode.commands.executeCommand('bestOfN.showLog');

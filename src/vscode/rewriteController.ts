@@ -6,8 +6,11 @@ import * as vscode from 'vscode';
 import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
 import { rewriteTask } from '../core/tasks/rewrite';
+import { SCHEME } from './candidateDocuments';
 import { readSettings } from './config';
+import { checkContext } from './contextCheck';
 import { shorten } from './pickerSession';
+import { Disposable } from './dispose';
 import { replaceSelection } from './replaceSelection';
 import type { Sessions } from './sessions';
 
@@ -20,19 +23,42 @@ export function parseRewriteArgs(value: unknown): { instruction?: string } {
 	return typeof instruction === 'string' && instruction.trim() ? { instruction: instruction.trim() } : {};
 }
 
-export class RewriteController {
+export class RewriteController extends Disposable {
+	/** The text editor that had focus last: the one to rewrite when the picker has focus instead. */
+	private lastEditor?: vscode.TextEditor;
+
 	constructor(
 		private readonly context: vscode.ExtensionContext,
 		private readonly logger: Logger,
 		private readonly sessions: Sessions,
-	) {}
+	) {
+		super();
+		this.noteEditor(vscode.window.activeTextEditor);
+		this._register(vscode.window.onDidChangeActiveTextEditor(e => this.noteEditor(e)));
+	}
+
+	private noteEditor(editor: vscode.TextEditor | undefined): void {
+		// Our own diff documents are read-only views of a candidate, never something to rewrite.
+		if (editor && editor.document.uri.scheme !== SCHEME && editor.document.uri.scheme !== 'output') this.lastEditor = editor;
+	}
+
+	/**
+	 * The editor a rewrite applies to: the active one, or, when the picker (or our diff) has focus
+	 * (Ctrl+Alt+R pressed there), the last one that had it, if it is still on screen.
+	 */
+	private targetEditor(): vscode.TextEditor | undefined {
+		const active = vscode.window.activeTextEditor;
+		if (active && active.document.uri.scheme !== SCHEME) return active;
+		const last = this.lastEditor;
+		return last && vscode.window.visibleTextEditors.includes(last) ? last : undefined;
+	}
 
 	/**
 	 * Best-of-N: Rewrite Selection…  Resolves with the run's final picker state (undefined if the user
 	 * backed out), so keybindings, other extensions and tests can chain on it.
 	 */
 	async rewriteSelection(args?: unknown): Promise<PickerState | undefined> {
-		const editor = vscode.window.activeTextEditor;
+		const editor = this.targetEditor();
 		if (!editor) {
 			void vscode.window.showInformationMessage('Best-of-N: open a file and select the text to rewrite.');
 			return undefined;
@@ -49,19 +75,26 @@ export class RewriteController {
 		// The built-in model is downloaded only after the person agreed (asked here, with its size).
 		if (!(await this.sessions.prepare())) return undefined;
 		const document = editor.document;
+		const task = rewriteTask(
+			{ instruction, text: document.getText(selection), languageId: document.languageId },
+			{
+				template: readSettings(this.logger).rewritePrompt,
+				fileName: document.isUntitled ? '' : vscode.workspace.asRelativePath(document.uri, false),
+			},
+		);
+		const context = await vscode.window.withProgress(
+			{ location: vscode.ProgressLocation.Window, title: 'Best-of-N: checking the model' },
+			() => checkContext(task, readSettings(this.logger), this.logger),
+		);
+		if (!context.fits) return undefined;
 		const run = this.sessions.start({
-			task: rewriteTask(
-				{ instruction, text: document.getText(selection), languageId: document.languageId },
-				{
-					template: readSettings(this.logger).rewritePrompt,
-					fileName: document.isUntitled ? '' : vscode.workspace.asRelativePath(document.uri, false),
-				},
-			),
+			task,
 			strategy: replaceSelection(this.logger),
 			document,
 			column: editor.viewColumn,
 			selection,
 			title: `Best-of-N: ${shorten(instruction, 40)}`,
+			numCtx: context.numCtx,
 		});
 		const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Best-of-N' }, () => run);
 		return result.state;

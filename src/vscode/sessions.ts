@@ -15,7 +15,7 @@ import { createBackend } from '../generation/backends';
 import type { AgreementCache } from './agreementCache';
 import type { ApiKeys } from './apiKeys';
 import type { BuiltinService } from './builtinService';
-import type { CandidateDocuments } from './candidateDocuments';
+import { SCHEME, type CandidateDocuments } from './candidateDocuments';
 import { openSettings, readSettings } from './config';
 import { Disposable } from './dispose';
 import { PickerSession, type AcceptEvent, type AcceptOutcome, type SessionSpec } from './pickerSession';
@@ -87,12 +87,42 @@ export class Sessions extends Disposable {
 	/** Accepts the candidate at 1-based `rank` (default the best) of the current picker. */
 	async acceptCandidate(args?: unknown): Promise<AcceptOutcome | undefined> {
 		const session = this.session;
-		const state = session?.state;
-		if (!session || !state) return undefined;
-		const raw = typeof args === 'object' && args !== null ? (args as Record<string, unknown>).rank : undefined;
-		const position = typeof raw === 'number' && Number.isInteger(raw) && raw >= 1 ? raw : 1;
-		const candidate = state.candidates[position - 1];
+		const candidate = session && candidateAt(session.state, args);
+		if (!session?.state) return undefined;
 		return candidate ? session.accept(candidate.id) : 'unavailable';
+	}
+
+	/** Opens the diff editor on the candidate at 1-based `rank` (default the best), as the picker's `d` does. */
+	async compareCandidate(args?: unknown): Promise<boolean> {
+		const session = this.session;
+		const candidate = session && candidateAt(session.state, args);
+		if (!session || !candidate) {
+			void vscode.window.showInformationMessage('Best-of-N: no picker with a finished candidate is open.');
+			return false;
+		}
+		return session.openDiff(candidate.id);
+	}
+
+	/** Accept, from the diff editor's title bar or its keybinding: applies the candidate the diff shows. */
+	async acceptDiff(uri?: unknown): Promise<AcceptOutcome | undefined> {
+		const shown = diffUri(uri);
+		const session = this.session;
+		if (!shown || !session?.ownsDiff(shown)) {
+			void vscode.window.showInformationMessage('Best-of-N: this diff belongs to a picker that is closed; run the rewrite again.');
+			return undefined;
+		}
+		return session.acceptDiff(shown);
+	}
+
+	/** Next/Previous Candidate in the diff editor. */
+	async stepDiff(delta: 1 | -1, uri?: unknown): Promise<void> {
+		const shown = diffUri(uri);
+		if (shown && this.session?.ownsDiff(shown)) await this.session.stepDiff(delta);
+	}
+
+	/** What the current session is asking the user, while it waits for the answer. */
+	get question(): string | undefined {
+		return this.session?.question;
 	}
 
 	override dispose(): void {
@@ -112,6 +142,8 @@ export class Sessions extends Disposable {
 			reportFailure: (error, failed) => void this.reportFailure(error, () => this.retry(failed)),
 			onRunningChanged: () => this.updateRunningKey(),
 			agreement: this.agreement && (state => this.agreement!.for(state)),
+			// A new picker takes the place of the one it replaces, not a third column.
+			pickerColumn: this.session?.pickerColumn,
 		});
 		this.session = session;
 		session.onDidAccept(e => this.accepted.fire(e));
@@ -224,4 +256,18 @@ export class Sessions extends Disposable {
 			},
 		);
 	}
+}
+
+/** The candidate at `{ "rank": n }` (1-based, in the picker's order; default the first). */
+function candidateAt(state: PickerState | undefined, args: unknown): PickerState['candidates'][number] | undefined {
+	const raw = typeof args === 'object' && args !== null ? (args as Record<string, unknown>).rank : undefined;
+	const position = typeof raw === 'number' && Number.isInteger(raw) && raw >= 1 ? raw : 1;
+	return state?.candidates[position - 1];
+}
+
+/** The `bestofn:` document of the diff a command came from: the title-bar menu passes it, a keybinding does not. */
+function diffUri(arg: unknown): vscode.Uri | undefined {
+	if (arg instanceof vscode.Uri && arg.scheme === SCHEME) return arg;
+	const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+	return input instanceof vscode.TabInputTextDiff && input.modified.scheme === SCHEME ? input.modified : undefined;
 }
