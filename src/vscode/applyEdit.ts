@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { SessionTarget } from './pickerSession';
+import { trackQuickPick } from './pickTracker';
 
 /** `text` (with `\n` line breaks) in the document's own line endings. */
 export function inDocumentEol(document: vscode.TextDocument, text: string): string {
@@ -43,6 +44,7 @@ export function confirmCutCandidate(name: string, candidate: string, original: s
 	pick.title = cutQuestion(name);
 	pick.placeholder = 'Apply it anyway?';
 	pick.items = [cancel, apply];
+	trackQuickPick(pick);
 	return new Promise<boolean>(resolve => {
 		let answer = false;
 		pick.onDidAccept(() => {

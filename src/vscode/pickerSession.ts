@@ -133,7 +133,9 @@ export class PickerSession extends Disposable {
 		this._register(
 			this.panel.onDidDispose(({ wasActive }) => {
 				// Closed by the user (its tab's ×, Ctrl+W) while it had focus: focus goes back to the editor.
-				if (!this.disposed && wasActive) this.focusEditor();
+				// Later, not now: when every editor is being closed (Close All) the picker may go first, and
+				// focusing the document then would open it again after the rest close.
+				if (!this.disposed && wasActive) setTimeout(() => this.focusEditor(), 100);
 				this.dispose();
 			}),
 		);
@@ -177,6 +179,12 @@ export class PickerSession extends Disposable {
 	/** Focus back to the editor the selection came from, if it is still on screen. */
 	private focusEditor(): void {
 		const editor = vscode.window.visibleTextEditors.find(e => e.document === this.spec.document);
+		// Only an editor still open: showTextDocument would open a closed one again.
+		const uri = this.spec.document.uri.toString();
+		const open = vscode.window.tabGroups.all.some(g =>
+			g.tabs.some(t => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri),
+		);
+		if (!open) return;
 		if (editor) void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
 	}
 

@@ -44,13 +44,19 @@ export class RewriteController extends Disposable {
 
 	/**
 	 * The editor a rewrite applies to: the active one, or, when the picker (or our diff) has focus
-	 * (Ctrl+Alt+R pressed there), the last one that had it, if it is still on screen.
+	 * (Ctrl+Alt+R pressed there), the editor the picker belongs to, else the last one that had focus,
+	 * if it is still on screen.
 	 */
 	private targetEditor(): vscode.TextEditor | undefined {
 		const active = vscode.window.activeTextEditor;
 		if (active && active.document.uri.scheme !== SCHEME) return active;
+		const visible = vscode.window.visibleTextEditors;
+		const owner = this.sessions.document;
 		const last = this.lastEditor;
-		return last && vscode.window.visibleTextEditors.includes(last) ? last : undefined;
+		return (
+			(owner && (last?.document === owner && visible.includes(last) ? last : visible.find(e => e.document === owner))) ??
+			(last && visible.includes(last) ? last : undefined)
+		);
 	}
 
 	/**

@@ -43,6 +43,11 @@ export class Sessions extends Disposable {
 		super();
 	}
 
+	/** The document the current picker rewrites, while one is open. */
+	get document(): vscode.TextDocument | undefined {
+		return this.session?.spec.document;
+	}
+
 	/** The current picker's state, if one is open. */
 	get current(): PickerState | undefined {
 		return this.session?.state;

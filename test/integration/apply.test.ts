@@ -117,15 +117,18 @@ describe('Applying a candidate', function () {
 
 		const declined = vscode.commands.executeCommand('bestOfN.acceptCandidate');
 		await until('the question about the cut candidate', () => /cut at the token limit/.test(api.question ?? ''));
+		// Cancel is the active answer once the question is on screen, so a stray Enter cannot apply.
+		await until('Cancel to be the active answer', () => api.quickPick?.active === 'Cancel');
 		await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
 		assert.equal(await declined, 'cancelled');
 		assert.equal(editor.document.getText(), 'a short line to rewrite');
 		assert.equal(pickerTabs().length, 1, 'the picker stays open');
 
 		const accepted = vscode.commands.executeCommand('bestOfN.acceptCandidate');
-		await until('the question again', () => api.question !== undefined);
-		// Cancel is first, so a stray Enter cannot apply; Apply Anyway is the next item.
+		await until('the question again, Cancel active', () => api.question !== undefined && api.quickPick?.active === 'Cancel');
+		// Apply Anyway is the next item.
 		await vscode.commands.executeCommand('quickInput.next');
+		await until('Apply Anyway to be active', () => /Apply Anyway/.test(api.quickPick?.active ?? ''));
 		await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
 		assert.equal(await accepted, 'applied');
 		assert.equal(editor.document.getText(), state?.candidates[0].text);
