@@ -408,6 +408,48 @@ describe('CLI: best-of-n rewrite', function () {
 		}
 	});
 
+	it('keeps the API key, the selection and the candidates out of stderr, even when the server quotes the key back', async () => {
+		const key = 'sk-leak-check-1f2e3d4c5b6a';
+		const selection = 'const SECRET_SELECTION_7c1 = 1;\n';
+		const vllm = new FakeVllm({ models: ['m'], apiKey: key, respond: (_q, i) => `CANDIDATE_TEXT_${i}_4d2` });
+		await vllm.start();
+		try {
+			const args = [
+				'rewrite',
+				'-i',
+				'x',
+				'--backend',
+				'openai',
+				'--host',
+				vllm.baseUrl,
+				'--model',
+				'm',
+				'--n',
+				'3',
+				'--ranker',
+				'consensus',
+			];
+			const env = { OPENAI_API_KEY: key };
+			for (const extra of [[], ['--json'], ['--raw']]) {
+				const r = await run([...args, ...extra], selection, undefined, env);
+				assert.equal(r.code, 0, r.stderr);
+				assert.ok(r.stdout.includes('CANDIDATE_TEXT_'), 'the candidates are on stdout, where they belong');
+				for (const secret of [key, 'SECRET_SELECTION_7c1', 'CANDIDATE_TEXT_'])
+					assert.ok(!r.stderr.includes(secret), `stderr has ${secret}: ${r.stderr}`);
+				assert.ok(!r.stdout.includes(key));
+			}
+			// A careless server's error, mid-stream, echoes the Authorization header.
+			vllm.errorFor = () => ({ status: 500, message: `engine died; Authorization: Bearer ${key}`, afterChunks: 1 });
+			const failed = await run(args, selection, undefined, env);
+			assert.equal(failed.code, 1);
+			assert.match(failed.stderr, /engine died/);
+			assert.ok(!(failed.stdout + failed.stderr).includes(key), failed.stderr);
+			assert.ok(!failed.stderr.includes('SECRET_SELECTION_7c1'));
+		} finally {
+			await vllm.close();
+		}
+	});
+
 	it('--backend openai asks an OpenAI-compatible server for all N in one request, with the key from OPENAI_API_KEY', async () => {
 		const key = 'sk-cli-test-9b8a7c6d5e4f';
 		const vllm = new FakeVllm({ models: ['Qwen/Qwen2.5-7B-Instruct'], apiKey: key });
