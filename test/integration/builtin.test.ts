@@ -12,6 +12,7 @@ import * as vscode from 'vscode';
 import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
+import { until } from '../fixtures/until';
 
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
@@ -25,14 +26,6 @@ async function selectAllOf(text: string): Promise<void> {
 
 function rewrite(instruction: string): Thenable<PickerState | undefined> {
 	return vscode.commands.executeCommand<PickerState | undefined>('bestOfN.rewriteSelection', { instruction });
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(r => setTimeout(r, 20));
-	}
 }
 
 describe('The built-in backend (no server) in a real extension host', function () {
@@ -94,8 +87,10 @@ describe('The built-in backend (no server) in a real extension host', function (
 		try {
 			await selectAllOf('let x = 1;');
 			const run = rewrite('rename x');
-			await until('a candidate streaming', () =>
-				(api.picker?.candidates ?? []).some(c => c.status === 'streaming' && c.text.length > 2),
+			await until(
+				'a candidate streaming',
+				() => (api.picker?.candidates ?? []).some(c => c.status === 'streaming' && c.text.length > 2),
+				60_000,
 			);
 			await vscode.commands.executeCommand('bestOfN.cancel');
 			const cancelled = await run;

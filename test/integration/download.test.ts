@@ -19,6 +19,7 @@ import { FakeHub } from '../fixtures/fakeHub';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { readManifest } from '../fixtures/manifest';
 import { tinyRewardLogit } from '../fixtures/tinyRewardModel';
+import { until } from '../fixtures/until';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const manifest = readManifest(path.join(ROOT, 'package.json'));
@@ -39,14 +40,6 @@ let savedEndpoint: string | undefined;
 
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(r => setTimeout(r, 5));
-	}
-}
 
 /** Starts a rewrite of a fresh one-line document; resolves with the final state. */
 async function rewrite(text: string, instruction: string): Promise<PickerState | undefined> {

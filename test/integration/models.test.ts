@@ -11,6 +11,7 @@ import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { readManifest } from '../fixtures/manifest';
+import { until as waitUntil } from '../fixtures/until';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const manifest = readManifest(path.join(ROOT, 'package.json'));
@@ -19,21 +20,14 @@ const SETTINGS = ['ollama.host', 'model', 'candidates', 'ranker', 'rewardModel']
 
 let fake: FakeOllama;
 let api: BestOfNApi;
+/** `until`, and on a time-out what the quick pick showed instead. */
+const until = <T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> =>
+	waitUntil(what, check, timeoutMs, () => `quick pick: ${JSON.stringify(api.quickPick)}`);
 let hadWorkspaceSettings: boolean;
 let commands: string[];
 
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = check();
-		if (value) return value;
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; quick pick: ${JSON.stringify(api.quickPick)}`);
-		await new Promise(r => setTimeout(r, 20));
-	}
-}
 
 /** Moves the active row down, with the quick-input command this VS Code has. */
 async function nextItem(): Promise<void> {

@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeVllm } from '../fixtures/fakeVllm';
+import { until } from '../fixtures/until';
 
 const MODEL = 'Qwen/Qwen2.5-7B-Instruct';
 const RM = 'Skywork/Skywork-Reward-V2-Qwen3-0.6B';
@@ -38,14 +39,6 @@ function readAll(folder: string): string {
 		.filter(entry => entry.isFile())
 		.map(entry => fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'))
 		.join('\n');
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(r => setTimeout(r, 20));
-	}
 }
 
 describe('The openai backend with a served reward model, in a real extension host', function () {
@@ -121,7 +114,7 @@ describe('The openai backend with a served reward model, in a real extension hos
 
 		// Nor in the log, which has the refusal and this run in it.
 		const logText = () => readAll(api.logFolder);
-		await until('the log to hold the run', () => logText().includes('HTTP 401') && logText().includes(`4 × ${MODEL}`));
+		await until('the log to hold the run', () => logText().includes('HTTP 401') && logText().includes(`4 × ${MODEL}`), 20_000);
 		assert.ok(!logText().includes(KEY), 'not in the log');
 	});
 
@@ -131,7 +124,7 @@ describe('The openai backend with a served reward model, in a real extension hos
 		gen.reset();
 		const labels = () => api.quickPick?.items.filter(i => !i.separator).map(i => i.label) ?? [];
 		let chosen = vscode.commands.executeCommand<string | undefined>('bestOfN.selectModel');
-		await until('the refused listing', () => api.quickPick?.busy === false && labels().some(l => l.includes('Set API Key')));
+		await until('the refused listing', () => api.quickPick?.busy === false && labels().some(l => l.includes('Set API Key')), 20_000);
 		assert.deepEqual(labels(), [
 			'$(error) Could not list the models',
 			'$(key) Set API Key…',
@@ -145,7 +138,7 @@ describe('The openai backend with a served reward model, in a real extension hos
 		await vscode.commands.executeCommand('bestOfN.setApiKey', { url: gen.baseUrl, apiKey: KEY });
 		gen.reset();
 		chosen = vscode.commands.executeCommand<string | undefined>('bestOfN.selectModel');
-		await until('the model list', () => api.quickPick?.busy === false && labels().some(l => l.includes('Llama')));
+		await until('the model list', () => api.quickPick?.busy === false && labels().some(l => l.includes('Llama')), 20_000);
 		assert.deepEqual(labels(), [`$(check) ${MODEL}`, 'meta-llama/Llama-3.1-8B-Instruct'], 'the served models, and no Pull rows');
 		assert.ok(api.quickPick!.items.some(i => i.separator && i.label === `Served by the server at ${gen.baseUrl}`));
 		assert.ok(gen.authorizations.length > 0 && gen.authorizations.every(a => a === `Bearer ${KEY}`), 'listed with the key');
@@ -161,7 +154,7 @@ describe('The openai backend with a served reward model, in a real extension hos
 		gen.reset();
 		await selectAllOf('some other text');
 		const done = rewrite('make it longer');
-		await until('the stream to start', () => gen.openRequests === 1 && gen.active === 4);
+		await until('the stream to start', () => gen.openRequests === 1 && gen.active === 4, 20_000);
 		await new Promise(r => setTimeout(r, 300));
 		await vscode.commands.executeCommand('bestOfN.cancel');
 		const state = await done;

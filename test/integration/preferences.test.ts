@@ -14,6 +14,7 @@ import { toTrlRows } from '../../src/core/trl';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { until } from '../fixtures/until';
 
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -29,14 +30,6 @@ const set = (key: string, value: unknown) => config().update(key, value, vscode.
 
 function logged(): PreferenceRecord[] {
 	return fs.existsSync(api.preferenceLog) ? parseLog(fs.readFileSync(api.preferenceLog, 'utf8')).records : [];
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(r => setTimeout(r, 20));
-	}
 }
 
 /** Rewrites all of a document and accepts the candidate at `rank`; returns the run's final state. */

@@ -16,6 +16,7 @@ import { FakeHub } from '../fixtures/fakeHub';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { readManifest } from '../fixtures/manifest';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { until as waitUntil } from '../fixtures/until';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const manifest = readManifest(path.join(ROOT, 'package.json'));
@@ -28,6 +29,9 @@ const SETTINGS = ['ollama.host', 'model', 'candidates', 'ranker', 'rewardModel']
 let fake: FakeOllama;
 let hub: FakeHub;
 let api: BestOfNApi;
+/** `until`, and on a time-out what the quick pick showed instead. */
+const until = <T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> =>
+	waitUntil(what, check, timeoutMs, () => `quick pick: ${JSON.stringify(api.quickPick)}`);
 let root: string;
 let goodFolder: string;
 let savedEndpoint: string | undefined;
@@ -36,16 +40,6 @@ let commands: string[];
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
 const select = (args?: unknown) => vscode.commands.executeCommand<RewardChoiceOutcome>('bestOfN.selectRewardModel', args);
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = check();
-		if (value) return value;
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; quick pick: ${JSON.stringify(api.quickPick)}`);
-		await new Promise(r => setTimeout(r, 20));
-	}
-}
 
 describe('Choosing the reward model', function () {
 	this.timeout(60_000);

@@ -14,6 +14,7 @@ import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { readManifest } from '../fixtures/manifest';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { until } from '../fixtures/until';
 
 const manifest = readManifest(path.resolve(__dirname, '../../../package.json'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -34,14 +35,6 @@ async function editorWith(content: string, language = 'plaintext'): Promise<vsco
 
 function rewrite(instruction: string): Thenable<PickerState | undefined> {
 	return vscode.commands.executeCommand<PickerState | undefined>('bestOfN.rewriteSelection', { instruction });
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(r => setTimeout(r, 20));
-	}
 }
 
 /**

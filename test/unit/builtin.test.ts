@@ -17,6 +17,7 @@ import { loadBuiltinModel } from '../../src/generation/builtinModel';
 import { FakeHub } from '../fixtures/fakeHub';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { until } from '../fixtures/until';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORKER = path.join(ROOT, 'dist', 'generatorWorker.js');
@@ -47,14 +48,6 @@ async function rejectsWith(promise: Promise<unknown>, kind: ErrorKind, ...patter
 		for (const p of patterns) assert.match(e.message, p);
 		return true;
 	});
-}
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-	const deadline = Date.now() + ms;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-		await new Promise(r => setTimeout(r, 5));
-	}
 }
 
 /** The worker bundle under test, rebuilt when missing or older than its sources (never a stale one). */
@@ -319,7 +312,7 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 		const controller = new AbortController();
 		const sink = new Collect();
 		const long = c.generateMany(ask(1500), 2, 1, controller.signal, sink);
-		await until(() => sink.text.some(t => (t?.length ?? 0) > 3), 30_000, 'streaming');
+		await until('streaming', () => sink.text.some(t => (t?.length ?? 0) > 3), 30_000);
 		controller.abort();
 		await rejectsWith(long, 'cancelled');
 		assert.deepEqual(sink.results, [], 'a cancelled candidate never finishes');
@@ -338,7 +331,7 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 		const one = new AbortController();
 		let streamed = 0;
 		const calls = [one.signal, never()].map(signal => c.generate(ask(60), signal, () => streamed++));
-		await until(() => streamed > 4, 30_000, 'streaming');
+		await until('streaming', () => streamed > 4, 30_000);
 		one.abort();
 		await rejectsWith(calls[0], 'cancelled');
 		const other = await calls[1];
@@ -348,7 +341,7 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 	it('unloads after idleMs without calls and starts again on the next', async () => {
 		const c = client({ idleMs: 50 });
 		await c.generate(ask(3), never(), () => {});
-		await until(() => !c.running, 5_000, 'idle unload');
+		await until('idle unload', () => !c.running, 5_000);
 		const again = await c.generate(ask(3), never(), () => {});
 		assert.equal(again.tokens, 3);
 	});

@@ -16,6 +16,7 @@ import { defaultRespond, FakeOllama } from '../fixtures/fakeOllama';
 import { FakeVllm } from '../fixtures/fakeVllm';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
+import { until } from '../fixtures/until';
 
 const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -54,14 +55,6 @@ function run(args: string[], stdin = '', onSpawn?: (child: ChildProcess) => void
 		child.stdin.end(stdin);
 		onSpawn?.(child);
 	});
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!condition()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(r => setTimeout(r, 5));
-	}
 }
 
 let fake: FakeOllama;
@@ -567,7 +560,7 @@ describe('CLI: best-of-n rewrite', function () {
 			'text',
 			child => {
 				const before = fake.requests.length;
-				until(() => fake.requests.length > before, 'the first request').then(
+				until('the first request', () => fake.requests.length > before).then(
 					() => child.kill('SIGINT'),
 					() => child.kill(),
 				);

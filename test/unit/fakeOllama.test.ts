@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { Ollama, type ChatResponse } from 'ollama';
 import { FakeOllama, defaultRespond, type FakeRequest } from '../fixtures/fakeOllama';
+import { until } from '../fixtures/until';
 
 interface RawResponse {
 	status: number;
@@ -54,13 +55,6 @@ function collect(url: string, body: object): Promise<{ text: string; complete: b
 }
 
 /** Polls until `condition` holds; fails after `ms`. */
-async function until(condition: () => boolean, ms = 1000): Promise<void> {
-	const deadline = Date.now() + ms;
-	while (!condition()) {
-		if (Date.now() > deadline) assert.fail(`condition not met within ${ms} ms: ${condition.toString()}`);
-		await new Promise(resolve => setTimeout(resolve, 2));
-	}
-}
 
 const chat = (model: string, content: string, extra: object = {}) => ({ model, messages: [{ role: 'user', content }], ...extra });
 
@@ -223,7 +217,7 @@ describe('fake Ollama server', () => {
 		const runs: Promise<void>[] = [];
 		for (const name of ['r1', 'r2', 'r3', 'r4', 'r5']) {
 			runs.push(collect(url, chat('llama3.1:8b', name)).then(() => void finished.push(name)));
-			await until(() => fake.requests.length === runs.length);
+			await until('fake.requests.length === runs.length', () => fake.requests.length === runs.length);
 		}
 		assert.equal(fake.openRequests, 5, 'queued requests count as open');
 		assert.ok(fake.active <= 2);
@@ -235,7 +229,7 @@ describe('fake Ollama server', () => {
 		const serial: Promise<void>[] = [];
 		for (const name of ['s1', 's2', 's3']) {
 			serial.push(collect(url, chat('llama3.1:8b', name)).then(() => void finished.push(name)));
-			await until(() => fake.requests.length === serial.length);
+			await until('fake.requests.length === serial.length', () => fake.requests.length === serial.length);
 		}
 		await Promise.all(serial);
 		assert.equal(fake.maxConcurrent, 1);
@@ -250,7 +244,7 @@ describe('fake Ollama server', () => {
 			collect(url, chat('llama3.1:8b', '2')),
 			collect(url, chat('llama3.1:8b', '3')),
 		];
-		await until(() => fake.openRequests === 3);
+		await until('fake.openRequests === 3', () => fake.openRequests === 3);
 		assert.equal(fake.active, 1);
 		fake.parallel = 3;
 		assert.equal(fake.active, 3);
@@ -280,14 +274,14 @@ describe('fake Ollama server', () => {
 		fake.tokenDelayMs = 5;
 		fake.respond = r => (r.prompt === 'first' ? 'a b c d e f g h i j' : 'short');
 		const first = collect(url, chat('llama3.1:8b', 'first'));
-		await until(() => fake.active === 1);
+		await until('fake.active === 1', () => fake.active === 1);
 		const leaver = http.request(`${url}/api/chat`, { method: 'POST' });
 		leaver.on('error', () => undefined);
 		leaver.end(JSON.stringify(chat('llama3.1:8b', 'leaver')));
-		await until(() => fake.openRequests === 2);
+		await until('fake.openRequests === 2', () => fake.openRequests === 2);
 		assert.equal(fake.active, 1);
 		leaver.destroy();
-		await until(() => fake.openRequests === 1, 250);
+		await until('fake.openRequests === 1', () => fake.openRequests === 1, 250);
 		const third = collect(url, chat('llama3.1:8b', 'third'));
 		assert.equal((await first).complete, true);
 		const after = await third;
@@ -346,7 +340,7 @@ describe('fake Ollama server', () => {
 		const req = http.request(`${url}/api/pull`, { method: 'POST' }, res => res.once('data', () => req.destroy()));
 		req.on('error', () => undefined);
 		req.end(JSON.stringify({ model: 'gemma2:2b' }));
-		await until(() => fake.pulls.length === 1);
+		await until('fake.pulls.length === 1', () => fake.pulls.length === 1);
 		await fake.waitForIdle(1500);
 		assert.equal(fake.openPulls, 0);
 		await new Promise(resolve => setTimeout(resolve, 200));
@@ -357,7 +351,7 @@ describe('fake Ollama server', () => {
 		fake.tokenDelayMs = 50;
 		fake.respond = () => 'a b c d e f g h i j k l m n o p';
 		const pending = collect(url, chat('llama3.1:8b', 'x'));
-		await until(() => fake.active === 1);
+		await until('fake.active === 1', () => fake.active === 1);
 		await fake.close();
 		assert.equal((await pending).complete, false);
 		assert.equal(fake.openRequests, 0);

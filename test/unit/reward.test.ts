@@ -20,6 +20,7 @@ import { InProcessRewardScorer, RewardWorkerClient } from '../../src/reward/rewa
 import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel } from '../../src/reward/scorer';
 import { FakeHub } from '../fixtures/fakeHub';
 import { tinyLogitOfTokens, tinyRewardLogit, tinyTokens, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { until } from '../fixtures/until';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORKER = path.join(ROOT, 'dist', 'rewardWorker.js');
@@ -69,13 +70,6 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 /** Resolves once `check()` holds (polling every 5 ms); rejects after `ms`. */
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-	const deadline = Date.now() + ms;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-		await new Promise(r => setTimeout(r, 5));
-	}
-}
 
 function restoreEnv(name: string, value: string | undefined): void {
 	if (value === undefined) delete process.env[name];
@@ -422,7 +416,7 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 				const loading = c.load(controller.signal);
 				const worker = workerOf(c)!;
 				const exited = once(worker, 'exit');
-				await until(() => hub.openResponses > 0, 5000, 'a download to start');
+				await until('a download to start', () => hub.openResponses > 0, 5000);
 				controller.abort();
 				await rejectsWith(within(loading, 1000, 'the rejection'), 'cancelled');
 				assert.equal(c.running, false);
