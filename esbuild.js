@@ -50,6 +50,9 @@ const common = {
 	sourcesContent: false,
 	logLevel: 'silent',
 	plugins: [problemMatcher, noImages],
+	// jsonc-parser's `main` is a UMD build that requires its own files at run time, which a bundle
+	// does not have; its ES module build bundles like any other.
+	alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
 };
 
 /** @type {import('esbuild').BuildOptions[]} */

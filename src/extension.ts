@@ -7,8 +7,11 @@ import type { PickerState } from './core/protocol';
 import { Activity } from './vscode/activity';
 import { ApiKeys } from './vscode/apiKeys';
 import { CandidateDocuments } from './vscode/candidateDocuments';
+import { CommentSyntaxes } from './vscode/commentSyntaxes';
 import { parseSettings } from './core/settings';
 import { onDidChangeSettings, openSettings, rawSettings, readSettings } from './vscode/config';
+import { ExplainController } from './vscode/explainController';
+import { Explanations, type ExplanationView } from './vscode/explanations';
 import { GettingStarted } from './vscode/gettingStarted';
 import { createLog } from './vscode/log';
 import { ModelPicker } from './vscode/modelPicker';
@@ -43,6 +46,8 @@ export interface BestOfNApi {
 	readonly logFolder: string;
 	/** The question Best-of-N waits on the user for (e.g. applying a cut candidate), if any. */
 	readonly question: string | undefined;
+	/** The explanations shown inline now. */
+	readonly explanations: readonly ExplanationView[];
 }
 
 export function activate(context: vscode.ExtensionContext): BestOfNApi {
@@ -68,6 +73,9 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		{ speed: () => builtin.lastSpeed, onDidMeasure: builtin.onDidMeasureSpeed },
 	);
 	const gettingStarted = new GettingStarted(log, apiKeys);
+	const syntaxes = new CommentSyntaxes(log);
+	const explanations = new Explanations(context, log, syntaxes, sessions);
+	const explains = new ExplainController(sessions, explanations);
 	context.subscriptions.push(
 		log,
 		rewards,
@@ -83,6 +91,13 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 			if (!sessions.running && state?.phase === 'done') gettingStarted.runFinished(state.ranker.kind === 'reward');
 		}),
 		rewrites,
+		syntaxes,
+		explanations,
+		vscode.commands.registerCommand('bestOfN.explainSelection', () => explains.explainSelection()),
+		vscode.commands.registerCommand('bestOfN.explanation.insertAsComment', (arg?: unknown) => explanations.insertAsComment(arg)),
+		vscode.commands.registerCommand('bestOfN.explanation.copy', (arg?: unknown) => explanations.copy(arg)),
+		vscode.commands.registerCommand('bestOfN.explanation.showOtherCandidates', (arg?: unknown) => explanations.showOthers(arg)),
+		vscode.commands.registerCommand('bestOfN.explanation.dismiss', (arg?: unknown) => explanations.dismiss(arg)),
 		vscode.commands.registerCommand('bestOfN.rewriteSelection', (args?: unknown) => rewrites.rewriteSelection(args)),
 		vscode.commands.registerCommand('bestOfN.cancel', () => {
 			sessions.cancel();
@@ -123,6 +138,8 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 	);
 	// Cheap (one request to the configured server) and silent: it only ticks the walkthrough's steps.
 	void gettingStarted.check();
+	// Explanations of the last window come back where their lines are unchanged.
+	void explanations.restore();
 	return {
 		get picker() {
 			return sessions.current;
@@ -143,6 +160,9 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		logFolder: context.logUri.fsPath,
 		get question() {
 			return sessions.question;
+		},
+		get explanations() {
+			return explanations.list();
 		},
 	};
 }

@@ -9,6 +9,7 @@ import { rewriteTask } from '../core/tasks/rewrite';
 import { SCHEME } from './candidateDocuments';
 import { readSettings } from './config';
 import { checkContext } from './contextCheck';
+import { surroundings } from './explainController';
 import { shorten } from './pickerSession';
 import { Disposable } from './dispose';
 import { replaceSelection } from './replaceSelection';
@@ -85,7 +86,7 @@ export class RewriteController extends Disposable {
 			{ instruction, text: document.getText(selection), languageId: document.languageId },
 			{
 				template: readSettings(this.logger).rewritePrompt,
-				fileName: document.isUntitled ? '' : vscode.workspace.asRelativePath(document.uri, false),
+				...surroundings(document, selection),
 			},
 		);
 		const context = await vscode.window.withProgress(

@@ -1,0 +1,118 @@
+/**
+ * Turns an explanation (Markdown) into a comment in the document's language: line comments where the
+ * language has them, else one block comment; wrapped so no line passes `width` columns, indented like
+ * the code it sits above. Code blocks inside the explanation keep their lines; images become their
+ * alt text and links show their target, since a comment cannot render either.
+ */
+import type { CommentSyntax } from './commentSyntax';
+
+export interface CommentLayout {
+	/** The indentation of the explained code's first line, inserted before every comment line. */
+	readonly indent: string;
+	/** How many columns `indent` takes (tabs count as the editor's tab size). */
+	readonly indentColumns: number;
+	/** The editor's first ruler, or 80. */
+	readonly width: number;
+}
+
+/** The comment's lines, each with its indentation, ending in a newline (LF). */
+export function formatAsComment(markdown: string, syntax: CommentSyntax, layout: CommentLayout): string {
+	const { indent, indentColumns, width } = layout;
+	if (syntax.line) {
+		const prefix = `${syntax.line} `;
+		const room = Math.max(20, width - indentColumns - prefix.length);
+		return textLines(markdown, room)
+			.map(l => (l ? `${indent}${prefix}${l}` : `${indent}${syntax.line}`))
+			.map(l => `${l}\n`)
+			.join('');
+	}
+	if (!syntax.block) throw new Error('the language has no comment syntax');
+	const [open, close] = syntax.block;
+	const room = Math.max(20, width - indentColumns - 2);
+	// The explanation must not end the comment early.
+	const closeSafe = close.length > 1 ? `${close.slice(0, -1)} ${close.slice(-1)}` : `${close} `;
+	const body = textLines(markdown, room).map(l => (l ? `${indent}  ${l.split(close).join(closeSafe)}` : ''));
+	return [`${indent}${open}`, ...body, `${indent}${close}`].map(l => `${l}\n`).join('');
+}
+
+/** Markdown as plain lines of at most `room` columns (code blocks as they are); blank lines between blocks. */
+export function textLines(markdown: string, room: number): string[] {
+	const out: string[] = [];
+	const lines = markdown.replace(/\r\n/g, '\n').trim().split('\n');
+	let paragraph: { lead: string; hang: string; words: string[] } | undefined;
+	let fence: string | undefined;
+	const flush = () => {
+		if (paragraph) out.push(...wrap(paragraph.words, paragraph.lead, paragraph.hang, room));
+		paragraph = undefined;
+	};
+	for (const raw of lines) {
+		if (fence !== undefined) {
+			if (raw.trim().startsWith(fence)) fence = undefined;
+			else out.push(raw.replace(/\s+$/, ''));
+			continue;
+		}
+		const open = /^\s*(`{3,}|~{3,})/.exec(raw);
+		if (open) {
+			flush();
+			fence = open[1];
+			continue;
+		}
+		const line = inline(raw);
+		if (!line.trim()) {
+			flush();
+			if (out.length > 0 && out[out.length - 1] !== '') out.push('');
+			continue;
+		}
+		const heading = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+		if (heading) {
+			flush();
+			out.push(heading[1]);
+			continue;
+		}
+		const item = /^(\s*)([-*+]|\d+[.)])\s+(.*)$/.exec(line);
+		if (item) {
+			flush();
+			const lead = `${item[1]}${item[2] === '*' || item[2] === '+' ? '-' : item[2]} `;
+			paragraph = { lead, hang: ' '.repeat(lead.length), words: words(item[3]) };
+			continue;
+		}
+		if (paragraph) paragraph.words.push(...words(line));
+		else paragraph = { lead: '', hang: '', words: words(line) };
+	}
+	flush();
+	while (out.length > 0 && out[out.length - 1] === '') out.pop();
+	return out;
+}
+
+/** Images as their alt text, links as "text (target)"; the rest of inline Markdown reads fine as is. */
+function inline(line: string): string {
+	return line
+		.replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+		.replace(/\[([^\]]+)\]\(([^)\s]+)[^)]*\)/g, (_, text: string, url: string) => (text === url ? url : `${text} (${url})`));
+}
+
+function words(text: string): string[] {
+	return text.split(/\s+/).filter(Boolean);
+}
+
+/** Greedy wrapping; a word longer than the room gets a line of its own rather than being split. */
+function wrap(list: string[], lead: string, hang: string, room: number): string[] {
+	const lines: string[] = [];
+	let current = lead;
+	let prefix = lead;
+	for (const word of list) {
+		if (current.length > prefix.length && current.length + 1 + word.length > room) {
+			lines.push(current);
+			current = hang;
+			prefix = hang;
+		}
+		current += current.length > prefix.length ? ` ${word}` : word;
+	}
+	if (current.length > prefix.length) lines.push(current);
+	return lines;
+}
+
+/** Images as "[image: alt]": an explanation shown in the editor must not fetch anything. */
+export function withoutImages(markdown: string): string {
+	return markdown.replace(/!\[([^\]]*)\]\s*(\([^)]*\)|\[[^\]]*\])/g, (_, alt: string) => (alt ? `[image: ${alt}]` : '[image]'));
+}

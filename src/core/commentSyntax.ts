@@ -1,0 +1,45 @@
+/**
+ * A language's comment tokens, read from the `language-configuration.json` an extension contributes
+ * for it (`contributes.languages[].configuration`), the same file VS Code's own Toggle Line Comment
+ * reads. The file is JSON with comments and trailing commas.
+ */
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+
+export interface CommentSyntax {
+	/** `//`, `#`, `--`; absent when the language has no line comments. */
+	readonly line?: string;
+	/** `['/*', '*\/']`, `['<!--', '-->']`. */
+	readonly block?: readonly [string, string];
+}
+
+/**
+ * The comment tokens of one language configuration file, or undefined when it declares none.
+ * `lineComment` is a string, or `{ comment, noIndent }` in newer VS Code versions.
+ * Throws on a file that is not JSON(C), naming the first problem.
+ */
+export function parseCommentSyntax(text: string): CommentSyntax | undefined {
+	const errors: ParseError[] = [];
+	const config: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+	if (errors.length > 0)
+		throw new Error(`not a language configuration: ${printParseErrorCode(errors[0].error)} at offset ${errors[0].offset}`);
+	const comments = isObject(config) ? config.comments : undefined;
+	if (!isObject(comments)) return undefined;
+	const lineValue = comments.lineComment;
+	const line =
+		typeof lineValue === 'string'
+			? lineValue
+			: isObject(lineValue) && typeof lineValue.comment === 'string'
+				? lineValue.comment
+				: undefined;
+	const blockValue = comments.blockComment;
+	const block =
+		Array.isArray(blockValue) && blockValue.length === 2 && blockValue.every(t => typeof t === 'string' && t.trim() !== '')
+			? ([blockValue[0], blockValue[1]] as const)
+			: undefined;
+	const syntax: CommentSyntax = { ...(line?.trim() ? { line } : {}), ...(block ? { block } : {}) };
+	return syntax.line || syntax.block ? syntax : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

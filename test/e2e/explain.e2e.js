@@ -1,0 +1,136 @@
+// Explain Selection as a person does it, in a real workbench (code-server + headless Chromium): select
+// a line of Python, run "Best-of-N: Explain Selection" from the palette, read the explanations rendered
+// as Markdown in the picker, press Enter and see the chosen one inline under the line as a comment
+// thread (screenshots in light and dark), reload the window and see it again, insert it as a Python
+// comment from the thread's title bar, and dismiss it.
+// A loopback Ollama-API server (in this mocha process) stands in for the user's model.
+//   npm run build && npx mocha --no-config --timeout 180000 test/e2e/explain.e2e.js
+'use strict';
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const h = require('./harness');
+
+const tsx = require('tsx/cjs/api');
+const { FakeOllama } = tsx.require('../fixtures/fakeOllama.ts', __filename);
+
+const FILE = 'cart.py';
+const LINE = '    return sum(item.price * item.qty for item in items)';
+const CODE = ['def total(items):', '    """The cart total."""', LINE, '', ''].join('\n');
+const MODEL = 'llama3.1:8b';
+// Three explanations; with the consensus ranker the two alike win over the outlier.
+const EXPLANATIONS = [
+	'Adds up **price × quantity** over every item with a generator passed to `sum()`, so an empty cart totals `0`.\n\n- No list is built in memory.\n- See [sum()](https://docs.python.org/3/library/functions.html#sum).',
+	'Adds up **price × quantity** over every item with `sum()`, so an empty cart totals `0`.\n\n- No list is built in memory ([generators](https://peps.python.org/pep-0289/)).',
+	'It is a function. ![tracker](https://example.com/pixel.png)',
+];
+const WAIT = 30000;
+
+const until = (what, check, timeout = WAIT) => h.until(what, check, { timeout });
+
+describe('e2e: explain a selection and see it inline', function () {
+	this.timeout(240000 + 2 * h.LOAD_TIMEOUT); // includes a window reload
+	let fake;
+	let wb;
+	let page;
+	let picker;
+
+	before(async function () {
+		this.timeout(4 * h.LOAD_TIMEOUT); // server + browser + workbench: minutes on a shared machine
+		fake = new FakeOllama({ models: [MODEL], respond: r => EXPLANATIONS[(r.id - 1) % EXPLANATIONS.length], tokenDelayMs: 5 });
+		await fake.start();
+		wb = await h.openWorkbench({
+			workspaceSettings: { 'bestOfN.ollama.host': fake.url },
+			userSettings: {
+				'bestOfN.model': MODEL,
+				'bestOfN.ranker': 'consensus',
+				'bestOfN.candidates': 3,
+				'workbench.colorTheme': 'Default Light Modern',
+			},
+		});
+		fs.writeFileSync(path.join(wb.folder, FILE), CODE);
+		page = wb.page;
+		page.setDefaultTimeout(WAIT);
+		picker = h.webviewFrame(page);
+	});
+
+	afterEach(async function () {
+		if (this.currentTest.state !== 'failed') return;
+		await h.screenshotOnFailure(this, page);
+		await h.logWebviewText(picker, 'picker');
+		if (wb) h.logWorkbench(wb);
+	});
+
+	after(async () => {
+		if (wb) await wb.teardown();
+		if (fake) await fake.close();
+	});
+
+	const thread = () => page.locator('.review-widget', { hasText: 'price × quantity' }).first();
+
+	/** The theme, through the user settings file, as a person editing settings.json would. */
+	function setTheme(theme) {
+		const file = path.join(wb.server.scratch, 'udd', 'User', 'settings.json');
+		const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
+		fs.writeFileSync(file, JSON.stringify({ ...settings, 'workbench.colorTheme': theme }, null, 2));
+	}
+
+	it('ranks explanations rendered as Markdown, shows the chosen one under the line, keeps it through a reload, inserts it as a comment and dismisses it', async () => {
+		await h.openFileFromExplorer(page, FILE, { timeout: WAIT });
+		await h.waitForEditorText(page, 'def total', { timeout: WAIT });
+		const line = page.locator('.editor-group-container.active .editor-instance .view-line', { hasText: 'return\u00a0sum' }).first();
+		await line.click();
+		await page.keyboard.press('End');
+		await page.keyboard.press('Shift+Home');
+		await page.keyboard.press('Shift+Home');
+		await page.locator('.editor-group-container.active .editor-instance .selected-text').first().waitFor();
+		await h.runCommand(page, 'Best-of-N: Explain Selection', { timeout: WAIT });
+
+		await page.locator('.tabs-container .tab', { hasText: 'Best-of-N: Explain cart.py:3' }).first().waitFor();
+		await until('the run to finish', async () => (await picker.locator('.status-row .phase').textContent()) === 'Done');
+		assert.match(fake.requests[0].prompt, /^File: cart\.py \(python\)/);
+		// Markdown, rendered inertly: bold and code as elements, the link without an href, no image loaded.
+		const detail = picker.locator('.markdown-view');
+		await detail.locator('strong', { hasText: 'price × quantity' }).waitFor();
+		const dom = await detail.evaluate(el => ({
+			code: [...el.querySelectorAll('code')].map(c => c.textContent),
+			hrefs: [...el.querySelectorAll('a')].map(a => a.getAttribute('href')),
+			imgs: document.querySelectorAll('img').length,
+		}));
+		assert.deepStrictEqual(dom.code, ['sum()', '0']);
+		assert.deepStrictEqual(dom.hrefs, [null]);
+		assert.strictEqual(dom.imgs, 0);
+		assert.strictEqual((await picker.locator('.detail-actions button.primary').textContent()).trim(), 'Show Inline');
+		assert.ok(await picker.locator('.toggle').isHidden(), 'no text/diff toggle for explanations');
+		await h.screenshot(page, 'explain-picker');
+
+		// Enter shows the best explanation under the explained line, without touching the file.
+		await page.keyboard.press('Enter');
+		await page.locator('.tabs-container .tab', { hasText: 'Best-of-N:' }).first().waitFor({ state: 'detached' });
+		await thread().waitFor();
+		await thread().locator('strong', { hasText: 'price × quantity' }).waitFor();
+		assert.ok(!(await page.locator('.tabs-container .tab.active').getAttribute('class')).includes('dirty'), 'the file is not modified');
+		await h.screenshot(page, 'explain-inline-light');
+		setTheme('Default Dark Modern');
+		await until('the dark theme', async () => (await page.locator('.monaco-workbench').getAttribute('class')).includes('vs-dark'));
+		await h.screenshot(page, 'explain-inline-dark');
+
+		// A reload brings it back, since the line is unchanged.
+		await page.reload();
+		await page.locator('.monaco-workbench').waitFor({ timeout: h.LOAD_TIMEOUT });
+		await h.waitForEditorText(page, 'def total', { timeout: h.LOAD_TIMEOUT });
+		await thread().waitFor({ timeout: h.LOAD_TIMEOUT });
+
+		// Insert as Comment, from the thread's title bar: Python comments above the line, indented like it.
+		await thread().hover();
+		await thread().locator('.action-label[aria-label="Insert as Comment"]').click();
+		const text = await h.waitForEditorText(page, '    # Adds up **price × quantity**', { timeout: WAIT });
+		assert.ok(text.indexOf('    # Adds up') < text.indexOf(LINE.trim()), text);
+
+		// Dismiss: the thread goes; the inserted comment stays.
+		await thread().hover();
+		await thread().locator('.action-label[aria-label="Dismiss Explanation"]').click();
+		await thread().waitFor({ state: 'detached' });
+		assert.ok((await h.editorText(page)).includes('    # Adds up'));
+	});
+});

@@ -1,0 +1,132 @@
+/**
+ * The pure parts of showing explanations: the comment syntax read from language configuration files,
+ * an explanation laid out as a comment, and the anchor that keeps it on its lines through edits.
+ */
+import * as assert from 'node:assert/strict';
+import { formatAsComment, textLines } from '../../src/core/commentFormat';
+import { parseCommentSyntax } from '../../src/core/commentSyntax';
+import { LineAnchor } from '../../src/core/lineAnchor';
+
+describe('comment syntax from a language configuration', () => {
+	// The `comments` sections as the built-in extensions of VS Code declare them.
+	const builtIn: [string, string, object][] = [
+		[
+			'typescript',
+			'{"comments":{"lineComment":"//","blockComment":["/*","*/"]},"brackets":[["{","}"]]}',
+			{ line: '//', block: ['/*', '*/'] },
+		],
+		['python', '{"comments":{"lineComment":"#","blockComment":["\\"\\"\\"","\\"\\"\\""]}}', { line: '#', block: ['"""', '"""'] }],
+		['rust', '{"comments":{"lineComment":"//","blockComment":["/*","*/"]}}', { line: '//', block: ['/*', '*/'] }],
+		['html', '{"comments":{"blockComment":["<!--","-->"]},"brackets":[["<!--","-->"]]}', { block: ['<!--', '-->'] }],
+		['sql', '{"comments":{"lineComment":"--","blockComment":["/*","*/"]}}', { line: '--', block: ['/*', '*/'] }],
+		['shellscript', '{"comments":{"lineComment":"#"}}', { line: '#' }],
+	];
+	for (const [language, json, want] of builtIn) {
+		it(`reads ${language}'s`, () => assert.deepEqual(parseCommentSyntax(json), want));
+	}
+
+	it("reads an extension's file with comments, trailing commas and the object form of lineComment", () => {
+		const elixirLike = `{
+			// Comment tokens of the language
+			"comments": {
+				"lineComment": { "comment": ";;", "noIndent": false }, /* newer VS Code form */
+				"blockComment": ["#|", "|#"],
+			},
+			"brackets": [["(", ")"],],
+		}`;
+		assert.deepEqual(parseCommentSyntax(elixirLike), { line: ';;', block: ['#|', '|#'] });
+	});
+
+	it('has none for a language without comments, and reports a broken file', () => {
+		assert.equal(parseCommentSyntax('{"brackets":[]}'), undefined);
+		assert.equal(parseCommentSyntax('{"comments":{"lineComment":"","blockComment":["<"]}}'), undefined);
+		assert.throws(() => parseCommentSyntax('{"comments": '), /not a language configuration/);
+	});
+});
+
+describe('an explanation as a comment', () => {
+	const explanation = [
+		'Sums the **price** of every item with `reduce`, starting from 0, so an empty cart totals 0.',
+		'',
+		'- Assumes every `price` is a number; a string would be concatenated instead.',
+		'* See [MDN](https://developer.mozilla.org/) ![diagram](https://example.com/a.png)',
+		'',
+		'```ts',
+		'items.reduce((s, i) => s + i.price, 0) // a long line of code that stays as it is, however long it may be',
+		'```',
+	].join('\n');
+
+	it('uses line comments, indented like the code, wrapped to the width', () => {
+		const text = formatAsComment(explanation, { line: '//', block: ['/*', '*/'] }, { indent: '\t', indentColumns: 4, width: 60 });
+		assert.equal(
+			text,
+			[
+				'\t// Sums the **price** of every item with `reduce`,',
+				'\t// starting from 0, so an empty cart totals 0.',
+				'\t//',
+				'\t// - Assumes every `price` is a number; a string would',
+				'\t//   be concatenated instead.',
+				'\t// - See MDN (https://developer.mozilla.org/) diagram',
+				'\t//',
+				'\t// items.reduce((s, i) => s + i.price, 0) // a long line of code that stays as it is, however long it may be',
+				'',
+			].join('\n'),
+		);
+		for (const line of text.split('\n').slice(0, 7)) assert.ok(line.replace('\t', '    ').length <= 60, line);
+	});
+
+	it('uses one block comment where the language has no line comment, which the text cannot close', () => {
+		const text = formatAsComment(
+			'Renders the list. Never write --> here.',
+			{ block: ['<!--', '-->'] },
+			{ indent: '  ', indentColumns: 2, width: 80 },
+		);
+		assert.equal(text, '  <!--\n    Renders the list. Never write --> here.\n  -->\n'.replace('write -->', 'write -- >'));
+	});
+
+	it('drops headings marks and keeps paragraphs apart', () => {
+		assert.deepEqual(textLines('## What it does\nAdds.\n\n\nReturns.', 80), ['What it does', 'Adds.', '', 'Returns.']);
+	});
+});
+
+describe('LineAnchor', () => {
+	// "a\nBB\nCC\nd": the anchor is lines 1–2, offsets 2..7 ("BB\nCC").
+	const anchor = () => new LineAnchor(2, 7);
+
+	it('moves with edits above and ignores edits below', () => {
+		const a = anchor();
+		a.update([{ rangeOffset: 0, rangeLength: 0, text: 'new line\n' }]);
+		assert.deepEqual([a.start, a.end, a.removed, a.edited], [11, 16, false, false]);
+		a.update([{ rangeOffset: 17, rangeLength: 1, text: 'xyz' }]);
+		assert.deepEqual([a.start, a.end, a.edited], [11, 16, false]);
+		a.update([{ rangeOffset: 0, rangeLength: 11, text: '' }]);
+		assert.deepEqual([a.start, a.end, a.removed], [0, 5, false]);
+	});
+
+	it('stays, marked edited, when the lines are edited inside', () => {
+		const a = anchor();
+		a.update([{ rangeOffset: 3, rangeLength: 1, text: 'bbb' }]);
+		assert.deepEqual([a.start, a.end, a.removed, a.edited], [2, 9, false, true]);
+	});
+
+	it('goes away when its lines are deleted or replaced as a whole', () => {
+		const deleteLines = anchor();
+		deleteLines.update([{ rangeOffset: 2, rangeLength: 6, text: '' }]);
+		assert.equal(deleteLines.removed, true);
+		const lastLinesToo = anchor();
+		lastLinesToo.update([{ rangeOffset: 1, rangeLength: 6, text: '' }]);
+		assert.equal(lastLinesToo.removed, true);
+		const pasted = anchor();
+		pasted.update([{ rangeOffset: 0, rangeLength: 9, text: 'other' }]);
+		assert.equal(pasted.removed, true);
+	});
+
+	it('keeps what is left when an edit reaches in from above or below', () => {
+		const fromAbove = anchor();
+		fromAbove.update([{ rangeOffset: 1, rangeLength: 4, text: '' }]); // "a" + "\nBB\n" gone, "CC" left
+		assert.deepEqual([fromAbove.start, fromAbove.end, fromAbove.edited, fromAbove.removed], [1, 3, true, false]);
+		const toBelow = anchor();
+		toBelow.update([{ rangeOffset: 4, rangeLength: 5, text: '!' }]); // "\nCC\nd" → "!"
+		assert.deepEqual([toBelow.start, toBelow.end, toBelow.edited], [2, 5, true]);
+	});
+});
