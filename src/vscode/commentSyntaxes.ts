@@ -37,7 +37,9 @@ export class CommentSyntaxes implements vscode.Disposable {
 
 	private async find(languageId: string): Promise<CommentSyntax | undefined> {
 		for (const extension of vscode.extensions.all) {
-			const languages: unknown = extension.packageJSON?.contributes?.languages;
+			const manifest: unknown = extension.packageJSON;
+			const contributes = isObject(manifest) ? manifest.contributes : undefined;
+			const languages = isObject(contributes) ? contributes.languages : undefined;
 			if (!Array.isArray(languages)) continue;
 			for (const language of languages as LanguageContribution[]) {
 				if (language?.id !== languageId || typeof language.configuration !== 'string') continue;
@@ -52,4 +54,8 @@ export class CommentSyntaxes implements vscode.Disposable {
 		}
 		return undefined;
 	}
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null;
 }
