@@ -40,6 +40,19 @@ export function parseCommentSyntax(text: string): CommentSyntax | undefined {
 	return syntax.line || syntax.block ? syntax : undefined;
 }
 
+/**
+ * The language configuration files an extension's manifest (`package.json`) declares for `languageId`,
+ * relative to the extension's folder: any extension, built in or installed, may contribute a language.
+ */
+export function languageConfigurations(manifest: unknown, languageId: string): string[] {
+	const contributes = isObject(manifest) ? manifest.contributes : undefined;
+	const languages = isObject(contributes) ? contributes.languages : undefined;
+	if (!Array.isArray(languages)) return [];
+	return languages
+		.filter((l): l is Record<string, unknown> => isObject(l) && l.id === languageId && typeof l.configuration === 'string')
+		.map(l => l.configuration as string);
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

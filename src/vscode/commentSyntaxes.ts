@@ -4,14 +4,9 @@
  * so a language added by any extension works, not only a fixed list.
  */
 import * as vscode from 'vscode';
-import { parseCommentSyntax, type CommentSyntax } from '../core/commentSyntax';
+import { languageConfigurations, parseCommentSyntax, type CommentSyntax } from '../core/commentSyntax';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
-
-interface LanguageContribution {
-	readonly id?: unknown;
-	readonly configuration?: unknown;
-}
 
 export class CommentSyntaxes implements vscode.Disposable {
 	private readonly cache = new Map<string, Promise<CommentSyntax | undefined>>();
@@ -37,13 +32,8 @@ export class CommentSyntaxes implements vscode.Disposable {
 
 	private async find(languageId: string): Promise<CommentSyntax | undefined> {
 		for (const extension of vscode.extensions.all) {
-			const manifest: unknown = extension.packageJSON;
-			const contributes = isObject(manifest) ? manifest.contributes : undefined;
-			const languages = isObject(contributes) ? contributes.languages : undefined;
-			if (!Array.isArray(languages)) continue;
-			for (const language of languages as LanguageContribution[]) {
-				if (language?.id !== languageId || typeof language.configuration !== 'string') continue;
-				const uri = vscode.Uri.joinPath(extension.extensionUri, language.configuration);
+			for (const configuration of languageConfigurations(extension.packageJSON, languageId)) {
+				const uri = vscode.Uri.joinPath(extension.extensionUri, configuration);
 				try {
 					const syntax = parseCommentSyntax(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
 					if (syntax) return syntax;
@@ -54,8 +44,4 @@ export class CommentSyntaxes implements vscode.Disposable {
 		}
 		return undefined;
 	}
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null;
 }

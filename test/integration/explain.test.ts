@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { parseLog } from '../../src/core/preferences';
 import type { PickerState } from '../../src/core/protocol';
 import { explainRewardPrompt } from '../../src/core/tasks/explain';
 import type { BestOfNApi } from '../../src/extension';
@@ -151,11 +152,21 @@ describe('Explain Selection in a real extension host', function () {
 			expected,
 		);
 
+		fs.rmSync(api.preferenceLog, { force: true });
 		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 1 }), 'applied');
 		assert.deepEqual(
 			explanationsIn(editor.document).map(e => [e.startLine, e.endLine, e.text, e.edited]),
 			[[1, 1, expected[0], false]],
 		);
+
+		// The pick is in the preference log like a rewrite's, as an explain record.
+		const logged = () => (fs.existsSync(api.preferenceLog) ? parseLog(fs.readFileSync(api.preferenceLog, 'utf8')).records : []);
+		await until('the pick to be recorded', () => logged().length === 1);
+		const [record] = logged();
+		assert.equal(record.task, 'explain');
+		assert.equal(record.instruction, 'Explain cart.ts:2');
+		assert.equal(record.candidates.find(c => c.id === record.chosen)?.text, expected[0]);
+		assert.deepEqual(record.messages, fake.requests[0].body.messages);
 		assert.equal(editor.document.getText(), content, 'showing an explanation leaves the file alone');
 		assert.equal(editor.document.isDirty, false);
 

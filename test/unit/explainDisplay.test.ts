@@ -4,7 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { formatAsComment, textLines } from '../../src/core/commentFormat';
-import { parseCommentSyntax } from '../../src/core/commentSyntax';
+import { languageConfigurations, parseCommentSyntax } from '../../src/core/commentSyntax';
 import { LineAnchor } from '../../src/core/lineAnchor';
 
 describe('comment syntax from a language configuration', () => {
@@ -35,6 +35,31 @@ describe('comment syntax from a language configuration', () => {
 			"brackets": [["(", ")"],],
 		}`;
 		assert.deepEqual(parseCommentSyntax(elixirLike), { line: ';;', block: ['#|', '|#'] });
+	});
+
+	it("finds a language's configuration in whichever extension's manifest contributes it", () => {
+		// An installed extension's package.json, as vscode.extensions.all gives it (shape of the Elixir extension's).
+		const installed = {
+			name: 'elixir-ls',
+			contributes: {
+				languages: [
+					{
+						id: 'elixir',
+						aliases: ['Elixir'],
+						extensions: ['.ex', '.exs'],
+						configuration: './elixir-language-configuration.json',
+					},
+					{ id: 'eex', configuration: './eex-language-configuration.json' },
+					{ id: 'html-eex' },
+				],
+				grammars: [],
+			},
+		};
+		assert.deepEqual(languageConfigurations(installed, 'elixir'), ['./elixir-language-configuration.json']);
+		assert.deepEqual(languageConfigurations(installed, 'html-eex'), [], 'a language without a configuration');
+		assert.deepEqual(languageConfigurations(installed, 'python'), []);
+		assert.deepEqual(languageConfigurations({ name: 'themes-only', contributes: { themes: [] } }, 'elixir'), []);
+		assert.deepEqual(languageConfigurations(undefined, 'elixir'), []);
 	});
 
 	it('has none for a language without comments, and reports a broken file', () => {
