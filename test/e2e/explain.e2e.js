@@ -101,7 +101,8 @@ describe('e2e: explain a selection and see it inline', function () {
 		assert.deepStrictEqual(dom.hrefs, [null]);
 		assert.strictEqual(dom.imgs, 0);
 		assert.strictEqual((await picker.locator('.detail-actions button.primary').textContent()).trim(), 'Show Inline');
-		assert.ok(await picker.locator('.toggle').isHidden(), 'no text/diff toggle for explanations');
+		for (const toggle of await picker.locator('.toggle').all())
+			assert.ok(await toggle.isHidden(), 'no text/diff or wrap toggle for explanations (rendered Markdown always wraps)');
 		await h.screenshot(page, 'explain-picker');
 
 		// Enter shows the best explanation under the explained line, without touching the file.
