@@ -8,6 +8,7 @@
 'use strict';
 const assert = require('assert');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const h = require('./harness');
 
@@ -34,12 +35,18 @@ describe('e2e: explain a selection and see it inline', function () {
 	let wb;
 	let page;
 	let picker;
+	let workspace;
 
 	before(async function () {
 		this.timeout(4 * h.LOAD_TIMEOUT); // server + browser + workbench: minutes on a shared machine
 		fake = new FakeOllama({ models: [MODEL], respond: r => EXPLANATIONS[(r.id - 1) % EXPLANATIONS.length], tokenDelayMs: 5 });
 		await fake.start();
+		// The file is in the workspace before the window opens, as a person's project is.
+		workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-explain-ws-'));
+		fs.cpSync(path.join(__dirname, '..', 'fixtures', 'workspace'), workspace, { recursive: true });
+		fs.writeFileSync(path.join(workspace, FILE), CODE);
 		wb = await h.openWorkbench({
+			workspace,
 			workspaceSettings: { 'bestOfN.ollama.host': fake.url },
 			userSettings: {
 				'bestOfN.model': MODEL,
@@ -48,7 +55,6 @@ describe('e2e: explain a selection and see it inline', function () {
 				'workbench.colorTheme': 'Default Light Modern',
 			},
 		});
-		fs.writeFileSync(path.join(wb.folder, FILE), CODE);
 		page = wb.page;
 		page.setDefaultTimeout(WAIT);
 		picker = h.webviewFrame(page);
@@ -64,6 +70,7 @@ describe('e2e: explain a selection and see it inline', function () {
 	after(async () => {
 		if (wb) await wb.teardown();
 		if (fake) await fake.close();
+		if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
 	});
 
 	const thread = () => page.locator('.review-widget', { hasText: 'price × quantity' }).first();
