@@ -61,7 +61,7 @@ describe('e2e: explain a selection and see it inline', function () {
 	});
 
 	afterEach(async function () {
-		if (this.currentTest.state !== 'failed') return;
+		if (this.currentTest?.state !== 'failed') return;
 		await h.screenshotOnFailure(this, page);
 		await h.logWebviewText(picker, 'picker');
 		if (wb) h.logWorkbench(wb);
