@@ -75,11 +75,19 @@ describe('e2e: explain a selection and see it inline', function () {
 
 	const thread = () => page.locator('.review-widget', { hasText: 'price × quantity' }).first();
 
-	/** The theme, through the user settings file, as a person editing settings.json would. */
-	function setTheme(theme) {
-		const file = path.join(wb.server.scratch, 'udd', 'User', 'settings.json');
-		const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
-		fs.writeFileSync(file, JSON.stringify({ ...settings, 'workbench.colorTheme': theme }, null, 2));
+	/** The colour theme, from Preferences: Color Theme, as a person switches it (`label` as listed there). */
+	async function setTheme(label) {
+		const input = await h.chooseCommand(page, 'Preferences: Color Theme');
+		await input.fill(label);
+		const row = page
+			.locator('.quick-input-list .monaco-list-row')
+			.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${label}\\s*$`) }) })
+			.first();
+		await row.waitFor();
+		for (let i = 0; i < 20 && !(await row.evaluate(el => el.classList.contains('focused'))); i++)
+			await page.keyboard.press('ArrowDown');
+		await page.keyboard.press('Enter');
+		await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 	}
 
 	it('ranks explanations rendered as Markdown, shows the chosen one under the line, keeps it through a reload, inserts it as a comment and dismisses it', async () => {
@@ -119,7 +127,7 @@ describe('e2e: explain a selection and see it inline', function () {
 		await thread().locator('strong', { hasText: 'price × quantity' }).waitFor();
 		assert.ok(!(await page.locator('.tabs-container .tab.active').getAttribute('class')).includes('dirty'), 'the file is not modified');
 		await h.screenshot(page, 'explain-inline-light');
-		setTheme('Default Dark Modern');
+		await setTheme('Dark Modern');
 		await until('the dark theme', async () => (await page.locator('.monaco-workbench').getAttribute('class')).includes('vs-dark'));
 		await h.screenshot(page, 'explain-inline-dark');
 
