@@ -235,7 +235,9 @@ export class Explanations extends Disposable {
 		thread.contextValue = 'bestOfN.explanation';
 		thread.collapsibleState = vscode.CommentThreadCollapsibleState.Expanded;
 		const anchor = new LineAnchor(doc.offsetAt(range.start), doc.offsetAt(range.end));
-		const item: Item = { id, uri: doc.uri.toString(), startLine, endLine, hash, ...what, thread, anchor };
+		// Only these fields of `what`: a restored entry also carries the id it had in the last window.
+		const { text, chosenId, input, state } = what;
+		const item: Item = { id, uri: doc.uri.toString(), startLine, endLine, hash, text, chosenId, input, state, thread, anchor };
 		this.items.set(id, item);
 		// The oldest go first beyond the limit, so workspaceState stays small.
 		for (const old of [...this.items.keys()].slice(0, Math.max(0, this.items.size - MAX_KEPT))) this.remove(old, false);
