@@ -65,6 +65,9 @@ const QUIET_SETTINGS = {
 	'extensions.autoUpdate': false,
 	'extensions.autoCheckUpdates': false,
 	'update.mode': 'none',
+	// The sample and test workspaces live inside this repository's checkout: without this, VS Code's
+	// git extension asks in a toast to open the parent repository, covering the picker's key legend.
+	'git.openRepositoryInParentFolders': 'never',
 };
 
 const CHROMIUM_ARGS = [

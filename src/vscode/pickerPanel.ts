@@ -26,7 +26,7 @@ function describe(raw: unknown): string {
 }
 
 /**
- * The host side of the candidate picker: one webview panel per run.
+ * The host side of the candidate picker: one webview panel per session (runs replace each other in it).
  *
  * The webview keeps no context when hidden, because it redraws from one snapshot: whenever its page
  * (re)loads it says `ready` and gets the newest `PickerState`. Messages from it are untrusted and
@@ -109,11 +109,6 @@ export class PickerPanel extends Disposable {
 	update(state: PickerState): void {
 		if (this.isDisposed) return;
 		this.sender.update(state);
-	}
-
-	reveal(): void {
-		if (this.isDisposed) return;
-		this.panel.reveal(undefined, false);
 	}
 
 	/** The editor column the picker is in. */
