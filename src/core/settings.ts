@@ -114,6 +114,20 @@ export const SETTING_KEYS: Readonly<Record<string, keyof Settings>> = {
 	'preferences.maxMegabytes': 'preferencesMaxMegabytes',
 };
 
+/**
+ * The settings that decide where the selected code is sent (the backend and its server) or which code
+ * runs on this machine (a model folder holds code transformers.js executes). package.json declares each
+ * `machine-overridable` and lists it in `restrictedConfigurations`, so an untrusted workspace cannot set
+ * them; `test/unit/manifest.test.ts` holds the two to this list.
+ */
+export const RESTRICTED_SETTING_KEYS: readonly (keyof typeof SETTING_KEYS)[] = [
+	'backend',
+	'ollama.host',
+	'openai.baseUrl',
+	'rewardModel',
+	'builtin.model',
+];
+
 export const LIMITS = {
 	candidates: { min: 1, max: 16 },
 	temperature: { min: 0, max: 2 },

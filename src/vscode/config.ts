@@ -1,7 +1,7 @@
 /**
  * The one place that reads `bestOfN.*` settings. Values are re-read at the start of every run, so a
  * change takes effect on the next run without a reload. Workspace values of the restricted settings
- * (`ollama.host`, `rewardModel`) are ignored by VS Code itself in untrusted workspaces, per
+ * (`RESTRICTED_SETTING_KEYS`: the backend, its server, model folders) are ignored by VS Code itself in untrusted workspaces, per
  * `capabilities.untrustedWorkspaces.restrictedConfigurations` in package.json.
  */
 import * as vscode from 'vscode';

@@ -4,11 +4,12 @@
  * without a question: workspace values of the restricted settings are ignored there anyway.
  */
 import * as vscode from 'vscode';
+import { RESTRICTED_SETTING_KEYS } from '../core/settings';
 import { SECTION } from './config';
 import { trackQuickPick } from './pickTracker';
 
 /** package.json's `capabilities.untrustedWorkspaces.restrictedConfigurations`, without the prefix. */
-const RESTRICTED: ReadonlySet<string> = new Set(['ollama.host', 'rewardModel']);
+const RESTRICTED: ReadonlySet<string> = new Set(RESTRICTED_SETTING_KEYS);
 
 export type Scope = 'user' | 'workspace';
 

@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_SETTINGS, SETTING_KEYS } from '../../src/core/settings';
+import { DEFAULT_SETTINGS, RESTRICTED_SETTING_KEYS, SETTING_KEYS } from '../../src/core/settings';
 import { readManifest } from '../fixtures/manifest';
 
 const root = path.resolve(__dirname, '../..');
@@ -35,11 +35,20 @@ describe('package.json matches the code', () => {
 		assert.deepEqual(registered, contributed);
 	});
 
-	it('keeps the settings that decide where code goes out of untrusted workspaces', () => {
+	it('keeps the settings that decide where code goes or what code runs out of untrusted workspaces', () => {
 		const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
-		assert.ok(restricted.includes('bestOfN.ollama.host'));
-		assert.ok(restricted.includes('bestOfN.rewardModel'));
-		assert.ok(restricted.includes('bestOfN.builtin.model'), 'a folder of the built-in model is code that runs');
+		// Named here as well as in the code, so that dropping one from RESTRICTED_SETTING_KEYS fails too.
+		for (const key of ['backend', 'ollama.host', 'openai.baseUrl', 'rewardModel', 'builtin.model'])
+			assert.ok(RESTRICTED_SETTING_KEYS.includes(key), `bestOfN.${key} decides where code goes or what runs`);
+		assert.deepEqual(
+			[...restricted].sort(),
+			RESTRICTED_SETTING_KEYS.map(key => `bestOfN.${key}`).sort(),
+			'restrictedConfigurations lists exactly these',
+		);
+		for (const key of RESTRICTED_SETTING_KEYS) {
+			// CONTRIBUTING's recipe: a workspace may override them only when trusted, and a machine may set its own.
+			assert.equal(declared[`bestOfN.${key}`]?.scope, 'machine-overridable', `scope of bestOfN.${key}`);
+		}
 	});
 
 	it('claims the oldest VS Code that the extension-host suite runs on, and no newer API types', () => {
