@@ -7,7 +7,8 @@
 //   npm run package                          type-check, lint, production build, all six targets
 //   node scripts/package.js [--build] [--check] [TARGET…]
 //       --build  run vscode:prepublish first (else dist/ must hold a production build)
-//       --check  fail when a package is over its budget
+//       --check  fail when a package is over its budget, or when `vsce ls` for a target lists anything
+//                that should not ship (sources, tests, another platform's binding)
 //
 // Packages go to .artifacts/vsix/best-of-n-<version>-<target>.vsix.
 'use strict';
@@ -43,6 +44,46 @@ function ignoreFileFor(target) {
 	return file;
 }
 
+/** Runs `fn` with the target's ignore file, removed afterwards. */
+function withIgnoreFile(target, fn) {
+	const ignoreFile = ignoreFileFor(target);
+	try {
+		return fn(ignoreFile);
+	} finally {
+		fs.rmSync(path.dirname(ignoreFile), { recursive: true, force: true });
+	}
+}
+
+const BINDINGS = 'node_modules/onnxruntime-node/bin/napi-v6/';
+
+/**
+ * What of `files` (paths as `vsce ls` prints them) must not be in `target`'s package: sources, tests,
+ * build scripts, another platform's onnxruntime binding, and what text inference never loads
+ * (transformers.js itself is bundled; its web runtime and image library are not needed).
+ */
+function strayFiles(target, files) {
+	const own = TARGETS[target].ort;
+	return files.filter(
+		f =>
+			/^(src|test|scripts|bench|\.vscode-host|\.artifacts)\//.test(f) ||
+			/(^|\/)node_modules\/(onnxruntime-web|sharp|@img|@huggingface)\//.test(f) ||
+			(f.startsWith(BINDINGS) && !(own && f.startsWith(`${BINDINGS}${own}/`))),
+	);
+}
+
+/** The files `vsce ls` says `target`'s package holds: the same ignore file as `vsce package`. */
+function listTarget(target) {
+	return withIgnoreFile(target, ignoreFile => {
+		const r = spawnSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'ls', '--ignoreFile', ignoreFile], {
+			cwd: ROOT,
+			encoding: 'utf8',
+			stdio: ['ignore', 'pipe', 'inherit'],
+		});
+		if (r.status !== 0) throw new Error(`vsce ls failed for ${target} (${r.error || 'exit ' + r.status})`);
+		return r.stdout.split(/\r?\n/).filter(Boolean);
+	});
+}
+
 function run(cmd, args, env = {}) {
 	const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
 	if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.error || 'exit ' + r.status})`);
@@ -54,15 +95,12 @@ function vsce(args, env) {
 
 function packageTarget(target, version) {
 	const out = path.join(OUT_DIR, `best-of-n-${version}-${target}.vsix`);
-	const ignoreFile = ignoreFileFor(target);
-	try {
-		// The build was made once for all targets; vscode:prepublish sees the flag and does not redo it.
+	// The build was made once for all targets; vscode:prepublish sees the flag and does not redo it.
+	withIgnoreFile(target, ignoreFile =>
 		vsce(['package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository'], {
 			BESTOFN_PREPUBLISHED: '1',
-		});
-	} finally {
-		fs.rmSync(path.dirname(ignoreFile), { recursive: true, force: true });
-	}
+		}),
+	);
 	return { target, file: out, bytes: fs.statSync(out).size, budgetMb: TARGETS[target].budgetMb };
 }
 
@@ -86,10 +124,20 @@ function main(argv) {
 		console.log(`${path.basename(m.file).padEnd(40)} ${size.toFixed(1).padStart(5)} MB  ${String(m.budgetMb).padStart(3)} MB${flag}`);
 	}
 	if (check && over) throw new Error(`${over} package(s) over budget`);
+	if (check) {
+		for (const m of made) {
+			const files = listTarget(m.target);
+			const stray = strayFiles(m.target, files);
+			if (stray.length) throw new Error(`vsce ls for ${m.target} lists what must not ship:\n  ${stray.join('\n  ')}`);
+			const binding = files.filter(f => f.startsWith(BINDINGS)).length;
+			const own = TARGETS[m.target].ort ? `${binding} files of its own onnxruntime binding` : 'no onnxruntime binding';
+			console.log(`${m.target}: vsce ls lists ${files.length} files, ${own}, nothing from src/ or test/`);
+		}
+	}
 	return made;
 }
 
-module.exports = { TARGETS, OUT_DIR, main };
+module.exports = { TARGETS, OUT_DIR, main, strayFiles, listTarget };
 
 if (require.main === module) {
 	try {
