@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick]`: measures the figures of issue #19, each as a ratio of two things
- * measured side by side in this same process (these machines are noisy; absolute times are not
- * comparable from one run to the next), prints them and writes bench/RESULTS.md.
+ * `npm run bench [-- --quick]`: measures the figures of issue #19 and the built-in generator's speed
+ * (issue #20), each as a ratio of two things measured side by side in this same process (these
+ * machines are noisy; absolute times are not comparable from one run to the next), prints them and
+ * writes bench/RESULTS.md.
  *
  * Run it alone on the machine (`flock /tmp/host.lock npm run bench`): it uses every core.
  */
@@ -13,6 +14,7 @@ import { InProcessRewardScorer, RewardWorkerClient } from '../src/reward/rewardC
 import { BERT_BASE, ensureBertRewardModel } from './bertModel';
 import { runOnce, ServerProcess, typicalPair, type PipelineContext, type RunFigures } from './pipeline';
 import { median, RawScorer } from './raw';
+import { measureGeneration } from './generation';
 import { measureStartup } from './startup';
 
 const ROOT = path.join(__dirname, '..');
@@ -148,6 +150,19 @@ async function main(): Promise<void> {
 				fmt(startup.extensionMs / startup.transformersMs),
 				...startup.bundles.map(b => `${(b.bytes / 1024).toFixed(0)} KiB`),
 			],
+		],
+	});
+	// Last: it loads its own 2 GB model, after the reward model and the server process are gone.
+	const gen = await measureGeneration(path.join(ROOT, 'bench', '.models'), { tokens: quick ? 8 : 32, log });
+	const tps = (v: number) => `${fmt(v, 2)} tokens/s`;
+	sections.push({
+		title: '7. Built-in generator',
+		note: `Tokens per second of the built-in backend's model on this CPU through transformers.js (${gen.shape}; speed does not depend on the weights), ${gen.tokensPerCandidate} new tokens per candidate, all rows together. N = 4 as rows of one batched generation vs one generation after another; the built-in generator batches, since that was faster here. Loaded in ${ms(gen.loadMs)}.`,
+		header: ['N', 'how', 'tokens/s', '÷ N = 1'],
+		rows: [
+			['1', '—', tps(gen.one), '1.00'],
+			['4', 'batched', tps(gen.batched), fmt(gen.batched / gen.one)],
+			['4', 'sequential', tps(gen.sequential), fmt(gen.sequential / gen.one)],
 		],
 	});
 	writeResults(Date.now() - started, modelBytes);
