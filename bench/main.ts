@@ -157,7 +157,7 @@ async function main(): Promise<void> {
 	const tps = (v: number) => `${fmt(v, 2)} tokens/s`;
 	sections.push({
 		title: '7. Built-in generator',
-		note: `Tokens per second of the built-in backend's model on this CPU through transformers.js (${gen.shape}; speed does not depend on the weights), ${gen.tokensPerCandidate} new tokens per candidate, all rows together. N = 4 as rows of one batched generation vs one generation after another; the built-in generator batches, since that was faster here. Loaded in ${ms(gen.loadMs)}.`,
+		note: `Tokens per second of the built-in backend's model on this CPU through transformers.js (${gen.shape}; speed does not depend on the weights), ${gen.tokensPerCandidate} new tokens per candidate, all rows together. N = 4 as rows of one batched generation vs one generation after another. The built-in generator batches, chosen on the full run's 32 tokens a candidate (CONTRIBUTING); with few tokens the prompt's prefill weighs more and the two come closer. Loaded in ${ms(gen.loadMs)}.`,
 		header: ['N', 'how', 'tokens/s', '÷ N = 1'],
 		rows: [
 			['1', '—', tps(gen.one), '1.00'],
