@@ -1,7 +1,8 @@
 /**
  * README.md is the marketplace page: its settings table must name every setting package.json declares,
  * with the same default, and nothing else. A row may name several settings (`a`, `b` | 0.8, 0.95); one
- * default for several means all share it.
+ * default for several means all share it. The rest of the front page is checked here too: what the
+ * manifest shows in the Extensions view and on the marketplace, and the files beside it.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -75,5 +76,63 @@ describe('README settings table matches package.json', () => {
 		assert.match(readme, row);
 		assert.equal(tableDefaults(readme.replace(row, '')).has('bestOfN.candidates'), false);
 		assert.equal(tableDefaults(readme.replace(row, '| `bestOfN.candidates` | 5 | N |')).get('bestOfN.candidates'), 5);
+	});
+});
+
+/** Width and height from a PNG's IHDR chunk (the first chunk after the 8-byte signature). */
+function pngSize(file: string): { width: number; height: number } {
+	const b = fs.readFileSync(file);
+	assert.equal(b.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', `${file} is a PNG`);
+	assert.equal(b.subarray(12, 16).toString('ascii'), 'IHDR');
+	return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
+
+describe('the front page', () => {
+	const m = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+		displayName?: string;
+		description?: string;
+		icon?: string;
+		categories?: string[];
+		keywords?: string[];
+		galleryBanner?: { color?: string; theme?: string };
+		license?: string;
+	};
+
+	it('has a name, a one-sentence description and a 128×128 PNG icon made from a committed source', () => {
+		assert.equal(m.displayName, 'Best-of-N');
+		assert.match(m.description ?? '', /^[A-Z][^.]*\.$/, 'one sentence');
+		assert.equal(m.icon, 'media/icon.png');
+		assert.deepEqual(pngSize(path.join(root, 'media/icon.png')), { width: 128, height: 128 });
+		assert.ok(fs.existsSync(path.join(root, 'media/icon.svg')), 'its source, rendered by scripts/make-icon.js');
+	});
+
+	it('is filed under marketplace categories, with keywords within the limit and a banner', () => {
+		// The marketplace's category list (vsce does not check it); it allows at most 30 keywords.
+		const known = [
+			'AI',
+			'Chat',
+			'Machine Learning',
+			'Programming Languages',
+			'Snippets',
+			'Linters',
+			'Formatters',
+			'Education',
+			'Other',
+		];
+		assert.ok(m.categories?.length, 'categories');
+		for (const c of m.categories ?? []) assert.ok(known.includes(c), `category ${c}`);
+		assert.ok((m.keywords?.length ?? 0) > 0 && (m.keywords?.length ?? 0) <= 30, 'keywords');
+		assert.match(m.galleryBanner?.color ?? '', /^#[0-9a-f]{6}$/i);
+		assert.ok(['dark', 'light'].includes(m.galleryBanner?.theme ?? ''), 'banner theme');
+	});
+
+	it('ships its licence and changelog', () => {
+		assert.equal(m.license, 'MIT');
+		assert.match(fs.readFileSync(path.join(root, 'LICENSE'), 'utf8'), /^MIT License/);
+		assert.match(fs.readFileSync(path.join(root, 'CHANGELOG.md'), 'utf8'), /^# Changelog\n\n## \d+\.\d+\.\d+/);
+	});
+
+	it('says in README that the test command is npm test', () => {
+		assert.match(readme, /The test command is `npm test`/);
 	});
 });
