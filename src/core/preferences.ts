@@ -119,7 +119,10 @@ export function parseRecord(value: unknown): PreferenceRecord | undefined {
 	for (const c of v.candidates) {
 		if (!isObject(c) || !isNumber(c.id) || !isString(c.text) || !isNumber(c.count)) return undefined;
 		if ((c.seed !== undefined && !isNumber(c.seed)) || (c.score !== undefined && !isNumber(c.score))) return undefined;
-		if (c.rank !== undefined && !isNumber(c.rank)) return undefined;
+		// A rank counts the completed candidates up to this one: 1…n. Anything else (a hand-edited line)
+		// would skew the report, and a huge one would make it build an array that long.
+		if (c.rank !== undefined && !(isNumber(c.rank) && Number.isInteger(c.rank) && c.rank >= 1 && c.rank <= v.candidates.length))
+			return undefined;
 		candidates.push(c as unknown as PreferenceCandidate);
 	}
 	if (!candidates.some(c => c.id === v.chosen)) return undefined;

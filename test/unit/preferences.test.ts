@@ -120,6 +120,18 @@ describe('preference record', () => {
 		assert.equal(skipped, 2);
 	});
 
+	it('skips a record whose ranks are not 1…n, and the rank distribution stays as long as the ranking', () => {
+		const a = buildPreferenceRecord(accepted())!;
+		const withRank = (rank: number) =>
+			JSON.stringify({ ...a, candidates: a.candidates.map(c => (c.id === a.chosen ? { ...c, rank } : c)) });
+		for (const rank of [0, -1, 2.5, 4, 1e9]) {
+			const { records, skipped } = parseLog(withRank(rank));
+			assert.deepEqual([records.length, skipped], [0, 1], `rank ${rank}`);
+			assert.deepEqual(rankingReport(records).rankDistribution, [], `rank ${rank}`);
+		}
+		assert.deepEqual(pickedRankDistribution(parseLog(withRank(3)).records), [0, 0, 1]);
+	});
+
 	it('rejects a record whose chosen id is not among its candidates', () => {
 		const a = { ...buildPreferenceRecord(accepted())!, chosen: 9 };
 		assert.equal(parseLog(JSON.stringify(a)).records.length, 0);
