@@ -80,9 +80,10 @@ export function topOneAgreement(records: readonly PreferenceRecord[]): RankerAgr
 export function pickedRankDistribution(records: readonly PreferenceRecord[]): number[] {
 	const counts: number[] = [];
 	for (const r of judged(records)) {
-		const rank = chosenOf(r)!.rank!;
+		const rank = chosenOf(r)?.rank;
+		if (rank === undefined) continue; // judged() keeps only records whose pick was ranked
 		while (counts.length < rank) counts.push(0);
-		counts[rank - 1]++;
+		counts[rank - 1] = (counts[rank - 1] ?? 0) + 1;
 	}
 	return counts;
 }

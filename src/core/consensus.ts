@@ -17,9 +17,11 @@ function features(text: string): { bag: Bag; size: number } {
 	const tokens = tokenize(text);
 	const bag: Bag = new Map();
 	const add = (key: string) => bag.set(key, (bag.get(key) ?? 0) + 1);
-	for (let i = 0; i < tokens.length; i++) {
-		add(tokens[i]);
-		if (i > 0) add(`${tokens[i - 1]}\u0000${tokens[i]}`);
+	let previous: string | undefined;
+	for (const token of tokens) {
+		add(token);
+		if (previous !== undefined) add(`${previous}\u0000${token}`);
+		previous = token;
 	}
 	return { bag, size: tokens.length === 0 ? 0 : 2 * tokens.length - 1 };
 }
@@ -43,16 +45,21 @@ export function similarity(a: string, b: string): number {
  * Returns one score in [0, 1] per text; a lone candidate scores 1.
  */
 export function consensusScores(texts: readonly string[], counts: readonly number[] = texts.map(() => 1)): number[] {
+	if (counts.length !== texts.length) throw new RangeError(`consensusScores: ${counts.length} counts for ${texts.length} texts`);
 	const total = counts.reduce((s, c) => s + c, 0);
 	if (total <= 1) return texts.map(() => 1);
-	const feats = texts.map(features);
-	const sim: number[][] = texts.map(() => new Array<number>(texts.length).fill(0));
-	for (let i = 0; i < texts.length; i++) {
-		for (let j = i + 1; j < texts.length; j++) sim[i][j] = sim[j][i] = dice(feats[i], feats[j]);
-	}
-	return texts.map((_, i) => {
-		let sum = counts[i] - 1; // its own duplicates agree with it completely
-		for (let j = 0; j < texts.length; j++) if (j !== i) sum += counts[j] * sim[i][j];
-		return sum / (total - 1);
+	// Its own duplicates agree with a text completely; each pair's similarity is computed once and
+	// added to both sides, in the order of the other text (so the sums are the same as row by row).
+	const items = texts.map((text, i) => {
+		const count = counts[i] ?? 0;
+		return { feats: features(text), count, sum: count - 1 };
 	});
+	items.forEach((a, i) => {
+		for (const b of items.slice(i + 1)) {
+			const d = dice(a.feats, b.feats);
+			a.sum += b.count * d;
+			b.sum += a.count * d;
+		}
+	});
+	return items.map(item => item.sum / (total - 1));
 }

@@ -167,10 +167,10 @@ export function trimLog(text: string, maxBytes: number): string {
 	const lines = text.split('\n').filter(l => l.trim());
 	const kept: string[] = [];
 	let size = 0;
-	for (let i = lines.length - 1; i >= 0; i--) {
-		const bytes = utf8Length(lines[i]) + 1;
+	for (const line of lines.reverse()) {
+		const bytes = utf8Length(line) + 1;
 		if (size + bytes > maxBytes) break;
-		kept.push(lines[i]);
+		kept.push(line);
 		size += bytes;
 	}
 	return kept.length ? `${kept.reverse().join('\n')}\n` : '';

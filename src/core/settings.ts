@@ -88,7 +88,7 @@ export const DEFAULT_SETTINGS: Settings = {
 };
 
 /** Setting keys as they appear under the `bestOfN.` prefix, mapped to the `Settings` field they fill. */
-export const SETTING_KEYS: Readonly<Record<string, keyof Settings>> = {
+export const SETTING_KEYS = {
 	backend: 'backend',
 	'ollama.host': 'ollamaHost',
 	'openai.baseUrl': 'openaiBaseUrl',
@@ -112,7 +112,10 @@ export const SETTING_KEYS: Readonly<Record<string, keyof Settings>> = {
 	'preferences.record': 'preferencesRecord',
 	'preferences.exclude': 'preferencesExclude',
 	'preferences.maxMegabytes': 'preferencesMaxMegabytes',
-};
+} as const satisfies Record<string, keyof Settings>;
+
+/** A setting's key under the `bestOfN.` prefix. */
+export type SettingKey = keyof typeof SETTING_KEYS;
 
 /**
  * The settings that decide where the selected code is sent (the backend and its server) or which code
@@ -120,13 +123,7 @@ export const SETTING_KEYS: Readonly<Record<string, keyof Settings>> = {
  * `machine-overridable` and lists it in `restrictedConfigurations`, so an untrusted workspace cannot set
  * them; `test/unit/manifest.test.ts` holds the two to this list.
  */
-export const RESTRICTED_SETTING_KEYS: readonly (keyof typeof SETTING_KEYS)[] = [
-	'backend',
-	'ollama.host',
-	'openai.baseUrl',
-	'rewardModel',
-	'builtin.model',
-];
+export const RESTRICTED_SETTING_KEYS: readonly SettingKey[] = ['backend', 'ollama.host', 'openai.baseUrl', 'rewardModel', 'builtin.model'];
 
 export const LIMITS = {
 	candidates: { min: 1, max: 16 },
@@ -165,9 +162,9 @@ export interface ParsedSettings {
  */
 export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSettings {
 	const issues: SettingProblem[] = [];
-	const report = (key: string, problem: string, using: unknown) =>
+	const report = (key: SettingKey, problem: string, using: unknown) =>
 		issues.push({ field: SETTING_KEYS[key], value: raw[key], problem, using: String(using) });
-	const num = (key: string, field: keyof typeof LIMITS, integer: boolean): number => {
+	const num = (key: SettingKey, field: keyof typeof LIMITS, integer: boolean): number => {
 		const fallback = DEFAULT_SETTINGS[field];
 		const value = raw[key];
 		if (value === undefined || value === null) return fallback;
@@ -183,7 +180,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		}
 		return v;
 	};
-	const str = (key: string, fallback: string, allowEmpty: boolean): string => {
+	const str = (key: SettingKey, fallback: string, allowEmpty: boolean): string => {
 		const value = raw[key];
 		if (value === undefined || value === null) return fallback;
 		if (typeof value !== 'string') {
@@ -197,7 +194,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		}
 		return v;
 	};
-	const oneOf = <T extends string>(key: string, options: readonly T[], fallback: T): T => {
+	const oneOf = <T extends string>(key: SettingKey, options: readonly T[], fallback: T): T => {
 		const value = raw[key];
 		if (value === undefined || value === null) return fallback;
 		if (typeof value === 'string' && (options as readonly string[]).includes(value)) return value as T;
@@ -205,7 +202,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		return fallback;
 	};
 
-	const template = (key: string): string => {
+	const template = (key: SettingKey): string => {
 		const value = str(key, '', true);
 		const unknown = unknownPlaceholders(value);
 		if (unknown.length === 0) return value;
@@ -216,14 +213,14 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		);
 		return '';
 	};
-	const bool = (key: string, fallback: boolean): boolean => {
+	const bool = (key: SettingKey, fallback: boolean): boolean => {
 		const value = raw[key];
 		if (value === undefined || value === null) return fallback;
 		if (typeof value === 'boolean') return value;
 		report(key, 'must be true or false', fallback);
 		return fallback;
 	};
-	const strings = (key: string): string[] => {
+	const strings = (key: SettingKey): string[] => {
 		const value = raw[key];
 		if (value === undefined || value === null) return [];
 		if (Array.isArray(value) && value.every(v => typeof v === 'string')) return value.filter(v => v.trim());
@@ -310,7 +307,7 @@ export function normalizeBaseUrl(input: string): string | undefined {
 
 /** The package.json key (without `bestOfN.`) of a settings field. */
 export function keyOf(field: keyof Settings): string {
-	return Object.keys(SETTING_KEYS).find(key => SETTING_KEYS[key] === field) ?? field;
+	return Object.entries(SETTING_KEYS).find(([, f]) => f === field)?.[0] ?? field;
 }
 
 /**

@@ -6,9 +6,9 @@ import type { Token, TokenLine } from './highlight';
 
 function tokenNode(t: Token): Node {
 	let node: Node = document.createTextNode(t.text);
-	for (let i = t.scopes.length - 1; i >= 0; i--) {
+	for (const scope of [...t.scopes].reverse()) {
 		const span = document.createElement('span');
-		span.className = t.scopes[i];
+		span.className = scope;
 		span.append(node);
 		node = span;
 	}

@@ -152,7 +152,11 @@ export function parseHighlighted(html: string): Token[] {
 		if (classes !== undefined) stack.push(classes);
 		else if (whole === '</span>') {
 			if (stack.pop() === undefined) throw new Error('unbalanced </span> in highlighted output');
-		} else push(tokens, text ?? entities[entity], stack);
+		} else {
+			const value = text ?? entities[entity ?? ''];
+			if (value === undefined) throw new Error(`unexpected ${JSON.stringify(whole)} in highlighted output`);
+			push(tokens, value, stack);
+		}
 	}
 	if (stack.length) throw new Error('unclosed <span> in highlighted output');
 	return tokens;
@@ -170,12 +174,12 @@ function sameScopes(a: readonly string[], b: readonly string[]): boolean {
 
 /** Splits tokens at line ends; a token across lines (a block comment, a template string) keeps its scopes on each. */
 export function splitTokenLines(tokens: readonly Token[]): Token[][] {
-	const lines: Token[][] = [[]];
+	let line: Token[] = [];
+	const lines = [line];
 	for (const t of tokens) {
-		const parts = t.text.split('\n');
-		parts.forEach((text, i) => {
-			if (i > 0) lines.push([]);
-			if (text) lines[lines.length - 1].push({ text, scopes: t.scopes });
+		t.text.split('\n').forEach((text, i) => {
+			if (i > 0) lines.push((line = []));
+			if (text) line.push({ text, scopes: t.scopes });
 		});
 	}
 	return lines;

@@ -45,7 +45,8 @@ export interface MarkdownOptions {
 export function renderMarkdown(source: string, options: MarkdownOptions): DocumentFragment {
 	const root = document.createDocumentFragment();
 	const stack: Node[] = [root];
-	const top = () => stack[stack.length - 1];
+	// Close tags never pop the root (`stack.length > 1` below), so the fallback is never taken.
+	const top = () => stack.at(-1) ?? root;
 	emit(md.parse(source, {}), stack, top, options);
 	return root;
 }

@@ -310,16 +310,17 @@ export function moveSelection(sel: Selection, state: PickerState, move: Move): S
 			return never;
 		}
 	}
-	return { runId: state.runId, activeId: list[next].id, pinned: true };
+	const target = list[next];
+	return target ? { runId: state.runId, activeId: target.id, pinned: true } : sel;
 }
 
 // ---- words for assistive technology and hints ---------------------------------------------------
 
 /** "Candidate 1 of 4, score +1.2" — short, because it is spoken on every move. */
 export function announceCandidate(state: PickerState, id: number): string {
-	const index = state.candidates.findIndex(c => c.id === id);
-	if (index < 0) return '';
-	const c = state.candidates[index];
+	const c = state.candidates.find(c => c.id === id);
+	if (!c) return '';
+	const index = state.candidates.indexOf(c);
 	let text = `Candidate ${index + 1} of ${state.candidates.length}`;
 	const score = formatScore(c.score, state.ranker.kind, 1);
 	if (score) text += `, score ${score}`;
@@ -331,9 +332,9 @@ export function announceCandidate(state: PickerState, id: number): string {
 
 /** Why Enter (or a digit) did nothing. */
 export function acceptBlockedHint(state: PickerState, id: number): string {
-	const index = state.candidates.findIndex(c => c.id === id);
-	if (index < 0) return 'There is no such candidate.';
-	const c = state.candidates[index];
+	const c = state.candidates.find(c => c.id === id);
+	if (!c) return 'There is no such candidate.';
+	const index = state.candidates.indexOf(c);
 	const name = `Candidate ${index + 1}`;
 	switch (c.status) {
 		case 'queued':

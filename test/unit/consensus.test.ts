@@ -33,6 +33,20 @@ describe('consensus ranker', () => {
 		assert.ok(consensusScores(texts, [1, 3])[1] > consensusScores(texts, [1, 3])[0]);
 	});
 
+	it("a score is the mean similarity to the others, a duplicate's twin counting fully", () => {
+		const [a, b, c] = ['let x = 1;', 'let x = 2;', 'const y = 1;'];
+		assert.deepEqual(consensusScores([a, b, c]), [
+			(similarity(a, b) + similarity(a, c)) / 2,
+			(similarity(b, a) + similarity(b, c)) / 2,
+			(similarity(c, a) + similarity(c, b)) / 2,
+		]);
+		assert.deepEqual(consensusScores([a, b], [2, 1]), [(1 + similarity(a, b)) / 2, (2 * similarity(b, a)) / 2]);
+	});
+
+	it('refuses counts that do not match the texts', () => {
+		assert.throws(() => consensusScores(['a', 'b'], [1]), /1 counts for 2 texts/);
+	});
+
 	it('a lone candidate scores 1', () => {
 		assert.deepEqual(consensusScores(['x']), [1]);
 	});

@@ -38,7 +38,7 @@ describe('package.json matches the code', () => {
 	it('keeps the settings that decide where code goes or what code runs out of untrusted workspaces', () => {
 		const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
 		// Named here as well as in the code, so that dropping one from RESTRICTED_SETTING_KEYS fails too.
-		for (const key of ['backend', 'ollama.host', 'openai.baseUrl', 'rewardModel', 'builtin.model'])
+		for (const key of ['backend', 'ollama.host', 'openai.baseUrl', 'rewardModel', 'builtin.model'] as const)
 			assert.ok(RESTRICTED_SETTING_KEYS.includes(key), `bestOfN.${key} decides where code goes or what runs`);
 		assert.deepEqual(
 			[...restricted].sort(),
