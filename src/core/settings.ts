@@ -119,9 +119,9 @@ export type SettingKey = keyof typeof SETTING_KEYS;
 
 /**
  * The settings that decide where the selected code is sent (the backend and its server) or which code
- * runs on this machine (a model folder holds code transformers.js executes). package.json declares each
- * `machine-overridable` and lists it in `restrictedConfigurations`, so an untrusted workspace cannot set
- * them; `test/unit/manifest.test.ts` holds the two to this list.
+ * runs on this machine (a model folder holds code transformers.js executes). package.json lists each in
+ * `restrictedConfigurations`, so an untrusted workspace cannot set them, and keeps them window-scoped
+ * (see CONTRIBUTING); `test/unit/manifest.test.ts` holds package.json to this list.
  */
 export const RESTRICTED_SETTING_KEYS: readonly SettingKey[] = ['backend', 'ollama.host', 'openai.baseUrl', 'rewardModel', 'builtin.model'];
 
