@@ -102,12 +102,17 @@ const targets = [
 // They are never packaged (.vscodeignore is an allow-list).
 if (!production) {
 	const fs = require('fs');
-	const tests = fs.readdirSync('test/integration').filter(f => f.endsWith('.test.ts'));
-	if (tests.length) {
+	// test/integration/untrusted/ is a suite of its own: it runs in a window with workspace trust on.
+	for (const [from, to] of [
+		['test/integration', 'dist/test/integration'],
+		['test/integration/untrusted', 'dist/test/integration-untrusted'],
+	]) {
+		const tests = fs.readdirSync(from).filter(f => f.endsWith('.test.ts'));
+		if (!tests.length) continue;
 		targets.push({
 			...common,
-			entryPoints: tests.map(f => `test/integration/${f}`),
-			outdir: 'dist/test/integration',
+			entryPoints: tests.map(f => `${from}/${f}`),
+			outdir: to,
 			platform: 'node',
 			format: 'cjs',
 			target: 'node20',

@@ -10,6 +10,8 @@
 // exists because we expose it from Playwright before the page loads.
 //
 // env: BESTOFN_TEST_TIMEOUT_MS (default 180000) | VERBOSE=1 (page console) | KEEP_SCRATCH=1
+//      BESTOFN_WORKSPACE_TRUST=1: workspace trust on, so the folder opens untrusted (runTests()
+//      always passes --disable-workspace-trust, which this script ignores like the flags it does not know)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -52,7 +54,13 @@ async function main() {
 	host.ensureHost();
 	// process.env (which runTests() extends with extensionTestsEnv) is handed to code-server as is;
 	// the extension host it forks inherits it, so tests and extension code see the same variables.
-	const server = await host.startServer({ workspace: args.folder });
+	const trust = process.env.BESTOFN_WORKSPACE_TRUST === '1';
+	const server = await host.startServer({
+		workspace: args.folder,
+		workspaceTrust: trust,
+		// No modal "Do you trust the authors…?" at start-up: the folder simply stays in Restricted Mode.
+		userSettings: trust ? { 'security.workspace.trust.startupPrompt': 'never' } : {},
+	});
 	log(`code-server on port ${server.port}, log ${server.logPath}`);
 	let ctx;
 	let code;

@@ -361,8 +361,9 @@ function installExtensionLink(extensionsDir, root = ROOT) {
 
 /**
  * Starts code-server. Two shapes:
- * - for tests (the default): a fresh scratch profile per run, the smoke-test driver on, and the
- *   extension loaded from `extensionDevelopmentPath` through the page URL's payload, or from `vsix`,
+ * - for tests (the default): a fresh scratch profile per run, workspace trust off unless
+ *   `workspaceTrust` (then the folder opens untrusted, in Restricted Mode), the smoke-test driver
+ *   on, and the extension loaded from `extensionDevelopmentPath` through the page URL's payload, or from `vsix`,
  *   installed first into an extensions folder outside the repository (Node resolves modules up the
  *   folder tree, so inside it the installed extension could quietly load the repository's
  *   node_modules instead of its own);
@@ -373,7 +374,7 @@ function installExtensionLink(extensionsDir, root = ROOT) {
  * @param {{
  *   workspace?: string, port?: number, extensionDevelopmentPath?: string, vsix?: string,
  *   userSettings?: Record<string, unknown>, env?: Record<string, string>, profile?: string,
- *   installExtension?: string,
+ *   installExtension?: string, workspaceTrust?: boolean,
  * }} [options]
  */
 async function startServer({
@@ -385,6 +386,7 @@ async function startServer({
 	env: extraEnv = {},
 	profile,
 	installExtension,
+	workspaceTrust = false,
 } = {}) {
 	if (!fs.existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run `node scripts/vscode-host.js ensure`');
 	pruneRuns();
@@ -434,7 +436,9 @@ async function startServer({
 		`127.0.0.1:${port}`,
 		'--disable-telemetry',
 		'--disable-update-check',
-		'--disable-workspace-trust',
+		// Trust off by default, as @vscode/test-electron runs desktop VS Code. With it on, a folder is
+		// untrusted until someone trusts it (a fresh profile remembers no trusted folder).
+		...(workspaceTrust ? [] : ['--disable-workspace-trust']),
 		// the default keeps an extension host alive for 3 hours after the browser leaves
 		...(supportsOption('--reconnection-grace-time', env) ? ['--reconnection-grace-time', '5'] : []),
 		'--user-data-dir',

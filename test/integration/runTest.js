@@ -5,6 +5,10 @@
 //                                                           package.json's engines.vscode admits
 //   BESTOFN_DESKTOP_VSCODE=1 node test/integration/runTest.js   desktop VS Code, downloaded by
 //                                                               @vscode/test-electron (needs internet)
+//   node test/integration/runTest.js --untrusted            test/integration/untrusted/ only, with
+//                                                           workspace trust on and the folder untrusted
+//                                                           (code-server only: runTests() always passes
+//                                                           --disable-workspace-trust to desktop VS Code)
 //
 // Both go through the same runTests() call; only vscodeExecutablePath differs. Build first
 // (`npm run build`): the extension is loaded from the working tree's package.json and dist/.
@@ -15,8 +19,11 @@
 // spawns VS Code with process.env + extensionTestsEnv, and in the code-server case the extension
 // host is forked from the server and inherits its environment (asserted by suite/smoke.test.js).
 'use strict';
+const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { runTests } = require('@vscode/test-electron');
+const { freePort } = require('../../scripts/vscode-host');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -27,7 +34,14 @@ async function main() {
 		// Read by scripts/vscode-host.js in the code-server-as-vscode process that runTests() spawns.
 		process.env.BESTOFN_CODE_SERVER_VERSION = require('../../scripts/vscode-host').OLDEST_CODE_SERVER_VERSION;
 	}
-	const workspace = path.resolve(process.env.BESTOFN_TEST_WORKSPACE || path.join(ROOT, 'test', 'fixtures', 'workspace'));
+	const untrusted = process.argv.includes('--untrusted');
+	if (untrusted && desktop) {
+		console.error('--untrusted runs on code-server only: @vscode/test-electron always disables workspace trust');
+		process.exit(2);
+	}
+	const workspace = untrusted
+		? await plantedWorkspace()
+		: path.resolve(process.env.BESTOFN_TEST_WORKSPACE || path.join(ROOT, 'test', 'fixtures', 'workspace'));
 	/** @type {Parameters<typeof runTests>[0]} */
 	const options = {
 		extensionDevelopmentPath: ROOT,
@@ -35,7 +49,9 @@ async function main() {
 		// --disable-extensions keeps other extensions (and their start-up work) out of the tests;
 		// the extension under development still loads.
 		launchArgs: [workspace, '--disable-extensions'],
-		extensionTestsEnv: { BESTOFN_TEST_RUNNER: 'integration' },
+		extensionTestsEnv: untrusted
+			? { BESTOFN_TEST_RUNNER: 'integration', BESTOFN_TEST_SUITE: 'untrusted', BESTOFN_WORKSPACE_TRUST: '1' }
+			: { BESTOFN_TEST_RUNNER: 'integration' },
 	};
 	if (desktop && oldest) {
 		// engines.vscode's minimum, e.g. "^1.99.0" -> "1.99.0"
@@ -47,12 +63,40 @@ async function main() {
 	}
 	try {
 		await runTests(options);
+		if (untrusted) fs.rmSync(workspace, { recursive: true, force: true });
 	} catch (err) {
 		// runTests rejects with TestRunFailedError { code } when the tests fail; keep that exit code.
 		const { message, code } = /** @type {{ message?: string, code?: unknown }} */ (err ?? {});
 		console.error(`Integration tests failed: ${message}`);
 		process.exit(typeof code === 'number' && code !== 0 ? code : 1);
 	}
+}
+
+// A folder someone else wrote: its .vscode/settings.json sends code to, and loads models from, a
+// loopback port that test/integration/untrusted/ listens on as a tripwire. It must be in place
+// before the window opens, and outside this checkout (the repository is not what is untrusted).
+async function plantedWorkspace() {
+	const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-untrusted-'));
+	const elsewhere = `http://127.0.0.1:${await freePort()}`;
+	fs.mkdirSync(path.join(folder, '.vscode'));
+	fs.writeFileSync(
+		path.join(folder, '.vscode', 'settings.json'),
+		JSON.stringify(
+			{
+				'bestOfN.backend': 'openai',
+				'bestOfN.ollama.host': elsewhere,
+				'bestOfN.openai.baseUrl': `${elsewhere}/v1`,
+				'bestOfN.rewardModel': elsewhere,
+				'bestOfN.builtin.model': 'someone-else/their-model',
+				// Not restricted, so it applies even untrusted: proof that the folder's settings were read.
+				'bestOfN.candidates': 3,
+			},
+			null,
+			2,
+		),
+	);
+	fs.writeFileSync(path.join(folder, 'sample.txt'), 'the function returns a\n');
+	return folder;
 }
 
 main();

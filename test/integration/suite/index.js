@@ -14,9 +14,14 @@ function run() {
 		grep: process.env.BESTOFN_TEST_GREP || undefined, // narrow a run without editing files
 	});
 	// Every *.test.js below this folder (plain JS harness checks) and the TypeScript suites bundled by
-	// esbuild.js into dist/test/integration, in a stable order so runs are comparable.
-	const bundled = path.resolve(__dirname, '..', '..', '..', 'dist', 'test', 'integration');
-	for (const dir of [__dirname, bundled]) {
+	// esbuild.js into dist/test/integration, in a stable order so runs are comparable. The untrusted
+	// suite (runTest.js --untrusted) runs alone, in a window of its own with workspace trust on.
+	const dist = path.resolve(__dirname, '..', '..', '..', 'dist', 'test');
+	const dirs =
+		process.env.BESTOFN_TEST_SUITE === 'untrusted'
+			? [path.join(dist, 'integration-untrusted')]
+			: [__dirname, path.join(dist, 'integration')];
+	for (const dir of dirs) {
 		if (!fs.existsSync(dir)) continue;
 		const files = fs
 			.readdirSync(dir, { recursive: true, encoding: 'utf8' })
