@@ -13,6 +13,7 @@ export const FLAGS: Partial<Record<SettingField, string>> = {
 	temperature: '--temperature',
 	maxTokens: '--max-tokens',
 	concurrency: '--concurrency',
+	requestIdleSeconds: '--idle-timeout',
 	rewardModel: '--reward-model',
 	rewardDtype: '--dtype',
 	ranker: '--ranker',

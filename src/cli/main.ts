@@ -46,7 +46,7 @@ const USAGE = `usage: best-of-n rewrite --instruction TEXT [--input FILE] [--n N
        best-of-n explain [--input FILE] [--language ID] [and the options below]
                          [--reward-model ID_OR_PATH_OR_URL] [--dtype ${REWARD_DTYPES.join('|')}]
                          [--ranker ${RANKER_MODES.join('|')}] [--seed N] [--temperature T] [--max-tokens K]
-                         [--concurrency C] [--language ID] [--json] [--raw]
+                         [--concurrency C] [--idle-timeout SECONDS] [--language ID] [--json] [--raw]
 ${PREFERENCES_USAGE}
 ${EVAL_USAGE}`;
 
@@ -80,6 +80,7 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 				temperature: { type: 'string' },
 				'max-tokens': { type: 'string' },
 				concurrency: { type: 'string' },
+				'idle-timeout': { type: 'string' },
 				language: { type: 'string' },
 				seed: { type: 'string' },
 				json: { type: 'boolean' },
@@ -201,6 +202,7 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Set
 		temperature: number('temperature'),
 		maxTokens: number('max-tokens'),
 		concurrency: number('concurrency'),
+		requestIdleSeconds: number('idle-timeout'),
 		// Absent flags take the extension's defaults (DEFAULT_SETTINGS): the same reward model and ranker.
 		rewardModel: values['reward-model'],
 		rewardDtype: values.dtype,
@@ -228,7 +230,11 @@ function seedFrom(value: string | undefined): number | undefined {
 
 function createScorer(settings: Settings): RewardScorer & { dispose?(): void } {
 	if (isRewardServer(settings.rewardModel)) {
-		return new ServedRewardScorer({ url: settings.rewardModel, apiKey: async () => process.env.OPENAI_API_KEY });
+		return new ServedRewardScorer({
+			url: settings.rewardModel,
+			apiKey: async () => process.env.OPENAI_API_KEY,
+			idleMs: settings.requestIdleSeconds * 1000,
+		});
 	}
 	const location = locateModel(settings.rewardModel);
 	return new RewardWorkerClient({

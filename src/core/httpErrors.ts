@@ -16,6 +16,7 @@
  *   that candidate alone rather than the run.
  */
 import { BestOfNError, cancelledError, type SettingField } from './errors';
+import { formatSeconds, IdleTimeoutError } from './idleTimeout';
 
 export interface ServerContext {
 	/** The host as the user configured it: the thing they can change. */
@@ -74,9 +75,11 @@ const CERT_REJECTED = new Set([
 
 /** The `stream-cut` error for `ctx`: the connection closed before the answer was whole. */
 export function streamCut(ctx: ServerContext, cause?: unknown): BestOfNError {
-	return new BestOfNError('stream-cut', `The connection to ${ctx.host} closed before ${ctx.unfinished ?? 'the response was complete'}.`, {
-		cause,
-	});
+	return new BestOfNError(
+		'stream-cut',
+		`The connection to ${ctx.host} closed before ${ctx.unfinished ?? 'the response was complete'}: the server stopped, restarted or dropped it (see its log).`,
+		{ cause },
+	);
 }
 
 /**
@@ -88,6 +91,15 @@ export function transportError(e: unknown, ctx: ServerContext): BestOfNError | u
 	if (ctx.signal?.aborted || (e instanceof Error && e.name === 'AbortError')) return cancelledError();
 	if (!(e instanceof Error)) return undefined;
 	const { host, server } = ctx;
+	if (e instanceof IdleTimeoutError) {
+		// Not fatal: one hung stream fails its own candidates, the others go on.
+		return new BestOfNError(
+			'server',
+			`${capitalize(server)} at ${host} sent nothing for ${formatSeconds(e.ms)} before ${ctx.unfinished ?? 'the response was complete'}, so that request was stopped. ` +
+				`If the server is only slow (loading a model, a long prompt, a queue), raise {requestIdleSeconds}.`,
+			{ cause: e, setting: 'requestIdleSeconds' },
+		);
+	}
 	const code = errorCode(e);
 	if (code === HEADERS_TIMEOUT) {
 		return new BestOfNError(

@@ -38,6 +38,11 @@ export interface Settings {
 	readonly concurrency: number;
 	/** `num_ctx`; 0 leaves the model's default. */
 	readonly contextLength: number;
+	/**
+	 * A request to a model server (a candidate, a reward score) fails when nothing arrives for this many
+	 * seconds: no answer, or an answer that stopped. 0 waits as long as Node's fetch does (5 minutes).
+	 */
+	readonly requestIdleSeconds: number;
 	/** Hugging Face model id or local folder; empty means "no reward model". */
 	readonly rewardModel: string;
 	readonly rewardDtype: RewardDtype;
@@ -72,6 +77,9 @@ export const DEFAULT_SETTINGS: Settings = {
 	// would only wait in its queue, with no response headers, into fetch's 5-minute header timeout.
 	concurrency: 1,
 	contextLength: 0,
+	// Long enough for Ollama to load a model from disk before its first byte, short enough that a hung
+	// server costs two minutes rather than fetch's five.
+	requestIdleSeconds: 120,
 	rewardModel: 'OpenAssistant/reward-model-deberta-v3-large-v2',
 	rewardDtype: 'fp32',
 	rewardIdleMinutes: 10,
@@ -99,6 +107,7 @@ export const SETTING_KEYS = {
 	maxTokens: 'maxTokens',
 	concurrency: 'concurrency',
 	contextLength: 'contextLength',
+	requestIdleSeconds: 'requestIdleSeconds',
 	rewardModel: 'rewardModel',
 	// Not `rewardModel.dtype`: VS Code cannot hold both a setting `x` and a setting `x.y` (the leaf hides the child).
 	rewardDtype: 'rewardDtype',
@@ -132,6 +141,7 @@ export const LIMITS = {
 	maxTokens: { min: 16, max: 32768 },
 	concurrency: { min: 1, max: 16 },
 	contextLength: { min: 0, max: 1048576 },
+	requestIdleSeconds: { min: 0, max: 3600 },
 	rewardIdleMinutes: { min: 0, max: 1440 },
 	historySize: { min: 0, max: 200 },
 	preferencesMaxMegabytes: { min: 1, max: 1024 },
@@ -257,6 +267,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		maxTokens: num('maxTokens', 'maxTokens', true),
 		concurrency: num('concurrency', 'concurrency', true),
 		contextLength: num('contextLength', 'contextLength', true),
+		requestIdleSeconds: num('requestIdleSeconds', 'requestIdleSeconds', false),
 		rewardModel: str('rewardModel', DEFAULT_SETTINGS.rewardModel, true),
 		rewardDtype: oneOf('rewardDtype', REWARD_DTYPES, DEFAULT_SETTINGS.rewardDtype),
 		rewardIdleMinutes: num('rewardIdleMinutes', 'rewardIdleMinutes', false),

@@ -26,10 +26,15 @@ export interface BackendOptions {
 export function createBackend(settings: Settings, options: BackendOptions = {}): GenerationBackend {
 	switch (settings.backend) {
 		case 'ollama':
-			return new OllamaGenerator({ host: settings.ollamaHost, logger: options.logger });
+			return new OllamaGenerator({ host: settings.ollamaHost, logger: options.logger, idleMs: settings.requestIdleSeconds * 1000 });
 		case 'openai': {
 			const baseUrl = settings.openaiBaseUrl;
-			return new OpenAIGenerator({ baseUrl, logger: options.logger, apiKey: options.apiKey && (() => options.apiKey!(baseUrl)) });
+			return new OpenAIGenerator({
+				baseUrl,
+				logger: options.logger,
+				apiKey: options.apiKey && (() => options.apiKey!(baseUrl)),
+				idleMs: settings.requestIdleSeconds * 1000,
+			});
 		}
 		case 'builtin':
 			return options.builtin?.(settings) ?? builtinListing(settings);

@@ -12,6 +12,18 @@ export class NotOllamaResponseError extends Error {
 	}
 }
 
+/**
+ * A line of an NDJSON stream that is not JSON (a proxy that mangled the stream, a server fault).
+ * ollama-js would skip it with a `console.warn` quoting the line, and the candidate would be shown
+ * whole with a piece missing; here it ends the stream instead, and the line is quoted nowhere.
+ */
+export class MalformedLineError extends Error {
+	constructor() {
+		super('a line of the stream is not JSON');
+		this.name = 'MalformedLineError';
+	}
+}
+
 export interface OllamaConnection {
 	readonly client: Ollama;
 	/** Aborts whatever this client still has open. Call it when done, whatever the outcome. */
@@ -27,6 +39,9 @@ export interface OllamaConnection {
  * given to the client therefore carries our signal from the first byte. It also refuses answers
  * that are not JSON, which ollama-js would otherwise turn into an "error" holding a whole HTML page.
  *
+ * `onData` is called as the headers and each piece of a streamed body arrive (the generator's idle
+ * timeout), and a streamed line that is not JSON ends the stream (`MalformedLineError`).
+ *
  * Node's fetch (undici) gives up on a request after 300 s without response headers, which is what a
  * request queued behind OLLAMA_NUM_PARALLEL gets; `ollamaErrors.ts` reports that as a queue to shorten,
  * not as a dead server. Lifting the limit would take a `dispatcher`: an undici Agent (a package we
@@ -35,7 +50,7 @@ export interface OllamaConnection {
  * default settings, its fetch patch replaces the dispatcher of every request anyway (proxy and
  * system-certificate support), so neither would help there and the limit stays.
  */
-export function connectOllama(host: string, signal?: AbortSignal): OllamaConnection {
+export function connectOllama(host: string, signal?: AbortSignal, onData?: () => void): OllamaConnection {
 	const controller = new AbortController();
 	const onAbort = () => controller.abort();
 	if (signal?.aborted) controller.abort();
@@ -49,7 +64,10 @@ export function connectOllama(host: string, signal?: AbortSignal): OllamaConnect
 			await response.body?.cancel().catch(() => undefined);
 			throw new NotOllamaResponseError(response.status, response.statusText, contentType);
 		}
-		return response;
+		if (!response.body || !/ndjson/i.test(contentType)) return response;
+		onData?.();
+		const body = response.body.pipeThrough(checkedLines(onData));
+		return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 	};
 
 	return {
@@ -61,4 +79,35 @@ export function connectOllama(host: string, signal?: AbortSignal): OllamaConnect
 			controller.abort();
 		},
 	};
+}
+
+/**
+ * Passes an NDJSON body through unchanged, calling `onData` for every piece (a sign of life for the
+ * idle timeout), and errors it with `MalformedLineError` at the first whole line that is not JSON.
+ */
+function checkedLines(onData?: () => void): TransformStream<Uint8Array, Uint8Array> {
+	const decoder = new TextDecoder();
+	let pending = '';
+	const check = (line: string): boolean => {
+		if (!line.trim()) return true;
+		try {
+			JSON.parse(line);
+			return true;
+		} catch {
+			return false;
+		}
+	};
+	return new TransformStream<Uint8Array, Uint8Array>({
+		transform(chunk, out) {
+			onData?.();
+			pending += decoder.decode(chunk, { stream: true });
+			const lines = pending.split('\n');
+			pending = lines.pop() ?? '';
+			if (!lines.every(check)) return out.error(new MalformedLineError());
+			out.enqueue(chunk);
+		},
+		flush(out) {
+			if (!check(pending + decoder.decode())) out.error(new MalformedLineError());
+		},
+	});
 }

@@ -11,7 +11,7 @@
  */
 import { BestOfNError } from '../core/errors';
 import { streamCut, transportError, type ServerContext } from '../core/httpErrors';
-import { NotOllamaResponseError } from './ollamaClient';
+import { MalformedLineError, NotOllamaResponseError } from './ollamaClient';
 
 export interface ErrorContext {
 	/** The host as the user configured it: the thing they can change. */
@@ -42,6 +42,15 @@ export function toBestOfNError(e: unknown, ctx: ErrorContext): BestOfNError {
 	const transport = transportError(e, server);
 	if (transport) return transport;
 	const { host } = ctx;
+
+	if (e instanceof MalformedLineError) {
+		// Mid-stream, from a host that did answer as Ollama: this request's fault, not a wrong host.
+		return new BestOfNError(
+			'server',
+			`Ollama at ${host} sent a stream line that is not JSON before ${ctx.unfinished ?? 'the response was complete'}, so that stream was stopped (a proxy in between, or a fault of the server: see its log).`,
+			{ cause: e },
+		);
+	}
 
 	if (e instanceof NotOllamaResponseError) {
 		const what = e.contentType ? `${e.contentType.split(';')[0]}` : 'no content type';

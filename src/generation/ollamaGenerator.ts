@@ -1,5 +1,6 @@
 import type { ChatResponse } from 'ollama';
 import { cancelledError } from '../core/errors';
+import { IdleTimer } from '../core/idleTimeout';
 import type { GenerationBackend, GenerationRequest, GenerationResult, PullProgress, ServerModel } from '../core/generation';
 import { type Logger, nullLogger } from '../core/logger';
 import { listModels, listRunning, pullModel } from './ollamaAdmin';
@@ -12,6 +13,8 @@ export interface OllamaGeneratorOptions {
 	readonly logger?: Logger;
 	/** How long Ollama keeps the model loaded after the request (`keep_alive`, e.g. "5m"). */
 	readonly keepAlive?: string;
+	/** A candidate fails when nothing arrives for this long (`requestIdleSeconds`); 0 or absent: no limit of ours. */
+	readonly idleMs?: number;
 }
 
 /**
@@ -25,12 +28,14 @@ export class OllamaGenerator implements GenerationBackend {
 	readonly serverName: string;
 	private readonly logger: Logger;
 	private readonly keepAlive: string | undefined;
+	private readonly idleMs: number;
 
 	constructor(options: OllamaGeneratorOptions) {
 		this.host = options.host;
 		this.serverName = `Ollama at ${options.host}`;
 		this.logger = options.logger ?? nullLogger;
 		this.keepAlive = options.keepAlive;
+		this.idleMs = options.idleMs ?? 0;
 	}
 
 	async listModels(signal?: AbortSignal): Promise<ServerModel[]> {
@@ -55,7 +60,8 @@ export class OllamaGenerator implements GenerationBackend {
 	async generate(request: GenerationRequest, signal: AbortSignal, onDelta: (delta: string) => void): Promise<GenerationResult> {
 		if (signal.aborted) throw cancelledError();
 		const { model, options } = request;
-		const connection = connectOllama(this.host, signal);
+		const idle = new IdleTimer(this.idleMs, signal);
+		const connection = connectOllama(this.host, idle.signal, () => idle.touch());
 		let stopStream: (() => void) | undefined;
 		const onAbort = () => stopStream?.();
 		signal.addEventListener('abort', onAbort, { once: true });
@@ -99,10 +105,16 @@ export class OllamaGenerator implements GenerationBackend {
 				doneReason: final?.done_reason || undefined,
 			};
 		} catch (e) {
-			const error = toBestOfNError(e, { host: this.host, model, signal, unfinished: 'the candidate finished' });
+			const error = toBestOfNError(idle.fired && !signal.aborted ? idle.error : e, {
+				host: this.host,
+				model,
+				signal,
+				unfinished: 'the candidate finished',
+			});
 			if (error.kind !== 'cancelled') this.logger.debug(`Ollama ${model} seed ${options.seed} failed: ${error.message}`, e);
 			throw error;
 		} finally {
+			idle.stop();
 			signal.removeEventListener('abort', onAbort);
 			connection.close();
 		}

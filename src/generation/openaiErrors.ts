@@ -39,6 +39,14 @@ export class OpenAIStreamError extends Error {
 	}
 }
 
+/** An event whose data is neither JSON nor `[DONE]`; its text is quoted nowhere (it may hold candidate text). */
+export class OpenAIMalformedEventError extends Error {
+	constructor() {
+		super('an event of the stream is not JSON');
+		this.name = 'OpenAIMalformedEventError';
+	}
+}
+
 /** The stream ended without `[DONE]`, or with choices that never finished. */
 export class OpenAIIncompleteError extends Error {
 	constructor() {
@@ -63,6 +71,14 @@ export function toBestOfNError(e: unknown, ctx: OpenAIErrorContext): BestOfNErro
 	if (transport) return redacted(transport, ctx.apiKey);
 	const { host } = ctx;
 	if (e instanceof OpenAIIncompleteError) return streamCut(server, e);
+	if (e instanceof OpenAIMalformedEventError) {
+		// Mid-stream, after the server answered as an OpenAI API: this request's fault, not a wrong base URL.
+		return new BestOfNError(
+			'server',
+			`The server at ${host} sent a stream event that is not JSON before ${ctx.unfinished ?? 'the response was complete'}, so that request was stopped (a proxy in between, or a fault of the server: see its log).`,
+			{ cause: e },
+		);
+	}
 	if (e instanceof OpenAIStreamError)
 		return redacted(new BestOfNError('server', `The server at ${host}: ${e.words}`, { cause: e }), ctx.apiKey);
 	if (e instanceof OpenAIHttpError) return redacted(fromStatus(e, ctx), ctx.apiKey);

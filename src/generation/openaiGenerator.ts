@@ -13,9 +13,17 @@
  * server text that quotes it is redacted before it becomes a message.
  */
 import { type BestOfNError, cancelledError, isCancelled } from '../core/errors';
+import { IdleTimer } from '../core/idleTimeout';
 import type { CandidateSink, GenerationBackend, GenerationRequest, GenerationResult, ServerModel } from '../core/generation';
 import { type Logger, nullLogger } from '../core/logger';
-import { OpenAIHttpError, OpenAIIncompleteError, OpenAIStreamError, redactKey, toBestOfNError } from './openaiErrors';
+import {
+	OpenAIHttpError,
+	OpenAIIncompleteError,
+	OpenAIMalformedEventError,
+	OpenAIStreamError,
+	redactKey,
+	toBestOfNError,
+} from './openaiErrors';
 import { serverSentData } from './sse';
 
 export interface OpenAIGeneratorOptions {
@@ -26,6 +34,11 @@ export interface OpenAIGeneratorOptions {
 	readonly logger?: Logger;
 	/** Base URLs known to ignore `n`; shared by every generator unless a test gives its own. */
 	readonly ignoresN?: Set<string>;
+	/**
+	 * A request fails when nothing arrives for this long (`requestIdleSeconds`); with `n` the choices of
+	 * one request share it. 0 or absent: no limit of ours.
+	 */
+	readonly idleMs?: number;
 }
 
 /** Servers that answered fewer choices than `n` asked for, by base URL. */
@@ -197,19 +210,40 @@ export class OpenAIGenerator implements GenerationBackend {
 			seed,
 			...(n > 1 ? { n } : {}),
 		};
+		const idle = new IdleTimer(this.options.idleMs ?? 0, signal);
+		try {
+			await this.streamBody(request, n, seed, key, body, idle, handlers);
+		} catch (e) {
+			throw idle.fired && !signal.aborted ? idle.error : e;
+		} finally {
+			idle.stop();
+		}
+	}
+
+	private async streamBody(
+		request: GenerationRequest,
+		n: number,
+		seed: number,
+		key: string | undefined,
+		body: object,
+		idle: IdleTimer,
+		handlers: StreamHandlers,
+	): Promise<void> {
+		const { signal } = idle;
 		const started = Date.now();
 		const response = await this.fetch('chat/completions', { method: 'POST', body: JSON.stringify(body) }, key, signal);
+		idle.touch();
 		const texts = new Map<number, string>();
 		let usageTokens: number | undefined;
 		const finished: Array<[number, string]> = [];
 		if (!response.body) throw new OpenAIIncompleteError();
 		let complete = false;
-		for await (const data of serverSentData(response.body)) {
+		for await (const data of serverSentData(response.body, () => idle.touch())) {
 			if (data.trim() === '[DONE]') {
 				complete = true;
 				break;
 			}
-			const chunk = JSON.parse(data) as ChatChunk;
+			const chunk = parseChunk(data);
 			if (chunk.error !== undefined) {
 				throw new OpenAIStreamError(
 					redactKey(typeof chunk.error === 'string' ? chunk.error : (chunk.error?.message ?? 'error'), key),
@@ -280,4 +314,15 @@ interface ChatChunk {
 	}>;
 	readonly usage?: { readonly completion_tokens?: number } | null;
 	readonly error?: string | { readonly message?: string };
+}
+
+function parseChunk(data: string): ChatChunk {
+	let chunk: unknown;
+	try {
+		chunk = JSON.parse(data);
+	} catch {
+		throw new OpenAIMalformedEventError();
+	}
+	if (typeof chunk !== 'object' || chunk === null) throw new OpenAIMalformedEventError();
+	return chunk;
 }

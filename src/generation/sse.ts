@@ -2,10 +2,10 @@
  * Server-sent events (the WHATWG HTML standard, "Interpreting an event stream"), reduced to what
  * OpenAI-compatible streams use: the `data` of each event. Events end at a blank line; lines end in
  * LF, CRLF or CR; `data:` lines of one event are joined with LF; comments (`:`) and other fields are
- * skipped. Hand-written rather than a dependency: it is this much code, and the maintained parser
+ * skipped; `onChunk` hears of every piece read. Hand-written rather than a dependency: it is this much code, and the maintained parser
  * (eventsource-parser) ships only as an ES module.
  */
-export async function* serverSentData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+export async function* serverSentData(body: ReadableStream<Uint8Array>, onChunk?: () => void): AsyncGenerator<string> {
 	const decoder = new TextDecoder();
 	let buffer = '';
 	let data: string[] = [];
@@ -14,6 +14,8 @@ export async function* serverSentData(body: ReadableStream<Uint8Array>): AsyncGe
 	try {
 		for (;;) {
 			const { value, done } = await reader.read();
+			// Comments (keep-alives) and partial lines count as signs of life too.
+			onChunk?.();
 			buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
 			if (first && buffer.length > 0) {
 				if (buffer.charCodeAt(0) === 0xfeff) buffer = buffer.slice(1);

@@ -16,12 +16,15 @@ import { BestOfNError, cancelledError } from '../core/errors';
 import { nullLogger, type Logger } from '../core/logger';
 import type { LoadProgress, RewardModelInfo, RewardPair, RewardScorer } from '../core/reward';
 import { redactKey, transportError, type ServerContext } from '../core/httpErrors';
+import { IdleTimer } from '../core/idleTimeout';
 
 export interface ServedRewardScorerOptions {
 	/** The server's root as configured (`http://gpu-box:8001`); a trailing `/v1` is tolerated. */
 	readonly url: string;
 	readonly apiKey?: () => Promise<string | undefined>;
 	readonly logger?: Logger;
+	/** A request fails when nothing arrives for this long (`requestIdleSeconds`); 0 or absent: no limit of ours. */
+	readonly idleMs?: number;
 }
 
 /** Whether a `bestOfN.rewardModel` value names a served reward model rather than a folder or Hub id. */
@@ -35,10 +38,13 @@ export class ServedRewardScorer implements RewardScorer {
 	private readonly root: string;
 	private readonly logger: Logger;
 	private loading?: Promise<RewardModelInfo>;
+	/** The idle timeout of each request; the extension updates it from the settings before each run. */
+	idleMs: number;
 
 	constructor(private readonly options: ServedRewardScorerOptions) {
 		this.root = options.url.trim().replace(/\/+$/, '').replace(/\/v1$/, '');
 		this.logger = options.logger ?? nullLogger;
+		this.idleMs = options.idleMs ?? 0;
 	}
 
 	load(signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<RewardModelInfo> {
@@ -138,17 +144,21 @@ export class ServedRewardScorer implements RewardScorer {
 		};
 		let response: Response;
 		let text: string;
+		const idle = new IdleTimer(this.idleMs, signal);
 		try {
-			response = await fetch(`${this.root}${path}`, { ...init, headers, signal });
-			text = await response.text();
+			response = await fetch(`${this.root}${path}`, { ...init, headers, signal: idle.signal });
+			text = await readText(response, () => idle.touch());
 		} catch (e) {
 			const error =
-				transportError(e, ctx) ?? new BestOfNError('reward-failed', `The reward model server at ${url} failed: ${String(e)}`);
+				transportError(idle.fired && !signal.aborted ? idle.error : e, ctx) ??
+				new BestOfNError('reward-failed', `The reward model server at ${url} failed: ${String(e)}`);
 			// Nothing there is "not found" (the next run looks again); anything else failed.
 			if (error.kind === 'unreachable')
 				throw new BestOfNError('reward-not-found', error.template, { setting: 'rewardModel', cause: e });
 			if (error.kind === 'cancelled') throw error;
 			throw new BestOfNError('reward-failed', error.template, { setting: error.setting, cause: e });
+		} finally {
+			idle.stop();
 		}
 		let body: unknown;
 		try {
@@ -191,6 +201,21 @@ export class ServedRewardScorer implements RewardScorer {
 
 	private async key(): Promise<string | undefined> {
 		return (await this.options.apiKey?.())?.trim() || undefined;
+	}
+}
+
+/** The body as text, calling `onData` as each piece arrives (the idle timeout's sign of life). */
+async function readText(response: Response, onData: () => void): Promise<string> {
+	onData();
+	if (!response.body) return '';
+	const decoder = new TextDecoder();
+	let text = '';
+	const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+	for (;;) {
+		const { value, done } = await reader.read();
+		if (done) return text + decoder.decode();
+		onData();
+		text += decoder.decode(value, { stream: true });
 	}
 }
 

@@ -55,6 +55,7 @@ export class RewardService implements vscode.Disposable {
 				this.servedUrl = url;
 				this.logger.info(`reward model: served at ${url}`);
 			}
+			this.served.idleMs = settings.requestIdleSeconds * 1000;
 			return { scorer: this.served };
 		}
 		const model = resolveModelLocation(settings.rewardModel);

@@ -321,6 +321,35 @@ describe('CLI: best-of-n rewrite', function () {
 		}
 	});
 
+	it('--idle-timeout fails a candidate whose server went silent, naming the flag; the others are ranked', async () => {
+		// A server of its own: the second request it gets is the one that goes silent.
+		const silent = new FakeOllama({ models: ['llama3.1:8b'], respond: r => REPLIES[r.id - 1] });
+		silent.faultFor = r => (r.id === 2 ? { kind: 'silence', afterChunks: 1 } : undefined);
+		const { url } = await silent.start();
+		try {
+			const r = await run(
+				['rewrite', '-i', 'improve', '--n', '3', '--host', url, '--ranker', 'consensus', '--idle-timeout', '0.3', '--json'],
+				'some text',
+			);
+			assert.equal(r.code, 0, r.stderr);
+			const out = cliJson(r);
+			assert.equal(out.candidates.length, 2, r.stdout + r.stderr);
+			assert.equal(out.failed, 1);
+			assert.match(
+				r.stderr,
+				/candidate 2 failed: Ollama at http:\/\/127\.0\.0\.1:\d+ sent nothing for 0\.3 s before the candidate finished/,
+			);
+			assert.match(r.stderr, /raise --idle-timeout\./);
+			assert.doesNotMatch(r.stderr, /bestOfN\./, 'the CLI names its flag, not the setting');
+			await silent.waitForIdle(1000);
+			const bad = await run(['rewrite', '-i', 'x', '--host', url, '--idle-timeout', 'soon'], 'text');
+			assert.equal(bad.code, 2);
+			assert.match(bad.stderr, /--idle-timeout must be a number, not "soon"/);
+		} finally {
+			await silent.close();
+		}
+	});
+
 	it('names an unreachable host in one line and exits 1', async () => {
 		const closed = new FakeOllama();
 		const { url } = await closed.start();

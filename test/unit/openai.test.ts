@@ -198,6 +198,31 @@ describe('OpenAI-compatible backend against a vLLM-like server', () => {
 		assertKind(single, 'stream-cut');
 	});
 
+	it('a server that sends headers and then nothing fails the silent request after the idle timeout, naming the setting', async () => {
+		const idle = new OpenAIGenerator({ baseUrl: fake.baseUrl, ignoresN: new Set(), idleMs: 300 });
+		fake.respond = (_q, i) => (i === 0 ? 'short' : 'a much longer answer that goes on and on');
+		// With n, the choices share a request: one that finished before the silence stays finished.
+		fake.faultFor = () => ({ kind: 'silence', afterChunks: 6 });
+		const r = recorder();
+		await idle.generateMany(request(), 2, 1, new AbortController().signal, r.sink);
+		assert.equal(r.results.get(0)?.text, 'short');
+		assertKind(r.errors.get(1), 'server', fake.baseUrl, 'sent nothing for 0.3 s', 'bestOfN.requestIdleSeconds');
+		assert.equal(r.errors.get(1)?.setting, 'requestIdleSeconds');
+		// One per request: only the silent request's candidate fails.
+		fake.faultFor = q => (q.id === 3 ? { kind: 'silence', afterChunks: 0 } : undefined);
+		const each = recorder();
+		await new OpenAIGenerator({ baseUrl: fake.baseUrl, ignoresN: new Set([fake.baseUrl]), idleMs: 300 }).generateMany(
+			request(),
+			3,
+			3,
+			new AbortController().signal,
+			each.sink,
+		);
+		assert.deepEqual([...each.results.keys()].sort(), [0, 2]);
+		assertKind(each.errors.get(1), 'server', 'sent nothing for 0.3 s');
+		await fake.waitForIdle(1000);
+	});
+
 	it('cancel mid-stream closes the request at once and leaves nothing open at the server', async () => {
 		fake.tokenDelayMs = 20;
 		fake.respond = () => 'word '.repeat(200);

@@ -138,6 +138,67 @@ describe('ServedRewardScorer against a vLLM pooling server', () => {
 		}
 	});
 
+	it('a reward server that sends headers and then nothing fails the score after the idle timeout, naming the setting', async () => {
+		const scorer = new ServedRewardScorer({ url: fake.url, idleMs: 300 });
+		await scorer.load(new AbortController().signal);
+		fake.poolingSilence = true;
+		const error = await scorer.score([{ prompt: 'p', response: 'r' }], new AbortController().signal).catch(e => e);
+		assert.ok(error instanceof BestOfNError && error.kind === 'reward-failed', String(error));
+		assert.ok(error.message.includes('sent nothing for 0.3 s') && error.message.includes('bestOfN.requestIdleSeconds'), error.message);
+		assert.equal(error.setting, 'requestIdleSeconds');
+		await fake.waitForIdle(1000);
+	});
+
+	for (const [fault, words] of [
+		['silence', 'bestOfN.requestIdleSeconds'],
+		['HTTP 500', 'HTTP 500: KV cache exhausted'],
+	] as const) {
+		for (const ranker of ['auto', 'reward'] as const) {
+			it(`in a run, a reward server's ${fault} keeps every candidate; ranker ${ranker} ${ranker === 'auto' ? 'ranks by consensus' : 'leaves them unranked'}, saying why`, async () => {
+				const gen = new FakeVllm({ models: ['Qwen/Qwen2.5-7B-Instruct'], respond: (_q, i) => `answer ${i}` });
+				await gen.start();
+				if (fault === 'silence') fake.poolingSilence = true;
+				else fake.poolingError = { status: 500, message: 'KV cache exhausted' };
+				try {
+					const settings = {
+						...DEFAULT_SETTINGS,
+						backend: 'openai' as const,
+						openaiBaseUrl: gen.baseUrl,
+						model: 'Qwen/Qwen2.5-7B-Instruct',
+						candidates: 3,
+						rewardModel: fake.url,
+						ranker,
+						requestIdleSeconds: 0.3,
+					};
+					const { state } = await new BestOfNRun({
+						runId: 1,
+						task: rewriteTask({ instruction: 'i', text: 't', languageId: 'plaintext' }),
+						settings,
+						generator: createBackend(settings),
+						scorer: new ServedRewardScorer({ url: fake.url, idleMs: settings.requestIdleSeconds * 1000 }),
+					}).start();
+					assert.equal(state.phase, 'done');
+					assert.deepEqual(
+						state.candidates.map(c => c.status),
+						['done', 'done', 'done'],
+					);
+					assert.ok(state.notice?.text.includes(words), state.notice?.text);
+					if (ranker === 'auto') {
+						assert.equal(state.ranker.kind, 'consensus');
+						assert.match(state.notice!.text, /^Ranked by consensus/);
+						assert.ok(state.candidates.every(c => c.rank !== undefined));
+					} else {
+						assert.equal(state.notice!.severity, 'error');
+						assert.ok(state.candidates.every(c => c.score === undefined));
+					}
+					await fake.waitForIdle(1000);
+				} finally {
+					await gen.close();
+				}
+			});
+		}
+	}
+
 	it('scoreOf reads a number, a list, and the last row of per-token rows; nothing else', () => {
 		assert.equal(scoreOf(2.5), 2.5);
 		assert.equal(scoreOf([-1.25]), -1.25);
