@@ -144,8 +144,48 @@ function networkReason(e: unknown): string | undefined {
 	return undefined;
 }
 
+/**
+ * A file of the model that is there but cannot be read (a copy or download cut short, a disk fault):
+ * named with its path, since the way out is to replace that file; `cached` when it is the download
+ * cache's copy of a Hub model.
+ */
+function damagedFile(model: string, file: string, why: string, cached: boolean, cause: unknown): BestOfNError {
+	return fail(
+		'reward-failed',
+		`The reward model ${model} has a damaged file: ${file} ${why}; it may be truncated. ` +
+			(cached
+				? `Delete it from the download cache so it is downloaded again, or set {ranker} to consensus.`
+				: `Copy or export the model into that folder again, or set {ranker} to consensus.`),
+		cause,
+	);
+}
+
+/** The first of `files` in `folder` that exists and is not valid JSON, with the parser's words. */
+function invalidJson(folder: string, files: readonly string[]): { file: string; why: string } | undefined {
+	for (const name of files) {
+		const file = path.join(folder, name);
+		let text: string;
+		try {
+			text = fs.readFileSync(file, 'utf8');
+		} catch {
+			continue;
+		}
+		try {
+			JSON.parse(text);
+		} catch (e) {
+			return { file, why: `is not valid JSON (${errorMessage(e)})` };
+		}
+	}
+	return undefined;
+}
+
 /** Classifies a failure to fetch the config or tokenizer (the first things read) of a Hub id. */
-function hubFailure(request: LoadRequest, e: unknown, file: string): BestOfNError {
+function hubFailure(request: LoadRequest, e: unknown, file: string, folder: string, cached: boolean): BestOfNError {
+	if (e instanceof SyntaxError) {
+		// transformers.js says what did not parse, not in which file: the tokenizer reads two.
+		const bad = invalidJson(folder, file === 'tokenizer.json' ? [file, 'tokenizer_config.json'] : [file]);
+		if (bad) return damagedFile(request.model, bad.file, bad.why, cached, e);
+	}
 	const net = networkReason(e);
 	if (net) return notFound(request.model, `${hubName()} could not be reached (${net})`, e);
 	if (isFileNotFound(e)) {
@@ -203,6 +243,9 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 		}
 	}
 
+	// Where the files are read from: the folder, or a Hub model's copy in the download cache.
+	const folder = where.source === 'local' ? where.dir : path.join(request.cacheDir, where.id);
+	const cached = where.source === 'hub';
 	const progress_callback = onProgress ? (info: Transformers.ProgressInfo) => forwardProgress(info, onProgress) : undefined;
 	const common = { cache_dir: request.cacheDir, local_files_only: !request.allowRemote, progress_callback };
 
@@ -210,7 +253,7 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 	try {
 		config = await T.AutoConfig.from_pretrained(location, common);
 	} catch (e) {
-		throw hubFailure(request, e, 'config.json');
+		throw hubFailure(request, e, 'config.json', folder, cached);
 	}
 	const modelType = String(config.model_type);
 	if (!T.AutoModelForSequenceClassification.supports(modelType)) {
@@ -231,7 +274,7 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 				e,
 			);
 		}
-		throw hubFailure(request, e, 'tokenizer.json');
+		throw hubFailure(request, e, 'tokenizer.json', folder, cached);
 	}
 
 	let session: Transformers.PreTrainedModel;
@@ -252,6 +295,9 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 		if (isFileNotFound(e) && where.source === 'hub' && !request.allowRemote)
 			throw notFound(model, `${file} is not in the download cache and downloads are turned off`, e);
 		if (isFileNotFound(e)) throw noOnnx(model, request.dtype, file);
+		// onnxruntime: "Load model from PATH failed:Protobuf parsing failed." for a truncated or garbled file.
+		if (/protobuf parsing failed/i.test(errorMessage(e)))
+			throw damagedFile(model, path.join(folder, file), 'is not a readable ONNX model (Protobuf parsing failed)', cached, e);
 		throw fail('reward-failed', `Could not load the reward model ${model}: ${errorMessage(e)}`, e);
 	}
 

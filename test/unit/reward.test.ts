@@ -16,6 +16,10 @@ import { buildSync } from 'esbuild';
 import { BestOfNError, type ErrorKind } from '../../src/core/errors';
 import type { LoadProgress, RewardPair } from '../../src/core/reward';
 import type { LoadRequest } from '../../src/core/workerProtocol';
+import type { CandidateGenerator } from '../../src/core/generation';
+import { BestOfNRun } from '../../src/core/run';
+import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
+import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { InProcessRewardScorer, RewardWorkerClient } from '../../src/reward/rewardClient';
 import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel } from '../../src/reward/scorer';
 import { FakeHub } from '../fixtures/fakeHub';
@@ -636,6 +640,76 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 			if (fs.readdirSync(path.dirname(faulty)).length === 0) fs.rmdirSync(path.dirname(faulty));
 		}
 	});
+
+	it('damaged model files: the load error names the file, through the worker', async () => {
+		const damages: Array<[file: string, damage: (bytes: Buffer) => Buffer, says: RegExp]> = [
+			['onnx/model.onnx', b => b.subarray(0, b.length >> 1), /is not a readable ONNX model \(Protobuf parsing failed\)/],
+			['config.json', b => b.subarray(0, b.length >> 1), /is not valid JSON \(/],
+			['tokenizer.json', b => b.subarray(0, b.length >> 1), /is not valid JSON \(/],
+			['tokenizer_config.json', () => Buffer.from('<html>gateway timeout</html>'), /is not valid JSON \(/],
+		];
+		for (const [file, damage, says] of damages) {
+			const dir = writeTinyRewardModel(path.join(tmp, `damaged-${file.replace(/\W/g, '-')}`));
+			const target = path.join(dir, file);
+			fs.writeFileSync(target, damage(fs.readFileSync(target)));
+			const error = await rejectsWith(
+				client(dir).load(never()),
+				'reward-failed',
+				`has a damaged file: ${target} `,
+				says,
+				'truncated',
+			);
+			assert.equal(error.setting, 'rewardModel');
+		}
+	});
+
+	for (const ranker of ['auto', 'reward'] as const) {
+		it(`killed mid-scoring (ranker ${ranker}): candidates stay, ${ranker === 'auto' ? 'ranked by consensus' : 'unranked'}, the message says the worker stopped; the next run gets a fresh worker`, async () => {
+			const c = client();
+			const texts = ['this code is good and clear', 'this code is broken and wrong', 'great correct code'];
+			const generator: CandidateGenerator = {
+				generate: async request => ({ text: texts[request.options.seed - 1] }),
+			};
+			const settings: Settings = { ...DEFAULT_SETTINGS, candidates: 3, concurrency: 1, ranker, rewardModel: dirs.base };
+			const task = rewriteTask({ instruction: 'explain this function', text: 'x', languageId: 'plaintext' });
+			const start = () => new BestOfNRun({ runId: 1, task, settings, generator, scorer: c, seed: 1 }).start();
+
+			await c.load(never());
+			const first = workerOf(c)!;
+			// The system kills the thread as the first score request reaches it (an OOM kill, SIGKILL).
+			const post = first.postMessage.bind(first);
+			first.postMessage = (m: { type: string }) => {
+				post(m);
+				if (m.type === 'score') void first.terminate();
+			};
+			const { state } = await start();
+			assert.equal(state.phase, 'done');
+			assert.equal(state.candidates.length, 3);
+			assert.ok(
+				state.candidates.every(k => k.status === 'done' && texts.includes(k.text)),
+				'every candidate stays',
+			);
+			assert.match(
+				state.notice!.text,
+				/The reward worker stopped unexpectedly \(exit code \d+\).*the next run starts a fresh worker/,
+			);
+			if (ranker === 'auto') {
+				assert.equal(state.ranker.kind, 'consensus');
+				assert.ok(state.candidates.every(k => k.rank !== undefined));
+			} else {
+				assert.equal(state.notice!.severity, 'error');
+				assert.ok(state.candidates.every(k => k.score === undefined));
+			}
+
+			const next = await start();
+			assert.equal(next.state.ranker.kind, 'reward');
+			assert.equal(next.state.notice, undefined);
+			assert.ok(workerOf(c) && workerOf(c) !== first, 'a fresh worker');
+			for (const k of next.state.candidates) {
+				assert.ok(Math.abs(k.score! - tinyRewardLogit(task.rewardPair(k.text))) < 1e-6);
+			}
+		});
+	}
 
 	it('load errors come back with their kind, and a failed load is retried by the next call', async () => {
 		const dir = writeTinyRewardModel(path.join(tmp, 'converted-later'), { withoutOnnx: true });
