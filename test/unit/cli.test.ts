@@ -328,7 +328,7 @@ describe('CLI: best-of-n rewrite', function () {
 		const { url } = await silent.start();
 		try {
 			const r = await run(
-				['rewrite', '-i', 'improve', '--n', '3', '--host', url, '--ranker', 'consensus', '--idle-timeout', '0.3', '--json'],
+				['rewrite', '-i', 'improve', '--n', '3', '--host', url, '--ranker', 'consensus', '--idle-timeout', '2', '--json'],
 				'some text',
 			);
 			assert.equal(r.code, 0, r.stderr);
@@ -337,7 +337,7 @@ describe('CLI: best-of-n rewrite', function () {
 			assert.equal(out.failed, 1);
 			assert.match(
 				r.stderr,
-				/candidate 2 failed: Ollama at http:\/\/127\.0\.0\.1:\d+ sent nothing for 0\.3 s before the candidate finished/,
+				/candidate 2 failed: Ollama at http:\/\/127\.0\.0\.1:\d+ sent nothing for 2 s before the candidate finished/,
 			);
 			assert.match(r.stderr, /raise --idle-timeout\./);
 			assert.doesNotMatch(r.stderr, /bestOfN\./, 'the CLI names its flag, not the setting');

@@ -90,7 +90,7 @@ async function vllmServer(): Promise<Server> {
 }
 
 function run(settings: Settings, over: Partial<Settings> = {}, onState?: (state: PickerState) => void) {
-	const all = { ...settings, candidates: 3, concurrency: 1, ranker: 'consensus' as const, requestIdleSeconds: 0.3, ...over };
+	const all = { ...settings, candidates: 3, concurrency: 1, ranker: 'consensus' as const, requestIdleSeconds: 1, ...over };
 	const r = new BestOfNRun({ runId: 1, task, settings: all, generator: createBackend(all), seed: 7 });
 	if (onState) r.onState(onState);
 	return r.start();
@@ -145,11 +145,7 @@ for (const backend of BACKENDS) {
 				'malformed',
 				/sent a stream (line|event) that is not JSON before the candidate finished/,
 			],
-			[
-				'headers and then silence, naming the idle setting',
-				'silence',
-				/sent nothing for 0\.3 s .*raise bestOfN\.requestIdleSeconds\./,
-			],
+			['headers and then silence, naming the idle setting', 'silence', /sent nothing for 1 s .*raise bestOfN\.requestIdleSeconds\./],
 			[
 				'a connection reset mid-stream, saying the connection closed',
 				'reset',

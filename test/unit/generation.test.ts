@@ -265,13 +265,13 @@ describe('OllamaGenerator against the fake server', () => {
 	});
 
 	it('a server that sends headers and then nothing fails the candidate after the idle timeout, naming the setting', async () => {
-		const idleGenerator = new OllamaGenerator({ host, idleMs: 300 });
+		const idleGenerator = new OllamaGenerator({ host, idleMs: 1000 });
 		fake.respond = () => 'a b c d e f';
 		for (const afterChunks of [0, 3]) {
 			fake.faultFor = () => ({ kind: 'silence', afterChunks });
 			const deltas: string[] = [];
 			const error = await rejection(idleGenerator.generate(request(), new AbortController().signal, d => deltas.push(d)));
-			assertKind(error, 'server', host, 'sent nothing for 0.3 s', 'bestOfN.requestIdleSeconds');
+			assertKind(error, 'server', host, 'sent nothing for 1 s', 'bestOfN.requestIdleSeconds');
 			assert.equal(error.setting, 'requestIdleSeconds');
 			assert.equal(deltas.length, afterChunks, 'what arrived before the silence was streamed');
 			await fake.waitForIdle(1500);
@@ -279,7 +279,7 @@ describe('OllamaGenerator against the fake server', () => {
 		fake.faultFor = undefined;
 		fake.tokenDelayMs = 100;
 		const slow = await idleGenerator.generate(request(), new AbortController().signal, () => undefined);
-		assert.equal(slow.text, 'a b c d e f', 'a stream slower than nothing, 100 ms a piece against 300 ms idle, finishes');
+		assert.equal(slow.text, 'a b c d e f', 'a stream slower than nothing, 100 ms a piece against 1 s idle, finishes');
 	});
 
 	it('a host that answers but is not Ollama says so instead of dumping its page', async () => {

@@ -199,19 +199,19 @@ describe('OpenAI-compatible backend against a vLLM-like server', () => {
 	});
 
 	it('a server that sends headers and then nothing fails the silent request after the idle timeout, naming the setting', async () => {
-		const idle = new OpenAIGenerator({ baseUrl: fake.baseUrl, ignoresN: new Set(), idleMs: 300 });
+		const idle = new OpenAIGenerator({ baseUrl: fake.baseUrl, ignoresN: new Set(), idleMs: 1000 });
 		fake.respond = (_q, i) => (i === 0 ? 'short' : 'a much longer answer that goes on and on');
 		// With n, the choices share a request: one that finished before the silence stays finished.
 		fake.faultFor = () => ({ kind: 'silence', afterChunks: 6 });
 		const r = recorder();
 		await idle.generateMany(request(), 2, 1, new AbortController().signal, r.sink);
 		assert.equal(r.results.get(0)?.text, 'short');
-		assertKind(r.errors.get(1), 'server', fake.baseUrl, 'sent nothing for 0.3 s', 'bestOfN.requestIdleSeconds');
+		assertKind(r.errors.get(1), 'server', fake.baseUrl, 'sent nothing for 1 s', 'bestOfN.requestIdleSeconds');
 		assert.equal(r.errors.get(1)?.setting, 'requestIdleSeconds');
 		// One per request: only the silent request's candidate fails.
 		fake.faultFor = q => (q.id === 3 ? { kind: 'silence', afterChunks: 0 } : undefined);
 		const each = recorder();
-		await new OpenAIGenerator({ baseUrl: fake.baseUrl, ignoresN: new Set([fake.baseUrl]), idleMs: 300 }).generateMany(
+		await new OpenAIGenerator({ baseUrl: fake.baseUrl, ignoresN: new Set([fake.baseUrl]), idleMs: 1000 }).generateMany(
 			request(),
 			3,
 			3,
@@ -219,7 +219,7 @@ describe('OpenAI-compatible backend against a vLLM-like server', () => {
 			each.sink,
 		);
 		assert.deepEqual([...each.results.keys()].sort(), [0, 2]);
-		assertKind(each.errors.get(1), 'server', 'sent nothing for 0.3 s');
+		assertKind(each.errors.get(1), 'server', 'sent nothing for 1 s');
 		await fake.waitForIdle(1000);
 	});
 

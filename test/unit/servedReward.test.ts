@@ -139,12 +139,12 @@ describe('ServedRewardScorer against a vLLM pooling server', () => {
 	});
 
 	it('a reward server that sends headers and then nothing fails the score after the idle timeout, naming the setting', async () => {
-		const scorer = new ServedRewardScorer({ url: fake.url, idleMs: 300 });
+		const scorer = new ServedRewardScorer({ url: fake.url, idleMs: 1000 });
 		await scorer.load(new AbortController().signal);
 		fake.poolingSilence = true;
 		const error = await scorer.score([{ prompt: 'p', response: 'r' }], new AbortController().signal).catch(e => e);
 		assert.ok(error instanceof BestOfNError && error.kind === 'reward-failed', String(error));
-		assert.ok(error.message.includes('sent nothing for 0.3 s') && error.message.includes('bestOfN.requestIdleSeconds'), error.message);
+		assert.ok(error.message.includes('sent nothing for 1 s') && error.message.includes('bestOfN.requestIdleSeconds'), error.message);
 		assert.equal(error.setting, 'requestIdleSeconds');
 		await fake.waitForIdle(1000);
 	});
@@ -168,7 +168,7 @@ describe('ServedRewardScorer against a vLLM pooling server', () => {
 						candidates: 3,
 						rewardModel: fake.url,
 						ranker,
-						requestIdleSeconds: 0.3,
+						requestIdleSeconds: 1,
 					};
 					const { state } = await new BestOfNRun({
 						runId: 1,
