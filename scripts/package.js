@@ -8,7 +8,15 @@
 //   node scripts/package.js [--build] [--check] [TARGET…]
 //       --build  run vscode:prepublish first (else dist/ must hold a production build)
 //       --check  fail when a package is over its budget, or when `vsce ls` for a target lists anything
-//                that should not ship (sources, tests, another platform's binding)
+//                that should not ship (sources, tests, another platform's binding) or misses a
+//                picture README.md shows
+//       --base-images-url=URL  where README's pictures are served (https), for the marketplace page
+//
+// README's pictures (media/readme/*.png) ship in every package. vsce rewrites README's relative links
+// to absolute ones on the repository named in package.json; this project has no public repository
+// yet, so without --base-images-url they are packaged as they are (--no-rewrite-relative-links, else
+// vsce refuses). VS Code's extension page loads README images from https only, so there it shows
+// them once they are served somewhere: set `repository`, or pass --base-images-url.
 //
 // Packages go to .artifacts/vsix/best-of-n-<version>-<target>.vsix.
 'use strict';
@@ -84,6 +92,21 @@ function listTarget(target) {
 	});
 }
 
+/** The pictures README.md shows from this repository (relative paths), in order. */
+function readmeImages(readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')) {
+	const links = [...readme.matchAll(/!\[[^\]]*\]\(\s*<?([^)\s>]+)/g), ...readme.matchAll(/<img\b[^>]*\bsrc=["']([^"']+)["']/gi)].map(
+		m => m[1],
+	);
+	return links.filter(l => !/^[a-z][\w+.-]*:/i.test(l) && !l.startsWith('#')).map(l => path.posix.normalize(l.replace(/^\.\//, '')));
+}
+
+/** vsce's flags for README's links: rewritten against the repository or a given URL, else kept relative. */
+function linkArgs(manifest, baseImagesUrl) {
+	const args = manifest.repository ? [] : ['--allow-missing-repository'];
+	if (baseImagesUrl) return [...args, '--baseImagesUrl', baseImagesUrl, '--baseContentUrl', baseImagesUrl];
+	return manifest.repository ? args : [...args, '--no-rewrite-relative-links'];
+}
+
 function run(cmd, args, env = {}) {
 	const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
 	if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.error || 'exit ' + r.status})`);
@@ -93,11 +116,11 @@ function vsce(args, env) {
 	run(process.execPath, [require.resolve('@vscode/vsce/vsce'), ...args], env);
 }
 
-function packageTarget(target, version) {
+function packageTarget(target, version, links) {
 	const out = path.join(OUT_DIR, `best-of-n-${version}-${target}.vsix`);
 	// The build was made once for all targets; vscode:prepublish sees the flag and does not redo it.
 	withIgnoreFile(target, ignoreFile =>
-		vsce(['package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository'], {
+		vsce(['package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, ...links], {
 			BESTOFN_PREPUBLISHED: '1',
 		}),
 	);
@@ -112,9 +135,12 @@ function main(argv) {
 	const targets = wanted.length ? wanted : Object.keys(TARGETS);
 	if (build) run('npm', ['run', '--silent', 'vscode:prepublish'], { BESTOFN_PREPUBLISHED: '' });
 	if (!fs.existsSync(path.join(ROOT, 'dist', 'rewardWorker.js'))) throw new Error('dist/ is missing: run `npm run package`');
-	const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+	const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+	const baseImagesUrl = argv.find(a => a.startsWith('--base-images-url='))?.slice('--base-images-url='.length);
+	if (baseImagesUrl !== undefined && !/^https:\/\//.test(baseImagesUrl)) throw new Error('--base-images-url must be an https URL');
+	const links = linkArgs(manifest, baseImagesUrl);
 	fs.mkdirSync(OUT_DIR, { recursive: true });
-	const made = targets.map(t => packageTarget(t, version));
+	const made = targets.map(t => packageTarget(t, manifest.version, links));
 	console.log('\npackage                                  size      budget');
 	let over = 0;
 	for (const m of made) {
@@ -123,12 +149,18 @@ function main(argv) {
 		if (flag) over++;
 		console.log(`${path.basename(m.file).padEnd(40)} ${size.toFixed(1).padStart(5)} MB  ${String(m.budgetMb).padStart(3)} MB${flag}`);
 	}
+	if (links.includes('--no-rewrite-relative-links') && readmeImages().length)
+		console.log(
+			`\nREADME's ${readmeImages().length} pictures ship in the package with relative links: VS Code's extension page shows them once they are served over https (set "repository" in package.json, or --base-images-url=URL).`,
+		);
 	if (check && over) throw new Error(`${over} package(s) over budget`);
 	if (check) {
 		for (const m of made) {
 			const files = listTarget(m.target);
 			const stray = strayFiles(m.target, files);
 			if (stray.length) throw new Error(`vsce ls for ${m.target} lists what must not ship:\n  ${stray.join('\n  ')}`);
+			const missing = readmeImages().filter(f => !files.includes(f));
+			if (missing.length) throw new Error(`README.md shows pictures that ${m.target}'s package lacks: ${missing.join(', ')}`);
 			const binding = files.filter(f => f.startsWith(BINDINGS)).length;
 			const own = TARGETS[m.target].ort ? `${binding} files of its own onnxruntime binding` : 'no onnxruntime binding';
 			console.log(`${m.target}: vsce ls lists ${files.length} files, ${own}, nothing from src/ or test/`);
@@ -137,7 +169,7 @@ function main(argv) {
 	return made;
 }
 
-module.exports = { TARGETS, OUT_DIR, main, strayFiles, listTarget };
+module.exports = { TARGETS, OUT_DIR, main, strayFiles, listTarget, readmeImages, linkArgs };
 
 if (require.main === module) {
 	try {

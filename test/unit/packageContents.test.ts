@@ -4,11 +4,15 @@
  * `npm run test:package`, which packages linux-x64 with --check.)
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pack = require('../../scripts/package.js') as {
 	TARGETS: Record<string, { ort: string | null }>;
 	strayFiles(target: string, files: string[]): string[];
+	readmeImages(readme?: string): string[];
+	linkArgs(manifest: { repository?: unknown }, baseImagesUrl?: string): string[];
 };
 
 const BIN = 'node_modules/onnxruntime-node/bin/napi-v6';
@@ -46,6 +50,34 @@ describe('package contents check', () => {
 	it('flags any binding in the Intel-mac package, which has none', () => {
 		assert.deepEqual(pack.strayFiles('darwin-x64', [...SHIPPED, `${BIN}/darwin/arm64/libonnxruntime.dylib`]), [
 			`${BIN}/darwin/arm64/libonnxruntime.dylib`,
+		]);
+	});
+});
+
+describe("README's pictures in the package", () => {
+	it('finds the relative pictures README shows, not remote or data ones, nor links', () => {
+		const md =
+			'![a](media/readme/a.png) ![b](https://example.com/b.png) <img src="./media/readme/c.png" width="400"> [d](#d) ![e](data:image/png;base64,AA)';
+		assert.deepEqual(pack.readmeImages(md), ['media/readme/a.png', 'media/readme/c.png']);
+	});
+
+	it('are files in media/, which the allow-list ships', () => {
+		const images = pack.readmeImages();
+		for (const image of images) {
+			assert.ok(image.startsWith('media/'), `${image} is under media/`);
+			assert.ok(fs.existsSync(path.resolve(__dirname, '../..', image)), `${image} exists`);
+		}
+	});
+
+	it('keeps links relative without a repository or an images URL, and never makes one up', () => {
+		assert.deepEqual(pack.linkArgs({}), ['--allow-missing-repository', '--no-rewrite-relative-links']);
+		assert.deepEqual(pack.linkArgs({ repository: { url: 'https://example.com/r.git' } }), []);
+		assert.deepEqual(pack.linkArgs({}, 'https://example.com/raw/'), [
+			'--allow-missing-repository',
+			'--baseImagesUrl',
+			'https://example.com/raw/',
+			'--baseContentUrl',
+			'https://example.com/raw/',
 		]);
 	});
 });
