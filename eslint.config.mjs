@@ -49,8 +49,8 @@ const LAYERS = {
 	},
 	webview: {
 		// The picker's and the report's message types, and the pure formatting and statistics the host
-		// and the CLI share with them (one score format, one agreement figure everywhere).
-		reach: ['webview', 'core/protocol.ts', 'core/reportProtocol.ts', 'core/scoreFormat.ts', 'core/agreement.ts'],
+		// and the CLI share with them (one score format, one agreement figure, one way to show hidden characters).
+		reach: ['webview', 'core/protocol.ts', 'core/reportProtocol.ts', 'core/scoreFormat.ts', 'core/agreement.ts', 'core/hiddenText.ts'],
 		packages: [
 			[
 				s => s === 'vscode',
@@ -73,7 +73,7 @@ const REACH_MESSAGE = {
 	generation: 'Layer generation depends on core only (not reward, webview, vscode or cli).',
 	reward: 'Layer reward depends on core only (not generation, webview, vscode or cli).',
 	webview:
-		"Layer webview imports only core's message types (src/core/protocol.ts, reportProtocol.ts) and the pure scoreFormat.ts and agreement.ts from outside src/webview/.",
+		"Layer webview imports only core's message types (src/core/protocol.ts, reportProtocol.ts) and the pure scoreFormat.ts, agreement.ts and hiddenText.ts from outside src/webview/.",
 	cli: 'Layer cli never imports the VS Code or webview layers.',
 	vscode: 'Layer vscode does not import the webview: it is a separate browser bundle, spoken to through src/core/protocol.ts.',
 	'extension.ts': 'extension.ts does not import the webview: it is a separate browser bundle, spoken to through src/core/protocol.ts.',

@@ -9,6 +9,7 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import { formatAsComment, withoutImages } from '../core/commentFormat';
+import { showHidden } from '../core/hiddenText';
 import { errorMessage } from '../core/errors';
 import { LineAnchor } from '../core/lineAnchor';
 import type { Logger } from '../core/logger';
@@ -328,7 +329,7 @@ export class Explanations extends Disposable {
 
 /** Untrusted Markdown: no command links, no HTML, no theme icons, no remote images. */
 function inert(text: string): vscode.MarkdownString {
-	const body = new vscode.MarkdownString(withoutImages(text), false);
+	const body = new vscode.MarkdownString(showHidden(withoutImages(text)), false);
 	body.isTrusted = false;
 	body.supportHtml = false;
 	return body;

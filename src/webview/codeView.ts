@@ -1,11 +1,12 @@
 /**
  * Highlighted tokens (see `highlight.ts`) as elements: a span per scope with the scope's classes, and
- * the text always as a Text node, so whatever a model wrote stays text.
+ * the text always as a Text node, so whatever a model wrote stays text (hidden controls shown).
  */
 import type { Token, TokenLine } from './highlight';
+import { showHidden } from '../core/hiddenText';
 
 function tokenNode(t: Token): Node {
-	let node: Node = document.createTextNode(t.text);
+	let node: Node = document.createTextNode(showHidden(t.text));
 	for (const scope of [...t.scopes].reverse()) {
 		const span = document.createElement('span');
 		span.className = scope;

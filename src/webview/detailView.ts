@@ -9,6 +9,7 @@ import { appendTokens, tokenLinesFragment } from './codeView';
 import { button, el, setAttr, setText, show } from './dom';
 import { HighlightCache, highlightDiffRows, type TokenLine } from './highlight';
 import { renderMarkdown } from './markdown';
+import { showHidden } from '../core/hiddenText';
 import {
 	canAccept,
 	detailPlaceholder,
@@ -41,7 +42,7 @@ function renderDiffRow(r: DiffRow, tokens: TokenLine | undefined): HTMLElement {
 	word.textContent = `${diffWords[r.kind]}: `;
 	const text = el('span', 'line-text');
 	if (tokens) appendTokens(text, tokens);
-	else text.textContent = r.text;
+	else text.textContent = showHidden(r.text);
 	line.append(sign, word, text);
 	return line;
 }
@@ -174,11 +175,11 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 					shownText?.id === c.id &&
 					!shownText.highlighted &&
 					c.text.startsWith(shownText.text) &&
-					preText.data === shownText.text
+					preText.data === showHidden(shownText.text)
 				) {
-					if (c.text.length > shownText.text.length) preText.appendData(c.text.slice(shownText.text.length));
-				} else if (preText.data !== c.text) {
-					preText.data = c.text;
+					if (c.text.length > shownText.text.length) preText.appendData(showHidden(c.text.slice(shownText.text.length)));
+				} else if (preText.data !== showHidden(c.text)) {
+					preText.data = showHidden(c.text);
 				}
 			}
 			shownText = { id: c.id, text: c.text, highlighted: !!lines };

@@ -5,6 +5,7 @@
 import type { PickerState } from '../core/protocol';
 import { button, el, setAttr, setText, show } from './dom';
 import { agreementLine, formatElapsed, formatProgress, isRunning, modelLine, phaseLabel, rankerLine } from './view';
+import { showHidden } from '../core/hiddenText';
 
 export interface HeaderActions {
 	cancel(): void;
@@ -103,7 +104,7 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		if ((n?.text ?? '') !== noticeText.textContent && expanded) setExpanded(false); // a new message starts folded
 		show(notice, !!n);
 		notice.className = `notice${n ? ` severity-${n.severity}` : ''}${expanded ? ' expanded' : ''}`;
-		setText(noticeText, n?.text ?? '');
+		setText(noticeText, showHidden(n?.text ?? ''));
 		show(setupButton, n?.action === 'setupReward');
 		noticeText.title = n?.text ?? '';
 		show(showLogButton, !!n && n.severity !== 'info');

@@ -8,6 +8,7 @@ import type { DiffCache } from './diffCache';
 import { el, setAttr, setText, show } from './dom';
 import { formatScore, scoreMeaning, tiedIds, tieTitle } from './score';
 import { canAccept, diffStats, formatStats, isRunning, rowPreview, statusLabel } from './view';
+import { showHidden } from '../core/hiddenText';
 
 export interface ListActions {
 	select(id: number): void;
@@ -104,7 +105,7 @@ export function createListView(diffs: DiffCache, actions: ListActions): ListView
 		const done = c.status === 'done';
 		const diff = done && s.task.diffable ? diffs.of(c, s.original) : undefined;
 		const preview = rowPreview(c, s, diff);
-		setText(row.preview, preview.text);
+		setText(row.preview, showHidden(preview.text));
 		row.preview.classList.toggle('error', preview.error);
 		setText(row.count, c.count > 1 ? `×${c.count}` : '');
 		setAttr(row.count, 'title', c.count > 1 ? `${c.count} candidates had exactly this text` : undefined);

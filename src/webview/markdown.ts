@@ -6,6 +6,7 @@
  * is shown instead, so a reply cannot make the webview fetch anything.
  */
 import MarkdownIt from 'markdown-it';
+import { showHidden } from '../core/hiddenText';
 
 const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
 
@@ -58,7 +59,7 @@ function emit(tokens: readonly Token[], stack: Node[], top: () => Node, options:
 				emit(t.children ?? [], stack, top, options);
 				break;
 			case 'text':
-				top().appendChild(document.createTextNode(t.content));
+				top().appendChild(document.createTextNode(showHidden(t.content)));
 				break;
 			case 'softbreak':
 				top().appendChild(document.createTextNode('\n'));
@@ -68,7 +69,7 @@ function emit(tokens: readonly Token[], stack: Node[], top: () => Node, options:
 				break;
 			case 'code_inline': {
 				const code = document.createElement('code');
-				code.textContent = t.content;
+				code.textContent = showHidden(t.content);
 				top().appendChild(code);
 				break;
 			}
@@ -76,7 +77,7 @@ function emit(tokens: readonly Token[], stack: Node[], top: () => Node, options:
 			case 'code_block': {
 				const pre = document.createElement('pre');
 				const code = document.createElement('code');
-				code.textContent = t.content;
+				code.textContent = showHidden(t.content);
 				pre.appendChild(code);
 				top().appendChild(pre);
 				break;
@@ -86,14 +87,14 @@ function emit(tokens: readonly Token[], stack: Node[], top: () => Node, options:
 				const alt = t.children?.map(c => c.content).join('') || t.content;
 				const span = document.createElement('span');
 				span.className = 'md-image';
-				span.textContent = alt ? `[image: ${alt}]` : '[image]';
+				span.textContent = alt ? `[image: ${showHidden(alt)}]` : '[image]';
 				top().appendChild(span);
 				break;
 			}
 			case 'link_open': {
 				const a = document.createElement('a');
 				const href = t.attrGet('href') ?? '';
-				a.title = href;
+				a.title = showHidden(href);
 				a.setAttribute('role', 'link');
 				a.tabIndex = 0;
 				a.addEventListener('click', e => {
@@ -110,7 +111,7 @@ function emit(tokens: readonly Token[], stack: Node[], top: () => Node, options:
 			case 'html_block':
 			case 'html_inline':
 				// Not produced with `html: false`; if it ever were, it is still only text.
-				top().appendChild(document.createTextNode(t.content));
+				top().appendChild(document.createTextNode(showHidden(t.content)));
 				break;
 			default: {
 				// Tight lists mark their paragraphs hidden: the items hold the text directly.

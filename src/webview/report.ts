@@ -6,6 +6,7 @@
  */
 import type { Rate, RankingReport } from '../core/agreement';
 import type { HostToReport, ReportToHost } from '../core/reportProtocol';
+import { showHidden } from '../core/hiddenText';
 import { button, el } from './dom';
 
 declare function acquireVsCodeApi(): { postMessage(message: ReportToHost): void };
@@ -26,7 +27,7 @@ function svg<K extends keyof SVGElementTagNameMap>(
 
 function label(x: number, y: number, text: string, className: string, anchor: 'start' | 'middle' | 'end' = 'start'): SVGTextElement {
 	const t = svg('text', { x, y, 'text-anchor': anchor }, className);
-	t.textContent = text;
+	t.textContent = showHidden(text); // ranker names come from the preference log, which anything can write
 	return t;
 }
 
@@ -59,7 +60,7 @@ function section(title: string, summary: string, chart: SVGSVGElement, head: str
 		const tr = el('tr');
 		row.forEach((cell, i) => {
 			const td = el(i === 0 ? 'th' : 'td', undefined, i === 0 ? { scope: 'row' } : {});
-			td.textContent = cell;
+			td.textContent = showHidden(cell);
 			tr.append(td);
 		});
 		tbody.append(tr);
