@@ -129,8 +129,9 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		// Settings are read at the start of each run; this only reports bad values as soon as they are made.
 		onDidChangeSettings(() => {
 			// A prompt template with a typo is not used; say so where it was made, with the way back to it.
-			for (const problem of parseSettings(rawSettings()).problems.filter(p => p.startsWith('bestOfN.prompts.'))) {
-				const key = problem.split(' ')[0].slice('bestOfN.'.length);
+			for (const problem of parseSettings(rawSettings()).problems) {
+				const key = /^bestOfN\.(prompts\.\S+)/.exec(problem)?.[1];
+				if (key === undefined) continue;
 				void vscode.window.showWarningMessage(problem, 'Open Settings').then(c => c && openSettings(key));
 			}
 			readSettings(log);

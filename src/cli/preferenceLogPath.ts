@@ -39,5 +39,6 @@ export function findPreferenceLog(candidates = candidateLogPaths()): { file: str
 		})
 		.filter((f): f is { file: string; mtime: number } => f !== undefined)
 		.sort((a, b) => b.mtime - a.mtime);
-	return found.length ? { file: found[0].file, others: found.length - 1 } : undefined;
+	const [newest] = found;
+	return newest ? { file: newest.file, others: found.length - 1 } : undefined;
 }

@@ -54,7 +54,7 @@ export function textLines(markdown: string, room: number): string[] {
 		const open = /^\s*(`{3,}|~{3,})/.exec(raw);
 		if (open) {
 			flush();
-			fence = open[1];
+			fence = open[1] ?? '';
 			continue;
 		}
 		const line = inline(raw);
@@ -66,14 +66,15 @@ export function textLines(markdown: string, room: number): string[] {
 		const heading = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
 		if (heading) {
 			flush();
-			out.push(heading[1]);
+			out.push(heading[1] ?? '');
 			continue;
 		}
 		const item = /^(\s*)([-*+]|\d+[.)])\s+(.*)$/.exec(line);
 		if (item) {
 			flush();
-			const lead = `${item[1]}${item[2] === '*' || item[2] === '+' ? '-' : item[2]} `;
-			paragraph = { lead, hang: ' '.repeat(lead.length), words: words(item[3]) };
+			const [, indent = '', marker = '', rest = ''] = item;
+			const lead = `${indent}${marker === '*' || marker === '+' ? '-' : marker} `;
+			paragraph = { lead, hang: ' '.repeat(lead.length), words: words(rest) };
 			continue;
 		}
 		if (paragraph) paragraph.words.push(...words(line));

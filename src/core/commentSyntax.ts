@@ -20,8 +20,8 @@ export interface CommentSyntax {
 export function parseCommentSyntax(text: string): CommentSyntax | undefined {
 	const errors: ParseError[] = [];
 	const config: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
-	if (errors.length > 0)
-		throw new Error(`not a language configuration: ${printParseErrorCode(errors[0].error)} at offset ${errors[0].offset}`);
+	const [error] = errors;
+	if (error) throw new Error(`not a language configuration: ${printParseErrorCode(error.error)} at offset ${error.offset}`);
 	const comments = isObject(config) ? config.comments : undefined;
 	if (!isObject(comments)) return undefined;
 	const lineValue = comments.lineComment;

@@ -34,7 +34,12 @@ export async function evaluatePairs(
 			]),
 			signal,
 		);
-		chunk.forEach((p, i) => results.push({ chosen: scores[2 * i], rejected: scores[2 * i + 1], subset: p.subset }));
+		chunk.forEach((p, i) => {
+			const [chosen, rejected] = scores.slice(2 * i, 2 * i + 2);
+			if (chosen === undefined || rejected === undefined)
+				throw new Error(`The reward model returned ${scores.length} scores for ${2 * chunk.length} texts.`);
+			results.push({ chosen, rejected, subset: p.subset });
+		});
 		onProgress?.(results.length, pairs.length);
 	}
 	return summarize(results);

@@ -20,7 +20,7 @@ const SYSTEM_PROMPT = [
 	'Keep the original language, indentation style and line structure unless the instruction asks otherwise.',
 ].join(' ');
 
-export function buildRewriteMessages(input: RewriteInput): ChatMessage[] {
+export function buildRewriteMessages(input: RewriteInput): [system: ChatMessage, user: ChatMessage] {
 	const kind = isProseLanguage(input.languageId) ? 'text' : `${input.languageId} code`;
 	return [
 		{ role: 'system', content: SYSTEM_PROMPT },

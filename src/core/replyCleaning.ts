@@ -59,7 +59,7 @@ function stripThinking(text: string, partial: boolean): string | undefined {
 /** The prompt wraps the selection in <<< and >>>; some models answer in the same wrapping. */
 function stripEchoedMarkers(text: string): string {
 	const m = /^\s*<<<[ \t]*\n([\s\S]*?)(?:\n>>>[ \t]*)?\s*$/.exec(text);
-	return m ? m[1] : text;
+	return m?.[1] ?? text;
 }
 
 interface Block {
@@ -73,6 +73,21 @@ interface Block {
 
 const FENCE_LINE = /^[ \t]{0,3}(`{3,}|~{3,})(.*)$/;
 
+interface FenceLine {
+	/** The run of backticks or tildes. */
+	readonly marker: string;
+	/** What follows it on the line. */
+	readonly info: string;
+}
+
+/** The fence on a line, or undefined when it is not one (or there is no such line). */
+function fenceLine(line: string | undefined): FenceLine | undefined {
+	const m = line === undefined ? null : FENCE_LINE.exec(line);
+	if (!m) return undefined;
+	const [, marker = '', info = ''] = m;
+	return { marker, info };
+}
+
 function hasFenceLine(text: string): boolean {
 	return text.split('\n').some(line => FENCE_LINE.test(line));
 }
@@ -81,9 +96,15 @@ function fenceTag(info: string): string {
 	return (info.trim().split(/[\s{,]/)[0] ?? '').toLowerCase();
 }
 
-function closes(line: string, open: RegExpExecArray): boolean {
-	const close = FENCE_LINE.exec(line);
-	return !!close && close[1][0] === open[1][0] && close[1].length >= open[1].length && close[2].trim() === '';
+function closes(line: string | undefined, open: FenceLine): boolean {
+	const close = fenceLine(line);
+	return !!close && close.marker[0] === open.marker[0] && close.marker.length >= open.marker.length && close.info.trim() === '';
+}
+
+/** The text up to its first line break. */
+function firstLine(text: string): string {
+	const end = text.indexOf('\n');
+	return end < 0 ? text : text.slice(0, end);
 }
 
 /**
@@ -94,11 +115,11 @@ function closes(line: string, open: RegExpExecArray): boolean {
 function parseBlocks(lines: readonly string[]): Block[] {
 	const blocks: Block[] = [];
 	for (let i = 0; i < lines.length; i++) {
-		const open = FENCE_LINE.exec(lines[i]);
-		if (!open || (open[1][0] === '`' && open[2].includes('`'))) continue;
+		const open = fenceLine(lines[i]);
+		if (!open || (open.marker[0] === '`' && open.info.includes('`'))) continue;
 		let j = i + 1;
 		while (j < lines.length && !closes(lines[j], open)) j++;
-		blocks.push({ start: i, end: Math.min(j + 1, lines.length), tag: fenceTag(open[2]), body: lines.slice(i + 1, j).join('\n') });
+		blocks.push({ start: i, end: Math.min(j + 1, lines.length), tag: fenceTag(open.info), body: lines.slice(i + 1, j).join('\n') });
 		i = j;
 	}
 	return blocks;
@@ -112,18 +133,18 @@ function parseBlocks(lines: readonly string[]): Block[] {
 function unwrapWholeFence(text: string, languageId: string): string | undefined {
 	const lines = text.split('\n');
 	const first = lines.findIndex(l => FENCE_LINE.test(l));
-	if (first < 0) return undefined;
-	const open = FENCE_LINE.exec(lines[first])!;
-	const tag = fenceTag(open[2]);
-	if (!(tag === 'markdown' || tag === 'md' || open[1].length > 3 || (tag !== '' && sameLanguage(tag, languageId)))) return undefined;
+	const open = fenceLine(lines[first]);
+	if (!open) return undefined;
+	const tag = fenceTag(open.info);
+	if (!(tag === 'markdown' || tag === 'md' || open.marker.length > 3 || (tag !== '' && sameLanguage(tag, languageId)))) return undefined;
 	let last = lines.length - 1;
 	while (last > first && !closes(lines[last], open)) last--;
 	if (last <= first) return undefined;
 	const inner = lines.slice(first + 1, last);
 	// Nested, not consecutive: the first fence inside opens a block (it has an info string), where
 	// "```js … ``` Usage: ```js … ```" would show a bare closing fence first.
-	const fences = inner.filter(l => FENCE_LINE.test(l));
-	if (fences.length === 0 || fences.length % 2 !== 0 || fenceTag(FENCE_LINE.exec(fences[0])![2]) === '') return undefined;
+	const fences = inner.map(fenceLine).filter(f => f !== undefined);
+	if (fences.length === 0 || fences.length % 2 !== 0 || fenceTag(fences[0]?.info ?? '') === '') return undefined;
 	const before = lines.slice(0, first).join('\n').trim();
 	const after = lines
 		.slice(last + 1)
@@ -144,14 +165,15 @@ function unwrapWholeFence(text: string, languageId: string): string | undefined 
 function extractCode(text: string, selection: string, languageId: string): string | undefined {
 	const lines = text.split('\n');
 	const blocks = parseBlocks(lines);
-	if (blocks.length === 0) return undefined;
+	const [only, ...others] = blocks;
+	if (!only) return undefined;
 	if (isProseLanguage(languageId)) {
-		if (blocks.length !== 1) return undefined;
-		const before = lines.slice(0, blocks[0].start).join('\n').trim();
-		const after = lines.slice(blocks[0].end).join('\n').trim();
-		return (!before || isPreamble(before)) && (!after || isEpilogue(after, true)) ? blocks[0].body : undefined;
+		if (others.length > 0) return undefined;
+		const before = lines.slice(0, only.start).join('\n').trim();
+		const after = lines.slice(only.end).join('\n').trim();
+		return (!before || isPreamble(before)) && (!after || isEpilogue(after, true)) ? only.body : undefined;
 	}
-	if (blocks.length === 1) return blocks[0].body;
+	if (others.length === 0) return only.body;
 
 	const wanted = words(selection);
 	const echo = normalizeSpace(selection);
@@ -161,8 +183,8 @@ function extractCode(text: string, selection: string, languageId: string): strin
 	if (ofLanguage.length > 0) pool = ofLanguage;
 
 	const score = (b: Block) => recall(words(b.body), wanted);
-	let best = pool[0];
-	for (const b of pool) if (score(b) > score(best)) best = b;
+	// The first of the best: the pool is never empty (it falls back to all blocks, and there is one).
+	const best = pool.reduce((a, b) => (score(b) > score(a) ? b : a));
 
 	// Grow the answer over neighbouring blocks (at most a short line between them) that bring words
 	// of the selection the answer does not have yet.
@@ -176,8 +198,18 @@ function extractCode(text: string, selection: string, languageId: string): strin
 		return b;
 	};
 	const at = pool.indexOf(best);
-	for (let i = at + 1; i < pool.length && joinable(pool[i - 1], pool[i]) && adds(pool[i]) >= threshold; i++) run.push(take(pool[i]));
-	for (let i = at - 1; i >= 0 && joinable(pool[i], pool[i + 1]) && adds(pool[i]) >= threshold; i--) run.unshift(take(pool[i]));
+	let last = best;
+	for (const b of pool.slice(at + 1)) {
+		if (!joinable(last, b) || adds(b) < threshold) break;
+		run.push(take(b));
+		last = b;
+	}
+	let first = best;
+	for (const b of pool.slice(0, at).reverse()) {
+		if (!joinable(b, first) || adds(b) < threshold) break;
+		run.unshift(take(b));
+		first = b;
+	}
 	return run.map(b => b.body).join('\n\n');
 }
 
@@ -286,12 +318,13 @@ function stripChat(text: string, selection: string, context: ReplyContext, parti
 	let lines = text.split('\n');
 	for (let guard = 0; guard < 3; guard++) {
 		const i = lines.findIndex(l => l.trim() !== '');
-		if (i < 0 || (partial && i === lines.length - 1)) break; // the line may still be growing
-		const b = bare(lines[i]);
+		const line = lines[i];
+		if (line === undefined || (partial && i === lines.length - 1)) break; // the line may still be growing
+		const b = bare(line);
 		if (b === selectionFirst) break;
 		const echo = (instruction !== '' && b === instruction) || /^rewrite this [\w#+-]+(?: code| text)?$/.test(b);
 		const more = lines.slice(i + 1).some(l => l.trim() !== '');
-		if (!more || !(echo || isPreamble(lines[i]))) break;
+		if (!more || !(echo || isPreamble(line))) break;
 		lines = lines.slice(i + 1);
 	}
 	const body = lines.join('\n').replace(/^\s*\n/, '');
@@ -299,11 +332,11 @@ function stripChat(text: string, selection: string, context: ReplyContext, parti
 	// Trailing paragraphs, after a blank line and at the margin, from the first that reads as a remark.
 	const prose = isProseLanguage(context.languageId);
 	const paragraphs = splitParagraphs(body);
-	for (let p = 1; p < paragraphs.length; p++) {
-		const para = paragraphs[p].text;
-		if (/^\s/.test(para) || !isEpilogue(para, !prose) || selection.includes(para.split('\n')[0].trim())) continue;
+	for (const [p, { text: para, offset }] of paragraphs.entries()) {
+		if (p === 0) continue;
+		if (/^\s/.test(para) || !isEpilogue(para, !prose) || selection.includes(firstLine(para).trim())) continue;
 		if (prose && p !== paragraphs.length - 1) continue;
-		const kept = body.slice(0, paragraphs[p].offset).replace(/\s+$/, '');
+		const kept = body.slice(0, offset).replace(/\s+$/, '');
 		if (!prose && insideCommentOrString(kept)) continue;
 		return kept;
 	}
@@ -343,7 +376,8 @@ function commonIndent(text: string): string {
  */
 export function matchIndentation(original: string, candidate: string): string {
 	const lines = original.split('\n');
-	const startsMidLine = lines.length > 1 && leadingIndent(lines[0]) === '' && lines[0].trim() !== '';
+	const head = firstLine(original);
+	const startsMidLine = lines.length > 1 && leadingIndent(head) === '' && head.trim() !== '';
 	const reference = startsMidLine ? lines.slice(1).join('\n') : original;
 	const want = commonIndent(reference);
 	const candidateLines = candidate.split('\n');

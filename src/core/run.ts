@@ -186,10 +186,11 @@ export class BestOfNRun {
 		if (generator.generateMany) {
 			workers = [this.generateAll(generator.generateMany.bind(generator), seed)];
 		} else {
-			let next = 0;
+			// One queue the workers take from in turn.
+			const queue = this.slots.values();
 			workers = Array.from({ length: Math.min(settings.concurrency, this.slots.length) }, async () => {
-				while (next < this.slots.length && !signal.aborted) {
-					const slot = this.slots[next++];
+				for (const slot of queue) {
+					if (signal.aborted) return;
 					await this.generateOne(slot, seed + slot.id);
 				}
 			});

@@ -281,7 +281,8 @@ export class BuiltinGenerator implements GenerationBackend {
 			groups.set(key, [...(groups.get(key) ?? []), w]);
 		}
 		for (const group of groups.values()) {
-			const first = group[0];
+			const [first] = group;
+			if (!first) continue; // every group was made with one
 			// Each row's own signal ends only its row; the batch's ends once every row's has.
 			const batchAbort = new AbortController();
 			const control: BatchControl = {};
@@ -295,8 +296,8 @@ export class BuiltinGenerator implements GenerationBackend {
 				return () => w.signal.removeEventListener('abort', onAbort);
 			});
 			this.runBatch(first.request, group.length, batchAbort.signal, control, row => ({
-				delta: text => group[row].onDelta(text),
-				finished: r => group[row].resolve(r),
+				delta: text => group[row]?.onDelta(text),
+				finished: r => group[row]?.resolve(r),
 			}))
 				.catch((e: unknown) => group.forEach(w => w.reject(e)))
 				.finally(() => rowAborts.forEach(remove => remove()));
@@ -329,7 +330,7 @@ export class BuiltinGenerator implements GenerationBackend {
 				throw new BestOfNError('builtin-failed', `The generator worker answered with "${result.type}".`);
 			this.report(result.result);
 			result.result.rows.forEach((r, i) =>
-				handlers[i].finished({ text: r.text, tokens: r.tokens, evalMs: result.result.ms, doneReason: r.doneReason }),
+				handlers[i]?.finished({ text: r.text, tokens: r.tokens, evalMs: result.result.ms, doneReason: r.doneReason }),
 			);
 		} finally {
 			control.cancelRow = undefined;

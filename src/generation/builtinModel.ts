@@ -224,7 +224,6 @@ class TransformersBuiltinModel implements LoadedBuiltinModel {
 		);
 		const inputs = this.tokenizer(new Array<string>(batch.rows).fill(prompt), { add_special_tokens: false });
 		const rows = Array.from({ length: batch.rows }, () => new RowText(this.tokenizer));
-		const ended = (row: number) => rows[row].done !== undefined;
 
 		const endTokens = this.endTokens;
 		const streamer = new (class extends T.BaseStreamer {
@@ -237,7 +236,7 @@ class TransformersBuiltinModel implements LoadedBuiltinModel {
 				}
 				value.forEach(([token], row) => {
 					const r = rows[row];
-					if (r.done !== undefined || token === undefined) return;
+					if (r === undefined || r.done !== undefined || token === undefined) return;
 					if (endTokens.has(token)) {
 						r.done = 'stop';
 						return;
@@ -252,8 +251,10 @@ class TransformersBuiltinModel implements LoadedBuiltinModel {
 		const stopping = new (class extends T.StoppingCriteria {
 			override _call(ids: number[][]): boolean[] {
 				return ids.map((_, row) => {
-					if (!ended(row) && stopped(row)) rows[row].done = 'cancelled';
-					return ended(row);
+					const r = rows[row];
+					if (r === undefined) return true; // not a row of this batch: nothing to generate for it
+					if (r.done === undefined && stopped(row)) r.done = 'cancelled';
+					return r.done !== undefined;
 				});
 			}
 		})();
@@ -344,7 +345,8 @@ function topPProcessor(T: typeof Transformers) {
 			super();
 		}
 		override _call(_ids: bigint[][], logits: Transformers.Tensor): Transformers.Tensor {
-			const vocab = logits.dims[logits.dims.length - 1];
+			const vocab = logits.dims.at(-1);
+			if (!vocab) return logits;
 			const data = logits.data as Float32Array;
 			for (let start = 0; start < data.length; start += vocab) {
 				const row = data.subarray(start, start + vocab);
@@ -362,7 +364,9 @@ function topPProcessor(T: typeof Transformers) {
 					threshold = v;
 					if (mass >= this.topP) break;
 				}
-				for (let i = 0; i < vocab; i++) if (row[i] < threshold) row[i] = -Infinity;
+				row.forEach((v, i) => {
+					if (v < threshold) row[i] = -Infinity;
+				});
 			}
 			return logits;
 		}

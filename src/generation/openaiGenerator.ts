@@ -161,10 +161,11 @@ export class OpenAIGenerator implements GenerationBackend {
 		signal: AbortSignal,
 		sink: CandidateSink,
 	): Promise<void> {
-		let next = 0;
+		// One queue the workers take from in turn.
+		const queue = indices.values();
 		const worker = async () => {
-			while (next < indices.length && !signal.aborted) {
-				const index = indices[next++];
+			for (const index of queue) {
+				if (signal.aborted) return;
 				sink.started(index, request.options.seed + index);
 				let done = false;
 				try {

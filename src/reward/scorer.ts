@@ -430,7 +430,11 @@ class TransformersRewardModel implements LoadedRewardModel {
 		const values = logits.type === 'float32' ? logits : logits.to('float32');
 		const labels = logits.dims[logits.dims.length - 1] ?? 1;
 		const data = values.data as Float32Array;
-		return inputs.map((_, i) => data[i * labels]);
+		return inputs.map((_, i) => {
+			const score = data[i * labels];
+			if (score === undefined) throw new Error(`The reward model returned ${data.length} logits for ${inputs.length} inputs.`);
+			return score;
+		});
 	}
 
 	async dispose(): Promise<void> {

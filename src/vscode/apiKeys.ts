@@ -54,13 +54,13 @@ export class ApiKeys {
 
 	private async chooseUrl(): Promise<string | undefined> {
 		const settings = readSettings();
-		const urls = [settings.openaiBaseUrl];
-		if (isRewardServer(settings.rewardModel) && settings.rewardModel !== settings.openaiBaseUrl) urls.push(settings.rewardModel);
-		if (urls.length === 1) return urls[0];
+		const generation = settings.openaiBaseUrl;
+		const reward = settings.rewardModel;
+		if (!isRewardServer(reward) || reward === generation) return generation;
 		const pick = await vscode.window.showQuickPick(
 			[
-				{ label: urls[0], description: 'generation (bestOfN.openai.baseUrl)' },
-				{ label: urls[1], description: 'reward model (bestOfN.rewardModel)' },
+				{ label: generation, description: 'generation (bestOfN.openai.baseUrl)' },
+				{ label: reward, description: 'reward model (bestOfN.rewardModel)' },
 			],
 			{ title: 'Best-of-N: which server is the API key for?' },
 		);

@@ -74,7 +74,7 @@ export class CandidateDiff implements vscode.Disposable {
 		if (done.length === 0) return false;
 		const at = done.findIndex(c => c.id === this.shown?.id);
 		const next = done[(at + delta + done.length) % done.length];
-		return this.open(next.id);
+		return next ? this.open(next.id) : false;
 	}
 
 	/** Keeps an open diff in step with the document (the left side is the document as it is now). */

@@ -138,7 +138,7 @@ export class PickerPanel extends Disposable {
 	private lockGroupIfOwn(): void {
 		if (this.groupLocked || this.isDisposed || !this.panel.active) return;
 		const group = vscode.window.tabGroups.activeTabGroup;
-		const ours = group.viewColumn === this.panel.viewColumn && group.tabs.length === 1 && isPickerTab(group.tabs[0]);
+		const ours = group.viewColumn === this.panel.viewColumn && group.tabs.length === 1 && group.tabs.every(isPickerTab);
 		if (!ours) return;
 		this.groupLocked = true;
 		void vscode.commands

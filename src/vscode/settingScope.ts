@@ -28,7 +28,7 @@ export async function chooseScope(key: string, value: string, given?: Scope): Pr
 	const inspected = vscode.workspace.getConfiguration(SECTION).inspect(key);
 	const workspaceValue = inspected?.workspaceValue ?? inspected?.workspaceFolderValue;
 	type Item = vscode.QuickPickItem & { scope: Scope };
-	const items: Item[] = [
+	const items: [user: Item, workspace: Item] = [
 		{
 			scope: 'user',
 			label: 'User Settings',

@@ -40,7 +40,7 @@ function lf(text: string): string {
 }
 
 /** `template`: `bestOfN.prompts.explain`, the user message with placeholders; empty for the built-in one. */
-export function buildExplainMessages(input: ExplainInput, template = ''): ChatMessage[] {
+export function buildExplainMessages(input: ExplainInput, template = ''): [system: ChatMessage, user: ChatMessage] {
 	if (template) {
 		const user = fillTemplate(template, {
 			instruction: '',
