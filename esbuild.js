@@ -103,10 +103,10 @@ const targets = [
 if (!production) {
 	const fs = require('fs');
 	// test/integration/untrusted/ is a suite of its own: it runs in a window with workspace trust on.
-	for (const [from, to] of [
+	for (const [from, to] of /** @type {const} */ ([
 		['test/integration', 'dist/test/integration'],
 		['test/integration/untrusted', 'dist/test/integration-untrusted'],
-	]) {
+	])) {
 		const tests = fs.readdirSync(from).filter(f => f.endsWith('.test.ts'));
 		if (!tests.length) continue;
 		targets.push({

@@ -77,7 +77,8 @@ export class RawScorer {
 
 	/** These pairs as one batch (memoized by their texts). */
 	async batch(pairs: readonly RewardPair[]): Promise<number> {
-		if (pairs.length === 1) return this.single(pairs[0]);
+		const [only] = pairs;
+		if (only && pairs.length === 1) return this.single(only);
 		const key = JSON.stringify(pairs);
 		let ms = this.batches.get(key);
 		if (ms === undefined) {
@@ -103,5 +104,7 @@ export class RawScorer {
 export function median(values: readonly number[]): number {
 	const sorted = [...values].sort((a, b) => a - b);
 	const mid = sorted.length >> 1;
-	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+	const upper = sorted[mid];
+	if (upper === undefined) throw new RangeError('the median of no values');
+	return sorted.length % 2 ? upper : ((sorted[mid - 1] ?? upper) + upper) / 2;
 }

@@ -37,8 +37,9 @@ export function candidateText(seed: number, words: number): string {
 	const next = mulberry32(seed + 1);
 	const out: string[] = [];
 	for (let i = 0; i < words; i++) {
-		let w = WORDS[Math.floor(next() * WORDS.length)];
-		if (i === 0 || out[i - 1].endsWith('.')) w = w[0].toUpperCase() + w.slice(1);
+		// next() < 1, so the index is always in range.
+		let w = WORDS[Math.floor(next() * WORDS.length)] ?? 'word';
+		if (out.at(-1)?.endsWith('.') ?? true) w = w.charAt(0).toUpperCase() + w.slice(1);
 		if (i === words - 1 || next() < 0.07) w += '.';
 		else if (next() < 0.05) w += ',';
 		out.push(w);

@@ -28,9 +28,14 @@ function parseArgs(argv) {
 	const out = { devPaths: [], testsPath: undefined, folder: undefined, disableExtensions: false };
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i];
+		if (a === undefined) break;
 		const eq = a.indexOf('=');
 		const key = eq > 0 ? a.slice(0, eq) : a;
-		const value = () => (eq > 0 ? a.slice(eq + 1) : argv[++i]);
+		const value = () => {
+			const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+			if (v === undefined) throw new Error(`${key} needs a value`);
+			return v;
+		};
 		if (key === '--extensionDevelopmentPath') out.devPaths.push(path.resolve(value()));
 		else if (key === '--extensionTestsPath') out.testsPath = path.resolve(value());
 		else if (key === '--disable-extensions') out.disableExtensions = true;

@@ -95,9 +95,9 @@ function listTarget(target) {
 /** The pictures README.md shows from this repository (relative paths), in order. */
 function readmeImages(readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')) {
 	const links = [...readme.matchAll(/!\[[^\]]*\]\(\s*<?([^)\s>]+)/g), ...readme.matchAll(/<img\b[^>]*\bsrc=["']([^"']+)["']/gi)].map(
-		m => m[1],
+		m => m[1] ?? '',
 	);
-	return links.filter(l => !/^[a-z][\w+.-]*:/i.test(l) && !l.startsWith('#')).map(l => path.posix.normalize(l.replace(/^\.\//, '')));
+	return links.filter(l => l && !/^[a-z][\w+.-]*:/i.test(l) && !l.startsWith('#')).map(l => path.posix.normalize(l.replace(/^\.\//, '')));
 }
 
 /** vsce's flags for README's links: rewritten against the repository or a given URL, else kept relative. */
