@@ -338,10 +338,16 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 		assert.equal(other.tokens, 60);
 	});
 
-	it('unloads after idleMs without calls and starts again on the next', async () => {
+	it('unloads after idleMs without calls, ending the thread that held the model, and starts again on the next', async () => {
 		const c = client({ idleMs: 50 });
 		await c.generate(ask(3), never(), () => {});
+		// The model lives in the worker thread's memory (its isolate and onnxruntime session): the thread exiting frees it.
+		const worker = c['connection']().worker;
+		let exitCode: number | undefined;
+		worker.once('exit', code => (exitCode = code));
 		await until('idle unload', () => !c.running, 5_000);
+		await until('the thread to exit', () => exitCode !== undefined, 5_000);
+		assert.equal(worker.threadId, -1, 'the thread is gone');
 		const again = await c.generate(ask(3), never(), () => {});
 		assert.equal(again.tokens, 3);
 	});
