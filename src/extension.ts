@@ -12,7 +12,7 @@ import { parseSettings } from './core/settings';
 import { onDidChangeSettings, openSettings, rawSettings, readSettings } from './vscode/config';
 import { ExplainController } from './vscode/explainController';
 import { Explanations, type ExplanationView } from './vscode/explanations';
-import { GettingStarted } from './vscode/gettingStarted';
+import { GettingStarted, type WalkthroughKeys } from './vscode/gettingStarted';
 import { createLog } from './vscode/log';
 import { ModelPicker } from './vscode/modelPicker';
 import { currentPick, type PickView } from './vscode/pickTracker';
@@ -25,7 +25,7 @@ import { ReportPanel } from './vscode/reportPanel';
 import { RewardService } from './vscode/rewardService';
 import { BuiltinService } from './vscode/builtinService';
 import { RewriteController } from './vscode/rewriteController';
-import { Sessions } from './vscode/sessions';
+import { Sessions, type FailureView } from './vscode/sessions';
 import { StatusBar, type StatusBarView } from './vscode/statusBar';
 
 /**
@@ -46,6 +46,10 @@ export interface BestOfNApi {
 	readonly logFolder: string;
 	/** The question Best-of-N waits on the user for (e.g. applying a cut candidate), if any. */
 	readonly question: string | undefined;
+	/** A failed run's error message with its buttons (its ways out), while it is on screen. */
+	readonly failure: FailureView | undefined;
+	/** The Getting Started walkthrough's context keys as last set. */
+	readonly walkthrough: WalkthroughKeys;
 	/** The explanations shown inline now. */
 	readonly explanations: readonly ExplanationView[];
 }
@@ -72,7 +76,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		sessions.onDidChangeRunning,
 		{ speed: () => builtin.lastSpeed, onDidMeasure: builtin.onDidMeasureSpeed },
 	);
-	const gettingStarted = new GettingStarted(log, apiKeys);
+	const gettingStarted = new GettingStarted(log, apiKeys, s => builtin.needsDownload(s));
 	const syntaxes = new CommentSyntaxes(log);
 	const explanations = new Explanations(context, log, syntaxes, sessions);
 	const explains = new ExplainController(sessions, explanations);
@@ -111,6 +115,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 			return outcome;
 		}),
 		vscode.commands.registerCommand('bestOfN.checkServer', () => gettingStarted.checkAgain()),
+		vscode.commands.registerCommand('bestOfN.useBuiltinModel', () => builtin.useAsBackend(readSettings(log))),
 		vscode.commands.registerCommand('bestOfN.openSample', () => gettingStarted.openSample()),
 		vscode.commands.registerCommand('bestOfN.compareCandidate', (args?: unknown) => sessions.compareCandidate(args)),
 		vscode.commands.registerCommand('bestOfN.diff.accept', (uri?: unknown) => sessions.acceptDiff(uri)),
@@ -162,8 +167,14 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		get question() {
 			return sessions.question;
 		},
+		get failure() {
+			return sessions.failure;
+		},
 		get explanations() {
 			return explanations.list();
+		},
+		get walkthrough() {
+			return gettingStarted.state;
 		},
 	};
 }

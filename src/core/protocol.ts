@@ -92,6 +92,14 @@ export interface PickerState {
 	readonly agreement?: RankerAgreementView;
 	/** A run-level message (all candidates failed, document changed, …). */
 	readonly notice?: Notice;
+	/** Set when the built-in model (no server) generates this run. */
+	readonly builtin?: BuiltinModelView;
+}
+
+/** What the picker says about the built-in model while it is the backend. */
+export interface BuiltinModelView {
+	/** Tokens per second of its last generation on this machine (this run's once it finished); undefined until measured. */
+	readonly tokensPerSecond?: number;
 }
 
 /** What fixes a notice, offered as a button beside it: `setupReward` opens the reward model picker. */

@@ -12,6 +12,7 @@ import type { Settings } from '../core/settings';
 import { builtinModelCached, formatBytes, planBuiltinDownload } from '../generation/builtinDownload';
 import { BuiltinGenerator, type GenerationSpeed } from '../generation/builtinGenerator';
 import { resolveModelLocation } from './rewardService';
+import { writeSetting } from './settingScope';
 
 /** The worker is released after this long without a run (a 0.5B model holds about 1 GB). */
 const IDLE_MS = 10 * 60_000;
@@ -144,6 +145,19 @@ export class BuiltinService implements vscode.Disposable {
 				}
 			},
 		);
+	}
+
+	/**
+	 * Makes the built-in model the backend (Best-of-N: Use the Built-in Model, the walkthrough's first
+	 * step, the unreachable-server error's offer): asks before a download unless the person already
+	 * agreed to one whose size they were shown, loads it, then sets `bestOfN.backend` in user settings.
+	 * Resolves whether it is now the backend.
+	 */
+	async useAsBackend(settings: Settings, options: { alreadyAgreed?: boolean } = {}): Promise<boolean> {
+		if (!(await this.ensureReady(settings, options))) return false;
+		await writeSetting('backend', 'builtin', 'user');
+		this.logger.info(`switched to the built-in model ${settings.builtinModel}`);
+		return true;
 	}
 
 	/** Whether a worker is alive (for tests and diagnostics). */

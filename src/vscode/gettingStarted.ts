@@ -1,14 +1,15 @@
 /**
  * What the Getting Started walkthrough's steps complete on: context keys that say whether the model
- * server answers, whether the configured model is installed there, whether a ranker works and
- * whether a rewrite has finished. The server is asked on activation, when its settings change and
- * on "Check Again"; runs that finish confirm all of it.
+ * server answers (or the built-in model is chosen: it needs none), whether the configured model is
+ * there (installed on Ollama, listed by `/v1/models`, the built-in one downloaded), whether a ranker
+ * works and whether a rewrite has finished. The server is asked on activation, when its settings
+ * change and on "Check Again"; runs that finish confirm all of it.
  */
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { ModelCatalog } from '../core/modelCatalog';
-import { generationHost, type Settings } from '../core/settings';
+import { generationHost, runSettings, type Settings } from '../core/settings';
 import { modelCatalogFor } from '../generation/modelCatalog';
 import type { ApiKeys } from './apiKeys';
 import { readSettings, SECTION } from './config';
@@ -27,23 +28,34 @@ function total(items) {
 }
 `;
 
+/** The walkthrough's context keys as last set, for diagnostics and tests (VS Code offers no way to read them). */
+export type WalkthroughKeys = Partial<Record<'serverReachable' | 'modelInstalled' | 'rankerReady' | 'triedRewrite', boolean>>;
+
 export class GettingStarted extends Disposable {
 	private checks = 0;
 	private readonly inFlight = new Set<AbortController>();
+	private readonly keys: WalkthroughKeys = {};
 
 	constructor(
 		private readonly logger: Logger,
 		private readonly apiKeys: ApiKeys,
+		/** Whether the built-in model still has to be downloaded before it can run. */
+		private readonly builtinNeedsDownload: (settings: Settings) => boolean,
 	) {
 		super();
 		this._register(
 			vscode.workspace.onDidChangeConfiguration(e => {
-				const server = ['backend', 'ollama.host', 'openai.baseUrl', 'model'];
+				const server = ['backend', 'ollama.host', 'openai.baseUrl', 'model', 'builtin.model', 'builtin.dtype'];
 				if (server.some(key => e.affectsConfiguration(`${SECTION}.${key}`))) void this.check();
 				if (e.affectsConfiguration(`${SECTION}.ranker`) && readSettings().ranker === 'consensus') this.rankerWorks();
 			}),
 		);
 		if (readSettings().ranker === 'consensus') this.rankerWorks();
+	}
+
+	/** The walkthrough's keys as last set. */
+	get state(): WalkthroughKeys {
+		return { ...this.keys };
 	}
 
 	/**
@@ -52,16 +64,22 @@ export class GettingStarted extends Disposable {
 	 */
 	async check(): Promise<boolean> {
 		const id = ++this.checks;
-		const settings = readSettings();
+		const settings = runSettings(readSettings());
+		if (settings.backend === 'builtin') {
+			// No server to reach; the model is there once downloaded (or a folder on this machine).
+			this.setContext('serverReachable', true);
+			this.setContext('modelInstalled', !this.builtinNeedsDownload(settings));
+			return true;
+		}
 		const controller = new AbortController();
 		this.inFlight.add(controller);
 		try {
 			const models = await this.catalog(settings).listModels(controller.signal);
 			const wanted = canonical(settings.model);
 			if (id === this.checks) {
-				setContext('bestOfN.serverReachable', true);
-				setContext(
-					'bestOfN.modelInstalled',
+				this.setContext('serverReachable', true);
+				this.setContext(
+					'modelInstalled',
 					models.some(m => canonical(m.name) === wanted),
 				);
 			}
@@ -69,8 +87,8 @@ export class GettingStarted extends Disposable {
 		} catch (e) {
 			this.logger.debug(`server check: ${errorMessage(e)}`);
 			if (id === this.checks && !controller.signal.aborted) {
-				setContext('bestOfN.serverReachable', false);
-				setContext('bestOfN.modelInstalled', false);
+				this.setContext('serverReachable', false);
+				this.setContext('modelInstalled', false);
 			}
 			return false;
 		} finally {
@@ -86,6 +104,10 @@ export class GettingStarted extends Disposable {
 	async checkAgain(): Promise<boolean> {
 		const ok = await this.check();
 		const settings = readSettings();
+		if (settings.backend === 'builtin') {
+			void vscode.window.showInformationMessage('Best-of-N: the built-in model runs on this machine; no server is needed.');
+			return ok;
+		}
 		const { serverName, hostSetting } = this.catalog(settings);
 		const start = settings.backend === 'ollama' ? 'Start Ollama (`ollama serve`)' : 'Start the server';
 		if (ok) void vscode.window.showInformationMessage(`Best-of-N: ${serverName} answers.`);
@@ -101,14 +123,19 @@ export class GettingStarted extends Disposable {
 
 	/** A run finished with candidates: server, model and (if it ranked by reward) the reward model all work. */
 	runFinished(rankedByReward: boolean): void {
-		setContext('bestOfN.serverReachable', true);
-		setContext('bestOfN.modelInstalled', true);
-		setContext('bestOfN.triedRewrite', true);
+		this.setContext('serverReachable', true);
+		this.setContext('modelInstalled', true);
+		this.setContext('triedRewrite', true);
 		if (rankedByReward) this.rankerWorks();
 	}
 
 	rankerWorks(): void {
-		setContext('bestOfN.rankerReady', true);
+		this.setContext('rankerReady', true);
+	}
+
+	private setContext(key: keyof WalkthroughKeys, value: boolean): void {
+		this.keys[key] = value;
+		void vscode.commands.executeCommand('setContext', `bestOfN.${key}`, value);
 	}
 
 	/** Opens a small function to rewrite, selected. */
@@ -123,10 +150,6 @@ export class GettingStarted extends Disposable {
 		for (const c of this.inFlight) c.abort();
 		super.dispose();
 	}
-}
-
-function setContext(key: string, value: boolean): void {
-	void vscode.commands.executeCommand('setContext', key, value);
 }
 
 function canonical(name: string): string {

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { BestOfNError, errorMessage, isCancelled } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { describePull, formatBytes, type ModelCatalog, type ServerModel } from '../core/modelCatalog';
+import { runSettings } from '../core/settings';
 import { modelCatalogFor } from '../generation/modelCatalog';
 import type { Activity } from './activity';
 import type { ApiKeys } from './apiKeys';
@@ -112,16 +113,18 @@ export class ModelPicker {
 	}
 
 	private async save(name: string, scope?: Scope): Promise<string | undefined> {
-		const where = await chooseScope('model', name, scope);
+		// The built-in backend runs its own setting's model; `bestOfN.model` names a server's model.
+		const key = readSettings().backend === 'builtin' ? 'builtin.model' : 'model';
+		const where = await chooseScope(key, name, scope);
 		if (!where) return undefined;
-		await writeSetting('model', name, where);
+		await writeSetting(key, name, where);
 		this.logger.info(`generation model: ${name} (${where} settings)`);
 		return name;
 	}
 
 	/** Shows the list; resolves with what was chosen, undefined when dismissed. */
 	private pick(catalog: ModelCatalog): Promise<Action | undefined> {
-		const current = readSettings().model;
+		const current = runSettings(readSettings()).model;
 		const pick = vscode.window.createQuickPick<Item>();
 		pick.title = 'Best-of-N: Select Generation Model';
 		pick.placeholder = `Asking ${catalog.serverName} for its models…`;

@@ -110,6 +110,10 @@ export class PickerSession extends Disposable {
 	readonly onDidAccept = this.accepted.event;
 	private readonly diff: CandidateDiff;
 	private _question: string | undefined;
+	/** The current run's own snapshot, before the session adds what it knows (agreement, built-in speed). */
+	private runState?: PickerState;
+	/** Whether the current run generates with the built-in model. */
+	private builtinRun = false;
 
 	constructor(
 		readonly spec: SessionSpec,
@@ -137,6 +141,12 @@ export class PickerSession extends Disposable {
 				// focusing the document then would open it again after the rest close.
 				if (!this.disposed && wasActive) setTimeout(() => this.focusEditor(), 100);
 				this.dispose();
+			}),
+		);
+		// The speed is measured when the built-in model's batch ends, which may be after the run's last snapshot.
+		this._register(
+			deps.builtin.onDidMeasureSpeed(() => {
+				if (this.builtinRun && this.runState) this.show(this.runState);
 			}),
 		);
 		this._register(
@@ -232,6 +242,7 @@ export class PickerSession extends Disposable {
 			logger: this.deps.logger,
 		});
 		this.run = run;
+		this.builtinRun = settings.backend === 'builtin';
 		this.runIds.push(run.snapshot().runId);
 		this.runListener = run.onState(state => this.show(state));
 		this.show(run.snapshot());
@@ -257,6 +268,7 @@ export class PickerSession extends Disposable {
 
 	/** Shows a finished run's state again (no generation): its candidates can be accepted as before. */
 	replay(state: PickerState): void {
+		this.builtinRun = false; // the state carries what was said about its run
 		this.runIds.push(state.runId);
 		this.show(state);
 	}
@@ -333,8 +345,10 @@ export class PickerSession extends Disposable {
 	}
 
 	private show(state: PickerState): void {
+		this.runState = state;
 		const agreement = this.deps.agreement?.(state);
-		this.lastState = agreement ? { ...state, agreement } : state;
+		const builtin = this.builtinRun ? { tokensPerSecond: this.deps.builtin.lastSpeed?.tokensPerSecond } : undefined;
+		this.lastState = agreement || builtin ? { ...state, ...(agreement && { agreement }), ...(builtin && { builtin }) } : state;
 		if (!this.disposed) this.panel.update(this.lastState);
 	}
 

@@ -21,9 +21,16 @@ import { Disposable } from './dispose';
 import { PickerSession, type AcceptEvent, type AcceptOutcome, type SessionSpec } from './pickerSession';
 import type { RewardService } from './rewardService';
 
+/** An error message as a person sees it: its text and the buttons beside it. */
+export interface FailureView {
+	readonly message: string;
+	readonly buttons: readonly string[];
+}
+
 export class Sessions extends Disposable {
 	private session?: PickerSession;
 	private runIds = 0;
+	private shownFailure?: FailureView;
 	private readonly accepted = this._register(new vscode.EventEmitter<AcceptEvent>());
 	/** A candidate was accepted in any session: the run's whole state and the chosen id. */
 	readonly onDidAccept = this.accepted.event;
@@ -51,6 +58,11 @@ export class Sessions extends Disposable {
 	/** The current picker's state, if one is open. */
 	get current(): PickerState | undefined {
 		return this.session?.state;
+	}
+
+	/** The failed run's error message and its buttons, while it is on screen (for diagnostics and tests). */
+	get failure(): FailureView | undefined {
+		return this.shownFailure;
 	}
 
 	/**
@@ -203,10 +215,18 @@ export class Sessions extends Disposable {
 		const buttons = [useBuiltin, pull, setKey, canRetry ? 'Retry' : undefined, open, 'Show Log'].filter(
 			(b): b is string => b !== undefined,
 		);
-		const choice = await vscode.window.showErrorMessage(error.message, ...buttons);
+		const shown: FailureView = { message: error.message, buttons };
+		this.shownFailure = shown;
+		let choice: string | undefined;
+		try {
+			choice = await vscode.window.showErrorMessage(error.message, ...buttons);
+		} finally {
+			if (this.shownFailure === shown) this.shownFailure = undefined;
+		}
 		if (choice === undefined) return;
 		if (choice === useBuiltin) {
-			if (await this.switchToBuiltin(settings)) retry();
+			// The button stated the size: clicking it is the yes to the download.
+			if (await this.builtin.useAsBackend(settings, { alreadyAgreed: true })) retry();
 		} else if (choice === pull) {
 			if (await this.pull(backend, settings.model)) retry();
 		} else if (choice === setKey) {
@@ -221,17 +241,6 @@ export class Sessions extends Disposable {
 	private async builtinOffer(settings: Settings): Promise<string> {
 		const size = await this.builtin.downloadSize(settings, 3000);
 		return `Use the Built-in Model${size ? ` (${size})` : ''}`;
-	}
-
-	/**
-	 * The person chose the built-in model from an error: download it (the button stated the size, so
-	 * that is the yes) and load it with progress, then make it the backend in user settings.
-	 */
-	private async switchToBuiltin(settings: Settings): Promise<boolean> {
-		if (!(await this.builtin.ensureReady(settings, { alreadyAgreed: true }))) return false;
-		await vscode.workspace.getConfiguration('bestOfN').update('backend', 'builtin', vscode.ConfigurationTarget.Global);
-		this.logger.info(`switched to the built-in model ${settings.builtinModel}`);
-		return true;
 	}
 
 	/** Pulls a model with streamed, cancellable progress. Resolves true when it is installed. */

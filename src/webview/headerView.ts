@@ -4,7 +4,7 @@
  */
 import type { PickerState } from '../core/protocol';
 import { button, el, setAttr, setText, show } from './dom';
-import { agreementLine, formatElapsed, formatProgress, isRunning, modelLine, phaseLabel, rankerLine } from './view';
+import { agreementLine, builtinLine, formatElapsed, formatProgress, isRunning, modelLine, phaseLabel, rankerLine } from './view';
 import { showHidden } from '../core/hiddenText';
 
 export interface HeaderActions {
@@ -35,6 +35,11 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 	const rankerText = el('span', 'ranker');
 	const agreementText = el('span', 'agreement', { title: 'From your recorded picks (Best-of-N: Show Ranking Report)' });
 	metaRow.append(modelText, rankerText, agreementText);
+	// Only while the built-in model generates: it is small and slow, and a person should know both.
+	const builtinRow = el('div', 'builtin-row');
+	const builtinSpeed = el('span', 'builtin-speed');
+	const builtinHint = el('span', 'builtin-hint');
+	builtinRow.append(builtinSpeed, builtinHint);
 	const statusRow = el('div', 'status-row');
 	const phaseText = el('span', 'phase');
 	const progressText = el('span', 'progress');
@@ -55,7 +60,7 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		// Selecting part of the message to copy it is not a click to fold it.
 		if (!window.getSelection()?.toString()) setExpanded(!expanded);
 	});
-	root.append(busyBar, titleRow, statusRow, metaRow, notice);
+	root.append(busyBar, titleRow, statusRow, metaRow, builtinRow, notice);
 
 	let expanded = false;
 	function setExpanded(next: boolean): void {
@@ -93,6 +98,13 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		rankerText.title = ranker.title;
 		setText(agreementText, s.agreement ? agreementLine(s.agreement) : '');
 		show(agreementText, !!s.agreement);
+		show(builtinRow, !!s.builtin);
+		if (s.builtin) {
+			const line = builtinLine(s.builtin);
+			setText(builtinSpeed, line.speed);
+			setText(builtinHint, line.hint);
+			builtinRow.title = `${line.speed}. ${line.hint}.`;
+		}
 		setText(phaseText, phaseLabel(s.phase));
 		setText(progressText, formatProgress(s));
 		renderElapsed();

@@ -4,7 +4,7 @@
  * `detailView.ts`) only turn these values into elements.
  */
 import { diffLines } from 'diff';
-import type { CandidateView, PickerState, RankerAgreementView, RunPhase } from '../core/protocol';
+import type { BuiltinModelView, CandidateView, PickerState, RankerAgreementView, RunPhase } from '../core/protocol';
 import { formatScore } from './score';
 
 export type ViewMode = 'text' | 'diff';
@@ -92,6 +92,19 @@ export function statusLabel(c: CandidateView): string {
 export function agreementLine(a: RankerAgreementView): string {
 	const pct = (x: number) => `${Math.round(100 * x)}%`;
 	return `agreed with your pick ${a.agreed} of ${a.runs} times (${pct(a.agreed / a.runs)}, 95% CI ${pct(a.ci95[0])}–${pct(a.ci95[1])})`;
+}
+
+/**
+ * The header's line while the built-in model generates: that it is in use, how fast it went here,
+ * and (in a person's words) how to get better results.
+ */
+export function builtinLine(b: BuiltinModelView): { speed: string; hint: string } {
+	const speed =
+		b.tokensPerSecond !== undefined ? `${b.tokensPerSecond.toFixed(1)} tokens/s on this machine` : 'speed measured after its first run';
+	return {
+		speed: `Built-in model · ${speed}`,
+		hint: 'For better results: a model server (bestOfN.backend) or a bigger model (bestOfN.builtin.model)',
+	};
 }
 
 /**

@@ -358,8 +358,56 @@ describe('e2e: error messages and their actions', function () {
 		const rows = await picker.locator('.list [role=option] .preview').allTextContents();
 		assert.ok(rows.length >= 2, `candidates from the built-in model: ${JSON.stringify(rows)}`);
 		assert.match(await picker.locator('.meta-row').textContent(), /built-in model/);
+		// The picker says the built-in model generated, how fast, and how to get better results.
+		const line = picker.locator('.builtin-row');
+		await until('the measured speed in the picker', async () => /tokens\/s on this machine/.test(await line.innerText()));
+		assert.match(await line.locator('.builtin-speed').innerText(), /^Built-in model · [\d.]+ tokens\/s on this machine$/);
+		assert.match(
+			await line.locator('.builtin-hint').innerText(),
+			/^For better results: a model server \(bestOfN\.backend\) or a bigger model/,
+		);
 		await h.screenshot(page, 'errors-builtin-offer');
 		await page.locator('.statusbar-item', { hasText: 'built-in ·' }).first().waitFor();
 		assert.match(await page.locator('.statusbar-item', { hasText: 'built-in ·' }).first().textContent(), /built-in · [\d.]+ tok\/s/);
+	});
+
+	it('"Use the Built-in Model" (the walkthrough\'s first step) asks with the size first; no means nothing is downloaded', async function () {
+		this.timeout(4 * h.LOAD_TIMEOUT + 120000);
+		// A fresh profile: the last test's window downloaded the model into its own storage.
+		await wb.teardown();
+		await openWindow();
+		hub.reset();
+		const dialog = page.locator('.monaco-dialog-box', { hasText: 'Download the built-in model' });
+		const ask = async () => {
+			// Before the extension host has started, running the command ends in VS Code's "not found" dialog.
+			const notYet = page.locator('.monaco-dialog-box', { hasText: 'not found' });
+			await until(
+				'the download question',
+				async () => {
+					await h.runCommand(page, 'Best-of-N: Use the Built-in Model');
+					const seen = await Promise.race([
+						dialog.waitFor({ timeout: 15000 }).then(() => 'asked'),
+						notYet.waitFor({ timeout: 15000 }).then(() => 'not yet'),
+					]).catch(() => 'nothing');
+					if (seen === 'not yet') await page.keyboard.press('Escape');
+					return seen === 'asked';
+				},
+				90000,
+			);
+			return (await dialog.locator('.dialog-message-text, .dialog-message').first().innerText()).trim();
+		};
+		assert.match(await ask(), new RegExp(`^Download the built-in model ${BUILTIN.replace(/\./g, '\\.')} \\(\\d+ kB\\)\\?$`));
+		assert.deepStrictEqual(hub.filesDownloaded(BUILTIN), [], 'asked, not downloaded');
+		await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
+		await dialog.waitFor({ state: 'hidden' });
+		await h.sleep(1000);
+		assert.deepStrictEqual(hub.filesDownloaded(BUILTIN), [], 'no: nothing downloaded');
+		assert.strictEqual(await page.locator('.statusbar-item', { hasText: 'built-in' }).count(), 0, 'the backend is unchanged');
+
+		await ask();
+		await h.screenshot(page, 'walkthrough-builtin-ask');
+		await dialog.locator('.monaco-button', { hasText: 'Download' }).click();
+		await until('the built-in model to be downloaded', () => hub.filesDownloaded(BUILTIN).includes('onnx/model_quantized.onnx'), 60000);
+		await page.locator('.statusbar-item', { hasText: 'built-in' }).first().waitFor({ timeout: 60000 });
 	});
 });

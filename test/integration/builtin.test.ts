@@ -16,7 +16,7 @@ import { until } from '../fixtures/until';
 
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
-const SETTINGS = ['backend', 'builtin.model', 'builtin.dtype', 'candidates', 'ranker', 'maxTokens'];
+const SETTINGS = ['backend', 'builtin.model', 'builtin.dtype', 'candidates', 'ranker', 'maxTokens', 'model'];
 
 async function selectAllOf(text: string): Promise<void> {
 	const doc = await vscode.workspace.openTextDocument({ content: text, language: 'javascript' });
@@ -78,6 +78,10 @@ describe('The built-in backend (no server) in a real extension host', function (
 		assert.ok(texts.length >= 3, `distinct samples (${texts.length})`);
 		assert.ok(seenStreaming.length > 0, 'text showed in the picker while it was generated');
 		assert.match(api.statusBar.text, /\(built-in · [\d.]+ tok\/s\)/);
+		// The picker says so too, with the speed this run was measured at.
+		const speed = await until('the picker to show the measured speed', () => api.picker?.builtin?.tokensPerSecond, 20_000);
+		assert.ok(speed > 0);
+		assert.ok(api.statusBar.text.includes(`${speed.toFixed(1)} tok/s`), `${api.statusBar.text} vs ${speed}`);
 		assert.match(api.statusBar.tooltip, /the built-in model .* on this machine, [\d.]+ tokens\/s/);
 		assert.equal(api.builtinWorkerRunning, true, 'the model stays loaded for the next run');
 	});
@@ -103,5 +107,27 @@ describe('The built-in backend (no server) in a real extension host', function (
 		await selectAllOf('let y = 2;');
 		const next = await rewrite('rename y');
 		assert.equal(next?.phase, 'done', next?.notice?.text);
+	});
+
+	it("Use the Built-in Model (the walkthrough's first step): a model on this machine needs no download; it becomes the backend", async () => {
+		await set('backend', 'ollama');
+		await set('ollama.host', 'http://127.0.0.1:9'); // nothing answers there
+		try {
+			await until('the server step to be open', () => api.walkthrough.serverReachable === false, 20_000);
+			assert.equal(await vscode.commands.executeCommand('bestOfN.useBuiltinModel'), true);
+			assert.equal(config().get('backend'), 'builtin');
+			await until('both first steps to complete', () => api.walkthrough.serverReachable && api.walkthrough.modelInstalled, 20_000);
+			assert.match(api.statusBar.text, /\(built-in/);
+			assert.ok(!api.statusBar.tooltip.includes('127.0.0.1:9'), 'the Ollama host is not named');
+		} finally {
+			await set('ollama.host', undefined);
+		}
+	});
+
+	it('the model picker lists the built-in model and saves a choice to bestOfN.builtin.model', async () => {
+		const chosen = await vscode.commands.executeCommand<string | undefined>('bestOfN.selectModel', { model: dir, scope: 'user' });
+		assert.equal(chosen, dir);
+		assert.equal(config().get('builtin.model'), dir);
+		assert.equal(config().inspect('model')?.globalValue, undefined, "bestOfN.model (a server's model) is untouched");
 	});
 });

@@ -189,6 +189,18 @@ describe('Choosing models', function () {
 		await until('the status bar to settle', () => api.statusBar.text === '$(sparkle) gemma2:2b · consensus');
 	});
 
+	it('a model the server lacks: the error offers to pull it, beside choosing another', async () => {
+		await set('model', 'tinyllama:1.1b');
+		const state = await rewrite('missing model');
+		assert.equal(state?.phase, 'failed');
+		const failure = await until('the error message', () => api.failure);
+		assert.match(failure.message, /tinyllama:1\.1b/);
+		assert.deepEqual(failure.buttons, ['Pull tinyllama:1.1b', 'Choose Another Model', 'Show Log']);
+		await vscode.commands.executeCommand('notifications.clearAll');
+		await until('the message to close', () => api.failure === undefined);
+		assert.ok(!fake.hasModel('tinyllama:1.1b'), 'offered, not pulled');
+	});
+
 	it('Getting Started: Check Again finds the server, and the sample opens selected', async () => {
 		assert.equal(await vscode.commands.executeCommand('bestOfN.checkServer'), true);
 		const closed = new FakeOllama();

@@ -19,7 +19,9 @@ const REPLIES = ['short', 'a medium answer', 'the longest answer of them all', '
 
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
-const SETTINGS = ['backend', 'openai.baseUrl', 'model', 'candidates', 'concurrency', 'ranker', 'rewardModel'];
+const SETTINGS = ['backend', 'ollama.host', 'openai.baseUrl', 'model', 'candidates', 'concurrency', 'ranker', 'rewardModel'];
+/** An Ollama host that must never be named while the backend is openai. */
+const OLLAMA_HOST = 'http://ollama-box.invalid:11434';
 
 async function selectAllOf(text: string): Promise<void> {
 	const doc = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
@@ -53,6 +55,7 @@ describe('The openai backend with a served reward model, in a real extension hos
 		await gen.start();
 		await rm.start();
 		api = (await vscode.extensions.all.find(e => e.id.endsWith('.best-of-n'))?.activate()) as BestOfNApi;
+		await set('ollama.host', OLLAMA_HOST);
 		await set('backend', 'openai');
 		await set('openai.baseUrl', gen.baseUrl);
 		await set('model', MODEL);
@@ -92,6 +95,7 @@ describe('The openai backend with a served reward model, in a real extension hos
 			[4],
 			'all four in one request',
 		);
+		assert.equal(state.host, gen.baseUrl, 'the picker names the base URL it generated at');
 		assert.equal(state.ranker.kind, 'reward', state.ranker.reason);
 		assert.equal(state.ranker.label, RM, 'the picker names the served model');
 		assert.deepEqual(
@@ -148,6 +152,44 @@ describe('The openai backend with a served reward model, in a real extension hos
 		gen.models = [MODEL];
 	});
 
+	it('the status bar names the model and the base URL in use, never the Ollama host', async () => {
+		await until('the status bar to name the model', () => api.statusBar.text === `$(sparkle) ${MODEL} · reward`, 20_000);
+		const tooltip = api.statusBar.tooltip;
+		assert.ok(tooltip.includes(`Generation: ${MODEL} at ${gen.baseUrl}`), tooltip);
+		assert.ok(tooltip.includes(`Reward model: ${rm.url}`), tooltip);
+		assert.ok(!tooltip.includes('ollama-box') && !/ollama/i.test(tooltip), tooltip);
+	});
+
+	it('a model the server does not serve: the error offers another model, and no pull', async () => {
+		await vscode.commands.executeCommand('bestOfN.setApiKey', { url: gen.baseUrl, apiKey: KEY });
+		await set('model', 'no-such/model');
+		try {
+			await selectAllOf('some text');
+			const state = await rewrite('make it better');
+			assert.equal(state?.phase, 'failed');
+			const failure = await until('the error message', () => api.failure, 20_000);
+			assert.ok(failure.message.startsWith(`Model "no-such/model" is not served at ${gen.baseUrl}`), failure.message);
+			assert.ok(failure.message.endsWith('Set bestOfN.model to a model it serves.'), failure.message);
+			assert.deepEqual(failure.buttons, ['Choose Another Model', 'Show Log']);
+			await vscode.commands.executeCommand('notifications.clearAll');
+			await until('the message to close', () => api.failure === undefined, 20_000);
+		} finally {
+			await set('model', MODEL);
+		}
+	});
+
+	it('Getting Started: the server step completes on /v1/models, the model step when the model is listed there', async () => {
+		assert.equal(await vscode.commands.executeCommand('bestOfN.checkServer'), true);
+		assert.deepEqual([api.walkthrough.serverReachable, api.walkthrough.modelInstalled], [true, true]);
+		await set('model', 'no-such/model');
+		try {
+			assert.equal(await vscode.commands.executeCommand('bestOfN.checkServer'), true);
+			assert.deepEqual([api.walkthrough.serverReachable, api.walkthrough.modelInstalled], [true, false], 'not served there');
+		} finally {
+			await set('model', MODEL);
+		}
+	});
+
 	it('cancel mid-stream ends the run and leaves nothing open at either server', async () => {
 		gen.tokenDelayMs = 200;
 		gen.respond = () => 'word '.repeat(100);
@@ -166,6 +208,7 @@ describe('The openai backend with a served reward model, in a real extension hos
 		await gen.waitForIdle(5000);
 		await rm.waitForIdle(5000);
 		assert.equal(gen.openRequests, 0, 'the stream was closed at the server');
+		assert.equal(rm.openRequests, 0, 'no scoring request open at the reward server');
 		assert.equal(gen.requests.length, 1);
 	});
 });

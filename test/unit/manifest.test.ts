@@ -35,6 +35,19 @@ describe('package.json matches the code', () => {
 		assert.deepEqual(registered, contributed);
 	});
 
+	it('links the walkthrough only to declared commands; its first step offers every backend and the built-in model', () => {
+		const steps = (manifest.contributes.walkthroughs as { steps: { id: string; description: string }[] }[])[0].steps;
+		const commands = new Set(manifest.contributes.commands.map(c => c.command));
+		for (const step of steps)
+			for (const [, command] of step.description.matchAll(/\(command:([\w.]+)/g))
+				assert.ok(commands.has(command) || command.startsWith('workbench.'), `${step.id} links ${command}`);
+		const first = steps[0].description;
+		assert.match(first, /\(command:bestOfN\.useBuiltinModel\)/);
+		assert.match(first, /Ollama/);
+		assert.match(first, /OpenAI-compatible/);
+		assert.match(first, /\d+ MB/, 'the download size is stated');
+	});
+
 	it('keeps the settings that decide where code goes or what code runs out of untrusted workspaces', () => {
 		const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
 		// Named here as well as in the code, so that dropping one from RESTRICTED_SETTING_KEYS fails too.

@@ -10,6 +10,7 @@ import { scoreMeaning, tiedIds, tieTitle } from '../../src/webview/score';
 import {
 	acceptBlockedHint,
 	announceCandidate,
+	builtinLine,
 	canAccept,
 	detailPlaceholder,
 	diffRows,
@@ -91,6 +92,12 @@ describe('picker view', () => {
 			assert.equal(formatProgress(s), '3 of 4 done · 1 failed');
 			const running = snapshot([cand(0), cand(1, { status: 'streaming' }), cand(2, { status: 'queued' })], { requested: 3 });
 			assert.equal(formatProgress(running), '1 of 3 done');
+		});
+		it('says the built-in model is in use, how fast it went here, and how to do better', () => {
+			const line = builtinLine({ tokensPerSecond: 12.345 });
+			assert.equal(line.speed, 'Built-in model · 12.3 tokens/s on this machine');
+			assert.match(line.hint, /model server \(bestOfN\.backend\).*bigger model \(bestOfN\.builtin\.model\)/);
+			assert.equal(builtinLine({}).speed, 'Built-in model · speed measured after its first run');
 		});
 		it('labels statuses, including a cut candidate', () => {
 			assert.equal(statusLabel(cand(0, { doneReason: 'length' })), 'cut at token limit');
