@@ -7,9 +7,14 @@
 //
 //   npm start                  port from $PORT, else 8080 when free, else any free port
 //   npm start -- --no-build    skip the rebuild (when `npm run watch` runs in another terminal)
+//   npm start -- --vsix        serve the packaged extension, installed from this platform's .vsix in
+//                              .artifacts/vsix/ (made first when missing or older than the sources)
+//   npm start -- --vsix FILE   install that .vsix instead
 //
 // The extension is a link to this checkout, so after a rebuild "Developer: Reload Window" in the
-// page (or a restart) runs the new code. test/e2e/start.e2e.js starts VS Code through `start()`.
+// page (or a restart) runs the new code. With --vsix it is installed from the package into an
+// extensions folder outside the checkout, as `code --install-extension` does, so nothing from the
+// source tree is on its path. test/e2e/start.e2e.js starts VS Code through `start()`.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -60,21 +65,112 @@ function build() {
 	if (r.status !== 0) throw new Error(`the build failed (${r.error || 'exit ' + r.status})`);
 }
 
+// What a package is made from: newer than the .vsix means the .vsix is stale.
+const PACKAGE_INPUTS = [
+	'src',
+	'media',
+	'package.json',
+	'package-lock.json',
+	'esbuild.js',
+	'.vscodeignore',
+	'README.md',
+	'CHANGELOG.md',
+	'LICENSE',
+];
+
+/** The package target of this machine (`linux-x64`, …), or undefined when none is made for it. */
+function hostTarget() {
+	const target = `${process.platform}-${process.arch}`;
+	return target in require('./package').TARGETS ? target : undefined;
+}
+
+/** The newest modification time among `paths` (files, or folders walked), in ms. */
+function newestMtime(paths) {
+	let newest = 0;
+	const visit = p => {
+		let st;
+		try {
+			st = fs.statSync(p);
+		} catch {
+			return;
+		}
+		if (st.isDirectory()) for (const name of fs.readdirSync(p)) visit(path.join(p, name));
+		else newest = Math.max(newest, st.mtimeMs);
+	};
+	for (const p of paths) visit(path.resolve(ROOT, p));
+	return newest;
+}
+
+/** Whether `file` is there, and not older than what it is made from: 'missing', 'stale' or 'fresh'. */
+function vsixState(file, inputs = PACKAGE_INPUTS) {
+	if (!fs.existsSync(file)) return 'missing';
+	return fs.statSync(file).mtimeMs < newestMtime(inputs) ? 'stale' : 'fresh';
+}
+
+/**
+ * The .vsix `npm start -- --vsix` installs: `file` when given (used as it is), else this platform's
+ * in .artifacts/vsix/, made with a production build when it is missing or stale and `build` allows.
+ *
+ * @param {{ file?: string, build?: boolean }} options
+ */
+function ensureVsix({ file, build: rebuild = true }) {
+	if (file) {
+		if (!fs.existsSync(file)) throw new Error(`${file} does not exist`);
+		return path.resolve(file);
+	}
+	const target = hostTarget();
+	if (!target) throw new Error(`no package is made for ${process.platform}-${process.arch}; give one: npm start -- --vsix FILE`);
+	const pack = require('./package');
+	const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+	const vsix = path.join(pack.OUT_DIR, `best-of-n-${version}-${target}.vsix`);
+	const state = vsixState(vsix);
+	if (state === 'fresh') return vsix;
+	const rel = path.relative(ROOT, vsix);
+	if (!rebuild)
+		throw new Error(
+			`${rel} is ${state === 'missing' ? 'missing' : 'older than the sources'}: run \`node scripts/package.js --build ${target}\`, or npm start -- --vsix without --no-build`,
+		);
+	console.log(
+		`[start] ${rel} is ${state === 'missing' ? 'missing' : 'older than the sources'}: packaging ${target} (a production build)…`,
+	);
+	// The bundles only: type checking and lint are for npm test and npm run package.
+	const r = spawnSync(process.execPath, ['esbuild.js', '--production'], { cwd: ROOT, stdio: 'inherit' });
+	if (r.status !== 0) throw new Error(`the production build failed (${r.error || 'exit ' + r.status})`);
+	pack.main([target]);
+	return vsix;
+}
+
 /**
  * Everything `npm start` does before printing the URL: dependencies, the VS Code install, the build,
- * the sample workspace and the server, with the extension installed in `profile`. Resolves with the
- * server (see vscode-host's startServer) and the workspace it opens.
+ * the sample workspace and the server, with the extension installed in `profile`: linked to this
+ * checkout, or with `vsix` (true for this platform's package, or a file) installed from a package.
+ * Resolves with the server (see vscode-host's startServer), the workspace it opens and the .vsix.
  *
- * @param {{ profile?: string, workspace?: string, port?: number, build?: boolean, env?: Record<string, string> }} [options]
+ * @param {{ profile?: string, workspace?: string, port?: number, build?: boolean, env?: Record<string, string>, vsix?: boolean | string }} [options]
  */
-async function start({ profile = host.profileFor(ROOT), workspace, port, build: rebuild = true, env } = {}) {
+async function start({ profile = host.profileFor(ROOT), workspace, port, build: rebuild = true, env, vsix } = {}) {
 	require('./ensure-deps').ensureDeps();
 	host.ensureHost();
-	if (rebuild) build();
+	const packaged = vsix ? ensureVsix({ file: typeof vsix === 'string' ? vsix : undefined, build: rebuild }) : undefined;
+	if (rebuild && !packaged) build();
 	const folder = workspace || path.join(profile, 'sample-workspace');
 	if (!workspace) ensureSampleWorkspace(folder);
-	const server = await host.startServer({ workspace: folder, port: port ?? (await choosePort()), profile, installExtension: ROOT, env });
-	return { server, workspace: folder, profile };
+	const server = await host.startServer({
+		workspace: folder,
+		port: port ?? (await choosePort()),
+		profile,
+		...(packaged ? { vsix: packaged } : { installExtension: ROOT }),
+		env,
+	});
+	return { server, workspace: folder, profile, vsix: packaged };
+}
+
+/** `--vsix` alone, or `--vsix FILE` (a following argument that is not another flag). */
+function vsixArgument(argv) {
+	const i = argv.indexOf('--vsix');
+	if (i < 0) return undefined;
+	const next = argv[i + 1];
+	return next && !next.startsWith('--') ? next : true;
 }
 
 async function main() {
@@ -92,9 +188,10 @@ async function main() {
 	};
 	process.on('SIGINT', () => stop('Ctrl+C'));
 	process.on('SIGTERM', () => stop('SIGTERM'));
-	const started = await start({ build: !process.argv.includes('--no-build') });
+	const argv = process.argv.slice(2);
+	const started = await start({ build: !argv.includes('--no-build'), vsix: vsixArgument(argv) });
 	server = started.server;
-	const { workspace, profile } = started;
+	const { workspace, profile, vsix } = started;
 	server.exited.then(() => {
 		if (stopping) return;
 		console.error(`[start] code-server exited unexpectedly; log ${server.logPath}:\n${host.tail(server.logPath, 30)}`);
@@ -111,10 +208,15 @@ async function main() {
 	console.log('');
 	console.log(`Profile (settings, theme, state; kept across restarts): ${rel(profile)}`);
 	console.log(`Workspace: ${rel(workspace)}   Server log: ${rel(server.logPath)}`);
-	console.log('Ctrl+C stops it. After editing the code, run npm start again (it rebuilds) or Developer: Reload Window.');
+	if (vsix) {
+		console.log(`Extension: installed from ${rel(vsix)} (not the source tree)`);
+		console.log('Ctrl+C stops it. After editing the code, run npm start -- --vsix again (it repackages).');
+	} else {
+		console.log('Ctrl+C stops it. After editing the code, run npm start again (it rebuilds) or Developer: Reload Window.');
+	}
 }
 
-module.exports = { start };
+module.exports = { start, vsixState, vsixArgument };
 
 if (require.main === module) {
 	main().catch(err => {
