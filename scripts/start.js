@@ -14,7 +14,7 @@
 // The extension is a link to this checkout, so after a rebuild "Developer: Reload Window" in the
 // page (or a restart) runs the new code. With --vsix it is installed from the package into an
 // extensions folder outside the checkout, as `code --install-extension` does, so nothing from the
-// source tree is on its path. test/e2e/start.e2e.js starts VS Code through `start()`.
+// source tree is on its path. test/e2e/start.e2e.js and test/package/start.e2e.js start VS Code through `start()`.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
