@@ -27,6 +27,11 @@ export interface PreferenceRecord {
 	readonly v: typeof PREFERENCE_VERSION;
 	/** When the candidate was accepted (ISO 8601, UTC). */
 	readonly time: string;
+	/**
+	 * The run the pick was made in (`PickerState.runKey`): the log holds one record per run, the latest
+	 * pick (see `withRecord`). Absent in records written before runs had keys.
+	 */
+	readonly run?: string;
 	/** `rewrite`, `explain`, … */
 	readonly task: string;
 	/** What the person asked for (the instruction, or the task's title). */
@@ -52,6 +57,7 @@ export interface PreferenceRecord {
 /** What a front end knows at the moment a candidate is accepted. */
 export interface AcceptedRun {
 	readonly time: Date;
+	readonly run?: string;
 	readonly task: string;
 	readonly instruction: string;
 	readonly messages: readonly ChatMessage[];
@@ -81,6 +87,7 @@ export function buildPreferenceRecord(run: AcceptedRun): PreferenceRecord | unde
 	return {
 		v: PREFERENCE_VERSION,
 		time: run.time.toISOString(),
+		...(run.run ? { run: run.run } : {}),
 		task: run.task,
 		instruction: run.instruction,
 		messages: run.messages.map(m => ({ role: m.role, content: m.content })),
@@ -110,6 +117,7 @@ export function parseRecord(value: unknown): PreferenceRecord | undefined {
 	const v = value;
 	if (![v.time, v.task, v.instruction, v.prompt, v.languageId, v.model, v.backend, v.host].every(isString)) return undefined;
 	if (Number.isNaN(Date.parse(v.time as string))) return undefined;
+	if (v.run !== undefined && !isString(v.run)) return undefined;
 	if (!Array.isArray(v.messages) || !v.messages.every(m => isObject(m) && isString(m.role) && isString(m.content))) return undefined;
 	if (!isObject(v.ranker) || !isString(v.ranker.kind) || !isString(v.ranker.label)) return undefined;
 	if (!['reward', 'consensus', 'none'].includes(v.ranker.kind)) return undefined;
@@ -127,6 +135,28 @@ export function parseRecord(value: unknown): PreferenceRecord | undefined {
 	}
 	if (!candidates.some(c => c.id === v.chosen)) return undefined;
 	return value as unknown as PreferenceRecord;
+}
+
+/**
+ * The log's text with `record` added at the end. A record of the same run is taken out first: a run
+ * chosen from again (Show Other Candidates on an explanation) holds one pick, the latest, or the
+ * export would pair the same prompt's candidates both ways. Lines that are not records stay as they are.
+ */
+export function withRecord(text: string, record: PreferenceRecord): { readonly text: string; readonly replaced: number } {
+	const lines = text.split('\n').filter(l => l.trim());
+	const key = record.run;
+	const kept = key ? lines.filter(line => !(line.includes(key) && runOf(line) === key)) : lines;
+	const head = kept.length ? `${kept.join('\n')}\n` : '';
+	return { text: head + serializeRecord(record), replaced: lines.length - kept.length };
+}
+
+function runOf(line: string): unknown {
+	try {
+		const value: unknown = JSON.parse(line);
+		return isObject(value) ? value.run : undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 export interface ParsedLog {

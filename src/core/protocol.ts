@@ -72,7 +72,13 @@ export interface RankerAgreementView {
 }
 
 export interface PickerState {
+	/** Counts the runs of one window: which picker, diff and documents belong together. */
 	readonly runId: number;
+	/**
+	 * Unique to this run, in every window and after a restart: the preference log keeps one record per
+	 * run key, so choosing again from the same run (Show Other Candidates) replaces the earlier pick.
+	 */
+	readonly runKey: string;
 	readonly phase: RunPhase;
 	readonly task: TaskView;
 	/** The selected text the candidates are about. */

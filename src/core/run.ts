@@ -5,6 +5,7 @@
  *
  * One AbortController per run: `cancel()` aborts every stream, the reward load and pending scores.
  */
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { consensusScores } from './consensus';
 import { BestOfNError, cancelledError, describeError, isCancelled, settingName, type SettingNamer } from './errors';
@@ -18,6 +19,8 @@ import type { Task } from './tasks/task';
 
 export interface RunOptions {
 	readonly runId: number;
+	/** Names the run across windows and restarts (see `PickerState.runKey`); random by default. */
+	readonly runKey?: string;
 	/** What is asked of the model and how its replies are cleaned and judged. */
 	readonly task: Task;
 	readonly settings: Settings;
@@ -83,6 +86,7 @@ export class BestOfNRun {
 	private readonly logger: Logger;
 	private readonly now: () => number;
 	private readonly startedAt: number;
+	private readonly runKey: string;
 	private phase: RunPhase = 'generating';
 	private ranker: RankerView;
 	private finished = 0;
@@ -101,6 +105,7 @@ export class BestOfNRun {
 		this.logger = options.logger ?? nullLogger;
 		this.now = options.now ?? Date.now;
 		this.startedAt = this.now();
+		this.runKey = options.runKey ?? randomUUID();
 		this.slots = Array.from({ length: options.settings.candidates }, (_, id) => ({
 			id,
 			status: 'queued',
@@ -153,6 +158,7 @@ export class BestOfNRun {
 		}
 		return {
 			runId: this.options.runId,
+			runKey: this.runKey,
 			phase: this.phase,
 			task: task.view,
 			original: task.source,

@@ -70,6 +70,8 @@ export interface AcceptEvent {
 	readonly task: Task;
 	/** The document the selection is in (the preference log skips untitled and excluded ones). */
 	readonly document: vscode.TextDocument;
+	/** Chosen from a run shown again (`replay`, for Show Other Candidates): a pick from it came before. */
+	readonly again: boolean;
 }
 
 export interface SessionDeps {
@@ -114,6 +116,8 @@ export class PickerSession extends Disposable {
 	private runState?: PickerState;
 	/** Whether the current run generates with the built-in model. */
 	private builtinRun = false;
+	/** The key of the run `replay` showed again, whose earlier pick a new one replaces. */
+	private replayedRunKey?: string;
 
 	constructor(
 		readonly spec: SessionSpec,
@@ -270,6 +274,7 @@ export class PickerSession extends Disposable {
 	replay(state: PickerState): void {
 		this.builtinRun = false; // the state carries what was said about its run
 		this.runIds.push(state.runId);
+		this.replayedRunKey = state.runKey;
 		this.show(state);
 	}
 
@@ -313,7 +318,8 @@ export class PickerSession extends Disposable {
 			}
 			const outcome = await this.spec.strategy.accept({ id, text, state }, this.target());
 			if (outcome === 'applied') {
-				this.accepted.fire({ state, id, task: this.spec.task, document: this.spec.document });
+				const again = state.runKey === this.replayedRunKey;
+				this.accepted.fire({ state, id, task: this.spec.task, document: this.spec.document, again });
 				this.dispose();
 			}
 			return outcome;

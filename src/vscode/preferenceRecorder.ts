@@ -35,6 +35,7 @@ export class PreferenceRecorder {
 		const { state, task } = accepted;
 		const record = buildPreferenceRecord({
 			time: new Date(),
+			run: state.runKey,
 			task: task.view.kind,
 			// The instruction for a rewrite; what was explained for an explanation.
 			instruction: task.view.title,
@@ -51,7 +52,7 @@ export class PreferenceRecorder {
 		});
 		if (!record) return 'incomplete';
 		try {
-			await this.store.append(record, settings.preferencesMaxMegabytes * 1024 * 1024);
+			await this.store.append(record, settings.preferencesMaxMegabytes * 1024 * 1024, { mayReplace: accepted.again });
 			return 'recorded';
 		} catch (e) {
 			// Losing one record is not worth interrupting the person's edit; the log says why.

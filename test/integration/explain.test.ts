@@ -9,9 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { topOneAgreement } from '../../src/core/agreement';
 import { parseLog } from '../../src/core/preferences';
 import type { PickerState } from '../../src/core/protocol';
 import { explainRewardPrompt } from '../../src/core/tasks/explain';
+import { toTrlRows } from '../../src/core/trl';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
@@ -278,6 +280,39 @@ describe('Explain Selection in a real extension host', function () {
 			[[0, state.candidates[2].text]],
 		);
 		assert.equal(fake.requests.length, asked, 'nothing was generated again');
+	});
+
+	it('Show Other Candidates and another choice leave one preference record for the run, with the new choice', async () => {
+		const editor = await fileEditor('repick.ts', 'export const total = (items) => items.reduce((s, i) => s + i.price, 0);\n');
+		fs.rmSync(api.preferenceLog, { force: true });
+		const logged = () => (fs.existsSync(api.preferenceLog) ? parseLog(fs.readFileSync(api.preferenceLog, 'utf8')).records : []);
+		const state = await explainLines(editor, 0);
+		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 1 }), 'applied');
+		await until('the first pick to be recorded', () => logged().length === 1);
+		assert.equal(logged()[0].chosen, state.candidates[0].id);
+
+		await cursorOn(editor, 0);
+		assert.equal(await vscode.commands.executeCommand('bestOfN.explanation.showOtherCandidates'), true);
+		await until('the picker to show the run again', () => api.picker?.runId === state.runId);
+		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 3 }), 'applied');
+		const third = state.candidates[2];
+		await until('the second pick to replace the first', () => logged()[0]?.chosen === third.id);
+		const records = logged();
+		assert.deepEqual(
+			records.map(r => [r.task, r.chosen]),
+			[['explain', third.id]],
+			'one record for the run',
+		);
+		// The export pairs the new choice against each other candidate, never the first choice against it.
+		const rows = toTrlRows(records) as { chosen: string; rejected: string }[];
+		assert.deepEqual(
+			rows.map(r => r.chosen),
+			[third.text, third.text, third.text],
+		);
+		assert.ok(!rows.some(r => r.rejected === third.text));
+		// The ranker's agreement counts the run once, as the #3 it finally was.
+		const [agreement] = topOneAgreement(records);
+		assert.deepEqual([agreement.n, agreement.k], [1, 0]);
 	});
 
 	// The languages' comment tokens come from the language configuration files the built-in extensions

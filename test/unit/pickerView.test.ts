@@ -48,6 +48,7 @@ function cand(id: number, over: Partial<CandidateView> = {}): CandidateView {
 function snapshot(candidates: CandidateView[], over: Partial<PickerState> = {}): PickerState {
 	return {
 		runId: 1,
+		runKey: 'run-1',
 		phase: 'generating',
 		task: {
 			kind: 'rewrite',

@@ -17,6 +17,7 @@ import {
 	parseLog,
 	serializeRecord,
 	trimLog,
+	withRecord,
 	type AcceptedRun,
 	type PreferenceRecord,
 } from '../../src/core/preferences';
@@ -135,6 +136,70 @@ describe('preference record', () => {
 	it('rejects a record whose chosen id is not among its candidates', () => {
 		const a = { ...buildPreferenceRecord(accepted())!, chosen: 9 };
 		assert.equal(parseLog(JSON.stringify(a)).records.length, 0);
+	});
+});
+
+describe('one record per run', () => {
+	// An explanation's Show Other Candidates lets the person choose again from the same run.
+	const first = buildPreferenceRecord(accepted({ run: 'run-a', chosen: 2 }))!;
+	const again = buildPreferenceRecord(accepted({ run: 'run-a', chosen: 1, time: new Date('2026-03-02T10:05:00Z') }))!;
+	const other = buildPreferenceRecord(accepted({ run: 'run-b', chosen: 0, time: new Date('2026-03-02T10:01:00Z') }))!;
+
+	function logOf(...records: PreferenceRecord[]): string {
+		return records.reduce((text, r) => withRecord(text, r).text, '');
+	}
+
+	it('keeps the run key in the record and reads it back', () => {
+		assert.equal(first.run, 'run-a');
+		assert.deepEqual(parseLog(serializeRecord(first)).records, [first]);
+		assert.equal(parseLog(JSON.stringify({ ...first, run: 7 })).records.length, 0, 'a run key is a string');
+	});
+
+	it('a second pick from the same run replaces the first: one record, the latest choice, at the end', () => {
+		const step = withRecord(logOf(first, other), again);
+		assert.equal(step.replaced, 1);
+		const { records, skipped } = parseLog(step.text);
+		assert.equal(skipped, 0);
+		assert.deepEqual(
+			records.map(r => [r.run, r.chosen]),
+			[
+				['run-b', 0],
+				['run-a', 1],
+			],
+		);
+	});
+
+	it('exports the pairs of the latest choice only, and counts the run once in the agreement', () => {
+		const { records } = parseLog(logOf(first, other, again));
+		const rows = toTrlRows(records.filter(r => r.run === 'run-a')) as { chosen: string; rejected: string }[];
+		// Candidates: short (id 2, rank 1), brief (id 0), terse (id 1); the latest pick is terse.
+		assert.deepEqual(
+			rows.map(r => [r.chosen, r.rejected]),
+			[
+				['terse', 'short'],
+				['terse', 'brief'],
+			],
+		);
+		const [agreement] = topOneAgreement(records);
+		// run-b chose brief (rank 2) and run-a, once, terse (rank 3): two runs, neither the ranker's #1.
+		assert.deepEqual([agreement.n, agreement.k], [2, 0]);
+	});
+
+	it('never merges records without a run key (older logs), and keeps lines it cannot read', () => {
+		const { run: _, ...old } = first;
+		const torn = serializeRecord(first).slice(0, 60);
+		assert.ok(torn.includes('run-a'));
+		const next = withRecord(`${serializeRecord(old)}${torn}\n`, again);
+		assert.equal(next.replaced, 0);
+		const { records, skipped } = parseLog(next.text);
+		assert.deepEqual(
+			records.map(r => [r.run, r.chosen]),
+			[
+				[undefined, 2],
+				['run-a', 1],
+			],
+		);
+		assert.equal(skipped, 1, 'the torn line is still there');
 	});
 });
 
