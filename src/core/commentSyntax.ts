@@ -4,6 +4,7 @@
  * reads. The file is JSON with comments and trailing commas.
  */
 import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { errorMessage } from './errors';
 
 export interface CommentSyntax {
 	/** `//`, `#`, `--`; absent when the language has no line comments. */
@@ -51,6 +52,36 @@ export function languageConfigurations(manifest: unknown, languageId: string): s
 	return languages
 		.filter((l): l is Record<string, unknown> => isObject(l) && l.id === languageId && typeof l.configuration === 'string')
 		.map(l => l.configuration as string);
+}
+
+/** An installed extension as the lookup sees it: its manifest, and a way to read a file in its folder. */
+export interface LanguageSource {
+	readonly id: string;
+	readonly manifest: unknown;
+	/** The text of a file, by the path the manifest gives (relative to the extension's folder). */
+	read(relativePath: string): Promise<string>;
+}
+
+/**
+ * The comment tokens of `languageId` from the first extension whose configuration file for it declares
+ * any, in the order given; a file that cannot be read or parsed is reported and skipped.
+ */
+export async function findCommentSyntax(
+	sources: Iterable<LanguageSource>,
+	languageId: string,
+	warn: (message: string) => void,
+): Promise<CommentSyntax | undefined> {
+	for (const source of sources) {
+		for (const configuration of languageConfigurations(source.manifest, languageId)) {
+			try {
+				const syntax = parseCommentSyntax(await source.read(configuration));
+				if (syntax) return syntax;
+			} catch (e) {
+				warn(`comment syntax of ${languageId} from ${source.id}: ${errorMessage(e)}`);
+			}
+		}
+	}
+	return undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -4,8 +4,7 @@
  * so a language added by any extension works, not only a fixed list.
  */
 import * as vscode from 'vscode';
-import { languageConfigurations, parseCommentSyntax, type CommentSyntax } from '../core/commentSyntax';
-import { errorMessage } from '../core/errors';
+import { findCommentSyntax, type CommentSyntax } from '../core/commentSyntax';
 import type { Logger } from '../core/logger';
 
 export class CommentSyntaxes implements vscode.Disposable {
@@ -30,18 +29,13 @@ export class CommentSyntaxes implements vscode.Disposable {
 		this.cache.clear();
 	}
 
-	private async find(languageId: string): Promise<CommentSyntax | undefined> {
-		for (const extension of vscode.extensions.all) {
-			for (const configuration of languageConfigurations(extension.packageJSON, languageId)) {
-				const uri = vscode.Uri.joinPath(extension.extensionUri, configuration);
-				try {
-					const syntax = parseCommentSyntax(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
-					if (syntax) return syntax;
-				} catch (e) {
-					this.logger.warn(`comment syntax of ${languageId} from ${extension.id}: ${errorMessage(e)}`);
-				}
-			}
-		}
-		return undefined;
+	private find(languageId: string): Promise<CommentSyntax | undefined> {
+		const sources = vscode.extensions.all.map(extension => ({
+			id: extension.id,
+			manifest: extension.packageJSON as unknown,
+			read: async (relative: string) =>
+				new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(extension.extensionUri, relative))),
+		}));
+		return findCommentSyntax(sources, languageId, message => this.logger.warn(message));
 	}
 }

@@ -3,8 +3,11 @@
  * an explanation laid out as a comment, and the anchor that keeps it on its lines through edits.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { formatAsComment, textLines } from '../../src/core/commentFormat';
-import { languageConfigurations, parseCommentSyntax } from '../../src/core/commentSyntax';
+import { findCommentSyntax, languageConfigurations, parseCommentSyntax, type LanguageSource } from '../../src/core/commentSyntax';
 import { LineAnchor } from '../../src/core/lineAnchor';
 
 describe('comment syntax from a language configuration', () => {
@@ -60,6 +63,45 @@ describe('comment syntax from a language configuration', () => {
 		assert.deepEqual(languageConfigurations(installed, 'python'), []);
 		assert.deepEqual(languageConfigurations({ name: 'themes-only', contributes: { themes: [] } }, 'elixir'), []);
 		assert.deepEqual(languageConfigurations(undefined, 'elixir'), []);
+	});
+
+	it("looks up a language an installed extension contributes, from that extension's own files", async () => {
+		// Two extensions on disk as VS Code installs them: one whose configuration file is broken, then
+		// one that contributes Elixir (a language VS Code does not ship) with a JSONC configuration.
+		const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-ext-'));
+		const install = (name: string, files: Record<string, string>): LanguageSource => {
+			const dir = path.join(root, name);
+			for (const [file, text] of Object.entries(files)) {
+				fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+				fs.writeFileSync(path.join(dir, file), text);
+			}
+			return {
+				id: `publisher.${name}`,
+				manifest: JSON.parse(files['package.json']),
+				read: relative => fs.promises.readFile(path.join(dir, relative), 'utf8'),
+			};
+		};
+		const manifest = (configuration: string) =>
+			JSON.stringify({ name: 'x', contributes: { languages: [{ id: 'elixir', extensions: ['.ex'], configuration }] } });
+		try {
+			const broken = install('elixir-broken', { 'package.json': manifest('./lang.json'), 'lang.json': '{"comments": {' });
+			const elixir = install('elixir-ls', {
+				'package.json': manifest('./syntaxes/elixir-language-configuration.json'),
+				'syntaxes/elixir-language-configuration.json': `{
+					// as elixir-ls ships it
+					"comments": { "lineComment": "#", },
+					"brackets": [["do", "end"], ["(", ")"]],
+				}`,
+			});
+			const warnings: string[] = [];
+			const found = await findCommentSyntax([broken, elixir], 'elixir', w => warnings.push(w));
+			assert.deepEqual(found, { line: '#' });
+			assert.equal(warnings.length, 1);
+			assert.match(warnings[0], /^comment syntax of elixir from publisher\.elixir-broken: not a language configuration/);
+			assert.equal(await findCommentSyntax([broken, elixir], 'gleam', () => assert.fail('nothing to warn about')), undefined);
+		} finally {
+			fs.rmSync(root, { recursive: true, force: true });
+		}
 	});
 
 	it('has none for a language without comments, and reports a broken file', () => {
