@@ -65,7 +65,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 	const sessions = new Sessions(context.extensionUri, log, rewards, documents, apiKeys, builtin, agreement);
 	const recorder = new PreferenceRecorder(preferences, log);
 	const preferenceCommands = new PreferenceCommands(preferences, rewards);
-	const rewrites = new RewriteController(context, log, sessions);
+	const rewrites = new RewriteController(context, log, sessions, apiKeys);
 	const activity = new Activity();
 	const models = new ModelPicker(log, activity, apiKeys);
 	const rewardPicker = new RewardPicker(log, rewards, activity);

@@ -15,6 +15,8 @@ export interface ServerModel {
 	readonly quantization?: string;
 	/** In memory now (Ollama's `/api/ps`); undefined when the server cannot tell. */
 	readonly loaded?: boolean;
+	/** The context window the server runs it with, when the listing says (vLLM's `max_model_len`). */
+	readonly contextLength?: number;
 }
 
 export interface PullProgress {

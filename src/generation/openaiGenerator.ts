@@ -72,9 +72,17 @@ export class OpenAIGenerator implements GenerationBackend {
 		const key = await this.key();
 		try {
 			const response = await this.fetch('models', { method: 'GET' }, key, signal);
-			const body = (await response.json()) as { data?: Array<{ id?: unknown }> };
+			const body = (await response.json()) as { data?: Array<{ id?: unknown; max_model_len?: unknown }> };
 			if (!Array.isArray(body.data)) throw new SyntaxError('no data[] in the model list');
-			return body.data.filter(m => typeof m.id === 'string').map(m => ({ name: m.id as string }));
+			// vLLM adds max_model_len to each model; OpenAI and most others list no window.
+			return body.data
+				.filter(m => typeof m.id === 'string')
+				.map(m => ({
+					name: m.id as string,
+					...(Number.isInteger(m.max_model_len) && (m.max_model_len as number) > 0
+						? { contextLength: m.max_model_len as number }
+						: {}),
+				}));
 		} catch (e) {
 			throw toBestOfNError(e, { host: this.host, signal, unfinished: 'the model list arrived', apiKey: key });
 		}

@@ -1,8 +1,9 @@
 /**
  * Refuses a selection the model cannot take in, before anything is generated or a picker opens: the
  * server would cut the prompt silently and every candidate would rewrite text the model never saw.
- * The window comes from `bestOfN.contextLength` or from Ollama's `/api/show`; when neither can be
- * had (server down, model missing) the run goes ahead and reports that failure in its own words.
+ * The window comes from `bestOfN.contextLength`, Ollama's `/api/show`, or the `max_model_len` vLLM
+ * lists in `/v1/models`; when none can be had (server down, model missing, a server that does not
+ * say) the run goes ahead and reports any failure in its own words.
  */
 import * as vscode from 'vscode';
 import { contextBudget, effectiveContextLength, numCtxToSend, OLLAMA_DEFAULT_NUM_CTX, type ModelContext } from '../core/contextBudget';
@@ -10,6 +11,7 @@ import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { Settings } from '../core/settings';
 import type { Task } from '../core/tasks/task';
+import { createBackend } from '../generation/backends';
 import { modelContext } from '../generation/ollamaAdmin';
 import { openSettings } from './config';
 
@@ -23,17 +25,17 @@ export interface ContextCheck {
 	readonly numCtx?: number;
 }
 
-/** Whether the rewrite fits (true as well when it cannot be checked); when not, the user is told why. */
-export async function checkContext(task: Task, settings: Settings, logger: Logger): Promise<ContextCheck> {
-	let model: ModelContext | undefined;
-	// Only Ollama says a model's window; on an OpenAI-compatible server only bestOfN.contextLength does.
-	if (settings.backend === 'ollama') {
-		try {
-			model = await modelContext(settings.ollamaHost, settings.model, AbortSignal.timeout(SHOW_TIMEOUT_MS));
-		} catch (e) {
-			logger.debug(`context check: no model details from ${settings.ollamaHost}: ${errorMessage(e)}`);
-		}
-	}
+/**
+ * Whether the rewrite fits (true as well when it cannot be checked); when not, the user is told why.
+ * `apiKey` reads the key of an OpenAI-compatible server, for its model list.
+ */
+export async function checkContext(
+	task: Task,
+	settings: Settings,
+	logger: Logger,
+	apiKey?: (baseUrl: string) => Promise<string | undefined>,
+): Promise<ContextCheck> {
+	const model = await serverContext(settings, logger, apiKey);
 	const window = effectiveContextLength(settings.contextLength, model);
 	if (window === undefined) return { fits: true };
 	const budget = contextBudget(task.messages(), task.source, settings.maxTokens, window);
@@ -64,6 +66,27 @@ export async function checkContext(task: Task, settings: Settings, logger: Logge
 			else if (choice === choose) void openSettings('model');
 		});
 	return { fits: false };
+}
+
+/** What the server says about the model's window: Ollama's `/api/show`, vLLM's `max_model_len`. */
+async function serverContext(
+	settings: Settings,
+	logger: Logger,
+	apiKey?: (baseUrl: string) => Promise<string | undefined>,
+): Promise<ModelContext | undefined> {
+	const signal = AbortSignal.timeout(SHOW_TIMEOUT_MS);
+	try {
+		if (settings.backend === 'ollama') return await modelContext(settings.ollamaHost, settings.model, signal);
+		if (settings.backend === 'openai') {
+			const listed = await createBackend(settings, { logger, apiKey }).listModels(signal);
+			const served = listed.find(m => m.name === settings.model)?.contextLength;
+			// vLLM refuses a longer prompt whatever is asked, so it is the window and its limit both.
+			return served ? { trained: served, numCtx: served } : undefined;
+		}
+	} catch (e) {
+		logger.debug(`context check: no model details from ${settings.backend}: ${errorMessage(e)}`);
+	}
+	return undefined;
 }
 
 function fmt(n: number): string {

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
 import { rewriteTask } from '../core/tasks/rewrite';
+import type { ApiKeys } from './apiKeys';
 import { SCHEME } from './candidateDocuments';
 import { readSettings } from './config';
 import { checkContext } from './contextCheck';
@@ -32,6 +33,7 @@ export class RewriteController extends Disposable {
 		private readonly context: vscode.ExtensionContext,
 		private readonly logger: Logger,
 		private readonly sessions: Sessions,
+		private readonly apiKeys: ApiKeys,
 	) {
 		super();
 		this.noteEditor(vscode.window.activeTextEditor);
@@ -91,7 +93,7 @@ export class RewriteController extends Disposable {
 		);
 		const context = await vscode.window.withProgress(
 			{ location: vscode.ProgressLocation.Window, title: 'Best-of-N: checking the model' },
-			() => checkContext(task, readSettings(this.logger), this.logger),
+			() => checkContext(task, readSettings(this.logger), this.logger, url => this.apiKeys.get(url)),
 		);
 		if (!context.fits) return undefined;
 		const run = this.sessions.start({

@@ -122,6 +122,33 @@ describe('The openai backend with a served reward model, in a real extension hos
 		assert.ok(!logText().includes(KEY), 'not in the log');
 	});
 
+	it("refuses a selection longer than the window /v1/models gives the model (vLLM's max_model_len), before generating", async () => {
+		await vscode.commands.executeCommand('bestOfN.setApiKey', { url: gen.baseUrl, apiKey: KEY });
+		await set('ranker', 'consensus');
+		gen.reset();
+		const text = Array.from({ length: 400 }, (_, i) => `line ${i}: some words to rewrite here`).join('\n');
+		const doc = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
+		const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+		const selectAll = () => (editor.selection = new vscode.Selection(new vscode.Position(0, 0), doc.positionAt(text.length)));
+		selectAll();
+		gen.maxModelLen = 2048;
+		try {
+			assert.equal(await rewrite('shorter'), undefined, 'no run');
+			assert.equal(gen.requests.length, 0, 'nothing was generated');
+			// The same selection fits a server that runs the model with a longer window.
+			gen.maxModelLen = 32768;
+			await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+			selectAll();
+			const state = await rewrite('shorter');
+			assert.equal(state?.phase, 'done', state?.notice?.text);
+			assert.equal(gen.requests.length, 1);
+		} finally {
+			gen.maxModelLen = 32768;
+			await set('ranker', 'reward');
+			await vscode.commands.executeCommand('notifications.clearAll');
+		}
+	});
+
 	it('the model picker lists what /v1/models serves, with the key, and offers no pull', async () => {
 		await vscode.commands.executeCommand('bestOfN.setApiKey', { url: gen.baseUrl, apiKey: '' });
 		gen.models = [MODEL, 'meta-llama/Llama-3.1-8B-Instruct'];

@@ -152,12 +152,17 @@ describe('OpenAI-compatible backend against a vLLM-like server', () => {
 		assert.equal(r.results.size, 3);
 	});
 
-	it('lists the served models from /v1/models', async () => {
+	it('lists the served models from /v1/models, with the window vLLM gives each (max_model_len)', async () => {
 		fake.models = [MODEL, 'meta-llama/Llama-3.1-8B-Instruct'];
+		fake.maxModelLen = 4096;
 		assert.deepEqual(
-			(await generator.listModels()).map(m => m.name),
-			[MODEL, 'meta-llama/Llama-3.1-8B-Instruct'],
+			(await generator.listModels()).map(m => [m.name, m.contextLength]),
+			[
+				[MODEL, 4096],
+				['meta-llama/Llama-3.1-8B-Instruct', 4096],
+			],
 		);
+		fake.maxModelLen = 32768;
 		assert.equal((generator as GenerationBackend).pullModel, undefined, 'an OpenAI-compatible server cannot pull');
 	});
 
