@@ -75,21 +75,6 @@ describe('e2e: explain a selection and see it inline', function () {
 
 	const thread = () => page.locator('.review-widget', { hasText: 'price × quantity' }).first();
 
-	/** The colour theme, from Preferences: Color Theme, as a person switches it (`label` as listed there). */
-	async function setTheme(label) {
-		const input = await h.chooseCommand(page, 'Preferences: Color Theme');
-		await input.fill(label);
-		const row = page
-			.locator('.quick-input-list .monaco-list-row')
-			.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${label}\\s*$`) }) })
-			.first();
-		await row.waitFor();
-		for (let i = 0; i < 20 && !(await row.evaluate(el => el.classList.contains('focused'))); i++)
-			await page.keyboard.press('ArrowDown');
-		await page.keyboard.press('Enter');
-		await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-	}
-
 	it('ranks explanations rendered as Markdown, shows the chosen one under the line, keeps it through a reload, inserts it as a comment and dismisses it', async () => {
 		await h.openFileFromExplorer(page, FILE, { timeout: WAIT });
 		await h.waitForEditorText(page, 'def total', { timeout: WAIT });
@@ -127,8 +112,7 @@ describe('e2e: explain a selection and see it inline', function () {
 		await thread().locator('strong', { hasText: 'price × quantity' }).waitFor();
 		assert.ok(!(await page.locator('.tabs-container .tab.active').getAttribute('class')).includes('dirty'), 'the file is not modified');
 		await h.screenshot(page, 'explain-inline-light');
-		await setTheme('Dark Modern');
-		await until('the dark theme', async () => (await page.locator('.monaco-workbench').getAttribute('class')).includes('vs-dark'));
+		await h.setColorTheme(page, 'Dark Modern', 'vs-dark');
 		await h.screenshot(page, 'explain-inline-dark');
 
 		// A reload brings it back, since the line is unchanged.

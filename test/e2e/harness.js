@@ -144,6 +144,30 @@ async function chooseCommand(page, title, { timeout = WAIT } = {}) {
 	return input;
 }
 
+/**
+ * The colour theme, from Preferences: Color Theme, as a person switches it (`label` as listed there,
+ * e.g. "Dark Modern"); resolves once the workbench wears it (`kind`: the workbench's class for it).
+ */
+async function setColorTheme(page, label, kind, { timeout = WAIT } = {}) {
+	const input = await chooseCommand(page, 'Preferences: Color Theme', { timeout });
+	await input.fill(label);
+	const row = page
+		.locator('.quick-input-list .monaco-list-row')
+		.filter({ has: page.locator('.label-name', { hasText: exactly(label) }) })
+		.first();
+	await row.waitFor({ timeout });
+	for (let i = 0; i < 20 && !(await row.evaluate(el => el.classList.contains('focused'))); i++) await page.keyboard.press('ArrowDown');
+	await page.keyboard.press('Enter');
+	await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+	await until(
+		`the ${label} theme`,
+		async () => ((await page.locator('.monaco-workbench').getAttribute('class')) || '').split(' ').includes(kind),
+		{
+			timeout,
+		},
+	);
+}
+
 /** Opens a file by clicking its row in the explorer (top level of the workspace) and waits for its tab. */
 async function openFileFromExplorer(page, name, { timeout = WAIT } = {}) {
 	const row = page
@@ -293,6 +317,7 @@ module.exports = {
 	openWorkbench,
 	runCommand,
 	chooseCommand,
+	setColorTheme,
 	openFileFromExplorer,
 	editorText,
 	waitForEditorText,

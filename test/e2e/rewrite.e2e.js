@@ -1,7 +1,8 @@
 // The rewrite flow as a person does it, in a real workbench (code-server + headless Chromium): open a
 // file from the explorer, select a line with the keyboard, run "Best-of-N: Rewrite Selection…" from
 // the palette, type an instruction, watch candidates stream into the picker webview, move with the
-// keyboard, toggle the diff, press 1 to go back to the best, Enter, and see the editor change; then Esc cancelling a slow run.
+// keyboard, toggle the diff, press 1 to go back to the best, Enter, and see the editor change; then Esc cancelling a slow run,
+// and a second Esc closing the picker and handing the keyboard back to the editor.
 // A loopback Ollama-API server (in this mocha process) and a tiny ONNX reward model stand in for the
 // user's models; they reach the extension host through user and workspace settings.
 //   npm run build && npx mocha --no-config --timeout 180000 test/e2e/rewrite.e2e.js
@@ -43,7 +44,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 
 	before(async function () {
 		this.timeout(4 * h.LOAD_TIMEOUT); // server + browser + workbench: 10-20 s on 2 cores, minutes when shared
-		fake = new FakeOllama({ models: [MODEL], respond: r => REPLIES[(r.id - 1) % REPLIES.length], tokenDelayMs: 500 });
+		fake = new FakeOllama({ models: [MODEL], respond: r => REPLIES[(r.id - 1) % REPLIES.length], tokenDelayMs: 5000 });
 		await fake.start();
 		modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-e2e-rm-'));
 		writeTinyRewardModel(modelDir);
@@ -124,19 +125,24 @@ describe('e2e: rewrite a selection through the picker', function () {
 		await rewriteSelection(INSTRUCTION);
 
 		// The picker opens beside the editor; candidates appear while the model is still writing. The
-		// fake writes slowly until the picker has shown one streaming (its first page load takes ~3 s
-		// here, longer than the whole run at 40 ms a word), then at 40 ms a word.
+		// fake writes a word per 5 s until the picker has shown one streaming (its first page load takes
+		// ~3 s on an idle machine and more than 12 s on a busy one, longer than the whole run at 40 ms a
+		// word), then at 40 ms a word.
 		await pickerTab().first().waitFor();
 		// Read a streaming row's text in the same moment it is seen streaming: on a busy machine the
 		// row can finish between two separate locator calls.
 		let soFar = null;
-		await until('a row to show its candidate streaming', async () => {
-			soFar = await picker
-				.locator('.list')
-				.evaluate(list => list.querySelector('[role=option].status-streaming .preview')?.textContent ?? null)
-				.catch(() => null);
-			return soFar !== null;
-		});
+		await until(
+			'a row to show its candidate streaming',
+			async () => {
+				soFar = await picker
+					.locator('.list')
+					.evaluate(list => list.querySelector('[role=option].status-streaming .preview')?.textContent ?? null)
+					.catch(() => null);
+				return soFar !== null;
+			},
+			60000,
+		);
 		assert.ok(soFar === '…' || REPLIES.some(r => r.startsWith(soFar)), `a streaming row shows its text so far, not "${soFar}"`);
 		assert.strictEqual(await phase(), 'Generating…');
 		fake.tokenDelayMs = 40;
@@ -251,5 +257,348 @@ describe('e2e: rewrite a selection through the picker', function () {
 		);
 		await page.keyboard.press('Escape');
 		await pickerTab().first().waitFor({ state: 'detached' });
+		// Esc gave the keyboard back to the editor that was rewritten: the next keys land in the file.
+		await page.keyboard.press('End');
+		await page.keyboard.type(' (kept)');
+		await h.waitForEditorText(page, `${LAST_LINE} (kept)`);
+	});
+});
+
+// What a person reads in the picker on a realistic run: eight rewrites of a 12-line JavaScript
+// function as chat models write them (one chatty, one 99 lines long, one whose reply is HTML with an
+// `onerror` in it, one that opens with a doc comment, one with a directive), at 1440×900 beside the
+// editor; saved as .artifacts/picker-light.png and picker-dark.png.
+describe('e2e: the picker on a realistic rewrite, light and dark', function () {
+	this.timeout(240000);
+	const SOURCE = 'cart.js';
+	const FUNCTION = [
+		'function formatCart(items, currency) {',
+		'  var lines = [];',
+		'  var sum = 0;',
+		'  for (var i = 0; i < items.length; i++) {',
+		'    var item = items[i];',
+		'    var total = item.price * item.qty;',
+		'    sum += total;',
+		"    lines.push(item.name + ' x' + item.qty + ': ' + total.toFixed(2) + ' ' + currency);",
+		'  }',
+		"  lines.push('Total: ' + sum.toFixed(2) + ' ' + currency);",
+		"  return lines.join('\\n');",
+		'}',
+	];
+	const FILE_TEXT = ["'use strict';", '', ...FUNCTION, '', 'module.exports = { formatCart };', ''].join('\n');
+	const LOOP = [
+		'function formatCart(items, currency) {',
+		'  const lines = [];',
+		'  let sum = 0;',
+		'  for (const { name, price, qty } of items) {',
+		'    const total = price * qty;',
+		'    sum += total;',
+		'    lines.push(`${name} x${qty}: ${total.toFixed(2)} ${currency}`);',
+		'  }',
+		'  lines.push(`Total: ${sum.toFixed(2)} ${currency}`);',
+		"  return lines.join('\\n');",
+		'}',
+	].join('\n');
+	const MAP_REDUCE = [
+		'function formatCart(items, currency) {',
+		'  const lines = items.map(({ name, price, qty }) => `${name} x${qty}: ${(price * qty).toFixed(2)} ${currency}`);',
+		'  const sum = items.reduce((acc, { price, qty }) => acc + price * qty, 0);',
+		"  return [...lines, `Total: ${sum.toFixed(2)} ${currency}`].join('\\n');",
+		'}',
+	].join('\n');
+	const CHATTY_CODE = [
+		'function formatCart(items, currency) {',
+		'  let sum = 0;',
+		'  const lines = [];',
+		'  for (const { name, price, qty } of items) {',
+		'    sum += price * qty;',
+		'    lines.push(`${name} x${qty}: ${(price * qty).toFixed(2)} ${currency}`);',
+		'  }',
+		"  return [...lines, `Total: ${sum.toFixed(2)} ${currency}`].join('\\n');",
+		'}',
+	].join('\n');
+	// How llama3.1 and most chat models answer: a preamble, the code in a fence, a closing sentence.
+	const CHATTY = `Here is a more concise version using modern JavaScript:\n\n\`\`\`javascript\n${CHATTY_CODE}\n\`\`\`\n\nThis uses destructuring, \`const\` and template literals, and keeps a single loop.`;
+	const HTML = [
+		'function formatCart(items, currency) {',
+		'  const rows = items.map(i => `<li>${i.name} x${i.qty}: ${(i.price * i.qty).toFixed(2)} ${currency}</li>`);',
+		'  return `<ul>${rows.join("")}</ul><img src=x onerror="window.__pwned=1">`;',
+		'}',
+	].join('\n');
+	const DOC_COMMENTED = `/**\n * One line per item and a total, each amount in \`currency\`.\n */\n${MAP_REDUCE}`;
+	const INTL = [
+		'function formatCart(items, currency) {',
+		"  const money = new Intl.NumberFormat('en-US', { style: 'currency', currency });",
+		'  let sum = 0;',
+		'  const lines = items.map(item => {',
+		'    sum += item.price * item.qty;',
+		'    return `${item.name} x${item.qty}: ${money.format(item.price * item.qty)}`;',
+		'  });',
+		"  return [...lines, `Total: ${money.format(sum)}`].join('\\n');",
+		'}',
+	].join('\n');
+	const STRICT = `'use strict';\n\n${LOOP}`;
+	const FIELDS = [
+		['name', 'string', "typeof item.name !== 'string' || item.name === ''"],
+		['price', 'finite number', "typeof item.price !== 'number' || !Number.isFinite(item.price)"],
+		['qty', 'positive integer', '!Number.isInteger(item.qty) || item.qty <= 0'],
+	];
+	// The long, over-engineered answer some models give: helpers, validation, comments everywhere.
+	const LONG = [
+		'/**',
+		' * Formats a shopping cart as plain text: one line per item with its quantity and line total, then the total of the whole cart, every amount followed by the currency code.',
+		' *',
+		' * @param {Array<{ name: string, price: number, qty: number }>} items The items in the cart, in the order they should be listed.',
+		' * @param {string} currency An ISO 4217 code such as "EUR", printed after each amount.',
+		' * @returns {string} The lines joined with newlines.',
+		' * @throws {TypeError} When the cart is not an array or an item has a missing or mistyped field.',
+		" * @example formatCart([{ name: 'tea', price: 2.5, qty: 2 }], 'EUR') // 'tea x2: 5.00 EUR\\nTotal: 5.00 EUR'",
+		' */',
+		'function formatCart(items, currency) {',
+		'  validateCart(items, currency);',
+		'  const lines = [];',
+		'  let sum = 0;',
+		'  // One pass: each line and the running total.',
+		'  for (const item of items) {',
+		'    const total = lineTotal(item);',
+		'    sum += total;',
+		'    lines.push(formatLine(item, total, currency));',
+		'  }',
+		'  lines.push(formatTotal(sum, currency));',
+		"  return lines.join('\\n');",
+		'}',
+		'',
+		'/**',
+		' * Checks the whole cart before anything is formatted, so a bad item fails loudly instead of printing NaN.',
+		' */',
+		'function validateCart(items, currency) {',
+		'  if (!Array.isArray(items)) {',
+		"    throw new TypeError('formatCart: items must be an array of { name, price, qty } objects, got ' + typeof items);",
+		'  }',
+		"  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) {",
+		"    throw new TypeError('formatCart: currency must be a three-letter ISO 4217 code such as EUR or USD');",
+		'  }',
+		'  items.forEach((item, index) => validateItem(item, index));',
+		'}',
+		'',
+		...FIELDS.flatMap(([field, kind, bad]) => [
+			'',
+			'/**',
+			` * Checks that item.${field} is a ${kind}.`,
+			' *',
+			' * @param {object} item The item to check.',
+			' * @param {number} index Its position in the cart, for the message.',
+			' */',
+			`function check${field[0].toUpperCase()}${field.slice(1)}(item, index) {`,
+			`  if (${bad}) {`,
+			`    throw new TypeError(\`formatCart: item \${index} has no valid ${field} (expected a ${kind})\`);`,
+			'  }',
+			'}',
+		]),
+		'',
+		'function validateItem(item, index) {',
+		"  if (item === null || typeof item !== 'object') {",
+		'    throw new TypeError(`formatCart: item ${index} is not an object`);',
+		'  }',
+		'  checkName(item, index);',
+		'  checkPrice(item, index);',
+		'  checkQty(item, index);',
+		'}',
+		'',
+		'/** The price of one line: unit price times quantity. */',
+		'function lineTotal(item) {',
+		'  return item.price * item.qty;',
+		'}',
+		'',
+		'/** Two decimals, as the original printed them. */',
+		'function formatAmount(amount, currency) {',
+		'  return `${amount.toFixed(2)} ${currency}`;',
+		'}',
+		'',
+		'function formatLine(item, total, currency) {',
+		'  return `${item.name} x${item.qty}: ${formatAmount(total, currency)}`;',
+		'}',
+		'',
+		'function formatTotal(sum, currency) {',
+		'  return `Total: ${formatAmount(sum, currency)}`;',
+		'}',
+	].join('\n');
+	const CANDIDATES = [LOOP, CHATTY, LONG, HTML, DOC_COMMENTED, INTL, STRICT, MAP_REDUCE];
+	const INSTRUCTION = 'use modern JavaScript';
+	let fake;
+	let modelDir;
+	let workspace;
+	let wb;
+	let page;
+	let picker;
+
+	before(async function () {
+		this.timeout(4 * h.LOAD_TIMEOUT);
+		assert.strictEqual(LONG.split('\n').length, 99, 'the long candidate is 99 lines, as in the issue');
+		fake = new FakeOllama({ models: [MODEL], respond: r => CANDIDATES[(r.id - 1) % CANDIDATES.length], tokenDelayMs: 1 });
+		await fake.start();
+		modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-e2e-rm-'));
+		// A tiny reward model that likes what "modern JavaScript" asks for and dislikes throwing and
+		// markup, so the eight are scored apart as a real reward model would score them.
+		writeTinyRewardModel(modelDir, {
+			positive: ['const', 'of', 'map', 'reduce'],
+			negative: ['var', 'throw', 'img', 'onerror'],
+			weight: 40,
+		});
+		// The file is in the workspace before the window opens, as a person's project is.
+		workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-picker-ws-'));
+		fs.cpSync(h.FIXTURE_WORKSPACE, workspace, { recursive: true });
+		fs.writeFileSync(path.join(workspace, SOURCE), FILE_TEXT);
+		wb = await h.openWorkbench({
+			workspace,
+			viewport: { width: 1440, height: 900 },
+			workspaceSettings: { 'bestOfN.ollama.host': fake.url, 'bestOfN.rewardModel': modelDir },
+			userSettings: {
+				'bestOfN.model': MODEL,
+				'bestOfN.ranker': 'reward',
+				'bestOfN.candidates': CANDIDATES.length,
+				'bestOfN.concurrency': 2,
+				'workbench.colorTheme': 'Default Light Modern',
+			},
+		});
+		page = wb.page;
+		page.setDefaultTimeout(WAIT);
+		picker = h.webviewFrame(page);
+	});
+
+	afterEach(async function () {
+		if (this.currentTest?.state !== 'failed') return;
+		await h.screenshotOnFailure(this, page);
+		await h.logWebviewText(picker, 'picker');
+		console.error(`    fake Ollama: ${fake.requests.length} requests, ${fake.openRequests} open`);
+		if (wb) h.logWorkbench(wb);
+	});
+
+	after(async () => {
+		if (wb) await wb.teardown();
+		if (fake) await fake.close();
+		for (const dir of [modelDir, workspace]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+	});
+
+	const rows = () => picker.locator('.list [role=option]');
+
+	/** The colours the detail pane gives a keyword and plain text, as the person sees them. */
+	const keywordColours = () =>
+		picker.locator('pre.text-view').evaluate(pre => {
+			const keyword = [...pre.querySelectorAll('.hljs-keyword')].find(k => k.textContent === 'function');
+			return { keyword: keyword && getComputedStyle(keyword).color, text: getComputedStyle(pre).color };
+		});
+
+	it('shows every candidate numbered and scored, cleaned and highlighted, six rows or more beside the editor', async () => {
+		await h.openFileFromExplorer(page, SOURCE);
+		await h.waitForEditorText(page, 'function formatCart');
+		// The function, line by line with the keyboard, as a person selects it.
+		await page.locator('.editor-group-container.active .view-line', { hasText: 'function\u00a0formatCart' }).first().click();
+		await page.keyboard.press('Home');
+		for (let i = 1; i < FUNCTION.length; i++) await page.keyboard.press('Shift+ArrowDown');
+		await page.keyboard.press('Shift+End');
+		await h.startRewrite(page);
+		await h.giveInstruction(page, INSTRUCTION);
+
+		await page.locator('.tabs-container .tab', { hasText: 'Best-of-N:' }).first().waitFor();
+		await until(
+			'the run to finish ranked by the reward model',
+			async () =>
+				(await picker.locator('.status-row .phase').textContent()) === 'Done' &&
+				/^Ranked by reward model /.test(await picker.locator('.meta-row .ranker').textContent()),
+			60000,
+		);
+		assert.strictEqual(await rows().count(), CANDIDATES.length);
+
+		// Numbered 1–8, so the digit keys mean what they show; scores signed, best first, each explained.
+		assert.deepStrictEqual(
+			await picker.locator('.list [role=option] .row-number').allTextContents(),
+			CANDIDATES.map((_, i) => String(i + 1)),
+		);
+		const scores = await picker
+			.locator('.list [role=option] .score')
+			.evaluateAll(els => els.map(e => [e.textContent, e.getAttribute('title')]));
+		const values = scores.map(([shown]) => Number(String(shown).replace('\u2212', '-')));
+		scores.forEach(([shown, title], i) => {
+			assert.match(String(shown), /^([+\u2212]\d+\.\d\d|0\.00)$/, `score of row ${i + 1}`);
+			assert.match(String(title), /^Reward model .*: its raw logit for this candidate\. Higher is better/, `tooltip of row ${i + 1}`);
+		});
+		assert.deepStrictEqual(
+			values,
+			[...values].sort((a, b) => b - a),
+			'best first',
+		);
+		// Equal scores as shown are marked as a tie, not passed off as a ranking.
+		const tied = values.filter((v, i) => values.indexOf(v) !== i || values.lastIndexOf(v) !== i).length;
+		assert.strictEqual(await picker.locator('.list [role=option] .tie:visible').count(), tied);
+
+		// Each row previews the first line that differs from the selection and says something.
+		const previews = await picker.locator('.list [role=option] .preview').allTextContents();
+		for (const preview of previews) {
+			assert.ok(!['/**', "'use strict';", '}', ''].includes(preview.trim()), `a preview that says nothing: "${preview}"`);
+			assert.ok(!/Here is|```/.test(preview), `the chatty reply is previewed as code: "${preview}"`);
+		}
+
+		// At least six rows fully on screen, in a picker beside the editor that still shows the file.
+		const viewport = page.viewportSize();
+		const list = await picker.locator('.list').boundingBox();
+		const boxes = await Promise.all((await rows().all()).map(r => r.boundingBox()));
+		const visible = boxes.filter(
+			b => b && b.y >= list.y && b.y + b.height <= list.y + list.height + 0.5 && b.y + b.height <= viewport.height,
+		);
+		assert.ok(visible.length >= 6, `${visible.length} rows fully visible at 1440×900`);
+		const editor = await page
+			.locator('.editor-instance', { has: page.locator('.view-line', { hasText: 'module.exports' }) })
+			.first()
+			.boundingBox();
+		assert.ok(editor && editor.x + editor.width <= list.x + 1, 'the picker is beside the editor, not over it');
+
+		// Each candidate in the detail pane, moved to with its digit as a person looks through the rows.
+		const details = [];
+		for (let i = 0; i < CANDIDATES.length; i++) {
+			await page.keyboard.press(String(i + 1));
+			await until(`row ${i + 1} to be active`, async () => (await rows().nth(i).getAttribute('aria-selected')) === 'true');
+			details.push(await picker.locator('pre.text-view').textContent());
+		}
+		assert.strictEqual(await page.locator('.tabs-container .tab', { hasText: 'Best-of-N:' }).count(), 1, 'digits only move');
+		// The chatty reply is only its code; nothing else kept a preamble or a fence.
+		const chattyRow = details.indexOf(CHATTY_CODE);
+		assert.ok(chattyRow >= 0, `the chatty reply as clean code, among:\n${details.join('\n----\n')}`);
+		assert.ok(!details.some(d => /Here is|```/.test(d)));
+		// Model output is text: the reply with HTML in it is shown literally, in its row and in full, and runs nothing.
+		const htmlRow = details.findIndex(d => d.includes('<img src=x onerror="window.__pwned=1">'));
+		assert.ok(htmlRow >= 0 && previews[htmlRow].includes('`<li>${i.name}'), `the HTML reply, literally: ${previews[htmlRow]}`);
+		const inert = await picker.locator('body').evaluate(() => ({
+			imgs: document.querySelectorAll('img').length,
+			pwned: typeof (/** @type {any} */ (window).__pwned),
+		}));
+		assert.deepStrictEqual(inert, { imgs: 0, pwned: 'undefined' });
+		await page.keyboard.press(String(chattyRow + 1));
+		await until('the chatty row to be active', async () => (await rows().nth(chattyRow).getAttribute('aria-selected')) === 'true');
+
+		// Highlighted in the selection's language: keywords in a colour of their own.
+		const light = await keywordColours();
+		assert.ok(light.keyword && light.keyword !== light.text, `keyword ${light.keyword} on text ${light.text}`);
+
+		// The 99-line candidate: wrapped, so no line is cut off at the pane's edge.
+		const longRow = details.findIndex(d => d.split('\n').length === 99);
+		assert.ok(longRow >= 0, 'the long candidate is listed whole');
+		await page.keyboard.press(String(longRow + 1));
+		await until('the long one in the detail pane', async () => (await rows().nth(longRow).getAttribute('aria-selected')) === 'true');
+		assert.ok(await picker.locator('pre.text-view').evaluate(pre => pre.scrollWidth <= pre.clientWidth + 1), 'long lines wrap');
+		await page.keyboard.press('1');
+		await until('the best row to be active again', async () => (await rows().nth(0).getAttribute('aria-selected')) === 'true');
+		await h.screenshot(page, 'picker-light');
+
+		// The same picker in the dark theme: the webview follows it, highlighting included.
+		await h.setColorTheme(page, 'Dark Modern', 'vs-dark');
+		await until('the picker in the dark theme', async () =>
+			(await picker.locator('body').getAttribute('class')).includes('vscode-dark'),
+		);
+		await until('the highlighting to follow the theme', async () => (await keywordColours()).keyword !== light.keyword);
+		const dark = await keywordColours();
+		assert.ok(dark.keyword && dark.keyword !== dark.text);
+		assert.strictEqual(await rows().count(), CANDIDATES.length, 'the picker kept its rows');
+		await h.screenshot(page, 'picker-dark');
 	});
 });
