@@ -79,7 +79,7 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 	const gettingStarted = new GettingStarted(log, apiKeys, s => builtin.needsDownload(s));
 	const syntaxes = new CommentSyntaxes(log);
 	const explanations = new Explanations(context, log, syntaxes, sessions);
-	const explains = new ExplainController(sessions, explanations);
+	const explains = new ExplainController(sessions, explanations, log);
 	context.subscriptions.push(
 		log,
 		rewards,

@@ -28,6 +28,7 @@ import type { PickerState } from '../core/protocol';
 import type { RewardScorer } from '../core/reward';
 import { formatScore } from '../core/scoreFormat';
 import { BestOfNRun } from '../core/run';
+import { runLimitError } from '../core/runLimits';
 import { forTerminal, jsonForTerminal } from '../core/terminalText';
 import { explainTask } from '../core/tasks/explain';
 import { rewriteTask } from '../core/tasks/rewrite';
@@ -110,6 +111,8 @@ export async function main(argv: string[], stdin?: NodeJS.ReadableStream): Promi
 		const seed = seedFrom(values.seed);
 		const text = await readInput(values.input, stdin);
 		if (!text.trim()) throw new UsageError(values.input ? `the input file ${values.input} is empty` : 'the input on stdin is empty');
+		const refused = runLimitError(settings, text.length, 'input');
+		if (refused) throw new UsageError(describeError(refused, flagName));
 
 		const wantsReward = settings.ranker !== 'consensus' && settings.rewardModel !== '';
 		if (settings.ranker === 'reward' && !wantsReward) throw new UsageError('--ranker reward needs --reward-model');

@@ -14,6 +14,7 @@ import type { Logger } from './logger';
 import { nullLogger } from './logger';
 import type { CandidateView, PickerState, RankerView, RunPhase } from './protocol';
 import type { LoadProgress, RewardScorer } from './reward';
+import { heldTextError, heldTextLimit, runLimitError } from './runLimits';
 import { generationHost, type Settings } from './settings';
 import type { Task } from './tasks/task';
 
@@ -66,6 +67,8 @@ interface Slot {
 	seed?: number;
 	/** Order of completion, to break ties and keep unscored candidates stable. */
 	finishedOrder?: number;
+	/** Stops this candidate's own request (where it has one to itself). */
+	stop?: AbortController;
 }
 
 export interface RunResult {
@@ -98,6 +101,9 @@ export class BestOfNRun {
 	private rewardUsable: boolean;
 	private started?: Promise<RunResult>;
 	private pendingEmit?: ReturnType<typeof setTimeout>;
+	/** Characters of candidate text held now, and the most a run may hold (runLimits.ts). */
+	private held = 0;
+	private readonly heldLimit: number;
 
 	constructor(private readonly options: RunOptions) {
 		// Every open request, the reward load and each pending score listen to the one signal.
@@ -113,6 +119,7 @@ export class BestOfNRun {
 			text: '',
 			count: 1,
 		}));
+		this.heldLimit = heldTextLimit(options.settings);
 		this.rewardUsable = options.scorer !== undefined;
 		this.ranker = options.scorer
 			? {
@@ -183,6 +190,16 @@ export class BestOfNRun {
 	private async execute(): Promise<RunResult> {
 		const { settings, scorer } = this.options;
 		const signal = this.controller.signal;
+		// The front ends refuse these before a run; this keeps any other caller inside the caps too.
+		const refused = runLimitError(settings, this.options.task.source.length);
+		if (refused) {
+			for (const slot of this.slots) slot.status = 'cancelled';
+			this.fatal = refused;
+			this.end('failed');
+			this.notice = { severity: 'error', text: this.describe(refused) };
+			this.emit();
+			return { state: this.snapshot(), error: refused };
+		}
 		const rewardLoad = scorer ? this.loadReward(scorer) : Promise.resolve();
 		this.emit();
 
@@ -241,13 +258,14 @@ export class BestOfNRun {
 
 	private async generateOne(slot: Slot, seed: number): Promise<void> {
 		this.markStarted(slot, seed);
+		slot.stop = new AbortController();
 		try {
-			const result = await this.options.generator.generate(this.request(seed), this.controller.signal, delta =>
-				this.addDelta(slot, delta),
-			);
-			this.markFinished(slot, result);
+			const signal = AbortSignal.any([this.controller.signal, slot.stop.signal]);
+			const result = await this.options.generator.generate(this.request(seed), signal, delta => this.addDelta(slot, delta));
+			if (slot.status === 'streaming') this.markFinished(slot, result);
 		} catch (e) {
-			this.markFailed(slot, e);
+			// A candidate stopped by the run itself (too much text) has failed already.
+			if (slot.status === 'streaming') this.markFailed(slot, e);
 		}
 	}
 
@@ -290,13 +308,31 @@ export class BestOfNRun {
 	}
 
 	private addDelta(slot: Slot, delta: string): void {
+		if (slot.status !== 'streaming' && slot.status !== 'queued') return;
 		slot.raw += delta;
 		slot.stale = true;
+		this.held += delta.length;
+		if (this.held > this.heldLimit) return this.stopHolding(slot);
 		this.emitSoon();
+	}
+
+	/** The candidate whose text crossed the run's cap: its request is stopped and its text let go. */
+	private stopHolding(slot: Slot): void {
+		this.held -= slot.raw.length;
+		slot.raw = '';
+		slot.text = '';
+		slot.stale = false;
+		this.markFailed(slot, heldTextError(this.options.settings));
+		slot.stop?.abort();
 	}
 
 	private markFinished(slot: Slot, result: GenerationResult): void {
 		const { task } = this.options;
+		this.held += result.text.length - slot.raw.length;
+		if (this.held > this.heldLimit) {
+			slot.raw = result.text;
+			return this.stopHolding(slot);
+		}
 		slot.raw = result.text;
 		slot.stale = false;
 		slot.text = task.clean(result.text, false);

@@ -6,7 +6,9 @@
 import * as vscode from 'vscode';
 import type { PickerState } from '../core/protocol';
 import { explainTask, type ExplainInput } from '../core/tasks/explain';
+import type { Logger } from '../core/logger';
 import { readSettings } from './config';
+import { refusedByLimits } from './runLimitsCheck';
 import type { Explanations } from './explanations';
 import type { Sessions } from './sessions';
 
@@ -17,6 +19,7 @@ export class ExplainController {
 	constructor(
 		private readonly sessions: Sessions,
 		private readonly explanations: Explanations,
+		private readonly logger: Logger,
 	) {}
 
 	/** Resolves with the run's final picker state, or undefined when there was nothing to explain. */
@@ -32,6 +35,7 @@ export class ExplainController {
 			void vscode.window.showInformationMessage('Best-of-N: select the code to explain first.');
 			return undefined;
 		}
+		if (refusedByLimits(readSettings(), doc.getText(selection).length, this.logger)) return undefined;
 		const input = explainInput(doc, selection);
 		const task = explainTask(input, readSettings().explainPrompt);
 		const run = this.sessions.start({

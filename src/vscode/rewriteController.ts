@@ -10,6 +10,7 @@ import type { ApiKeys } from './apiKeys';
 import { SCHEME } from './candidateDocuments';
 import { readSettings } from './config';
 import { checkContext } from './contextCheck';
+import { refusedByLimits } from './runLimitsCheck';
 import { surroundings } from './explainController';
 import { shorten } from './pickerSession';
 import { Disposable } from './dispose';
@@ -77,6 +78,7 @@ export class RewriteController extends Disposable {
 			void vscode.window.showInformationMessage('Best-of-N: select the text to rewrite first.');
 			return undefined;
 		}
+		if (refusedByLimits(readSettings(this.logger), editor.document.getText(selection).length, this.logger)) return undefined;
 		const instruction = parseRewriteArgs(args).instruction ?? (await this.askInstruction());
 		if (!instruction) return undefined;
 		await this.remember(instruction);

@@ -350,6 +350,17 @@ describe('CLI: best-of-n rewrite', function () {
 		}
 	});
 
+	it('refuses a run past the caps with exit 2, naming the flags, before asking the server anything', async () => {
+		const before = fake.requests.length;
+		const many = await run(['rewrite', '-i', 'x', '--host', fake.url, '--n', '16', '--max-tokens', '8192'], 'text');
+		assert.equal(many.code, 2);
+		assert.match(many.stderr, /131,072 tokens \(--n 16 × --max-tokens 8,192\).*Lower --n or --max-tokens\./);
+		const huge = await run(['rewrite', '-i', 'x', '--host', fake.url, '--ranker', 'consensus'], 'x'.repeat(300_000));
+		assert.equal(huge.code, 2);
+		assert.match(huge.stderr, /The input has 300,000 characters, more than the 262,144 one run may send/);
+		assert.equal(fake.requests.length, before, 'nothing was sent');
+	});
+
 	it('names an unreachable host in one line and exits 1', async () => {
 		const closed = new FakeOllama();
 		const { url } = await closed.start();
@@ -555,7 +566,8 @@ describe('CLI: best-of-n rewrite', function () {
 	});
 	it('writes a --json output of megabytes to a pipe whole, then exits by itself', async () => {
 		// More than a pipe holds: process.exit() right after the write dropped all but the first 64-400 KiB.
-		const lines = 20_000;
+		// Within the run's cap on held text (N × maxTokens × 16 characters: 4 × 16384 × 16 = 1 MiB).
+		const lines = 5_000;
 		fake.respond = r => Array.from({ length: lines }, (_, i) => `candidate ${r.id} line ${i} of a long answer`).join('\n');
 		fake.chunkSize = 1 << 16;
 		const args = [
@@ -570,11 +582,13 @@ describe('CLI: best-of-n rewrite', function () {
 			'llama3.1:8b',
 			'--ranker',
 			'consensus',
+			'--max-tokens',
+			'16384',
 			'--json',
 		];
 		const r = await run(args, 'short');
 		assert.equal(r.code, 0, r.stderr);
-		assert.ok(r.stdout.length > 3_000_000, `the output is large (${r.stdout.length} characters)`);
+		assert.ok(r.stdout.length > 600_000, `the output is large (${r.stdout.length} characters)`);
 		const out = cliJson(r);
 		assert.equal(out.candidates.length, 4);
 		for (const c of out.candidates) assert.equal(c.text.split('\n').length, lines);

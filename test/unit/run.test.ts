@@ -10,6 +10,7 @@ import type { PickerState } from '../../src/core/protocol';
 import type { RewardPair, RewardScorer } from '../../src/core/reward';
 import { BestOfNRun, rewardModelLabel } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
+import { RUN_LIMITS, runLimitError } from '../../src/core/runLimits';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
 
 const task = rewriteTask({ instruction: 'improve', text: 'old text', languageId: 'plaintext' });
@@ -318,5 +319,75 @@ describe('rewardModelLabel', () => {
 		assert.equal(rewardModelLabel('~/models/rm'), 'rm');
 		assert.equal(rewardModelLabel('C:\\models\\rm'), 'rm');
 		assert.equal(rewardModelLabel('OpenAssistant/reward-model-deberta-v3-large-v2'), 'OpenAssistant/reward-model-deberta-v3-large-v2');
+	});
+});
+
+describe('run limits', () => {
+	it('refuses N × maxTokens past the cap before anything is asked, naming both settings', async () => {
+		assert.equal(runLimitError(settings({ candidates: 16, maxTokens: 4096 }), 10), undefined, '16 × 4096 is allowed');
+		const g = scriptedGenerator(['a', 'b']);
+		const over = settings({ candidates: 16, maxTokens: 8192 });
+		const { state, error } = await new BestOfNRun({ runId: 1, task, settings: over, generator: g.gen, seed: 100 }).start();
+		assert.equal(state.phase, 'failed');
+		assert.equal(g.seen.length, 0, 'nothing was asked of the server');
+		assert.equal(error?.setting, 'candidates');
+		assert.equal(
+			state.notice?.text,
+			'One run would ask for 131,072 tokens (bestOfN.candidates 16 × bestOfN.maxTokens 8,192), more than the 65,536 a run may ask for. Lower bestOfN.candidates or bestOfN.maxTokens.',
+		);
+	});
+
+	it('refuses a selection past the cap, saying its size and that nothing was sent', async () => {
+		const big = rewriteTask({ instruction: 'improve', text: 'x'.repeat(RUN_LIMITS.selectionCharacters + 1), languageId: 'plaintext' });
+		const fits = rewriteTask({ instruction: 'improve', text: 'x'.repeat(RUN_LIMITS.selectionCharacters), languageId: 'plaintext' });
+		const g = scriptedGenerator(['a', 'b', 'c', 'd']);
+		assert.equal(runLimitError(settings(), fits.source.length), undefined);
+		const { state, error } = await new BestOfNRun({ runId: 1, task: big, settings: settings(), generator: g.gen, seed: 100 }).start();
+		assert.equal(state.phase, 'failed');
+		assert.equal(error?.kind, 'bad-input');
+		assert.equal(g.seen.length, 0);
+		assert.match(
+			state.notice!.text,
+			/^The selection has 262,145 characters, more than the 262,144 one run may send .*nothing was sent\.$/,
+		);
+	});
+
+	it('stops the candidate whose text passes what N × maxTokens can hold; the others stay whole', async () => {
+		// A server that ignores the token limit: candidate 2 streams on and on.
+		let open = 0;
+		const endless: CandidateGenerator = {
+			async generate(request, signal, onDelta) {
+				open++;
+				try {
+					if (request.options.seed !== 101) {
+						onDelta('short answer');
+						return { text: `short answer ${request.options.seed}` };
+					}
+					while (!signal.aborted) {
+						onDelta('blah '.repeat(100));
+						await new Promise(r => setImmediate(r));
+					}
+					throw cancelledError();
+				} finally {
+					open--;
+				}
+			},
+		};
+		const s = settings({ candidates: 3, concurrency: 1, maxTokens: 64 });
+		const { state, error } = await new BestOfNRun({ runId: 1, task, settings: s, generator: endless, seed: 100 }).start();
+		assert.equal(error, undefined);
+		assert.equal(state.phase, 'done');
+		assert.equal(open, 0, 'its request was stopped');
+		const byId = [...state.candidates].sort((a, b) => a.id - b.id);
+		assert.deepEqual(
+			byId.map(c => c.status),
+			['done', 'failed', 'done'],
+		);
+		assert.equal(byId[1].text, '', 'its text is let go');
+		assert.equal(
+			byId[1].error,
+			`Stopped: the run's candidates reached ${(3 * 64 * RUN_LIMITS.charactersPerToken).toLocaleString('en-US')} characters, more than bestOfN.candidates 3 × bestOfN.maxTokens 64 tokens can hold, so the server is not keeping to the token limit. If the text is real, raise bestOfN.maxTokens.`,
+		);
+		assert.deepEqual([byId[0].text, byId[2].text], ['short answer 100', 'short answer 102']);
 	});
 });
