@@ -49,6 +49,16 @@ async function until(what: string, check: () => boolean, timeoutMs = WAIT_MS): P
 	}
 }
 
+/** Everything in the extension's log files (Best-of-N: Show Log). */
+function readLog(folder: string): string {
+	if (!fs.existsSync(folder)) return '';
+	return fs
+		.readdirSync(folder, { recursive: true, withFileTypes: true })
+		.filter(entry => entry.isFile())
+		.map(entry => fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'))
+		.join('\n');
+}
+
 const allTabs = () => vscode.window.tabGroups.all.flatMap(g => g.tabs);
 const pickerTabs = () => allTabs().filter(t => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('bestOfN.picker'));
 const diffTabs = () => allTabs().filter(t => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === 'bestofn');
@@ -153,6 +163,32 @@ describe('Applying a candidate', function () {
 		const state = await rewrite('shorter');
 		assert.equal(state?.phase, 'done');
 		assert.equal(fake.requests[0]?.options.num_ctx, 32768);
+	});
+
+	it('refuses N × maxTokens or a selection past the run caps before anything is sent, naming what to change; the document is untouched', async () => {
+		const text = 'let total = 0;\n';
+		const editor = await editorWith(text);
+		editor.selection = new vscode.Selection(0, 0, 0, 14);
+		await change('candidates', 16);
+		await change('maxTokens', 8192);
+		assert.equal(await rewrite('shorter'), undefined, 'no run');
+		const logged = () => readLog(api.logFolder);
+		await until('the refusal in the log', () => /run refused: One run would ask for 131,072 tokens/.test(logged()));
+		assert.match(logged(), /\(bestOfN\.candidates 16 × bestOfN\.maxTokens 8,192\).*Lower bestOfN\.candidates or bestOfN\.maxTokens\./);
+		// The message's button opens the setting to lower.
+		await vscode.commands.executeCommand('notification.acceptPrimaryAction');
+		await until('the settings editor', () => allTabs().some(t => /settings/i.test(t.label)));
+		await change('candidates', 1);
+
+		const huge = 'x'.repeat(300_000);
+		const big = await editorWith(huge);
+		big.selection = new vscode.Selection(new vscode.Position(0, 0), big.document.positionAt(huge.length));
+		assert.equal(await rewrite('shorter'), undefined);
+		await until('the selection refusal in the log', () => /run refused: The selection has 300,000 characters/.test(logged()));
+		assert.equal(fake.requests.length, 0, 'nothing was sent');
+		assert.equal(pickerTabs().length, 0, 'no picker opened');
+		assert.equal(editor.document.getText(), text);
+		assert.equal(big.document.getText(), huge);
 	});
 
 	it('counts a Modelfile num_ctx as the window, not the length the model was trained for', async () => {
