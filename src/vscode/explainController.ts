@@ -11,6 +11,7 @@ import { readSettings } from './config';
 import { refusedByLimits } from './runLimitsCheck';
 import type { Explanations } from './explanations';
 import type { Sessions } from './sessions';
+import { wholeCharacters } from './wholeCharacters';
 
 /** Lines of context sent above and below the selection. */
 const CONTEXT_LINES = 10;
@@ -30,7 +31,9 @@ export class ExplainController {
 			return undefined;
 		}
 		const doc = editor.document;
-		const selection = editor.selection.isEmpty ? doc.lineAt(editor.selection.active.line).range : editor.selection;
+		const selection = editor.selection.isEmpty
+			? doc.lineAt(editor.selection.active.line).range
+			: wholeCharacters(doc, editor.selection);
 		if (!doc.getText(selection).trim()) {
 			void vscode.window.showInformationMessage('Best-of-N: select the code to explain first.');
 			return undefined;

@@ -16,6 +16,13 @@ export function replaceSelection(logger: Logger): AcceptStrategy {
 				void offerInstead(text, doc.languageId);
 				return 'conflict';
 			}
+			// VS Code applies an extension's edit even to a read-only file's text, which then cannot be saved.
+			if (vscode.workspace.fs.isWritableFileSystem(doc.uri.scheme) === false) {
+				void vscode.window.showErrorMessage(
+					`Best-of-N did not edit ${doc.uri.path.split('/').pop()}: it is read-only. The candidate is unchanged in the picker (C copies it).`,
+				);
+				return 'failed';
+			}
 			const replacement = doc.eol === vscode.EndOfLine.CRLF ? text.replace(/\r?\n/g, '\r\n') : text;
 			const start = doc.offsetAt(range.start);
 			const edit = new vscode.WorkspaceEdit();

@@ -16,6 +16,7 @@ import { shorten } from './pickerSession';
 import { Disposable } from './dispose';
 import { replaceSelection } from './replaceSelection';
 import type { Sessions } from './sessions';
+import { wholeCharacters } from './wholeCharacters';
 
 const HISTORY_KEY = 'bestOfN.instructionHistory';
 
@@ -73,7 +74,7 @@ export class RewriteController extends Disposable {
 			void vscode.window.showInformationMessage('Best-of-N: open a file and select the text to rewrite.');
 			return undefined;
 		}
-		const selection = editor.selection;
+		const selection = wholeCharacters(editor.document, editor.selection);
 		if (selection.isEmpty || !editor.document.getText(selection).trim()) {
 			void vscode.window.showInformationMessage('Best-of-N: select the text to rewrite first.');
 			return undefined;
