@@ -13,6 +13,7 @@ import { onDidChangeSettings, openSettings, rawSettings, readSettings } from './
 import { ExplainController } from './vscode/explainController';
 import { Explanations, type ExplanationView } from './vscode/explanations';
 import { GettingStarted, type WalkthroughKeys } from './vscode/gettingStarted';
+import { liveDisposables } from './vscode/dispose';
 import { createLog } from './vscode/log';
 import { ModelPicker } from './vscode/modelPicker';
 import { currentPick, type PickView } from './vscode/pickTracker';
@@ -52,6 +53,8 @@ export interface BestOfNApi {
 	readonly walkthrough: WalkthroughKeys;
 	/** The explanations shown inline now. */
 	readonly explanations: readonly ExplanationView[];
+	/** Owners of disposables alive now and what they hold; growth after runs have ended is a leak. */
+	readonly liveDisposables: { readonly owners: number; readonly held: number };
 }
 
 export function activate(context: vscode.ExtensionContext): BestOfNApi {
@@ -175,6 +178,9 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		},
 		get walkthrough() {
 			return gettingStarted.state;
+		},
+		get liveDisposables() {
+			return liveDisposables();
 		},
 	};
 }

@@ -1,5 +1,17 @@
 import type * as vscode from 'vscode';
 
+/** Live objects built on the base below, and the disposables they hold: what `liveDisposables()` reports. */
+let liveObjects = 0;
+let liveChildren = 0;
+
+/**
+ * How many owners are alive and how many disposables (listeners, panels, workers' handles) they hold.
+ * Read by the load tests through the extension's API: growth after runs that ended is a leak.
+ */
+export function liveDisposables(): { owners: number; held: number } {
+	return { owners: liveObjects, held: liveChildren };
+}
+
 /**
  * Base for objects that own disposables: whatever they `_register` dies with them, in reverse order.
  * Only a type import of `vscode`, so pure code and unit tests can use it too.
@@ -7,6 +19,10 @@ import type * as vscode from 'vscode';
 export class Disposable implements vscode.Disposable {
 	private _isDisposed = false;
 	private readonly _disposables: vscode.Disposable[] = [];
+
+	constructor() {
+		liveObjects++;
+	}
 
 	protected get isDisposed(): boolean {
 		return this._isDisposed;
@@ -16,6 +32,8 @@ export class Disposable implements vscode.Disposable {
 	dispose(): void {
 		if (this._isDisposed) return;
 		this._isDisposed = true;
+		liveObjects--;
+		liveChildren -= this._disposables.length;
 		const errors: unknown[] = [];
 		while (this._disposables.length) {
 			const d = this._disposables.pop()!;
@@ -35,6 +53,7 @@ export class Disposable implements vscode.Disposable {
 			d.dispose();
 		} else {
 			this._disposables.push(d);
+			liveChildren++;
 		}
 		return d;
 	}
