@@ -8,6 +8,10 @@ const fs = require('fs');
 const path = require('path');
 const h = require('./harness');
 
+const tsx = require('tsx/cjs/api');
+/** @type {typeof import('../fixtures/present')} */
+const { at } = tsx.require('../fixtures/present.ts', __filename);
+
 const TEXTS = [
 	'const total = items.reduce((s, i) => s + i.price, 0);',
 	'let total = 0;\nfor (const i of items) total += i.price;',
@@ -24,7 +28,7 @@ function writeLog(file) {
 	const start = Date.parse('2026-02-02T09:00:00Z');
 	for (let i = 0; i < 42; i++) {
 		const reward = i % 6 !== 5;
-		const chosenRank = reward ? [1, 1, 2, 1, 1, 3][i % 6] : [1, 2][Math.floor(i / 6) % 2];
+		const chosenRank = reward ? at([1, 1, 2, 1, 1, 3], i % 6) : at([1, 2], Math.floor(i / 6) % 2);
 		const candidates = TEXTS.map((text, id) => ({
 			id,
 			text,

@@ -338,6 +338,7 @@ describe('e2e: the picker on a realistic rewrite, light and dark', function () {
 		'}',
 	].join('\n');
 	const STRICT = `'use strict';\n\n${LOOP}`;
+	/** @type {[field: string, kind: string, bad: string][]} */
 	const FIELDS = [
 		['name', 'string', "typeof item.name !== 'string' || item.name === ''"],
 		['price', 'finite number', "typeof item.price !== 'number' || !Number.isFinite(item.price)"],
@@ -389,7 +390,7 @@ describe('e2e: the picker on a realistic rewrite, light and dark', function () {
 			' * @param {object} item The item to check.',
 			' * @param {number} index Its position in the cart, for the message.',
 			' */',
-			`function check${field[0].toUpperCase()}${field.slice(1)}(item, index) {`,
+			`function check${field.charAt(0).toUpperCase()}${field.slice(1)}(item, index) {`,
 			`  if (${bad}) {`,
 			`    throw new TypeError(\`formatCart: item \${index} has no valid ${field} (expected a ${kind})\`);`,
 			'  }',

@@ -15,6 +15,8 @@ const { OUT_DIR } = require('../../scripts/package');
 const tsx = require('tsx/cjs/api');
 const { FakeOllama } = tsx.require('../fixtures/fakeOllama.ts', __filename);
 const { writeTinyRewardModel } = tsx.require('../fixtures/tinyRewardModel.ts', __filename);
+/** @type {typeof import('../fixtures/present')} */
+const { at } = tsx.require('../fixtures/present.ts', __filename);
 
 const ROOT = path.resolve(__dirname, '../..');
 const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -84,7 +86,7 @@ describe('package: the installed linux-x64 .vsix', function () {
 	it('is installed from the package, not loaded from the source tree', () => {
 		const installed = fs.readdirSync(wb.server.extensionsDir).filter(d => d.startsWith('best-of-n.best-of-n-'));
 		assert.strictEqual(installed.length, 1, `one installed copy in ${wb.server.extensionsDir}`);
-		const dir = path.join(wb.server.extensionsDir, installed[0]);
+		const dir = path.join(wb.server.extensionsDir, at(installed, 0));
 		assert.ok(fs.existsSync(path.join(dir, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node')));
 		assert.ok(!fs.existsSync(path.join(dir, 'node_modules/@huggingface')), 'transformers.js is bundled, not shipped');
 		// Only what runs: no sources, tests, other platforms' bindings, web runtime or image library.

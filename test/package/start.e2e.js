@@ -12,6 +12,10 @@ const h = require('../e2e/harness');
 const host = require('../../scripts/vscode-host');
 const { start } = require('../../scripts/start');
 
+const tsx = require('tsx/cjs/api');
+/** @type {typeof import('../fixtures/present')} */
+const { at } = tsx.require('../fixtures/present.ts', __filename);
+
 const ROOT = path.resolve(__dirname, '../..');
 const WAIT = 60000;
 
@@ -59,7 +63,7 @@ describe('package: npm start -- --vsix', function () {
 		assert.ok(!path.resolve(extensionsDir).startsWith(ROOT + path.sep), `${extensionsDir} is outside the checkout`);
 		const installed = fs.readdirSync(extensionsDir).filter(d => d.startsWith('best-of-n.best-of-n-'));
 		assert.strictEqual(installed.length, 1, `one installed copy in ${extensionsDir}`);
-		const dir = path.join(extensionsDir, installed[0]);
+		const dir = path.join(extensionsDir, at(installed, 0));
 		assert.ok(!fs.lstatSync(dir).isSymbolicLink(), 'a copy from the package, not the development link');
 		assert.ok(fs.existsSync(path.join(dir, 'dist', 'extension.js')));
 		assert.ok(!fs.existsSync(path.join(dir, 'src')), 'no sources');

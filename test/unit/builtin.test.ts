@@ -18,13 +18,15 @@ import { FakeHub } from '../fixtures/fakeHub';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
+import { at } from '../fixtures/present';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORKER = path.join(ROOT, 'dist', 'generatorWorker.js');
 const never = () => new AbortController().signal;
 
 let tmp: string;
-const dirs: Record<string, string> = {};
+/** The tiny models written once for this file, by what is special about each. */
+let dirs: { tiny: string; ends: string; noOnnx: string; reward: string };
 
 function load(model: string, extra: Partial<BuiltinLoadRequest> = {}): BuiltinLoadRequest {
 	return { model, dtype: 'fp32', cacheDir: path.join(tmp, 'cache'), allowRemote: false, threads: 1, ...extra };
@@ -96,10 +98,12 @@ class Collect implements CandidateSink {
 before(() => {
 	ensureWorkerBundle();
 	tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bon-builtin-'));
-	dirs.tiny = writeTinyCausalModel(path.join(tmp, 'tiny'));
-	dirs.ends = writeTinyCausalModel(path.join(tmp, 'ends'), { eosLogit: 3 });
-	dirs.noOnnx = writeTinyCausalModel(path.join(tmp, 'no-onnx'), { withoutOnnx: true });
-	dirs.reward = writeTinyRewardModel(path.join(tmp, 'reward'));
+	dirs = {
+		tiny: writeTinyCausalModel(path.join(tmp, 'tiny')),
+		ends: writeTinyCausalModel(path.join(tmp, 'ends'), { eosLogit: 3 }),
+		noOnnx: writeTinyCausalModel(path.join(tmp, 'no-onnx'), { withoutOnnx: true }),
+		reward: writeTinyRewardModel(path.join(tmp, 'reward')),
+	};
 });
 
 after(() => {
@@ -124,8 +128,9 @@ describe('the tiny causal model fixture, through transformers.js', () => {
 						skip_special_tokens: true,
 					},
 				);
-			const [alone] = await greedy(['short']);
-			const [padded, long] = await greedy(['short', 'a much longer prompt than the other']);
+			const alone = at(await greedy(['short']), 0);
+			const both = await greedy(['short', 'a much longer prompt than the other']);
+			const [padded, long] = [at(both, 0), at(both, 1)];
 			assert.equal(padded, alone, 'a left-padded row generates what it generates alone');
 			assert.ok(alone.length > 'short'.length && long.startsWith('a much longer prompt'));
 			const prompt = tokenizer.apply_chat_template([{ role: 'user', content: 'hi' }], {
@@ -333,8 +338,8 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 		const calls = [one.signal, never()].map(signal => c.generate(ask(60), signal, () => streamed++));
 		await until('streaming', () => streamed > 4, 30_000);
 		one.abort();
-		await rejectsWith(calls[0], 'cancelled');
-		const other = await calls[1];
+		await rejectsWith(at(calls, 0), 'cancelled');
+		const other = await at(calls, 1);
 		assert.equal(other.tokens, 60);
 	});
 

@@ -17,6 +17,7 @@ import { FakeVllm } from '../fixtures/fakeVllm';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { until } from '../fixtures/until';
+import { at, cycle } from '../fixtures/present';
 
 const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -85,7 +86,7 @@ describe('CLI: best-of-n rewrite', function () {
 
 	before(async () => {
 		ensureBuilt();
-		fake = new FakeOllama({ models: ['llama3.1:8b'], respond: r => REPLIES[(r.id - 1) % REPLIES.length] });
+		fake = new FakeOllama({ models: ['llama3.1:8b'], respond: r => cycle(REPLIES, r.id - 1) });
 		await fake.start();
 		modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-cli-rm-'));
 		quantizedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-cli-rm-q8-'));
@@ -99,7 +100,7 @@ describe('CLI: best-of-n rewrite', function () {
 	});
 
 	beforeEach(() => {
-		fake.respond = r => REPLIES[(r.id - 1) % REPLIES.length];
+		fake.respond = r => cycle(REPLIES, r.id - 1);
 		fake.shouldCut = undefined;
 		fake.tokenDelayMs = 0;
 		fake.chunkSize = 'word';
@@ -154,7 +155,7 @@ describe('CLI: best-of-n rewrite', function () {
 			[...scores].sort((a, b) => b - a),
 			'scores are non-increasing',
 		);
-		assert.ok(Math.abs(scores[0] - tinyRewardLogit({ prompt, response: expected[0] })) < 1e-4, 'the score is the raw logit');
+		assert.ok(Math.abs(at(scores, 0) - tinyRewardLogit({ prompt, response: at(expected, 0) })) < 1e-4, 'the score is the raw logit');
 	});
 
 	it("without --reward-model ranks by the extension's default reward model, fetched from the Hub", async () => {
@@ -219,7 +220,7 @@ describe('CLI: best-of-n rewrite', function () {
 	it('reads --input FILE and prints a readable ranked list, ranking by consensus when asked', async () => {
 		const file = path.join(cacheDir, 'in.ts');
 		fs.writeFileSync(file, 'return a+b;\n');
-		fake.respond = r => ['return a + b;', 'return a + b;', 'return b + a;', 'print(1)'][(r.id - 1) % 4];
+		fake.respond = r => cycle(['return a + b;', 'return a + b;', 'return b + a;', 'print(1)'], r.id - 1);
 		const r = await run([
 			'rewrite',
 			'--instruction',
@@ -261,7 +262,7 @@ describe('CLI: best-of-n rewrite', function () {
 			input,
 		);
 		assert.equal(r.code, 0, r.stderr);
-		const sent = fake.requests[fake.requests.length - 1].prompt;
+		const sent = at(fake.requests, -1).prompt;
 		assert.match(sent, /^Language: sql\n\nExplain this selection:\n```sql\nSELECT name FROM users WHERE id = \?;\n```$/);
 		const out = JSON.parse(r.stdout);
 		const prompt = explainRewardPrompt({ text: input, languageId: 'sql', fileName: '', before: '', after: '' });
@@ -279,7 +280,7 @@ describe('CLI: best-of-n rewrite', function () {
 		fake.respond = () => '```markdown\nSums the **prices**.\n```';
 		const r = await run(['explain', '--input', file, '--n', '2', '--host', fake.url, '--model', 'llama3.1:8b']);
 		assert.equal(r.code, 0, r.stderr);
-		assert.match(fake.requests[fake.requests.length - 1].prompt, /^File: total\.py \(python\)/);
+		assert.match(at(fake.requests, -1).prompt, /^File: total\.py \(python\)/);
 		assert.match(
 			r.stdout,
 			/#1 {2}score \+?[0-9.]+ {2}\(×2\)\n {4}Sums the \*\*prices\*\*\./,
@@ -323,7 +324,7 @@ describe('CLI: best-of-n rewrite', function () {
 
 	it('--idle-timeout fails a candidate whose server went silent, naming the flag; the others are ranked', async () => {
 		// A server of its own: the second request it gets is the one that goes silent.
-		const silent = new FakeOllama({ models: ['llama3.1:8b'], respond: r => REPLIES[r.id - 1] });
+		const silent = new FakeOllama({ models: ['llama3.1:8b'], respond: r => at(REPLIES, r.id - 1) });
 		silent.faultFor = r => (r.id === 2 ? { kind: 'silence', afterChunks: 1 } : undefined);
 		const { url } = await silent.start();
 		try {
@@ -508,7 +509,7 @@ describe('CLI: best-of-n rewrite', function () {
 				vllm.requests.map(q => q.n),
 				[3],
 			);
-			const rm = new FakeVllm({ models: ['Skywork/Skywork-Reward-V2-Qwen3-0.6B'], reward: m => m[1].content.length });
+			const rm = new FakeVllm({ models: ['Skywork/Skywork-Reward-V2-Qwen3-0.6B'], reward: m => at(m, 1).content.length });
 			await rm.start();
 			try {
 				const ranked = await run([...args, '--reward-model', rm.url, '--json'], 'text', undefined, { OPENAI_API_KEY: key });
@@ -549,7 +550,7 @@ describe('CLI: best-of-n rewrite', function () {
 		const json = await run([...args, '--json'], 'let x = 1;\n');
 		// eslint-disable-next-line no-control-regex -- looking for terminal escapes
 		assert.doesNotMatch(json.stdout, /[\x1b\x07\x9b\u202a-\u202e\u2066-\u2069]/);
-		assert.equal(cliJson(json).candidates[0].text, `${hostile}\n`);
+		assert.equal(at(cliJson(json).candidates, 0).text, `${hostile}\n`);
 	});
 
 	it('rejects empty input and bad flags with exit 2', async () => {

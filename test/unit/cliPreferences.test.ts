@@ -12,6 +12,7 @@ import { wilson } from '../../src/core/agreement';
 import { buildPreferenceRecord, serializeRecord } from '../../src/core/preferences';
 import { FakeVllm } from '../fixtures/fakeVllm';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { at } from '../fixtures/present';
 
 const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -183,7 +184,7 @@ describe('CLI: best-of-n preferences export and eval', function () {
 
 	it('eval --reward-model URL: a reward model served by vLLM judges each pair as a chat, with the key from OPENAI_API_KEY', async () => {
 		const key = 'sk-eval-5f0c2a9e81d4';
-		const rm = new FakeVllm({ models: ['Skywork/Skywork-Reward-V2-Qwen3-0.6B'], apiKey: key, reward: m => m[1].content.length });
+		const rm = new FakeVllm({ models: ['Skywork/Skywork-Reward-V2-Qwen3-0.6B'], apiKey: key, reward: m => at(m, 1).content.length });
 		await rm.start();
 		try {
 			const data = path.join(tmp, 'served.jsonl');

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { consensusScores, similarity, tokenize } from '../../src/core/consensus';
+import { at } from '../fixtures/present';
 
 describe('consensus ranker', () => {
 	it('tokenizes identifiers and symbols, not whitespace', () => {
@@ -29,8 +30,9 @@ describe('consensus ranker', () => {
 
 	it('counts collapsed duplicates as votes', () => {
 		const texts = ['alpha beta', 'gamma delta'];
-		assert.ok(consensusScores(texts, [3, 1])[0] > consensusScores(texts, [3, 1])[1]);
-		assert.ok(consensusScores(texts, [1, 3])[1] > consensusScores(texts, [1, 3])[0]);
+		const [first, second] = [consensusScores(texts, [3, 1]), consensusScores(texts, [1, 3])];
+		assert.ok(at(first, 0) > at(first, 1));
+		assert.ok(at(second, 1) > at(second, 0));
 	});
 
 	it("a score is the mean similarity to the others, a duplicate's twin counting fully", () => {

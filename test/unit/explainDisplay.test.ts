@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { formatAsComment, textLines } from '../../src/core/commentFormat';
 import { findCommentSyntax, languageConfigurations, parseCommentSyntax, type LanguageSource } from '../../src/core/commentSyntax';
 import { LineAnchor } from '../../src/core/lineAnchor';
+import { at, defined } from '../fixtures/present';
 
 describe('comment syntax from a language configuration', () => {
 	// The `comments` sections as the built-in extensions of VS Code declare them.
@@ -77,7 +78,7 @@ describe('comment syntax from a language configuration', () => {
 			}
 			return {
 				id: `publisher.${name}`,
-				manifest: JSON.parse(files['package.json']),
+				manifest: JSON.parse(defined(files['package.json'], `${name}'s package.json`)),
 				read: relative => fs.promises.readFile(path.join(dir, relative), 'utf8'),
 			};
 		};
@@ -97,7 +98,7 @@ describe('comment syntax from a language configuration', () => {
 			const found = await findCommentSyntax([broken, elixir], 'elixir', w => warnings.push(w));
 			assert.deepEqual(found, { line: '#' });
 			assert.equal(warnings.length, 1);
-			assert.match(warnings[0], /^comment syntax of elixir from publisher\.elixir-broken: not a language configuration/);
+			assert.match(at(warnings, 0), /^comment syntax of elixir from publisher\.elixir-broken: not a language configuration/);
 			assert.equal(await findCommentSyntax([broken, elixir], 'gleam', () => assert.fail('nothing to warn about')), undefined);
 		} finally {
 			fs.rmSync(root, { recursive: true, force: true });

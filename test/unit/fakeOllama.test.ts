@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Ollama, type ChatResponse } from 'ollama';
 import { FakeOllama, defaultRespond, type FakeRequest } from '../fixtures/fakeOllama';
 import { until } from '../fixtures/until';
+import { at } from '../fixtures/present';
 
 interface RawResponse {
 	status: number;
@@ -78,7 +79,7 @@ describe('fake Ollama server', () => {
 			models.map(m => m.name),
 			['llama3.1:8b', 'qwen2.5-coder:latest'],
 		);
-		const llama = models[0];
+		const llama = at(models, 0);
 		assert.equal(llama.model, 'llama3.1:8b');
 		assert.match(llama.digest, /^[0-9a-f]{64}$/);
 		assert.ok(llama.size > 1e9);
@@ -114,7 +115,7 @@ describe('fake Ollama server', () => {
 				[false, 'assistant', ' four'],
 			],
 		);
-		const last = lines[lines.length - 1];
+		const last = at(lines, -1);
 		assert.equal(last.done, true);
 		assert.equal(last.done_reason, 'stop');
 		assert.equal(last.message.content, '');
@@ -205,8 +206,8 @@ describe('fake Ollama server', () => {
 				[2, 'generate', 'second', undefined, false],
 			],
 		);
-		assert.ok(fake.requests[0].receivedAt <= fake.requests[1].receivedAt);
-		assert.equal(fake.requests[0].options.seed, 7);
+		assert.ok(at(fake.requests, 0).receivedAt <= at(fake.requests, 1).receivedAt);
+		assert.equal(at(fake.requests, 0).options.seed, 7);
 	});
 
 	it('runs `parallel` requests at once and queues the rest first come, first served', async () => {
@@ -321,8 +322,8 @@ describe('fake Ollama server', () => {
 			statuses.push(line.status);
 			if (line.total > 0 && line.completed === line.total) sawBytes = true;
 		}
-		assert.equal(statuses[0], 'pulling manifest');
-		assert.match(statuses[1], /^pulling [0-9a-f]{12}$/);
+		assert.equal(at(statuses, 0), 'pulling manifest');
+		assert.match(at(statuses, 1), /^pulling [0-9a-f]{12}$/);
 		assert.deepEqual(statuses.slice(-3), ['verifying sha256 digest', 'writing manifest', 'success']);
 		assert.ok(sawBytes);
 		assert.ok((await client.list()).models.some(m => m.name === 'phi3:3.8b'));
@@ -370,7 +371,7 @@ describe('fake Ollama server', () => {
 				child.stdout.on('data', (b: Buffer) => {
 					out += b.toString();
 					const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-					if (match) resolve(match[1]);
+					if (match) resolve(at(match, 1));
 				});
 				child.once('exit', code => reject(new Error(`exited with ${code}: ${out}`)));
 			});

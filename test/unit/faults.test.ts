@@ -12,6 +12,7 @@ import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { createBackend } from '../../src/generation/backends';
 import { FakeOllama, type StreamFault } from '../fixtures/fakeOllama';
 import { FakeVllm } from '../fixtures/fakeVllm';
+import { at } from '../fixtures/present';
 
 const OLLAMA_MODEL = 'llama3.1:8b';
 const VLLM_MODEL = 'Qwen/Qwen2.5-7B-Instruct';
@@ -105,7 +106,7 @@ function assertOnlySecondFailed(state: PickerState, message: RegExp): void {
 		['done', 'failed', 'done'],
 		byId.map(c => c.error ?? '').join(' | '),
 	);
-	assert.match(byId[1].error ?? '', message);
+	assert.match(at(byId, 1).error ?? '', message);
 	assert.ok(
 		byId.filter(c => c.status === 'done').every(c => c.text === `${REPLY} ${c.seed}` && c.rank !== undefined),
 		'the others are whole and ranked',

@@ -15,6 +15,7 @@ import { OllamaGenerator } from '../../src/generation/ollamaGenerator';
 import { createBackend } from '../../src/generation/backends';
 import { DEFAULT_SETTINGS } from '../../src/core/settings';
 import { FakeOllama } from '../fixtures/fakeOllama';
+import { at } from '../fixtures/present';
 
 const MODEL = 'llama3.1:8b';
 const OPTIONS: GenerationOptions = { temperature: 0.8, topP: 0.95, maxTokens: 256, contextLength: 0, seed: 1 };
@@ -109,7 +110,7 @@ describe('OllamaGenerator against the fake server', () => {
 		}
 		// Same seed, same options: same text.
 		const again = await generator.generate(request({ seed: 22 }), new AbortController().signal, () => undefined);
-		assert.equal(again.text, texts[1].text);
+		assert.equal(again.text, at(texts, 1).text);
 	});
 
 	it('aborting mid-stream rejects as cancelled at once and leaves nothing open on the server', async () => {
@@ -353,7 +354,7 @@ describe('Ollama admin calls against the fake server', () => {
 			running.map(m => m.name),
 			['phi3:3.8b'],
 		);
-		assert.ok(Date.parse(running[0].expiresAt) > Date.now());
+		assert.ok(Date.parse(at(running, 0).expiresAt) > Date.now());
 		const response = await fetch(`${host}/api/generate`, {
 			method: 'POST',
 			body: JSON.stringify({ model: 'llama3.1:8b', prompt: 'hi', stream: false }),
@@ -370,8 +371,8 @@ describe('Ollama admin calls against the fake server', () => {
 	it('pull streams progress up to success, then the model is listed', async () => {
 		const progress: PullProgress[] = [];
 		await pullModel(host, 'phi3:3.8b', new AbortController().signal, p => progress.push(p));
-		assert.equal(progress[0].status, 'pulling manifest');
-		assert.equal(progress[progress.length - 1].status, 'success');
+		assert.equal(at(progress, 0).status, 'pulling manifest');
+		assert.equal(at(progress, -1).status, 'success');
 		const percents = progress.filter(p => p.percent !== undefined).map(p => p.percent!);
 		const bytes = progress.filter(p => p.total !== undefined);
 		assert.ok(bytes.length > 0 && bytes.every(p => p.completed! <= p.total!), 'byte counts with every percentage');

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_SETTINGS, RESTRICTED_SETTING_KEYS, SETTING_KEYS } from '../../src/core/settings';
 import { readManifest } from '../fixtures/manifest';
+import { at, defined } from '../fixtures/present';
 
 const root = path.resolve(__dirname, '../..');
 const manifest = readManifest(path.join(root, 'package.json'));
@@ -36,12 +37,18 @@ describe('package.json matches the code', () => {
 	});
 
 	it('links the walkthrough only to declared commands; its first step offers every backend and the built-in model', () => {
-		const steps = (manifest.contributes.walkthroughs as { steps: { id: string; description: string }[] }[])[0].steps;
+		const steps = at(
+			manifest.contributes.walkthroughs as { steps: { id: string; description: string }[] }[],
+			0,
+			'the walkthroughs',
+		).steps;
 		const commands = new Set(manifest.contributes.commands.map(c => c.command));
 		for (const step of steps)
-			for (const [, command] of step.description.matchAll(/\(command:([\w.]+)/g))
+			for (const link of step.description.matchAll(/\(command:([\w.]+)/g)) {
+				const command = defined(link[1], `the command in ${link[0]}`);
 				assert.ok(commands.has(command) || command.startsWith('workbench.'), `${step.id} links ${command}`);
-		const first = steps[0].description;
+			}
+		const first = at(steps, 0).description;
 		assert.match(first, /\(command:bestOfN\.useBuiltinModel\)/);
 		assert.match(first, /Ollama/);
 		assert.match(first, /OpenAI-compatible/);

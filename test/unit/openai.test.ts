@@ -15,6 +15,7 @@ import { OpenAIGenerator } from '../../src/generation/openaiGenerator';
 import { ServedRewardScorer } from '../../src/reward/servedScorer';
 import { serverSentData } from '../../src/generation/sse';
 import { defaultChoiceText, FakeVllm } from '../fixtures/fakeVllm';
+import { at } from '../fixtures/present';
 
 const MODEL = 'Qwen/Qwen2.5-7B-Instruct';
 const KEY = 'sk-test-5f2a9c0d1e7b4a3f';
@@ -74,7 +75,7 @@ describe('OpenAI-compatible backend against a vLLM-like server', () => {
 		const r = recorder();
 		await generator.generateMany(request(), 4, 1, new AbortController().signal, r.sink);
 		assert.equal(fake.requests.length, 1);
-		const body = fake.requests[0].body;
+		const body = at(fake.requests, 0).body;
 		assert.equal(body.n, 4);
 		assert.equal(body.stream, true);
 		assert.deepEqual(body.stream_options, { include_usage: true });
@@ -82,12 +83,12 @@ describe('OpenAI-compatible backend against a vLLM-like server', () => {
 		assert.equal(body.max_tokens, 256);
 		assert.equal(body.top_p, 0.95);
 		for (let i = 0; i < 4; i++) {
-			assert.equal(r.results.get(i)?.text, defaultChoiceText(fake.requests[0], i));
+			assert.equal(r.results.get(i)?.text, defaultChoiceText(at(fake.requests, 0), i));
 			assert.equal(r.results.get(i)?.doneReason, 'stop');
 		}
 		const indices = r.order.map(([i]) => i);
 		assert.ok(
-			indices.some((index, k) => k > 0 && index < indices[k - 1]),
+			indices.some((index, k) => k > 0 && index < at(indices, k - 1)),
 			`choices interleave in the stream: ${indices.join(',')}`,
 		);
 		assert.equal(r.errors.size, 0);
@@ -97,9 +98,9 @@ describe('OpenAI-compatible backend against a vLLM-like server', () => {
 		const deltas: string[] = [];
 		const result = await generator.generate(request(), new AbortController().signal, d => deltas.push(d));
 		assert.equal(result.text, deltas.join(''));
-		assert.equal(result.text, defaultChoiceText(fake.requests[0], 0));
+		assert.equal(result.text, defaultChoiceText(at(fake.requests, 0), 0));
 		assert.equal(result.tokens, result.text.trim().split(/\s+/).length);
-		assert.equal(fake.requests[0].body.n, undefined, 'n is only sent when it is more than one');
+		assert.equal(at(fake.requests, 0).body.n, undefined, 'n is only sent when it is more than one');
 	});
 
 	it('finish_reason "length" is the same cut flag as Ollama\'s done_reason', async () => {
@@ -281,7 +282,7 @@ describe('API keys', () => {
 		const result = await backend.generate(request(), new AbortController().signal, () => undefined);
 		assert.ok(result.text);
 		assert.deepEqual(fake.authorizations, [`Bearer ${KEY}`]);
-		assert.ok(!JSON.stringify(fake.requests[0].body).includes(KEY), 'not in the body');
+		assert.ok(!JSON.stringify(at(fake.requests, 0).body).includes(KEY), 'not in the body');
 	});
 
 	it('without a key, or with a wrong one, is unauthorized and never quotes the key', async () => {
@@ -322,7 +323,7 @@ function capturingLogger(): Logger & { readonly text: () => string } {
 describe('API keys never leave the Authorization header', () => {
 	it('a run with a served reward model: not in the log, the picker state, an error or a request body', async () => {
 		const gen = new FakeVllm({ models: [MODEL], apiKey: KEY, tokenDelayMs: 1 });
-		const rm = new FakeVllm({ models: ['Skywork/Skywork-Reward-V2-Qwen3-0.6B'], apiKey: KEY, reward: m => m[1].content.length });
+		const rm = new FakeVllm({ models: ['Skywork/Skywork-Reward-V2-Qwen3-0.6B'], apiKey: KEY, reward: m => at(m, 1).content.length });
 		// A server that quotes a refused key back, masked, as OpenAI's API does.
 		const quoting = new FakeVllm({ models: [MODEL] });
 		quoting.errorFor = q => ({

@@ -413,7 +413,7 @@ describe('picker html', () => {
 		styleUri: 'https://abc.vscode-cdn.net/ext/media/picker.css',
 		title: 'Rewrite <selection>',
 	});
-	const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1].replace(/&#39;/g, "'");
+	const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1]?.replace(/&#39;/g, "'");
 
 	it('has a strict CSP', () => {
 		assert.ok(csp, 'CSP meta tag');

@@ -25,6 +25,7 @@ import type { CandidateView } from '../../src/core/protocol';
 import { parseReportMessage } from '../../src/core/reportProtocol';
 import { parsePreferenceJsonl, toJsonl, toTrlRows } from '../../src/core/trl';
 import { agreementLine } from '../../src/webview/view';
+import { at } from '../fixtures/present';
 
 function candidate(
 	id: number,
@@ -180,7 +181,7 @@ describe('one record per run', () => {
 				['terse', 'brief'],
 			],
 		);
-		const [agreement] = topOneAgreement(records);
+		const agreement = at(topOneAgreement(records), 0);
 		// run-b chose brief (rank 2) and run-a, once, terse (rank 3): two runs, neither the ranker's #1.
 		assert.deepEqual([agreement.n, agreement.k], [2, 0]);
 	});
@@ -361,7 +362,7 @@ describe('TRL export', () => {
 				],
 			);
 		}
-		assert.equal(parsePreferenceJsonl(toJsonl(toTrlRows([r])))[0].prompt, 'make it shorter\n\nlong text');
+		assert.equal(at(parsePreferenceJsonl(toJsonl(toTrlRows([r]))), 0).prompt, 'make it shorter\n\nlong text');
 	});
 
 	function parsedBack(jsonl: string): Record<string, unknown>[] {
@@ -467,7 +468,7 @@ describe('agreement arithmetic (hand-computed)', () => {
 				['consensus', 'consensus', 1, 1],
 			],
 		);
-		assert.deepEqual(rows[0].ci95, wilson(2, 4));
+		assert.deepEqual(at(rows, 0).ci95, wilson(2, 4));
 	});
 
 	it('distribution of the picked rank', () => {
@@ -511,9 +512,9 @@ describe('agreement arithmetic (hand-computed)', () => {
 		// First run: the person agrees with consensus; second: with the reward model.
 		const rows = consensusVersusReward([record('2026-03-02T10:00:00Z', ranked, 0), record('2026-03-02T11:00:00Z', ranked, 2)]);
 		assert.equal(rows.length, 1);
-		assert.equal(rows[0].rewardModel, 'org/rm');
-		assert.deepEqual([rows[0].reward.k, rows[0].reward.n], [1, 2]);
-		assert.deepEqual([rows[0].consensus.k, rows[0].consensus.n], [1, 2]);
+		assert.equal(at(rows, 0).rewardModel, 'org/rm');
+		assert.deepEqual([at(rows, 0).reward.k, at(rows, 0).reward.n], [1, 2]);
+		assert.deepEqual([at(rows, 0).consensus.k, at(rows, 0).consensus.n], [1, 2]);
 	});
 });
 

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { parseWebviewMessage, type WebviewToHost } from '../../src/core/protocol';
 import { cleanReply, matchIndentation, type ReplyContext } from '../../src/core/replyCleaning';
 import { TrackedRange } from '../../src/core/trackedRange';
+import { at, defined } from '../fixtures/present';
 
 // Properties over generated inputs, next to the example-based suites. fast-check shrinks a failure to a
 // small counterexample and prints its seed, so a failing run can be replayed exactly.
@@ -95,7 +96,10 @@ describe('properties: indentation matching', () => {
 				const lines = result.split('\n');
 				const original = candidate.split('\n');
 				assert.equal(lines.length, original.length);
-				lines.forEach((line, i) => assert.equal(line, original[i].trim() ? want + original[i] : original[i]));
+				lines.forEach((line, i) => {
+					const before = at(original, i);
+					assert.equal(line, before.trim() ? want + before : before);
+				});
 			}),
 			runs,
 		);
@@ -244,7 +248,7 @@ describe('properties: webview message parsing', () => {
 				const m = parseWebviewMessage(value);
 				if (m === undefined) return;
 				assert.ok(Object.hasOwn(KNOWN, m.type));
-				assert.deepEqual(Object.keys(m).sort(), ['type', ...KNOWN[m.type]].sort());
+				assert.deepEqual(Object.keys(m).sort(), ['type', ...defined(KNOWN[m.type], `the fields of ${m.type}`)].sort());
 				if ('id' in m) assert.ok(Number.isSafeInteger(m.id) && m.id >= 0 && m.id <= 1000);
 				if (m.type === 'openLink') assert.match(new URL(m.href).protocol, /^(https?|mailto):$/);
 			}),

@@ -8,6 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readManifest } from '../fixtures/manifest';
+import { at, defined } from '../fixtures/present';
 
 const root = path.resolve(__dirname, '../..');
 const manifest = readManifest(path.join(root, 'package.json'));
@@ -42,7 +43,7 @@ function parseDefault(cell: string): unknown {
 function tableDefaults(text: string): Map<string, unknown> {
 	const found = new Map<string, unknown>();
 	for (const [names, defaults] of settingsRows(text)) {
-		const keys = [...names.matchAll(/`(bestOfN\.[\w.]+)`/g)].map(m => m[1]);
+		const keys = [...names.matchAll(/`(bestOfN\.[\w.]+)`/g)].map(m => defined(m[1], 'the setting name'));
 		const values = defaults.split(/,\s+/);
 		assert.ok(
 			values.length === keys.length || values.length === 1,
@@ -50,7 +51,7 @@ function tableDefaults(text: string): Map<string, unknown> {
 		);
 		keys.forEach((key, i) => {
 			assert.ok(!found.has(key), `${key} has two rows`);
-			found.set(key, parseDefault(values.length === 1 ? defaults : values[i]));
+			found.set(key, parseDefault(values.length === 1 ? defaults : at(values, i)));
 		});
 	}
 	return found;

@@ -24,13 +24,14 @@ import { InProcessRewardScorer, RewardWorkerClient } from '../../src/reward/rewa
 import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel } from '../../src/reward/scorer';
 import { FakeHub } from '../fixtures/fakeHub';
 import { tinyLogitOfTokens, tinyRewardLogit, tinyTokens, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { at } from '../fixtures/present';
 import { until } from '../fixtures/until';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORKER = path.join(ROOT, 'dist', 'rewardWorker.js');
 const never = () => new AbortController().signal;
 
-const PAIRS: RewardPair[] = [
+const PAIRS: [RewardPair, RewardPair, RewardPair, RewardPair] = [
 	{ prompt: 'explain this function', response: 'this code is good and clear' },
 	{ prompt: 'explain this function', response: 'this code is broken and wrong , very wrong' },
 	{ prompt: 'explain', response: 'the function returns a' },
@@ -39,7 +40,8 @@ const PAIRS: RewardPair[] = [
 
 let tmp: string;
 let cacheDir: string;
-const dirs: Record<string, string> = {};
+/** The tiny models written once for this file, by what is special about each. */
+let dirs: { base: string; short: string; hugeTokenizerMax: string; noOnnx: string; llama: string; batchDependent: string; optimum: string };
 
 function request(model: string, extra: Partial<LoadRequest> = {}): LoadRequest {
 	return { model, dtype: 'fp32', cacheDir, allowRemote: false, threads: 1, ...extra };
@@ -73,7 +75,20 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 	}
 }
 
-/** Resolves once `check()` holds (polling every 5 ms); rejects after `ms`. */
+/** One score per pair, each the fixture formula's logit for its pair (plus `offset`). */
+function assertFormulaScores(scores: readonly number[], pairs: readonly RewardPair[], offset = 0, what = 'pair'): void {
+	assert.equal(scores.length, pairs.length, 'one score per pair');
+	pairs.forEach((pair, i) => {
+		const expected = tinyRewardLogit(pair) + offset;
+		assert.ok(Math.abs(at(scores, i) - expected) < 1e-6, `${what} ${i}: ${at(scores, i)} vs ${expected}`);
+	});
+}
+
+/** The score of one pair, the only one `scores` holds. */
+function only(scores: readonly number[]): number {
+	assert.equal(scores.length, 1, 'one score for one pair');
+	return at(scores, 0, 'the score');
+}
 
 function restoreEnv(name: string, value: string | undefined): void {
 	if (value === undefined) delete process.env[name];
@@ -107,17 +122,19 @@ before(() => {
 	ensureWorkerBundle();
 	tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bon-reward-'));
 	cacheDir = path.join(tmp, 'cache');
-	dirs.base = writeTinyRewardModel(path.join(tmp, 'base'));
-	dirs.short = writeTinyRewardModel(path.join(tmp, 'short'), { maxLength: 16 });
-	dirs.hugeTokenizerMax = writeTinyRewardModel(path.join(tmp, 'huge'), { maxLength: 24, tokenizerMaxLength: 1e30 });
-	dirs.noOnnx = writeTinyRewardModel(path.join(tmp, 'no-onnx'), { withoutOnnx: true });
-	dirs.llama = writeTinyRewardModel(path.join(tmp, 'llama'), { modelType: 'llama' });
-	dirs.batchDependent = writeTinyRewardModel(path.join(tmp, 'batch-dependent'), {
-		batchDependence: 1,
-		onnxFiles: ['model.onnx', 'model_quantized.onnx'],
-	});
-	// What `optimum-cli export onnx` writes: model.onnx beside config.json, no onnx/ folder.
-	dirs.optimum = writeTinyRewardModel(path.join(tmp, 'optimum'));
+	dirs = {
+		base: writeTinyRewardModel(path.join(tmp, 'base')),
+		short: writeTinyRewardModel(path.join(tmp, 'short'), { maxLength: 16 }),
+		hugeTokenizerMax: writeTinyRewardModel(path.join(tmp, 'huge'), { maxLength: 24, tokenizerMaxLength: 1e30 }),
+		noOnnx: writeTinyRewardModel(path.join(tmp, 'no-onnx'), { withoutOnnx: true }),
+		llama: writeTinyRewardModel(path.join(tmp, 'llama'), { modelType: 'llama' }),
+		batchDependent: writeTinyRewardModel(path.join(tmp, 'batch-dependent'), {
+			batchDependence: 1,
+			onnxFiles: ['model.onnx', 'model_quantized.onnx'],
+		}),
+		// What `optimum-cli export onnx` writes: model.onnx beside config.json, no onnx/ folder.
+		optimum: writeTinyRewardModel(path.join(tmp, 'optimum')),
+	};
 	fs.renameSync(path.join(dirs.optimum, 'onnx', 'model.onnx'), path.join(dirs.optimum, 'model.onnx'));
 	fs.rmdirSync(path.join(dirs.optimum, 'onnx'));
 });
@@ -132,13 +149,11 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		try {
 			assert.deepEqual(model.info, { id: dirs.base, maxLength: 512, source: 'local' });
 			const scores = await model.score(PAIRS);
-			scores.forEach((s, i) =>
-				assert.ok(Math.abs(s - tinyRewardLogit(PAIRS[i])) < 1e-6, `pair ${i}: ${s} vs ${tinyRewardLogit(PAIRS[i])}`),
-			);
+			assertFormulaScores(scores, PAIRS);
 			// A softmax over one label would make every score 1; raw logits can be negative.
-			assert.ok(scores[1] < 0);
+			assert.ok(at(scores, 1) < 0);
 			const order = scores
-				.map((s, i) => [s, i])
+				.map((s, i) => [s, i] as const)
 				.sort((a, b) => b[0] - a[0])
 				.map(([, i]) => i);
 			assert.deepEqual(order, [3, 0, 2, 1]);
@@ -180,10 +195,8 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		const fp32 = await loadRewardModel(request(dirs.batchDependent));
 		const q8 = await loadRewardModel(request(dirs.batchDependent, { dtype: 'q8' }));
 		try {
-			(await fp32.score(pairs)).forEach((s, i) =>
-				assert.ok(Math.abs(s - (tinyRewardLogit(pairs[i]) + 2)) < 1e-6, `fp32 pair ${i}: ${s}`),
-			);
-			(await q8.score(pairs)).forEach((s, i) => assert.ok(Math.abs(s - tinyRewardLogit(pairs[i])) < 1e-6, `q8 pair ${i}: ${s}`));
+			assertFormulaScores(await fp32.score(pairs), pairs, 2, 'fp32 pair');
+			assertFormulaScores(await q8.score(pairs), pairs, 0, 'q8 pair');
 		} finally {
 			await fp32.dispose();
 			await q8.dispose();
@@ -197,13 +210,13 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			// 16 = [CLS] + 10 prompt tokens + [SEP] + 3 response tokens + [SEP]: the prompt's "bad" head goes.
 			const longPrompt = { prompt: `bad ${'the '.repeat(200)}good good`, response: 'good good code' };
 			const kept = tinyTokens(longPrompt.prompt).slice(-10);
-			const [score] = await model.score([longPrompt]);
+			const score = only(await model.score([longPrompt]));
 			assert.ok(Math.abs(score - tinyLogitOfTokens(kept, tinyTokens(longPrompt.response))) < 1e-6, `${score}`);
 			assert.ok(Math.abs(score - 0.5) < 1e-6);
 
 			// A response longer than the limit alone loses its tail (and the whole prompt).
 			const longResponse = { prompt: 'great great', response: `${'good '.repeat(5)}${'the '.repeat(30)}bad` };
-			const [score2] = await model.score([longResponse]);
+			const score2 = only(await model.score([longResponse]));
 			assert.ok(Math.abs(score2 - tinyLogitOfTokens([], tinyTokens(longResponse.response).slice(0, 13))) < 1e-6, `${score2}`);
 
 			// Mixed lengths in one batch keep their own scores.
@@ -227,8 +240,7 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 	it('loads a folder laid out by optimum-cli (model.onnx beside config.json)', async () => {
 		const model = await loadRewardModel(request(dirs.optimum));
 		try {
-			const [score] = await model.score([PAIRS[0]]);
-			assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+			assertFormulaScores(await model.score([PAIRS[0]]), [PAIRS[0]]);
 		} finally {
 			await model.dispose();
 		}
@@ -313,8 +325,7 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			const offline = await loadRewardModel(request('test/base', { allowRemote: false }));
 			try {
 				assert.equal(hub.requests.length, served, 'nothing fetched when downloads are off');
-				const [score] = await offline.score([PAIRS[0]]);
-				assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+				assertFormulaScores(await offline.score([PAIRS[0]]), [PAIRS[0]]);
 			} finally {
 				await offline.dispose();
 			}
@@ -399,8 +410,7 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 				]);
 				assert.ok(progress.some(p => p.file === 'onnx/model.onnx' && p.status === 'progress' && p.percent === 100));
 				assert.ok(fs.existsSync(path.join(fresh, 'test', 'base', 'onnx', 'model.onnx')));
-				const [score] = await c.score([PAIRS[0]], never());
-				assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+				assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
 			} finally {
 				c.dispose();
 			}
@@ -442,7 +452,7 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			const info = await scorer.load(never());
 			assert.equal(await scorer.load(never()), info);
 			const scores = await scorer.score(PAIRS, never());
-			scores.forEach((s, i) => assert.ok(Math.abs(s - tinyRewardLogit(PAIRS[i])) < 1e-6));
+			assertFormulaScores(scores, PAIRS);
 			const aborted = new AbortController();
 			aborted.abort();
 			await rejectsWith(scorer.score(PAIRS, aborted.signal), 'cancelled');
@@ -543,7 +553,7 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 		assert.equal(c.running, false);
 
 		const scores = await c.score(PAIRS, never());
-		scores.forEach((s, i) => assert.ok(Math.abs(s - tinyRewardLogit(PAIRS[i])) < 1e-6));
+		assertFormulaScores(scores, PAIRS);
 		assert.ok(workerOf(c) && workerOf(c) !== first);
 	});
 
@@ -556,8 +566,7 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 		await new Promise(r => setTimeout(r, 300));
 		assert.equal(c.running, false);
 		await within(exited, 1000, 'the worker’s exit'); // the thread really ended
-		const [score] = await c.score([PAIRS[0]], never());
-		assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+		assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
 		assert.equal(c.running, true);
 	});
 
@@ -595,8 +604,7 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 		const scoring = c.score(heavy, controller.signal);
 		await rejectsWith(within(scoring, 50, 'the rejection'), 'cancelled');
 		assert.equal(workerOf(c), worker);
-		const [score] = await c.score([PAIRS[0]], never());
-		assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+		assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
 	});
 
 	it('dispose terminates the worker and cancels calls in flight', async () => {
@@ -632,8 +640,7 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 			const queued = c.score([PAIRS[0]], never());
 			await rejectsWith(within(boom, 2000, 'the answer'), 'reward-failed', 'boom');
 			await rejectsWith(within(queued, 2000, 'the rejection'), 'worker-crashed');
-			const [score] = await c.score([PAIRS[0]], never());
-			assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+			assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
 			assert.notEqual(workerOf(c), first);
 		} finally {
 			fs.rmSync(faulty, { force: true });
@@ -668,7 +675,7 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 			const c = client();
 			const texts = ['this code is good and clear', 'this code is broken and wrong', 'great correct code'];
 			const generator: CandidateGenerator = {
-				generate: async request => ({ text: texts[request.options.seed - 1] }),
+				generate: async request => ({ text: at(texts, request.options.seed - 1, 'the text for this seed') }),
 			};
 			const settings: Settings = { ...DEFAULT_SETTINGS, candidates: 3, concurrency: 1, ranker, rewardModel: dirs.base };
 			const task = rewriteTask({ instruction: 'explain this function', text: 'x', languageId: 'plaintext' });
@@ -718,8 +725,7 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 		const worker = workerOf(c);
 		// The user converts the model meanwhile; the same worker is asked again.
 		writeTinyRewardModel(dir);
-		const [score] = await c.score([PAIRS[0]], never());
-		assert.ok(Math.abs(score - tinyRewardLogit(PAIRS[0])) < 1e-6);
+		assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
 		assert.equal(workerOf(c), worker);
 	});
 });

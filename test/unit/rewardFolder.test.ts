@@ -10,6 +10,7 @@ import type * as Transformers from '@huggingface/transformers' with { 'resolutio
 import { conversionCommand, RECOMMENDED_REWARD_MODELS, suggestedFolder } from '../../src/core/rewardModels';
 import { checkRewardFolder, SEQUENCE_CLASSIFICATION_TYPES } from '../../src/reward/modelFolder';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { at } from '../fixtures/present';
 
 describe('reward model folder check', () => {
 	let root: string;
@@ -35,7 +36,7 @@ describe('reward model folder check', () => {
 		fs.rmSync(path.join(dir, 'tokenizer.json'));
 		const { problems, onlyOnnxMissing } = checkRewardFolder(dir, 'fp32');
 		assert.equal(problems.length, 3, problems.join('\n'));
-		assert.match(problems[0], /model_type "llama", which transformers\.js cannot run as a classifier/);
+		assert.match(at(problems, 0), /model_type "llama", which transformers\.js cannot run as a classifier/);
 		assert.equal(problems[1], 'tokenizer.json is missing');
 		assert.equal(problems[2], 'onnx/model.onnx (the weights for dtype fp32) is missing');
 		assert.equal(onlyOnnxMissing, false);

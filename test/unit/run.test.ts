@@ -12,6 +12,7 @@ import { BestOfNRun, rewardModelLabel } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
 import { RUN_LIMITS, runLimitError } from '../../src/core/runLimits';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
+import { at } from '../fixtures/present';
 
 const task = rewriteTask({ instruction: 'improve', text: 'old text', languageId: 'plaintext' });
 
@@ -26,7 +27,7 @@ function scriptedGenerator(texts: (string | BestOfNError)[], delayMs = 5, base =
 			open++;
 			maxOpen = Math.max(maxOpen, open);
 			try {
-				const text = texts[request.options.seed - base];
+				const text = at(texts, request.options.seed - base, 'the scripted texts');
 				await new Promise<void>((resolve, reject) => {
 					const t = setTimeout(resolve, delayMs);
 					signal.addEventListener(
@@ -161,7 +162,7 @@ describe('BestOfNRun', () => {
 		const full = tokens.join('');
 		assert.ok(partials.every(p => full.startsWith(p)) && partials.some(p => p.length < full.length), JSON.stringify(partials));
 		assert.ok(partials.length < tokens.length / 2, `${partials.length} snapshots for ${tokens.length} tokens`);
-		assert.equal(state.candidates[0].text, tokens.join('').trimEnd());
+		assert.equal(at(state.candidates, 0).text, tokens.join('').trimEnd());
 	});
 
 	it('collapses identical candidates into one with a count and scores it once', async () => {
@@ -170,8 +171,8 @@ describe('BestOfNRun', () => {
 		const run = new BestOfNRun({ runId: 1, task, settings: settings(), generator: g.gen, scorer, seed: 100 });
 		const { state } = await run.start();
 		assert.equal(state.candidates.length, 2);
-		assert.equal(state.candidates[0].text, 'same good');
-		assert.equal(state.candidates[0].count, 3);
+		assert.equal(at(state.candidates, 0).text, 'same good');
+		assert.equal(at(state.candidates, 0).count, 3);
 		assert.equal(scorer.calls, 2);
 	});
 
@@ -188,7 +189,7 @@ describe('BestOfNRun', () => {
 		const { state } = await run.start();
 		assert.equal(state.ranker.kind, 'consensus');
 		assert.equal(state.ranker.reason, 'bestOfN.ranker is "consensus"');
-		assert.equal(state.candidates[state.candidates.length - 1].text, 'print(1)');
+		assert.equal(at(state.candidates, -1).text, 'print(1)');
 		assert.deepEqual(
 			state.candidates.map(c => c.rank),
 			[1, 2, 3, 4],
@@ -265,7 +266,7 @@ describe('BestOfNRun', () => {
 			state.candidates.map(c => c.status),
 			['done', 'done', 'done', 'failed'],
 		);
-		assert.equal(state.candidates[3].error, 'Ollama at h: out of memory');
+		assert.equal(at(state.candidates, 3).error, 'Ollama at h: out of memory');
 	});
 
 	it('stops at the first unreachable-server error instead of repeating it N times', async () => {
@@ -277,7 +278,7 @@ describe('BestOfNRun', () => {
 		assert.equal(error?.kind, 'unreachable');
 		assert.equal(g.seen.length, 1);
 		assert.equal(state.notice?.text, 'Could not reach Ollama at http://h.');
-		assert.equal(state.candidates[0].status, 'failed', 'the row with the reason leads');
+		assert.equal(at(state.candidates, 0).status, 'failed', 'the row with the reason leads');
 		assert.ok(state.candidates.slice(1).every(c => c.status === 'cancelled'));
 	});
 
@@ -302,14 +303,14 @@ describe('BestOfNRun', () => {
 		const run = new BestOfNRun({ runId: 7, task, settings: settings(), generator: g.gen, seed: 100 });
 		run.onState(s => states.push(s));
 		await run.start();
-		const last = states[states.length - 1];
+		const last = at(states, -1);
 		assert.equal(last.runId, 7);
 		assert.equal(last.original, 'old text');
 		assert.equal(last.task.title, 'improve');
 		assert.equal(last.task.kind, 'rewrite');
 		assert.equal(last.requested, 4);
 		assert.equal(typeof last.elapsedMs, 'number');
-		assert.equal(run.candidateText(last.candidates[0].id), last.candidates[0].text);
+		assert.equal(run.candidateText(at(last.candidates, 0).id), at(last.candidates, 0).text);
 	});
 });
 

@@ -10,6 +10,7 @@ import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { createBackend } from '../../src/generation/backends';
 import { scoreOf, ServedRewardScorer } from '../../src/reward/servedScorer';
 import { FakeVllm, type PoolingShape } from '../fixtures/fakeVllm';
+import { at } from '../fixtures/present';
 
 const RM = 'Skywork/Skywork-Reward-V2-Qwen3-0.6B';
 /** A deterministic stand-in reward: longer answers score higher, and the prompt counts a little. */
@@ -47,7 +48,7 @@ describe('ServedRewardScorer against a vLLM pooling server', () => {
 				]),
 			),
 		);
-		assert.deepEqual(fake.poolingRequests[0].body, {
+		assert.deepEqual(at(fake.poolingRequests, 0).body, {
 			model: RM,
 			messages: [
 				{ role: 'user', content: 'make it short' },
@@ -58,7 +59,7 @@ describe('ServedRewardScorer against a vLLM pooling server', () => {
 	});
 
 	it("asks for the raw reward: with the pooler's sigmoid, large rewards would all read 1.0 and tie", async () => {
-		fake.reward = m => 20 + m[1].content.length;
+		fake.reward = m => 20 + at(m, 1).content.length;
 		const pairs = [
 			{ prompt: 'p', response: 'good' },
 			{ prompt: 'p', response: 'better one' },
@@ -77,7 +78,7 @@ describe('ServedRewardScorer against a vLLM pooling server', () => {
 					],
 				}),
 			});
-			return ((await answer.json()) as { data: Array<{ data: number[] }> }).data[0].data[0];
+			return at(at(((await answer.json()) as { data: Array<{ data: number[] }> }).data, 0).data, 0);
 		};
 		assert.deepEqual(await Promise.all(pairs.map(p => activated(p.response))), [1, 1]);
 	});

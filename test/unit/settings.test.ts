@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { DEFAULT_SETTINGS, normalizeHost, parseSettings } from '../../src/core/settings';
+import { at } from '../fixtures/present';
 
 describe('settings', () => {
 	it('uses defaults when nothing is set', () => {
@@ -10,7 +11,7 @@ describe('settings', () => {
 	it('clamps N into 1–16 and says so', () => {
 		const { settings, problems } = parseSettings({ candidates: 40 });
 		assert.equal(settings.candidates, 16);
-		assert.match(problems[0], /candidates must be between 1 and 16/);
+		assert.match(at(problems, 0), /candidates must be between 1 and 16/);
 	});
 	it('normalizes hosts people type', () => {
 		assert.equal(normalizeHost('localhost:11434'), 'http://localhost:11434');

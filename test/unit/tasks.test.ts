@@ -3,12 +3,14 @@ import { buildExplainMessages, cleanExplanation, explainTask, fenceFor } from '.
 import { fillTemplate, unknownPlaceholders } from '../../src/core/promptTemplate';
 import { parseSettings } from '../../src/core/settings';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
+import { at } from '../fixtures/present';
 
 describe('rewrite task', () => {
 	const task = rewriteTask({ instruction: ' add types ', text: '  return a+b;\r\n', languageId: 'typescript' });
 
 	it('sends the instruction and the selection, and presents candidates as diffable code', () => {
-		const [system, user] = task.messages();
+		const messages = task.messages();
+		const [system, user] = [at(messages, 0), at(messages, 1)];
 		assert.equal(system.role, 'system');
 		assert.match(system.content, /rewritten text only/);
 		assert.match(user.content, /Instruction: add types/);
@@ -120,14 +122,15 @@ describe('prompt templates', () => {
 			{ instruction: 'add types', text: 'f(a)', languageId: 'typescript' },
 			{ template: 'Do "{instruction}" to {selection} in {fileName}', fileName: 'src/f.ts' },
 		);
-		const [system, user] = rewrite.messages();
+		const messages = rewrite.messages();
+		const [system, user] = [at(messages, 0), at(messages, 1)];
 		assert.match(system.content, /rewritten text only/);
 		assert.equal(user.content, 'Do "add types" to f(a) in src/f.ts');
 		const explain = explainTask(
 			{ text: 'x()', languageId: 'python', fileName: 'm.py', before: 'import x\n', after: '' },
 			'What does {selection} do? Context:\n{before}',
 		);
-		assert.equal(explain.messages()[1].content, 'What does x() do? Context:\nimport x\n');
+		assert.equal(at(explain.messages(), 1).content, 'What does x() do? Context:\nimport x\n');
 	});
 
 	it('are reported and not used when a placeholder is unknown', () => {
@@ -139,7 +142,7 @@ describe('prompt templates', () => {
 		assert.equal(settings.rewritePrompt, '{instruction}: {selection}');
 		assert.equal(problems.length, 1);
 		assert.match(
-			problems[0],
+			at(problems, 0),
 			/^bestOfN\.prompts\.explain has unknown placeholders \{selction\} \(known: \{instruction\}, \{selection\}/,
 		);
 	});

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { buildPickerHtml } from '../../src/vscode/pickerHtml';
+import { at, defined } from '../fixtures/present';
 
 // Every webview the extension opens, found in the sources rather than listed by hand, so a new panel
 // (an explanation view, a report) that builds its own HTML fails here until it gets the same policy.
@@ -20,13 +21,16 @@ const sources = fs
 function policy(html: string): Map<string, string[]> {
 	const metas = html.match(/<meta http-equiv="Content-Security-Policy" content="[^"]*">/g) ?? [];
 	assert.equal(metas.length, 1, 'exactly one CSP meta tag');
-	const content = /content="([^"]*)"/.exec(metas[0])![1].replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+	const content = defined(/content="([^"]*)"/.exec(at(metas, 0))?.[1], 'the CSP meta tag’s content')
+		.replace(/&#39;/g, "'")
+		.replace(/&amp;/g, '&');
 	const directives = new Map<string, string[]>();
 	for (const d of content
 		.split(';')
 		.map(x => x.trim())
 		.filter(Boolean)) {
-		const [name, ...values] = d.split(/\s+/);
+		const [first, ...values] = d.split(/\s+/);
+		const name = defined(first, `the directive name in "${d}"`);
 		assert.ok(!directives.has(name), `directive ${name} given twice`);
 		directives.set(name, values);
 	}
@@ -88,7 +92,7 @@ describe('webview content security policy', () => {
 					title: t,
 				});
 				assertStrict(html, n, cspSource);
-				const shownTitle = /<title>([\s\S]*)<\/title>/.exec(html)![1];
+				const shownTitle = defined(/<title>([\s\S]*)<\/title>/.exec(html)?.[1], 'the page’s <title>');
 				assert.doesNotMatch(shownTitle, /[<>"]/);
 			}),
 			{ numRuns: 300 },
