@@ -46,7 +46,7 @@ async function closedPortUrl() {
 }
 
 describe('e2e: error messages and their actions', function () {
-	this.timeout(90000);
+	this.timeout(h.patient(90000));
 	let fake;
 	let hub;
 	let hubDir;
@@ -79,7 +79,7 @@ describe('e2e: error messages and their actions', function () {
 		});
 		settingsFile = path.join(wb.folder, '.vscode', 'settings.json');
 		page = wb.page;
-		page.setDefaultTimeout(WAIT);
+		page.setDefaultTimeout(h.patient(WAIT));
 		picker = h.webviewFrame(page);
 	}
 
@@ -185,7 +185,7 @@ describe('e2e: error messages and their actions', function () {
 		await h.runCommand(page, 'Notifications: Clear All Notifications');
 		const center = page.locator('.notifications-center.visible');
 		if (await center.isVisible()) await h.runCommand(page, 'Notifications: Hide Notifications');
-		await center.waitFor({ state: 'hidden', timeout: 5000 });
+		await center.waitFor({ state: 'hidden', timeout: h.patient(5000) });
 	}
 
 	/** The text announced for the newest error/info message matching `pattern` (headless: no toast). */
@@ -384,10 +384,13 @@ describe('e2e: error messages and their actions', function () {
 			await until(
 				'the download question',
 				async () => {
+					// A question slower to show than the wait below is still a question: asking again would
+					// queue a command palette behind the modal dialog.
+					if (await dialog.isVisible()) return true;
 					await h.runCommand(page, 'Best-of-N: Use the Built-in Model');
 					const seen = await Promise.race([
-						dialog.waitFor({ timeout: 15000 }).then(() => 'asked'),
-						notYet.waitFor({ timeout: 15000 }).then(() => 'not yet'),
+						dialog.waitFor({ timeout: h.patient(15000) }).then(() => 'asked'),
+						notYet.waitFor({ timeout: h.patient(15000) }).then(() => 'not yet'),
 					]).catch(() => 'nothing');
 					if (seen === 'not yet') await page.keyboard.press('Escape');
 					return seen === 'asked';
@@ -412,6 +415,9 @@ describe('e2e: error messages and their actions', function () {
 		await h.screenshot(page, 'walkthrough-builtin-ask');
 		await dialog.locator('.monaco-button', { hasText: 'Download' }).click();
 		await until('the built-in model to be downloaded', () => hub.filesDownloaded(BUILTIN).includes('onnx/model_quantized.onnx'), 60000);
-		await page.locator('.statusbar-item', { hasText: 'built-in' }).first().waitFor({ timeout: 60000 });
+		await page
+			.locator('.statusbar-item', { hasText: 'built-in' })
+			.first()
+			.waitFor({ timeout: h.patient(60000) });
 	});
 });

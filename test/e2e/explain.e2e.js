@@ -56,7 +56,7 @@ describe('e2e: explain a selection and see it inline', function () {
 			},
 		});
 		page = wb.page;
-		page.setDefaultTimeout(WAIT);
+		page.setDefaultTimeout(h.patient(WAIT));
 		picker = h.webviewFrame(page);
 	});
 

@@ -13,13 +13,26 @@
 // one, it should break here and nowhere else.
 'use strict';
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const host = require('../../scripts/vscode-host');
 
 const ROOT = host.ROOT;
 const ARTIFACTS = path.join(ROOT, '.artifacts');
 const FIXTURE_WORKSPACE = path.join(ROOT, 'test', 'fixtures', 'workspace');
-const WAIT = 30000; // any single UI step; the workbench itself gets longer (see openWorkbench)
+const WAIT = 30000; // any single UI step on a quiet machine; the workbench itself gets longer (see openWorkbench)
+
+/**
+ * A bound on waiting, stretched by how busy the machine is right now. On 2 cores shared with other
+ * jobs the workbench can be several times slower than on a quiet machine: the bounds are there to
+ * turn a hang into a failure, not to time anything, so they grow with the load average per core
+ * (1× to 4×; BESTOFN_E2E_SLOWDOWN sets the factor instead).
+ */
+function patient(ms) {
+	const set = Number(process.env.BESTOFN_E2E_SLOWDOWN);
+	const factor = set > 0 ? set : Math.min(4, Math.max(1, (os.loadavg()[0] ?? 0) / os.cpus().length));
+	return Math.round(ms * factor);
+}
 
 const escapeRe = s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const exactly = text => new RegExp(`^\\s*${escapeRe(text)}\\s*$`);
@@ -27,8 +40,12 @@ const indent = text => String(text).replace(/^/gm, '      | '); // a block of te
 
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
-/** Polls `check` (sync or async) until it returns a truthy value; bounded, with a useful error. */
-async function until(what, check, { timeout = WAIT } = {}) {
+/**
+ * Polls `check` (sync or async) until it returns a truthy value; bounded, with a useful error. The
+ * bound is a quiet machine's, stretched by `patient`.
+ */
+async function until(what, check, { timeout: quiet = WAIT } = {}) {
+	const timeout = patient(quiet);
 	const deadline = Date.now() + timeout;
 	let last;
 	for (;;) {
@@ -99,7 +116,7 @@ async function openWorkbench({
 		}
 		context = await host.launchBrowser(server.scratch, viewport ? { viewport } : undefined);
 		const page = context.pages()[0] || (await context.newPage());
-		page.setDefaultTimeout(WAIT);
+		page.setDefaultTimeout(patient(WAIT));
 		const pageErrors = []; // uncaught errors in the workbench page; a test may assert on them
 		page.on('pageerror', e => pageErrors.push(e));
 		await page.goto(server.url(folder), { timeout: host.LOAD_TIMEOUT });
@@ -116,7 +133,7 @@ async function openWorkbench({
 }
 
 /** Runs a command from the palette by its full label as shown there, e.g. "View: Toggle Terminal". */
-async function runCommand(page, title, { timeout = WAIT } = {}) {
+async function runCommand(page, title, { timeout = patient(WAIT) } = {}) {
 	await chooseCommand(page, title, { timeout });
 	await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
 }
@@ -125,7 +142,7 @@ async function runCommand(page, title, { timeout = WAIT } = {}) {
  * F1 and the command by its full label, without waiting for the palette to close: for a command
  * that opens its own quick pick in the same widget. Resolves with that widget's text box.
  */
-async function chooseCommand(page, title, { timeout = WAIT } = {}) {
+async function chooseCommand(page, title, { timeout = patient(WAIT) } = {}) {
 	await page.keyboard.press('F1');
 	const input = page.locator('.quick-input-widget input');
 	await input.waitFor({ state: 'visible', timeout });
@@ -148,7 +165,7 @@ async function chooseCommand(page, title, { timeout = WAIT } = {}) {
  * The colour theme, from Preferences: Color Theme, as a person switches it (`label` as listed there,
  * e.g. "Dark Modern"); resolves once the workbench wears it (`kind`: the workbench's class for it).
  */
-async function setColorTheme(page, label, kind, { timeout = WAIT } = {}) {
+async function setColorTheme(page, label, kind, { timeout = patient(WAIT) } = {}) {
 	const input = await chooseCommand(page, 'Preferences: Color Theme', { timeout });
 	await input.fill(label);
 	const row = page
@@ -169,7 +186,7 @@ async function setColorTheme(page, label, kind, { timeout = WAIT } = {}) {
 }
 
 /** Opens a file by clicking its row in the explorer (top level of the workspace) and waits for its tab. */
-async function openFileFromExplorer(page, name, { timeout = WAIT } = {}) {
+async function openFileFromExplorer(page, name, { timeout = patient(WAIT) } = {}) {
 	const row = page
 		.locator('.explorer-folders-view .monaco-list-row')
 		.filter({ has: page.locator('.label-name', { hasText: exactly(name) }) })
@@ -196,7 +213,7 @@ async function editorText(page) {
 }
 
 /** Waits until the active editor shows `text` (a string it contains, or a RegExp). */
-async function waitForEditorText(page, text, { timeout = WAIT } = {}) {
+async function waitForEditorText(page, text, { timeout = patient(WAIT) } = {}) {
 	const deadline = Date.now() + timeout;
 	let last = '';
 	while (Date.now() < deadline) {
@@ -220,7 +237,7 @@ function webviewFrame(page, index = 0) {
  * Waits for an information/warning/error message. Headless, 1.139 shows no toast, but the text
  * is announced in the `.monaco-alert` live region.
  */
-async function waitForMessage(page, text, { timeout = WAIT } = {}) {
+async function waitForMessage(page, text, { timeout = patient(WAIT) } = {}) {
 	await page.locator('.monaco-alert', { hasText: text }).first().waitFor({ state: 'attached', timeout });
 }
 
@@ -229,7 +246,7 @@ async function waitForMessage(page, text, { timeout = WAIT } = {}) {
  * quick input widget, with the extension's placeholder). Resolves with the box's title, e.g.
  * "Best-of-N: 3 rewrites from llama3.1:8b": the candidate count the extension read right then.
  */
-async function startRewrite(page, { timeout = WAIT } = {}) {
+async function startRewrite(page, { timeout = patient(WAIT) } = {}) {
 	const input = await chooseCommand(page, 'Best-of-N: Rewrite Selection…', { timeout });
 	await until(
 		'the instruction quick pick',
@@ -241,7 +258,7 @@ async function startRewrite(page, { timeout = WAIT } = {}) {
 }
 
 /** Types the instruction into the open instruction box and accepts it. */
-async function giveInstruction(page, instruction, { timeout = WAIT } = {}) {
+async function giveInstruction(page, instruction, { timeout = patient(WAIT) } = {}) {
 	await page.keyboard.type(instruction);
 	await page.locator('.quick-input-list .monaco-list-row', { hasText: instruction }).first().waitFor({ timeout });
 	await page.keyboard.press('Enter');
@@ -313,6 +330,7 @@ module.exports = {
 	FIXTURE_WORKSPACE,
 	ARTIFACTS,
 	sleep,
+	patient,
 	until,
 	openWorkbench,
 	runCommand,

@@ -70,7 +70,7 @@ async function liveness(frameOrPage) {
 }
 
 describe('e2e: hostile model text stays inert', function () {
-	this.timeout(300000);
+	this.timeout(h.patient(300000));
 	let beacon;
 	let fake;
 	let wb;
@@ -98,7 +98,7 @@ describe('e2e: hostile model text stays inert', function () {
 			},
 		});
 		page = wb.page;
-		page.setDefaultTimeout(WAIT);
+		page.setDefaultTimeout(h.patient(WAIT));
 	});
 
 	afterEach(async function () {

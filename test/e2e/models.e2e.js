@@ -17,7 +17,7 @@ const WAIT = 60000; // one UI step; generous because the machine running the tes
 const until = (what, check, timeout = WAIT) => h.until(what, check, { timeout });
 
 describe('e2e: choose the generation model, then rewrite with it', function () {
-	this.timeout(300000);
+	this.timeout(h.patient(300000));
 	let fake;
 	let wb;
 	let page;
@@ -36,7 +36,7 @@ describe('e2e: choose the generation model, then rewrite with it', function () {
 			userSettings: { 'bestOfN.model': 'llama3.1:8b', 'bestOfN.ranker': 'auto', 'bestOfN.candidates': 2 },
 		});
 		page = wb.page;
-		page.setDefaultTimeout(WAIT);
+		page.setDefaultTimeout(h.patient(WAIT));
 	});
 
 	afterEach(async function () {

@@ -63,7 +63,7 @@ function writeLog(file) {
 }
 
 describe('ranking report', function () {
-	this.timeout(420000); // the workbench alone took over 3 minutes with several builds on 2 cores
+	this.timeout(h.patient(420000)); // the workbench alone took over 3 minutes with several builds on 2 cores
 	let wb;
 
 	before(async () => {

@@ -35,7 +35,7 @@ const WAIT = 20000; // any single step in this file; the whole file stays well u
 const until = (what, check, timeout = WAIT) => h.until(what, check, { timeout });
 
 describe('e2e: rewrite a selection through the picker', function () {
-	this.timeout(120000);
+	this.timeout(h.patient(120000));
 	let fake;
 	let modelDir;
 	let wb;
@@ -63,7 +63,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 			},
 		});
 		page = wb.page;
-		page.setDefaultTimeout(WAIT);
+		page.setDefaultTimeout(h.patient(WAIT));
 		picker = h.webviewFrame(page);
 	});
 
@@ -269,7 +269,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 // `onerror` in it, one that opens with a doc comment, one with a directive), at 1440×900 beside the
 // editor; saved as .artifacts/picker-light.png and picker-dark.png.
 describe('e2e: the picker on a realistic rewrite, light and dark', function () {
-	this.timeout(240000);
+	this.timeout(h.patient(240000));
 	const SOURCE = 'cart.js';
 	const FUNCTION = [
 		'function formatCart(items, currency) {',
@@ -463,7 +463,7 @@ describe('e2e: the picker on a realistic rewrite, light and dark', function () {
 			},
 		});
 		page = wb.page;
-		page.setDefaultTimeout(WAIT);
+		page.setDefaultTimeout(h.patient(WAIT));
 		picker = h.webviewFrame(page);
 	});
 
