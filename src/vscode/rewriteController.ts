@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
+import { runSettings } from '../core/settings';
 import { rewriteTask } from '../core/tasks/rewrite';
 import type { ApiKeys } from './apiKeys';
 import { SCHEME } from './candidateDocuments';
@@ -113,7 +114,8 @@ export class RewriteController extends Disposable {
 	}
 
 	private async askInstruction(): Promise<string | undefined> {
-		const settings = readSettings();
+		// The model that will generate: on the built-in backend that is bestOfN.builtin.model, not bestOfN.model.
+		const settings = runSettings(readSettings());
 		const history = this.history();
 		const quickPick = vscode.window.createQuickPick();
 		quickPick.title = `Best-of-N: ${settings.candidates} rewrites from ${settings.model}`;

@@ -5,7 +5,9 @@
 //  2. nothing listens at bestOfN.ollama.host: an error names the host and how to start Ollama; its
 //     "Open Settings" action opens the Settings editor on that setting;
 //  3. the same error's "Use the Built-in Model (size)" downloads the built-in model (from a loopback Hub
-//     serving the tiny causal model under the default id), switches the backend and reruns with it.
+//     serving the tiny causal model under the default id), switches the backend and reruns with it;
+//  4. the Getting Started walkthrough's own "Use the Built-in Model" button asks with the size first
+//     (no downloads nothing), then downloads with progress, completes its step, and a rewrite runs on it.
 // Headless, VS Code 1.139 shows no notification toasts (the toast container is never even created),
 // so a notification's text is read from the `.monaco-alert` live region and its buttons are clicked
 // in the notification center ("Notifications: Show Notifications"), as a screen-reader or keyboard
@@ -151,8 +153,8 @@ describe('e2e: error messages and their actions', function () {
 	 * written just before takes effect within a second or so), as the instruction box's title shows;
 	 * Escape backs out of a stale attempt.
 	 */
-	async function rewriteWith(candidates, instruction) {
-		const want = `Best-of-N: ${candidates} rewrites from ${MODEL}`;
+	async function rewriteWith(candidates, instruction, model = MODEL) {
+		const want = `Best-of-N: ${candidates} rewrites from ${model}`;
 		const seen = [];
 		const deadline = Date.now() + 15000;
 		for (;;) {
@@ -371,39 +373,35 @@ describe('e2e: error messages and their actions', function () {
 		assert.match(await page.locator('.statusbar-item', { hasText: 'built-in ·' }).first().textContent(), /built-in · [\d.]+ tok\/s/);
 	});
 
-	it('"Use the Built-in Model" (the walkthrough\'s first step) asks with the size first; no means nothing is downloaded', async function () {
-		this.timeout(4 * h.LOAD_TIMEOUT + 120000);
-		// A fresh profile: the last test's window downloaded the model into its own storage.
+	it('"Use the Built-in Model", the walkthrough\'s first step: asked with the size first, no downloads nothing; yes from its button downloads with progress, and a rewrite runs on it', async function () {
+		this.timeout(4 * h.LOAD_TIMEOUT + 180000);
+		// A fresh profile (the last test's window downloaded the model into its own storage), and no server.
 		await wb.teardown();
-		await openWindow();
+		await openWindow({ 'bestOfN.ollama.host': await closedPortUrl(), 'bestOfN.candidates': 3 });
 		hub.reset();
 		const dialog = page.locator('.monaco-dialog-box', { hasText: 'Download the built-in model' });
-		const ask = async () => {
-			// Before the extension host has started, running the command ends in VS Code's "not found" dialog.
-			const notYet = page.locator('.monaco-dialog-box', { hasText: 'not found' });
-			await until(
-				'the download question',
-				async () => {
-					// A question slower to show than the wait below is still a question: asking again would
-					// queue a command palette behind the modal dialog.
-					if (await dialog.isVisible()) return true;
-					await h.runCommand(page, 'Best-of-N: Use the Built-in Model');
-					const seen = await Promise.race([
-						dialog.waitFor({ timeout: h.patient(15000) }).then(() => 'asked'),
-						notYet.waitFor({ timeout: h.patient(15000) }).then(() => 'not yet'),
-					]).catch(() => 'nothing');
-					if (seen === 'not yet') await page.keyboard.press('Escape');
-					return seen === 'asked';
-				},
-				90000,
-			);
-			return (await dialog.locator('.dialog-message-text, .dialog-message').first().innerText()).trim();
-		};
+		const question = async () => (await dialog.locator('.dialog-message-text, .dialog-message').first().innerText()).trim();
 		// The size from the Hub (the tiny fixture: kB), or the model card's figure when the Hub is slow to answer.
-		assert.match(
-			await ask(),
-			new RegExp(`^Download the built-in model ${BUILTIN.replace(/\./g, '\\.')} \\((\\d+ kB|about \\d+ MB)\\)\\?$`),
+		const asked = new RegExp(`^Download the built-in model ${BUILTIN.replace(/\./g, '\\.')} \\((\\d+ kB|about \\d+ MB)\\)\\?$`);
+		// Before the extension host has started, running the command ends in VS Code's "not found" dialog.
+		const notYet = page.locator('.monaco-dialog-box', { hasText: 'not found' });
+		await until(
+			'the download question',
+			async () => {
+				// A question slower to show than the wait below is still a question: asking again would
+				// queue a command palette behind the modal dialog.
+				if (await dialog.isVisible()) return true;
+				await h.runCommand(page, 'Best-of-N: Use the Built-in Model');
+				const seen = await Promise.race([
+					dialog.waitFor({ timeout: h.patient(15000) }).then(() => 'asked'),
+					notYet.waitFor({ timeout: h.patient(15000) }).then(() => 'not yet'),
+				]).catch(() => 'nothing');
+				if (seen === 'not yet') await page.keyboard.press('Escape');
+				return seen === 'asked';
+			},
+			90000,
 		);
+		assert.match(await question(), asked);
 		assert.deepStrictEqual(hub.filesDownloaded(BUILTIN), [], 'asked, not downloaded');
 		await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
 		await dialog.waitFor({ state: 'hidden' });
@@ -411,13 +409,63 @@ describe('e2e: error messages and their actions', function () {
 		assert.deepStrictEqual(hub.filesDownloaded(BUILTIN), [], 'no: nothing downloaded');
 		assert.strictEqual(await page.locator('.statusbar-item', { hasText: 'built-in' }).count(), 0, 'the backend is unchanged');
 
-		await ask();
+		// The walkthrough, as a person opens it, and its first step's own button.
+		const input = await h.chooseCommand(page, 'Welcome: Open Walkthrough...');
+		await input.fill('Best-of-N');
+		const entry = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get Started with Best-of-N' }).first();
+		await entry.waitFor();
+		await entry.click();
+		const step = page.locator('.getting-started-step', { hasText: 'Reach a model server, or use the built-in model' });
+		await step.waitFor();
+		const checkbox = step.locator('.codicon').first();
+		assert.ok(!(await checkbox.evaluate(el => el.classList.contains('complete'))), 'no server answers: the step is open');
+		const button = step.locator('.button-container .monaco-button', { hasText: 'Use the Built-in Model' });
+		if (!(await button.isVisible())) await step.locator('.step-title').click(); // another step was expanded
+		// Slow chunks, so the download's progress can be seen (sped up once it has been).
+		hub.chunkBytes = 16 * 1024;
+		hub.chunkDelayMs = 300;
+		await button.click();
+		await dialog.waitFor({ timeout: h.patient(30000) });
+		assert.match(await question(), asked);
 		await h.screenshot(page, 'walkthrough-builtin-ask');
+		assert.deepStrictEqual(hub.filesDownloaded(BUILTIN), [], 'asked, not downloaded');
 		await dialog.locator('.monaco-button', { hasText: 'Download' }).click();
+
+		// The download's progress: the model file with bytes of its size and a percentage, and a Cancel.
+		const loading = `loading the built-in model ${BUILTIN}`;
+		const progress = await until('the progress notification', async () => {
+			const note = await notification(loading).catch(() => undefined);
+			return note;
+		});
+		const seen = await until('the weights file in progress', async () => {
+			const text = (await progress.locator('.notification-list-item-message').first().textContent()).trim();
+			return /onnx\/model_quantized\.onnx · [\d.]+ kB of [\d.]+ kB · \d+%/.test(text) && text;
+		});
+		assert.match(seen, new RegExp(`^Best-of-N: ${loading.replace(/\./g, '\\.')}: onnx/model_quantized\\.onnx · `));
+		assert.deepStrictEqual(await buttonLabels(progress), ['Cancel']);
+		await h.screenshot(page, 'walkthrough-builtin-progress');
+		hub.chunkDelayMs = 0;
 		await until('the built-in model to be downloaded', () => hub.filesDownloaded(BUILTIN).includes('onnx/model_quantized.onnx'), 60000);
+
+		// Loaded: it is the backend now (the status bar says so) and the walkthrough's step is done.
 		await page
 			.locator('.statusbar-item', { hasText: 'built-in' })
 			.first()
 			.waitFor({ timeout: h.patient(60000) });
+		await until('the step to show it is complete', () => checkbox.evaluate(el => el.classList.contains('complete')), 30000);
+
+		// A rewrite now runs on the built-in model, with no server anywhere.
+		await clearNotifications();
+		await h.openFileFromExplorer(page, FILE);
+		await h.waitForEditorText(page, LINE);
+		await selectLine(LINE);
+		await rewriteWith(3, 'make it clearer', BUILTIN);
+		await pickerTab().first().waitFor();
+		await until('the rewrite to finish with candidates', async () => (await phase()) === 'Done', 60000);
+		const rows = await picker.locator('.list [role=option] .preview').allTextContents();
+		assert.ok(rows.length >= 2 && rows.every(t => t.trim()), `candidates from the built-in model: ${JSON.stringify(rows)}`);
+		assert.match(await picker.locator('.meta-row').textContent(), /built-in model/);
+		assert.match(await page.locator('.statusbar-item', { hasText: 'built-in ·' }).first().textContent(), /built-in · [\d.]+ tok\/s/);
+		await h.screenshot(page, 'walkthrough-builtin-rewrite');
 	});
 });
