@@ -98,6 +98,8 @@ export class BestOfNRun {
 	private fatal?: BestOfNError;
 	/** Scoring is serialized: one pending promise chain, fed as candidates complete. */
 	private scoring: Promise<void> = Promise.resolve();
+	/** Completed candidates waiting for the scorer (a local model), taken all at once by the next call. */
+	private readonly readyToScore: Slot[] = [];
 	private rewardUsable: boolean;
 	private started?: Promise<RunResult>;
 	private pendingEmit?: ReturnType<typeof setTimeout>;
@@ -399,29 +401,44 @@ export class BestOfNRun {
 	}
 
 	/**
-	 * Scores this candidate once the reward model has loaded: behind any earlier scores for a local
-	 * model (one worker thread), beside them for a scorer that takes concurrent calls (a server).
+	 * Scores this candidate once the reward model has loaded: beside earlier scores for a scorer that
+	 * takes concurrent calls (a server); for a local model (one worker thread) behind the call in
+	 * progress, together with every other candidate that completed meanwhile, in one call, which the
+	 * scorer may run as one batch (faster on a CPU when their lengths are alike).
 	 */
 	private queueScore(slot: Slot): void {
 		const scorer = this.options.scorer;
 		if (!scorer || !this.rewardUsable) return;
+		if (scorer.concurrent) {
+			this.scoring = Promise.all([this.scoring, this.scoreSlots(scorer, [slot])]).then(() => undefined);
+			return;
+		}
+		this.readyToScore.push(slot);
+		this.scoring = this.scoring.then(() => this.scoreSlots(scorer, this.readyToScore.splice(0)));
+	}
+
+	private async scoreSlots(scorer: RewardScorer, slots: readonly Slot[]): Promise<void> {
 		const signal = this.controller.signal;
-		const task = async () => {
-			if (signal.aborted || !this.rewardUsable) return;
-			try {
-				await scorer.load(signal); // memoized: waits for the one load in flight
-				const [score] = await scorer.score([this.options.task.rewardPair(slot.text)], signal);
-				slot.score = score;
-				this.logger.debug(`candidate ${slot.id + 1} scored ${score}`);
-			} catch (e) {
-				if (isCancelled(e) || !this.rewardUsable) return;
-				slot.scoreError = this.describe(e);
-				this.logger.warn(`candidate ${slot.id + 1} could not be scored: ${slot.scoreError}`);
-				this.abandonReward(slot.scoreError);
-			}
-			this.emit();
-		};
-		this.scoring = scorer.concurrent ? Promise.all([this.scoring, task()]).then(() => undefined) : this.scoring.then(task);
+		if (slots.length === 0 || signal.aborted || !this.rewardUsable) return;
+		try {
+			await scorer.load(signal); // memoized: waits for the one load in flight
+			const scores = await scorer.score(
+				slots.map(s => this.options.task.rewardPair(s.text)),
+				signal,
+			);
+			slots.forEach((slot, i) => {
+				slot.score = scores[i];
+				this.logger.debug(`candidate ${slot.id + 1} scored ${slot.score}`);
+			});
+		} catch (e) {
+			if (isCancelled(e) || !this.rewardUsable) return;
+			const why = this.describe(e);
+			for (const slot of slots) slot.scoreError = why;
+			const which = slots.map(s => s.id + 1).join(', ');
+			this.logger.warn(`candidate${slots.length > 1 ? 's' : ''} ${which} could not be scored: ${why}`);
+			this.abandonReward(why);
+		}
+		this.emit();
 	}
 
 	/**

@@ -16,6 +16,8 @@ export interface LoadRequest {
 	readonly allowRemote: boolean;
 	/** Threads for onnxruntime; 0 lets it choose. */
 	readonly threads: number;
+	/** One small forward pass right after the load (default true); the benchmarks turn it off to measure what it saves. */
+	readonly warmUp?: boolean;
 }
 
 /** Sent by the host. */

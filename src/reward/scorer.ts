@@ -6,11 +6,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
+import type * as Ort from 'onnxruntime-node';
 import { BestOfNError, errorMessage, type ErrorKind, type SettingField } from '../core/errors';
 import type { LoadProgress, RewardModelInfo, RewardPair } from '../core/reward';
 import type { RewardDtype } from '../core/settings';
 import type { LoadRequest } from '../core/workerProtocol';
 import { forwardProgress, hubEndpoint, hubName, isDirectory, locateModel, onnxFilesIn } from '../core/modelFiles';
+import { CostEstimator, planBatches, type TokenCosts } from './batchPlan';
 
 // Callers of the scorer have always found these here; they live in core now, shared with the built-in generator.
 export { hubEndpoint, isDirectory, locateModel, onnxFilesIn, type ModelLocation } from '../core/modelFiles';
@@ -19,6 +21,11 @@ export interface LoadedRewardModel {
 	readonly info: RewardModelInfo;
 	/** Raw logits (`logits[i][0]`), one per pair, in order. */
 	score(pairs: readonly RewardPair[]): Promise<number[]>;
+	/**
+	 * One small forward pass, so the first real score does not pay for onnxruntime's first-run
+	 * allocations and thread start (measured: 60–140 ms on a BERT-base model).
+	 */
+	warmUp(): Promise<void>;
 	/** Releases the onnxruntime session. */
 	dispose(): Promise<void>;
 }
@@ -97,6 +104,11 @@ export function effectiveMaxLength(
 	}
 	const limits = [sane(tokenizerMax), positions].filter((v): v is number => v !== undefined && v > 0);
 	return limits.length ? Math.min(...limits) : FALLBACK_MAX_LENGTH;
+}
+
+/** onnxruntime-node, the very instance transformers.js runs on (it is external to every bundle). */
+function onnxruntime(): typeof Ort {
+	return require('onnxruntime-node') as typeof Ort;
 }
 
 // ---- Errors ------------------------------------------------------------------------------------
@@ -204,7 +216,11 @@ let builtInRemoteHost: string | undefined;
  * Loads tokenizer and model. Rejects with a `BestOfNError` of kind `reward-not-found`,
  * `reward-no-onnx` or `reward-failed` whose message names the model and the way out.
  */
-export async function loadRewardModel(request: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<LoadedRewardModel> {
+export async function loadRewardModel(
+	request: LoadRequest,
+	onProgress?: (p: LoadProgress) => void,
+	options: { readonly costs?: TokenCosts } = {},
+): Promise<LoadedRewardModel> {
 	const T = transformers();
 	const where = locateModel(request.model);
 	const model = request.model;
@@ -277,27 +293,42 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 		throw hubFailure(request, e, 'tokenizer.json', folder, cached);
 	}
 
-	let session: Transformers.PreTrainedModel;
+	const relative = subfolder ? `${subfolder}/${onnxFile}` : onnxFile;
+	const onDisk = path.join(folder, subfolder, onnxFile);
+	// 0 lets onnxruntime choose (it uses every core).
+	const sessionOptions: Ort.InferenceSession.SessionOptions = request.threads > 0 ? { intraOpNumThreads: request.threads } : {};
+	let session: Ort.InferenceSession;
 	try {
-		session = await T.AutoModelForSequenceClassification.from_pretrained(location, {
-			...common,
-			config,
-			dtype: request.dtype,
-			subfolder,
-			// 0 lets onnxruntime choose (it uses every core).
-			session_options: request.threads > 0 ? { intraOpNumThreads: request.threads } : {},
-		});
+		if (fs.existsSync(onDisk)) {
+			// onnxruntime reads the file itself. transformers.js would open it too, but its Node file
+			// response first starts streaming the whole file into buffers nothing reads (4.3.1), which
+			// doubles the load's peak memory until a later garbage collection.
+			onProgress?.({ file: relative, status: 'initiate' });
+			session = await onnxruntime().InferenceSession.create(onDisk, sessionOptions);
+			onProgress?.({ file: relative, status: 'done' });
+		} else {
+			// Not downloaded yet: transformers.js fetches it into the cache (with progress) and opens it.
+			const model = await T.AutoModelForSequenceClassification.from_pretrained(location, {
+				...common,
+				config,
+				dtype: request.dtype,
+				subfolder,
+				session_options: sessionOptions,
+			});
+			const opened = (model.sessions as Record<string, Ort.InferenceSession | undefined>).model;
+			if (!opened) throw new Error('transformers.js opened no "model" session');
+			session = opened;
+		}
 	} catch (e) {
 		const net = networkReason(e);
 		if (net) throw notFound(model, `${hubName()} could not be reached (${net})`, e);
-		const file = subfolder ? `${subfolder}/${onnxFile}` : onnxFile;
 		// Offline, a Hub model's export may exist but not be cached (e.g. after a dtype change).
 		if (isFileNotFound(e) && where.source === 'hub' && !request.allowRemote)
-			throw notFound(model, `${file} is not in the download cache and downloads are turned off`, e);
-		if (isFileNotFound(e)) throw noOnnx(model, request.dtype, file);
+			throw notFound(model, `${relative} is not in the download cache and downloads are turned off`, e);
+		if (isFileNotFound(e)) throw noOnnx(model, request.dtype, relative);
 		// onnxruntime: "Load model from PATH failed:Protobuf parsing failed." for a truncated or garbled file.
 		if (/protobuf parsing failed/i.test(errorMessage(e)))
-			throw damagedFile(model, path.join(folder, file), 'is not a readable ONNX model (Protobuf parsing failed)', cached, e);
+			throw damagedFile(model, onDisk, 'is not a readable ONNX model (Protobuf parsing failed)', cached, e);
 		throw fail('reward-failed', `Could not load the reward model ${model}: ${errorMessage(e)}`, e);
 	}
 
@@ -307,7 +338,7 @@ export async function loadRewardModel(request: LoadRequest, onProgress?: (p: Loa
 		source: where.source,
 	};
 	onProgress?.({ file: model, status: 'ready' });
-	return new TransformersRewardModel(info, tokenizer, session, BATCH_DEPENDENT.has(request.dtype));
+	return new OnnxRewardModel(info, tokenizer, session, BATCH_DEPENDENT.has(request.dtype), options.costs);
 }
 
 // ---- Scoring -----------------------------------------------------------------------------------
@@ -381,55 +412,85 @@ function tokenId(tokenizer: Transformers.PreTrainedTokenizer, token: string): nu
 	return id;
 }
 
-class TransformersRewardModel implements LoadedRewardModel {
+/** A short pair for `warmUp`: a few tokens, enough to run every operator of the graph once. */
+const WARM_UP_PAIR: RewardPair = { prompt: 'Warm up.', response: 'Ready.' };
+
+class OnnxRewardModel implements LoadedRewardModel {
+	private readonly estimator = new CostEstimator();
+
 	constructor(
 		readonly info: RewardModelInfo,
 		private readonly tokenizer: Transformers.PreTrainedTokenizer,
-		private readonly model: Transformers.PreTrainedModel,
+		private readonly session: Ort.InferenceSession,
 		private readonly onePairAtATime: boolean,
+		/** Fixed costs instead of measured ones (tests: the tiny models are too fast to time). */
+		private readonly fixedCosts?: TokenCosts,
 	) {}
 
 	async score(pairs: readonly RewardPair[]): Promise<number[]> {
 		if (pairs.length === 0) return [];
 		try {
 			const inputs = pairs.map(p => encodePair(this.tokenizer, p, this.info.maxLength));
-			if (!this.onePairAtATime) return await this.run(inputs);
-			const scores: number[] = [];
-			for (const input of inputs) scores.push(...(await this.run([input])));
+			const groups = this.onePairAtATime
+				? inputs.map((_, i) => [i])
+				: planBatches(
+						inputs.map(i => i.input_ids.length),
+						this.fixedCosts ?? this.estimator.costs(),
+					);
+			const scores = new Array<number>(inputs.length);
+			for (const group of groups) {
+				const got = await this.run(group.map(i => inputs[i]!));
+				group.forEach((i, k) => (scores[i] = got[k]!));
+			}
 			return scores;
 		} catch (e) {
 			throw fail('reward-failed', `The reward model ${this.info.id} failed to score: ${errorMessage(e)}`, e);
 		}
 	}
 
+	async warmUp(): Promise<void> {
+		await this.run([encodePair(this.tokenizer, WARM_UP_PAIR, this.info.maxLength)], false);
+	}
+
 	/** One forward pass over a right- or left-padded batch; returns `logits[i][0]` (no softmax). */
-	private async run(inputs: readonly PairInput[]): Promise<number[]> {
-		const T = transformers();
+	private async run(inputs: readonly PairInput[], timed = true): Promise<number[]> {
+		const ort = onnxruntime();
+		const rows = inputs.length;
 		const width = Math.max(...inputs.map(i => i.input_ids.length));
 		const left = this.tokenizer.padding_side === 'left';
 		const padId = this.tokenizer.pad_token_id ?? 0;
-		const pad = (row: readonly number[], value: number) => {
-			const fill = new Array<number>(width - row.length).fill(value);
-			return left ? [...fill, ...row] : [...row, ...fill];
+		// Filled in place: one typed array per input, no intermediate arrays of the whole batch.
+		const tensor = (row: (input: PairInput) => readonly number[] | undefined, pad: number) => {
+			const data = new BigInt64Array(rows * width).fill(BigInt(pad));
+			inputs.forEach((input, r) => {
+				const values = row(input) ?? input.input_ids.map(() => 0);
+				const offset = r * width + (left ? width - values.length : 0);
+				values.forEach((v, c) => (data[offset + c] = BigInt(v)));
+			});
+			return new ort.Tensor('int64', data, [rows, width]);
 		};
-		const tensor = (rows: number[][]) => new T.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [inputs.length, width]);
-		const feeds: Record<string, Transformers.Tensor> = {
-			input_ids: tensor(inputs.map(i => pad(i.input_ids, padId))),
-			attention_mask: tensor(
-				inputs.map(i =>
-					pad(
-						i.input_ids.map(() => 1),
-						0,
-					),
-				),
-			),
+		const all: Record<string, () => Ort.Tensor> = {
+			input_ids: () => tensor(i => i.input_ids, padId),
+			attention_mask: () => tensor(i => i.input_ids.map(() => 1), 0),
+			token_type_ids: () => tensor(i => i.token_type_ids, 0),
 		};
-		if (inputs.every(i => i.token_type_ids)) feeds.token_type_ids = tensor(inputs.map(i => pad(i.token_type_ids!, 0)));
+		// Only what the graph takes (RoBERTa-style models have no token_type_ids).
+		const feeds: Record<string, Ort.Tensor> = {};
+		for (const name of this.session.inputNames) {
+			const make = all[name];
+			if (!make) throw new Error(`the model asks for an input "${name}", which a reward model does not have`);
+			feeds[name] = make();
+		}
 
-		const { logits } = (await this.model(feeds)) as { logits: Transformers.Tensor };
-		const values = logits.type === 'float32' ? logits : logits.to('float32');
+		const started = performance.now();
+		const outputs = await this.session.run(feeds);
+		if (timed && !this.onePairAtATime) this.estimator.record(rows, width, performance.now() - started);
+		const raw = outputs.logits ?? outputs[this.session.outputNames[0] ?? ''];
+		if (!raw) throw new Error('the model has no logits output');
+		// fp16 models answer in float16; transformers.js's Tensor converts.
+		const logits = raw.type === 'float32' ? raw : new (transformers().Tensor)(raw).to('float32');
 		const labels = logits.dims[logits.dims.length - 1] ?? 1;
-		const data = values.data as Float32Array;
+		const data = logits.data as Float32Array;
 		return inputs.map((_, i) => {
 			const score = data[i * labels];
 			if (score === undefined) throw new Error(`The reward model returned ${data.length} logits for ${inputs.length} inputs.`);
@@ -438,6 +499,6 @@ class TransformersRewardModel implements LoadedRewardModel {
 	}
 
 	async dispose(): Promise<void> {
-		await this.model.dispose();
+		await this.session.release();
 	}
 }

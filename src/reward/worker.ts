@@ -40,6 +40,12 @@ async function handle(message: HostToWorker): Promise<void> {
 				const onProgress = (progress: LoadProgress) =>
 					port.postMessage({ type: 'progress', id: message.id, progress } satisfies WorkerToHost);
 				loaded = { key, model: await loadRewardModel(message.request, onProgress) };
+				answer({ type: 'loaded', id: message.id, info: loaded.model.info });
+				// Right after the load, while the candidates are still being generated: the first real
+				// score then finds onnxruntime's threads and buffers ready. Scores queue behind it.
+				if (message.request.warmUp !== false)
+					await loaded.model.warmUp().catch((e: unknown) => console.error('[rewardWorker] warm-up failed', e));
+				return;
 			}
 			answer({ type: 'loaded', id: message.id, info: loaded.model.info });
 			return;
@@ -57,7 +63,7 @@ async function handle(message: HostToWorker): Promise<void> {
 }
 
 function requestKey(r: LoadRequest): string {
-	return JSON.stringify([r.model, r.dtype, r.cacheDir, r.allowRemote, r.threads]);
+	return JSON.stringify([r.model, r.dtype, r.cacheDir, r.allowRemote, r.threads, r.warmUp]);
 }
 
 port.on('message', (message: HostToWorker) => {

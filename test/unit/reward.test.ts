@@ -189,17 +189,58 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		}
 	});
 
-	it('fp32 scores all pairs in one call; a quantized dtype scores one pair at a time', async () => {
+	it('fp32 scores pairs as one batch when batching costs less; a quantized dtype scores one pair at a time', async () => {
 		// This fixture adds (batch − 1) to every logit, as batch-dependent quantized models drift.
 		const pairs = PAIRS.slice(0, 3);
-		const fp32 = await loadRewardModel(request(dirs.batchDependent));
-		const q8 = await loadRewardModel(request(dirs.batchDependent, { dtype: 'q8' }));
+		const cheapBatches = { single: 1, gain: 0.9 };
+		const fp32 = await loadRewardModel(request(dirs.batchDependent), undefined, { costs: cheapBatches });
+		const q8 = await loadRewardModel(request(dirs.batchDependent, { dtype: 'q8' }), undefined, { costs: cheapBatches });
 		try {
 			assertFormulaScores(await fp32.score(pairs), pairs, 2, 'fp32 pair');
 			assertFormulaScores(await q8.score(pairs), pairs, 0, 'q8 pair');
 		} finally {
 			await fp32.dispose();
 			await q8.dispose();
+		}
+	});
+
+	it('fp32 scores one pair at a time when batching costs more, and splits off a pair too long to pad the others to', async () => {
+		const pairs = PAIRS.slice(0, 3);
+		const dearBatches = await loadRewardModel(request(dirs.batchDependent), undefined, { costs: { single: 1, gain: -0.5 } });
+		const long: RewardPair = { prompt: 'explain', response: Array(12).fill('good code , clear and correct').join(' ') };
+		const mixed = await loadRewardModel(request(dirs.batchDependent), undefined, { costs: { single: 1, gain: 0.6 } });
+		try {
+			// (batch − 1) is 0 for every pair: each went alone.
+			(await dearBatches.score(pairs)).forEach((s, i) =>
+				assert.ok(Math.abs(s - tinyRewardLogit(pairs[i])) < 1e-6, `pair ${i}: ${s}`),
+			);
+			// The long pair alone (+0), the three short ones of similar length together (+2), in the given order.
+			const scores = await mixed.score([pairs[0], long, pairs[1], pairs[2]]);
+			assert.ok(Math.abs(scores[1] - tinyRewardLogit(long)) < 1e-6, `long pair: ${scores[1]}`);
+			[0, 2, 3].forEach((k, i) =>
+				assert.ok(Math.abs(scores[k] - (tinyRewardLogit(pairs[i]) + 2)) < 1e-6, `short pair ${i}: ${scores[k]}`),
+			);
+		} finally {
+			await dearBatches.dispose();
+			await mixed.dispose();
+		}
+	});
+
+	it('whatever the costs choose, batched and one-by-one fp32 scores agree pair for pair', async () => {
+		const alone = await loadRewardModel(request(dirs.base), undefined, { costs: { single: 1, gain: -9 } });
+		const batched = await loadRewardModel(request(dirs.base), undefined, { costs: { single: 1, gain: 0.99 } });
+		const measured = await loadRewardModel(request(dirs.base));
+		try {
+			const one = await alone.score(PAIRS);
+			const many = await batched.score(PAIRS);
+			const chosen = await measured.score(PAIRS);
+			PAIRS.forEach((p, i) => {
+				assert.ok(Math.abs(one[i] - tinyRewardLogit(p)) < 1e-6, `alone ${i}: ${one[i]}`);
+				assert.ok(Math.abs(many[i] - one[i]) < 1e-5, `batched ${i}: ${many[i]} vs ${one[i]}`);
+				assert.ok(Math.abs(chosen[i] - one[i]) < 1e-5, `measured ${i}: ${chosen[i]} vs ${one[i]}`);
+			});
+		} finally {
+			await Promise.all([alone.dispose(), batched.dispose(), measured.dispose()]);
 		}
 	});
 

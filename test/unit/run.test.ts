@@ -61,14 +61,16 @@ function scriptedGenerator(texts: (string | BestOfNError)[], delayMs = 5, base =
 }
 
 /** Scores a response by how many times it contains "good". */
-function countingScorer(fail?: (pair: RewardPair) => boolean): RewardScorer & { calls: number } {
+function countingScorer(fail?: (pair: RewardPair) => boolean): RewardScorer & { calls: number; pairs: number } {
 	return {
 		calls: 0,
+		pairs: 0,
 		async load() {
 			return { id: 'test-rm', maxLength: 512, source: 'local' as const };
 		},
 		async score(pairs) {
 			this.calls++;
+			this.pairs += pairs.length;
 			if (fail && pairs.some(fail)) throw new BestOfNError('worker-crashed', 'The reward worker stopped unexpectedly.');
 			return pairs.map(p => (p.response.match(/good/g) ?? []).length - 1);
 		},
@@ -173,7 +175,61 @@ describe('BestOfNRun', () => {
 		assert.equal(state.candidates.length, 2);
 		assert.equal(at(state.candidates, 0).text, 'same good');
 		assert.equal(at(state.candidates, 0).count, 3);
-		assert.equal(scorer.calls, 2);
+		assert.equal(scorer.pairs, 2);
+	});
+
+	it('candidates that complete while a score is in progress are scored together in the next call, each with its own score', async () => {
+		const g = scriptedGenerator(['good', 'bad', 'good good', 'good good good'], 5);
+		const scorer = countingScorer();
+		const calls: string[][] = [];
+		let release!: () => void;
+		const gate = new Promise<void>(r => (release = r));
+		const gated: RewardScorer = {
+			load: s => scorer.load(s),
+			async score(pairs, signal) {
+				calls.push(pairs.map(p => p.response));
+				// The first call holds the scorer until every other candidate has completed.
+				if (calls.length === 1) await gate;
+				return scorer.score(pairs, signal);
+			},
+		};
+		const run = new BestOfNRun({ runId: 1, task, settings: settings({ concurrency: 4 }), generator: g.gen, scorer: gated, seed: 100 });
+		const done = run.start();
+		while (run.snapshot().candidates.filter(c => c.status === 'done').length < 4) await new Promise(r => setTimeout(r, 5));
+		release();
+		const { state } = await done;
+		assert.equal(calls.length, 2, JSON.stringify(calls));
+		assert.equal(at(calls, 0).length, 1);
+		assert.equal(at(calls, 1).length, 3);
+		assert.deepEqual(
+			state.candidates.map(c => [c.text, c.score]),
+			[
+				['good good good', 2],
+				['good good', 1],
+				['good', 0],
+				['bad', -1],
+			],
+		);
+	});
+
+	it('a scorer that takes concurrent calls (a server) gets one call per candidate', async () => {
+		const g = scriptedGenerator(['good', 'bad', 'good good'], 5);
+		const scorer = countingScorer();
+		const concurrent: RewardScorer = { concurrent: true, load: s => scorer.load(s), score: (p, s) => scorer.score(p, s) };
+		const run = new BestOfNRun({
+			runId: 1,
+			task,
+			settings: settings({ candidates: 3, concurrency: 3 }),
+			generator: g.gen,
+			scorer: concurrent,
+			seed: 100,
+		});
+		const { state } = await run.start();
+		assert.equal(scorer.calls, 3);
+		assert.deepEqual(
+			state.candidates.map(c => c.score),
+			[1, 0, -1],
+		);
 	});
 
 	it('ranks by consensus without a scorer and says why', async () => {
