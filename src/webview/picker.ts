@@ -11,6 +11,7 @@ import { DiffCache } from './diffCache';
 import { createHeaderView, createLegendView } from './headerView';
 import { keyAction, type KeyAction } from './keyboard';
 import { createListView } from './listView';
+import { frameScheduler } from './frames';
 import { createLiveRegions } from './liveRegions';
 import { restorePersisted, type Persisted } from './persisted';
 import {
@@ -83,7 +84,23 @@ const legend = createLegendView();
 
 app.append(header.root, list.root, list.empty, detail.root, live.hint, legend.root, live.announcer);
 
+/** A candidate that became active by a snapshot, scrolled into view once drawn. */
+let revealInFrame: number | undefined;
+const frames = frameScheduler(
+	() => {
+		draw();
+		if (revealInFrame !== undefined) list.reveal(revealInFrame);
+		revealInFrame = undefined;
+	},
+	callback => requestAnimationFrame(callback),
+);
+
+/** Draws now (after a key or a click), including whatever a pending frame would have drawn. */
 function render(): void {
+	if (!frames.flush()) draw();
+}
+
+function draw(): void {
 	if (!state) return;
 	header.render(state);
 	list.render(state, selection.activeId);
@@ -225,14 +242,14 @@ function onState(next: PickerState): void {
 	const before = selection;
 	selection = reconcileSelection(selection, next);
 	if (before.activeId !== selection.activeId || before.runId !== selection.runId || before.pinned !== selection.pinned) persist();
-	render();
+	if (before.activeId !== selection.activeId && selection.activeId !== undefined) revealInFrame = selection.activeId;
+	frames.request();
 	const ranked = next.candidates.some(c => c.rank !== undefined);
 	if (next.phase === 'done' && !wasDone && ranked && persisted.announcedRunId !== next.runId) {
 		persisted = { ...persisted, announcedRunId: next.runId };
 		vscode.setState(persisted);
 		live.announce('Ranking complete');
 	}
-	if (before.activeId !== selection.activeId && selection.activeId !== undefined) list.reveal(selection.activeId);
 }
 
 function isHostMessage(data: unknown): data is HostToWebview {
