@@ -72,11 +72,22 @@ interface ScoreCall {
 /** Passes calls through and notes when each score call ran and what it scored. */
 class RecordingScorer implements RewardScorer {
 	calls: ScoreCall[] = [];
-	constructor(private readonly inner: RewardScorer) {}
+	/** `oneByOne`: each pair of a call scored in a call of its own, as the run scored before it batched. */
+	constructor(
+		private readonly inner: RewardScorer,
+		private readonly oneByOne = false,
+	) {}
 	load(signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<RewardModelInfo> {
 		return this.inner.load(signal, onProgress);
 	}
 	async score(pairs: readonly RewardPair[], signal: AbortSignal): Promise<number[]> {
+		if (!this.oneByOne) return this.one(pairs, signal);
+		const scores: number[] = [];
+		for (const pair of pairs) scores.push(...(await this.one([pair], signal)));
+		return scores;
+	}
+
+	private async one(pairs: readonly RewardPair[], signal: AbortSignal): Promise<number[]> {
 		const start = epochMs();
 		const scores = await this.inner.score(pairs, signal);
 		this.calls.push({ start, end: epochMs(), pairs });
@@ -84,8 +95,11 @@ class RecordingScorer implements RewardScorer {
 	}
 }
 
+/** The extension's run; the same scoring one pair per call (before it batched); generate all, then score. */
+export type Client = 'ours' | 'ours-one-by-one' | 'naive';
+
 export interface RunFigures {
-	readonly client: 'ours' | 'naive';
+	readonly client: Client;
 	readonly n: number;
 	readonly k: number;
 	/** Command → final ranking. */
@@ -115,10 +129,10 @@ export interface PipelineContext {
 
 const task = () => rewriteTask({ instruction: INSTRUCTION, text: SOURCE, languageId: 'markdown' });
 
-export async function runOnce(ctx: PipelineContext, client: 'ours' | 'naive', n: number, k: number, seed: number): Promise<RunFigures> {
+export async function runOnce(ctx: PipelineContext, client: Client, n: number, k: number, seed: number): Promise<RunFigures> {
 	await ctx.server.configure({ parallel: k, tokenDelayMs: ctx.tokenDelayMs, words: ctx.words });
 	ctx.server.take();
-	const scorer = new RecordingScorer(ctx.scorer);
+	const scorer = new RecordingScorer(ctx.scorer, client === 'ours-one-by-one');
 	const settings = parseSettings({
 		'ollama.host': ctx.server.url,
 		model: 'bench',
@@ -132,7 +146,7 @@ export async function runOnce(ctx: PipelineContext, client: 'ours' | 'naive', n:
 	const loop = monitorEventLoopDelay({ resolution: 1 });
 	loop.enable();
 	const t0 = epochMs();
-	if (client === 'ours') {
+	if (client !== 'naive') {
 		const run = new BestOfNRun({ runId: seed, task: task(), settings, generator, scorer, seed });
 		const result = await run.start();
 		if (result.error) throw result.error;

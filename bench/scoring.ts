@@ -1,0 +1,99 @@
+/**
+ * Figure 5: what scoring costs on this CPU and what the model holds in memory. Pairs per second at
+ * 128, 256 and 512 tokens, four pairs one by one vs as one batch, through the extension's worker and
+ * through raw onnxruntime-node on the same tensors; and, each in a fresh process (bench/loadChild.ts),
+ * the load's peak memory against the model file's size, memory after the idle unload, the load time
+ * and the first score after the load with and without the warm-up.
+ */
+import { fork } from 'node:child_process';
+import type { RewardPair, RewardScorer } from '../src/core/reward';
+import { LOAD_CHILD, type LoadChildArgs, type LoadFigures, type LoadMode } from './loadChild';
+import { median, type RawScorer } from './raw';
+import { candidateText, INSTRUCTION } from './text';
+
+export interface Throughput {
+	readonly tokens: number;
+	/** Pairs per second. */
+	readonly rawSingle: number;
+	readonly rawBatch: number;
+	readonly oursSingle: number;
+	/** One call of four pairs: the scorer decides how to run them. */
+	readonly oursBatch: number;
+}
+
+const never = () => new AbortController().signal;
+
+/** Four different pairs of about `tokens` tokens each (a response long enough, cut to fit when 512). */
+function pairsOf(raw: RawScorer, tokens: number, seed: number): RewardPair[] {
+	return [0, 1, 2, 3].map(k => {
+		let words = Math.round(tokens * 0.7);
+		let pair: RewardPair = { prompt: INSTRUCTION, response: candidateText(seed + k, words) };
+		for (let i = 0; i < 4; i++) {
+			const got = raw.tokens(pair);
+			if (Math.abs(got - tokens) <= 2 || (tokens >= 512 && got >= 512)) break;
+			words = Math.max(1, Math.round((words * tokens) / got));
+			pair = { prompt: INSTRUCTION, response: candidateText(seed + k, words + (tokens >= 512 ? 40 : 0)) };
+		}
+		return pair;
+	});
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+	const t = performance.now();
+	await fn();
+	return performance.now() - t;
+}
+
+export async function measureThroughput(
+	raw: RawScorer,
+	ours: RewardScorer,
+	lengths: readonly number[],
+	repeats: number,
+	log: (line: string) => void,
+): Promise<Throughput[]> {
+	const rows: Throughput[] = [];
+	for (const tokens of lengths) {
+		const pairs = pairsOf(raw, tokens, tokens * 10);
+		const inputs = pairs.map(p => raw.encode(p));
+		const rs: number[] = [];
+		const rb: number[] = [];
+		const os: number[] = [];
+		const ob: number[] = [];
+		for (let r = 0; r < repeats; r++) {
+			// Alternated, so a change in the machine's load falls on all four alike.
+			let single = 0;
+			for (const input of inputs) single += await raw.time([input]);
+			rs.push(single);
+			rb.push(await raw.time(inputs));
+			os.push(
+				await timed(async () => {
+					for (const p of pairs) await ours.score([p], never());
+				}),
+			);
+			ob.push(await timed(() => ours.score(pairs, never())));
+		}
+		const perSecond = (ms: number[]) => (pairs.length * 1000) / median(ms);
+		const row = {
+			tokens: Math.max(...inputs.map(i => i.input_ids.length)),
+			rawSingle: perSecond(rs),
+			rawBatch: perSecond(rb),
+			oursSingle: perSecond(os),
+			oursBatch: perSecond(ob),
+		};
+		log(
+			`${row.tokens} tokens: raw ${row.rawSingle.toFixed(2)} / batched ${row.rawBatch.toFixed(2)}, ours ${row.oursSingle.toFixed(2)} / one call ${row.oursBatch.toFixed(2)} pairs/s`,
+		);
+		rows.push(row);
+	}
+	return rows;
+}
+
+export async function measureLoad(args: Omit<LoadChildArgs, 'mode'>, mode: LoadMode): Promise<LoadFigures> {
+	const child = fork(LOAD_CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+	return new Promise<LoadFigures>((resolve, reject) => {
+		child.once('message', (m: LoadFigures) => resolve(m));
+		child.once('error', reject);
+		child.once('exit', code => (code === 0 ? undefined : reject(new Error(`the load child (${mode}) exited with ${code}`))));
+		child.send({ ...args, mode } satisfies LoadChildArgs);
+	});
+}
