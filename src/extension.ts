@@ -134,15 +134,16 @@ export function activate(context: vscode.ExtensionContext): BestOfNApi {
 		vscode.commands.registerCommand('bestOfN.showRankingReport', () => void ReportPanel.show(context.extensionUri, preferences, log)),
 		{ dispose: () => ReportPanel.closeCurrent() },
 		vscode.commands.registerCommand('bestOfN.setApiKey', (args?: unknown) => apiKeys.set(args)),
-		// Settings are read at the start of each run; this only reports bad values as soon as they are made.
+		// Settings are read at the start of each run; this reports bad values as soon as they are made,
+		// and gives a loaded built-in model its new idle time.
 		onDidChangeSettings(() => {
+			builtin.settingsChanged(readSettings(log));
 			// A prompt template with a typo is not used; say so where it was made, with the way back to it.
 			for (const problem of parseSettings(rawSettings()).problems) {
 				const key = /^bestOfN\.(prompts\.\S+)/.exec(problem)?.[1];
 				if (key === undefined) continue;
 				void vscode.window.showWarningMessage(problem, 'Open Settings').then(c => c && openSettings(key));
 			}
-			readSettings(log);
 		}),
 	);
 	// Cheap (one request to the configured server) and silent: it only ticks the walkthrough's steps.

@@ -13,6 +13,13 @@ import type { BuiltinDtype } from './settings';
 
 export type { BuiltinDtype } from './settings';
 
+/**
+ * The worker's name, which Node (24 on) also gives its OS thread, and which the threads it starts
+ * (onnxruntime's) inherit: top -H, profilers, /proc/PID/task/TID/comm. Linux keeps 15 characters of a
+ * thread's name; this is 15.
+ */
+export const GENERATOR_THREAD = 'bestofn-builtin';
+
 export interface BuiltinLoadRequest {
 	/** A Hub id or an absolute folder. */
 	readonly model: string;

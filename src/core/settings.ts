@@ -50,6 +50,8 @@ export interface Settings {
 	/** The built-in generator's model: a Hub id or a local folder of a transformers.js chat model. */
 	readonly builtinModel: string;
 	readonly builtinDtype: BuiltinDtype;
+	/** The built-in generator's worker (and the model it holds) is ended after this many minutes without a run; 0 keeps it. */
+	readonly builtinIdleMinutes: number;
 	readonly ranker: RankerMode;
 	/** How many recent instructions are remembered for the instruction box. */
 	readonly historySize: number;
@@ -86,6 +88,8 @@ export const DEFAULT_SETTINGS: Settings = {
 	// Apache-2.0; its int8 export (onnx/model_quantized.onnx) is 639 MB and runs on any CPU.
 	builtinModel: 'onnx-community/Qwen2.5-Coder-0.5B-Instruct',
 	builtinDtype: 'q8',
+	// A 0.5B model holds about 1 GB while loaded; loading it again from disk takes seconds.
+	builtinIdleMinutes: 10,
 	ranker: 'auto',
 	historySize: 20,
 	rewritePrompt: '',
@@ -114,6 +118,7 @@ export const SETTING_KEYS = {
 	rewardIdleMinutes: 'rewardIdleMinutes',
 	'builtin.model': 'builtinModel',
 	'builtin.dtype': 'builtinDtype',
+	'builtin.idleMinutes': 'builtinIdleMinutes',
 	ranker: 'ranker',
 	'instructionHistory.size': 'historySize',
 	'prompts.rewrite': 'rewritePrompt',
@@ -143,6 +148,7 @@ export const LIMITS = {
 	contextLength: { min: 0, max: 1048576 },
 	requestIdleSeconds: { min: 0, max: 3600 },
 	rewardIdleMinutes: { min: 0, max: 1440 },
+	builtinIdleMinutes: { min: 0, max: 1440 },
 	historySize: { min: 0, max: 200 },
 	preferencesMaxMegabytes: { min: 1, max: 1024 },
 } as const;
@@ -273,6 +279,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): ParsedSet
 		rewardIdleMinutes: num('rewardIdleMinutes', 'rewardIdleMinutes', false),
 		builtinModel: str('builtin.model', DEFAULT_SETTINGS.builtinModel, false),
 		builtinDtype: oneOf('builtin.dtype', BUILTIN_DTYPES, DEFAULT_SETTINGS.builtinDtype),
+		builtinIdleMinutes: num('builtin.idleMinutes', 'builtinIdleMinutes', false),
 		ranker: oneOf('ranker', RANKER_MODES, DEFAULT_SETTINGS.ranker),
 		historySize: num('instructionHistory.size', 'historySize', true),
 		rewritePrompt: template('prompts.rewrite'),

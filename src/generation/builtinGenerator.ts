@@ -3,7 +3,7 @@
  * thread, for people without a model server. The host side of that worker, the reward worker's
  * pattern: the thread starts on the first call, keeps the model warm between runs, is terminated
  * after `idleMs` without calls (releasing the model's memory), and a crash fails only the calls in
- * flight.
+ * flight. `running` stays true until the thread has exited, since only then is the memory free.
  *
  * N candidates are N sampled rows of one generation when `batch` is on (calls to `generate` that
  * arrive together for the same prompt are joined into one batch, and `generateMany` sends all N at
@@ -12,13 +12,14 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type {
-	BatchRequest,
-	BatchResult,
-	BuiltinLoadRequest,
-	BuiltinModelInfo,
-	BuiltinWorkerToHost,
-	HostToBuiltinWorker,
+import {
+	GENERATOR_THREAD,
+	type BatchRequest,
+	type BatchResult,
+	type BuiltinLoadRequest,
+	type BuiltinModelInfo,
+	type BuiltinWorkerToHost,
+	type HostToBuiltinWorker,
 } from '../core/builtinProtocol';
 import { BestOfNError, cancelledError, errorMessage } from '../core/errors';
 import type { CandidateSink, GenerationBackend, GenerationRequest, GenerationResult, ServerModel } from '../core/generation';
@@ -83,13 +84,17 @@ class Connection {
 		private readonly logger: Logger,
 		private readonly nextId: () => number,
 		private readonly onClosed: (conn: Connection) => void,
+		private readonly onExited: (conn: Connection) => void,
 	) {
-		this.worker = new Worker(workerPath, { execArgv: [], stdout: true, stderr: true });
+		this.worker = new Worker(workerPath, { name: GENERATOR_THREAD, execArgv: [], stdout: true, stderr: true });
 		this.worker.stdout.on('data', (chunk: Buffer) => this.logger.debug(`[generator worker] ${String(chunk).trimEnd()}`));
 		this.worker.stderr.on('data', (chunk: Buffer) => this.logger.warn(`[generator worker] ${String(chunk).trimEnd()}`));
 		this.worker.on('message', (m: BuiltinWorkerToHost) => this.receive(m));
 		this.worker.on('error', e => this.crash(errorMessage(e)));
-		this.worker.on('exit', code => this.crash(`exit code ${code}`));
+		this.worker.on('exit', code => {
+			this.crash(`exit code ${code}`);
+			this.onExited(this);
+		});
 		this.worker.unref();
 	}
 
@@ -176,7 +181,10 @@ export class BuiltinGenerator implements GenerationBackend {
 	readonly host = BUILTIN_HOST;
 	readonly serverName = 'the built-in model';
 	private conn: Connection | undefined;
+	/** Threads started and not yet exited: the open connection's, and any still ending. */
+	private readonly threads = new Set<Connection>();
 	private idleTimer: NodeJS.Timeout | undefined;
+	private idleAfter: number;
 	private active = 0;
 	private lastId = 0;
 	private disposed = false;
@@ -185,18 +193,31 @@ export class BuiltinGenerator implements GenerationBackend {
 	private readonly speedListeners = new Set<(speed: GenerationSpeed) => void>();
 	/** The last generation's measured speed. */
 	lastSpeed: GenerationSpeed | undefined;
-	idleMs: number;
 	batch: boolean;
 
 	constructor(private readonly options: BuiltinGeneratorOptions) {
 		this.logger = options.logger ?? nullLogger;
-		this.idleMs = options.idleMs;
+		this.idleAfter = options.idleMs;
 		this.batch = options.batch ?? true;
 	}
 
-	/** Whether a worker thread is alive (started and neither crashed nor terminated). */
+	/** How long an idle worker lives. A change restarts the clock of a worker idle now (0 stops it). */
+	get idleMs(): number {
+		return this.idleAfter;
+	}
+
+	set idleMs(ms: number) {
+		if (ms === this.idleAfter) return;
+		this.idleAfter = ms;
+		if (this.active > 0 || !this.conn || this.disposed) return;
+		clearTimeout(this.idleTimer);
+		this.idleTimer = undefined;
+		this.scheduleIdle();
+	}
+
+	/** Whether a worker thread is alive: started and not yet exited (the model's memory is freed on exit). */
 	get running(): boolean {
-		return this.conn !== undefined;
+		return this.threads.size > 0;
 	}
 
 	/** Called after each generation with its speed. */
@@ -409,7 +430,12 @@ export class BuiltinGenerator implements GenerationBackend {
 					closed => {
 						if (this.conn === closed) this.conn = undefined;
 					},
+					exited => {
+						this.threads.delete(exited);
+						this.logger.debug(`generator worker thread ${exited.worker.threadId} exited`);
+					},
 				);
+				this.threads.add(this.conn);
 			} catch (e) {
 				throw new BestOfNError('worker-crashed', `The built-in model's worker could not start (${errorMessage(e)}).`, { cause: e });
 			}
@@ -431,11 +457,17 @@ export class BuiltinGenerator implements GenerationBackend {
 	}
 
 	private end(): void {
-		if (--this.active > 0 || this.idleMs <= 0 || this.disposed) return;
+		if (--this.active > 0) return;
 		clearTimeout(this.idleTimer);
+		this.scheduleIdle();
+	}
+
+	private scheduleIdle(): void {
+		const ms = this.idleAfter;
+		if (ms <= 0 || this.disposed) return;
 		this.idleTimer = setTimeout(() => {
-			if (this.active === 0) this.stop(`idle for ${this.idleMs} ms`);
-		}, this.idleMs);
+			if (this.active === 0) this.stop(`idle for ${ms} ms`);
+		}, ms);
 		this.idleTimer.unref();
 	}
 }

@@ -1,6 +1,7 @@
 /**
  * Owns the built-in generator for the extension's lifetime: one warm worker shared by successive
- * runs, replaced when `bestOfN.builtin.*` changes, unloaded by the client itself when idle. Before a
+ * runs, replaced when the model or dtype changes, unloaded by the client itself after
+ * `bestOfN.builtin.idleMinutes` without a run (a change to it applies at once). Before a
  * Hub model is first used it states the download's size and downloads only after the person agrees,
  * with progress and cancel; a model already in the download cache, or a local folder, needs no asking.
  */
@@ -13,9 +14,6 @@ import { builtinModelCached, formatBytes, planBuiltinDownload } from '../generat
 import { BuiltinGenerator, type GenerationSpeed } from '../generation/builtinGenerator';
 import { resolveModelLocation } from './rewardService';
 import { writeSetting } from './settingScope';
-
-/** The worker is released after this long without a run (a 0.5B model holds about 1 GB). */
-const IDLE_MS = 10 * 60_000;
 
 /** Sizes from the recommended model's card (onnx-community, checked 2026-12), for when the Hub cannot be asked. */
 const CARD_SIZES: Readonly<Record<string, Partial<Record<Settings['builtinDtype'], number>>>> = {
@@ -58,14 +56,20 @@ export class BuiltinService implements vscode.Disposable {
 			const generator = new BuiltinGenerator({
 				workerPath: this.context.asAbsolutePath(path.join('dist', 'generatorWorker.js')),
 				request: { model, dtype: settings.builtinDtype, cacheDir: this.cacheDir, allowRemote: true, threads: 0 },
-				idleMs: IDLE_MS,
+				idleMs: settings.builtinIdleMinutes * 60_000,
 				logger: this.logger,
 			});
 			generator.onSpeed(s => this.speed.fire(s));
 			this.generator = generator;
 			this.logger.info(`built-in model: ${model} (${settings.builtinDtype})`);
 		}
+		this.generator.idleMs = settings.builtinIdleMinutes * 60_000;
 		return this.generator;
+	}
+
+	/** Applies a changed idle time to the model loaded now (a changed model waits for the next run). */
+	settingsChanged(settings: Settings): void {
+		if (this.generator) this.generator.idleMs = settings.builtinIdleMinutes * 60_000;
 	}
 
 	/** The last measured speed of the current model, if it generated since it was chosen. */
