@@ -2,7 +2,8 @@
  * The `builtin` backend inside a real extension host: no server at all, a tiny random-weight Qwen2-
  * shaped model in a local folder run by transformers.js in the generator worker. N distinct
  * candidates stream into the picker; cancel stops the run between tokens and leaves the worker warm
- * for the next run; the status bar says the built-in model is in use and how fast it went.
+ * for the next run; `bestOfN.builtin.idleMinutes` ends the thread that holds the model; the status bar
+ * says the built-in model is in use and how fast it went.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,12 +12,30 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
+import { GENERATOR_THREAD } from '../../src/core/builtinProtocol';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { until } from '../fixtures/until';
 
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
-const SETTINGS = ['backend', 'builtin.model', 'builtin.dtype', 'candidates', 'ranker', 'maxTokens', 'model'];
+const SETTINGS = ['backend', 'builtin.model', 'builtin.dtype', 'builtin.idleMinutes', 'candidates', 'ranker', 'maxTokens', 'model'];
+
+/**
+ * The extension host's threads that carry the generator worker's name, as the OS lists them (the
+ * worker's own and those it started, which inherit the name); undefined
+ * where that cannot be seen (Node names a worker's OS thread from 24 on, and /proc is Linux's).
+ */
+function generatorThreads(): string[] | undefined {
+	if (process.platform !== 'linux' || Number(process.versions.node.split('.')[0]) < 24) return undefined;
+	const tasks = '/proc/self/task';
+	return fs.readdirSync(tasks).filter(tid => {
+		try {
+			return fs.readFileSync(path.join(tasks, tid, 'comm'), 'utf8').trim() === GENERATOR_THREAD;
+		} catch {
+			return false; // the thread ended while being listed
+		}
+	});
+}
 
 async function selectAllOf(text: string): Promise<void> {
 	const doc = await vscode.workspace.openTextDocument({ content: text, language: 'javascript' });
@@ -107,6 +126,45 @@ describe('The built-in backend (no server) in a real extension host', function (
 		await selectAllOf('let y = 2;');
 		const next = await rewrite('rename y');
 		assert.equal(next?.phase, 'done', next?.notice?.text);
+	});
+
+	it('ends the thread holding the model after bestOfN.builtin.idleMinutes, set while it is loaded; the next run loads it again', async () => {
+		await selectAllOf('let z = 3;');
+		const first = await rewrite('rename z');
+		assert.equal(first?.phase, 'done', first?.notice?.text);
+		assert.equal(api.builtinWorkerRunning, true, 'loaded, and kept (the default is 10 minutes)');
+		const loaded = generatorThreads();
+		// The worker's thread and the onnxruntime threads it started (a new thread inherits its creator's name).
+		if (loaded) assert.ok(loaded.length >= 1, `threads named ${GENERATOR_THREAD} hold the model`);
+		try {
+			// Set after the run: the loaded model gets the new time at once, with no run or reload between.
+			await set('builtin.idleMinutes', 0.02); // 1.2 s
+			// False only once the worker's thread has exited: its isolate and onnxruntime session are gone.
+			await until('the worker thread to exit', () => !api.builtinWorkerRunning, 30_000);
+			// onnxruntime starts one process-wide thread on its first use, which keeps the name of the thread
+			// that started it and outlives it (one in all, however many loads); the worker's own thread ended.
+			const after = generatorThreads();
+			if (loaded && after) {
+				assert.ok(after.length < loaded.length, `the worker's thread ended: ${loaded.join(',')} → ${after.join(',')}`);
+				assert.ok(
+					after.every(t => loaded.includes(t)),
+					'no thread started since',
+				);
+			}
+		} finally {
+			await set('builtin.idleMinutes', undefined);
+		}
+		await selectAllOf('let w = 4;');
+		const next = await rewrite('rename w');
+		assert.equal(next?.phase, 'done', next?.notice?.text);
+		assert.equal(
+			next.candidates.reduce((n, c) => n + c.count, 0),
+			4,
+			'four candidates from the model loaded again',
+		);
+		assert.equal(api.builtinWorkerRunning, true, 'a fresh thread holds the model again');
+		const reloaded = generatorThreads();
+		if (loaded && reloaded) assert.equal(reloaded.length, loaded.length, 'a new worker thread, and nothing piled up from the last');
 	});
 
 	it("Use the Built-in Model (the walkthrough's first step): a model on this machine needs no download; it becomes the backend", async () => {
