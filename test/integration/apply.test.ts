@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
+import { at, cycle, defined } from '../fixtures/present';
 
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -123,7 +124,11 @@ describe('Applying a candidate', function () {
 		const editor = await editorWith('a short line to rewrite');
 		editor.selection = new vscode.Selection(0, 0, 0, 23);
 		const state = await rewrite('longer');
-		assert.equal(state?.candidates[0].doneReason, 'length', 'the server said it stopped at num_predict');
+		assert.equal(
+			at(defined(state, 'the picker state').candidates, 0).doneReason,
+			'length',
+			'the server said it stopped at num_predict',
+		);
 
 		const declined = vscode.commands.executeCommand('bestOfN.acceptCandidate');
 		await until('the question about the cut candidate', () => /cut at the token limit/.test(api.question ?? ''));
@@ -141,7 +146,7 @@ describe('Applying a candidate', function () {
 		await until('Apply Anyway to be active', () => /Apply Anyway/.test(api.quickPick?.active ?? ''));
 		await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
 		assert.equal(await accepted, 'applied');
-		assert.equal(editor.document.getText(), state?.candidates[0].text);
+		assert.equal(editor.document.getText(), at(defined(state, 'the picker state').candidates, 0).text);
 		assert.equal(api.question, undefined);
 	});
 
@@ -212,7 +217,7 @@ describe('Applying a candidate', function () {
 		this.timeout(180_000); // a dozen workbench round trips, slow on a loaded machine
 		await change('candidates', 3);
 		const replies = ['alpha()', 'beta()', 'gamma()'];
-		fake.respond = r => replies[(r.id - 1) % replies.length];
+		fake.respond = r => cycle(replies, r.id - 1);
 		const before = 'first line\ncall()\nlast line\n';
 		const editor = await editorWith(before, 'javascript');
 		editor.selection = new vscode.Selection(1, 0, 1, 6);
@@ -221,7 +226,7 @@ describe('Applying a candidate', function () {
 		assert.equal(ranked.length, 3);
 
 		const shows = async (rank: number) => {
-			await until(`the diff of #${rank}`, () => diffTabs().length === 1 && diffTabs()[0].label === `Original ↔ Best-of-N #${rank}`);
+			await until(`the diff of #${rank}`, () => diffTabs().length === 1 && diffTabs()[0]?.label === `Original ↔ Best-of-N #${rank}`);
 			const diff = activeDiff();
 			assert.ok(diff, 'the diff is the active tab');
 			assert.equal((await vscode.workspace.openTextDocument(diff.original)).getText(), before, 'left: the document');
@@ -291,8 +296,8 @@ describe('Applying a candidate', function () {
 		const opened = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: 'opened later' }));
 		assert.equal(opened.viewColumn, vscode.ViewColumn.One, 'beside the editor it came from');
 		assert.deepEqual(
-			pickerTabs()[0].group.tabs.map(t => t.label),
-			[pickerTabs()[0].label],
+			at(pickerTabs(), 0).group.tabs.map(t => t.label),
+			[at(pickerTabs(), 0).label],
 			'the picker is alone in its group',
 		);
 	});
@@ -306,11 +311,11 @@ describe('Applying a candidate', function () {
 		editor.selection = new vscode.Selection(0, 0, 0, 13);
 		await rewrite('one');
 		await until('the picker to have focus', () => vscode.window.activeTextEditor === undefined && pickerTabs().length === 1);
-		const column = pickerTabs()[0].group.viewColumn;
+		const column = at(pickerTabs(), 0).group.viewColumn;
 
 		const again = await rewrite('two');
 		assert.equal(again?.task.title, 'two');
 		assert.equal(again?.original, 'first version');
-		await until('one picker, in the same place', () => pickerTabs().length === 1 && pickerTabs()[0].group.viewColumn === column);
+		await until('one picker, in the same place', () => pickerTabs().length === 1 && pickerTabs()[0]?.group.viewColumn === column);
 	});
 });

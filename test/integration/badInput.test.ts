@@ -15,6 +15,7 @@ import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { until } from '../fixtures/until';
+import { at } from '../fixtures/present';
 
 let fake: FakeOllama;
 let api: BestOfNApi;
@@ -63,14 +64,15 @@ async function roundTrip(editor: vscode.TextEditor, selections: vscode.Selection
 	const doc = editor.document;
 	const original = doc.getText();
 	editor.selections = selections;
-	const start = doc.offsetAt(selections[0].start);
-	const end = doc.offsetAt(selections[0].end);
+	const primary = at(selections, 0, 'the selections');
+	const start = doc.offsetAt(primary.start);
+	const end = doc.offsetAt(primary.end);
 	const state = await rewrite();
 	assert.ok(state, 'the command returned a state');
 	assert.equal(state.phase, 'done', state.notice?.text);
-	assert.equal(state.original, doc.getText(selections[0]).replace(/\r\n/g, '\n'), 'the picker shows the primary selection');
+	assert.equal(state.original, doc.getText(primary).replace(/\r\n/g, '\n'), 'the picker shows the primary selection');
 	assert.equal(await accept(), 'applied');
-	const best = state.candidates[0].text;
+	const best = at(state.candidates, 0).text;
 	const inserted = doc.eol === vscode.EndOfLine.CRLF ? best.replace(/\r?\n/g, '\r\n') : best;
 	assert.equal(doc.getText(), original.slice(0, start) + inserted + original.slice(end), 'only the primary selection changed');
 	await undoOnce(doc);
@@ -197,7 +199,7 @@ describe('Bad input in a real extension host', function () {
 				fake.respond = () => c.reply;
 				const editor = await untitled(c.content);
 				const state = await roundTrip(editor, [selectOffsets(editor, c.from, c.to)]);
-				assert.equal(state.candidates[0].text.trim(), c.reply.trim(), 'the reply came through whole');
+				assert.equal(at(state.candidates, 0).text.trim(), c.reply.trim(), 'the reply came through whole');
 			});
 		}
 
@@ -352,7 +354,7 @@ describe('Bad input in a real extension host', function () {
 		assert.deepEqual(states.map(s => s?.phase).sort(), ['cancelled', 'done']);
 		const done = states.find(s => s?.phase === 'done')!;
 		assert.equal(await accept(), 'applied');
-		assert.equal(editor.document.getText(), done.candidates[0].text);
+		assert.equal(editor.document.getText(), at(done.candidates, 0).text);
 		await undoOnce(editor.document);
 		assert.equal(editor.document.getText(), 'rewrite me');
 	});
@@ -371,7 +373,7 @@ describe('Bad input in a real extension host', function () {
 		const done = states.find(s => s?.phase === 'done')!;
 		assert.equal(await accept(), 'applied');
 		const [winner, loser] = done.original === 'first document' ? [a, b] : [b, a];
-		assert.equal(winner.document.getText(), done.candidates[0].text);
+		assert.equal(winner.document.getText(), at(done.candidates, 0).text);
 		assert.equal(loser.document.getText(), loser === a ? 'first document' : 'second document', 'the other document is untouched');
 	});
 });

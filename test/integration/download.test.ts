@@ -20,6 +20,7 @@ import { FakeOllama } from '../fixtures/fakeOllama';
 import { readManifest } from '../fixtures/manifest';
 import { tinyRewardLogit } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
+import { cycle } from '../fixtures/present';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const manifest = readManifest(path.join(ROOT, 'package.json'));
@@ -106,7 +107,7 @@ describe('Reward model download from a Hub (HF_ENDPOINT) in a real extension hos
 	this.timeout(60_000);
 
 	before(async () => {
-		fake = new FakeOllama({ respond: r => REPLIES[(r.id - 1) % REPLIES.length] });
+		fake = new FakeOllama({ respond: r => cycle(REPLIES, r.id - 1) });
 		await fake.start();
 		hub = new FakeHub();
 		hub.serveTinyModel(MODEL);

@@ -17,6 +17,7 @@ import { toTrlRows } from '../../src/core/trl';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { at, cycle } from '../fixtures/present';
 
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -90,7 +91,7 @@ describe('Explain Selection in a real extension host', function () {
 	this.timeout(60_000);
 
 	before(async () => {
-		fake = new FakeOllama({ models: ['llama3.1:8b'], respond: r => EXPLANATIONS[(r.id - 1) % EXPLANATIONS.length] });
+		fake = new FakeOllama({ models: ['llama3.1:8b'], respond: r => cycle(EXPLANATIONS, r.id - 1) });
 		await fake.start();
 		modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-rm-'));
 		writeTinyRewardModel(modelDir);
@@ -103,7 +104,7 @@ describe('Explain Selection in a real extension host', function () {
 	beforeEach(async () => {
 		fake.reset();
 		fake.tokenDelayMs = 0;
-		fake.respond = r => EXPLANATIONS[(r.id - 1) % EXPLANATIONS.length];
+		fake.respond = r => cycle(EXPLANATIONS, r.id - 1);
 		await set('ollama.host', fake.url);
 		await set('model', 'llama3.1:8b');
 		await set('candidates', 4);
@@ -132,7 +133,7 @@ describe('Explain Selection in a real extension host', function () {
 		const state = await explainLines(editor, 1);
 
 		// What the model was asked: the file, its language, the lines around the selection, the selection.
-		const prompt = fake.requests[0].prompt;
+		const prompt = at(fake.requests, 0).prompt;
 		assert.match(prompt, /^File: .*cart\.ts \(typescript\)/);
 		assert.ok(prompt.includes('export function total(items) {\n⟪  return items.reduce((s, i) => s + i.price, 0);⟫\n}'), prompt);
 		assert.equal(state.task.kind, 'explain');
@@ -164,11 +165,11 @@ describe('Explain Selection in a real extension host', function () {
 		// The pick is in the preference log like a rewrite's, as an explain record.
 		const logged = () => (fs.existsSync(api.preferenceLog) ? parseLog(fs.readFileSync(api.preferenceLog, 'utf8')).records : []);
 		await until('the pick to be recorded', () => logged().length === 1);
-		const [record] = logged();
+		const record = at(logged(), 0);
 		assert.equal(record.task, 'explain');
 		assert.equal(record.instruction, 'Explain cart.ts:2');
-		assert.equal(record.candidates.find(c => c.id === record.chosen)?.text, expected[0]);
-		assert.deepEqual(record.messages, fake.requests[0].body.messages);
+		assert.equal(record.candidates.find(c => c.id === record.chosen)?.text, at(expected, 0));
+		assert.deepEqual(record.messages, at(fake.requests, 0).body.messages);
 		assert.equal(editor.document.getText(), content, 'showing an explanation leaves the file alone');
 		assert.equal(editor.document.isDirty, false);
 
@@ -264,7 +265,7 @@ describe('Explain Selection in a real extension host', function () {
 		await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 1 });
 		assert.deepEqual(
 			explanationsIn(editor.document).map(e => e.text),
-			[state.candidates[0].text],
+			[at(state.candidates, 0).text],
 		);
 
 		await cursorOn(editor, 0);
@@ -277,7 +278,7 @@ describe('Explain Selection in a real extension host', function () {
 		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 3 }), 'applied');
 		assert.deepEqual(
 			explanationsIn(editor.document).map(e => [e.startLine, e.text]),
-			[[0, state.candidates[2].text]],
+			[[0, at(state.candidates, 2).text]],
 		);
 		assert.equal(fake.requests.length, asked, 'nothing was generated again');
 	});
@@ -289,13 +290,13 @@ describe('Explain Selection in a real extension host', function () {
 		const state = await explainLines(editor, 0);
 		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 1 }), 'applied');
 		await until('the first pick to be recorded', () => logged().length === 1);
-		assert.equal(logged()[0].chosen, state.candidates[0].id);
+		assert.equal(at(logged(), 0).chosen, at(state.candidates, 0).id);
 
 		await cursorOn(editor, 0);
 		assert.equal(await vscode.commands.executeCommand('bestOfN.explanation.showOtherCandidates'), true);
 		await until('the picker to show the run again', () => api.picker?.runId === state.runId);
 		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 3 }), 'applied');
-		const third = state.candidates[2];
+		const third = at(state.candidates, 2);
 		await until('the second pick to replace the first', () => logged()[0]?.chosen === third.id);
 		const records = logged();
 		assert.deepEqual(
@@ -311,7 +312,7 @@ describe('Explain Selection in a real extension host', function () {
 		);
 		assert.ok(!rows.some(r => r.rejected === third.text));
 		// The ranker's agreement counts the run once, as the #3 it finally was.
-		const [agreement] = topOneAgreement(records);
+		const agreement = at(topOneAgreement(records), 0);
 		assert.deepEqual([agreement.n, agreement.k], [1, 0]);
 	});
 

@@ -12,6 +12,7 @@ import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeVllm } from '../fixtures/fakeVllm';
 import { until } from '../fixtures/until';
+import { at, cycle } from '../fixtures/present';
 
 const MODEL = 'Qwen/Qwen2.5-7B-Instruct';
 const RM = 'Skywork/Skywork-Reward-V2-Qwen3-0.6B';
@@ -55,8 +56,8 @@ describe('The log at its default level', function () {
 	let api: BestOfNApi;
 
 	before(async () => {
-		gen = new FakeVllm({ models: [MODEL], apiKey: KEY, respond: (_q, i) => CANDIDATES[i % CANDIDATES.length] });
-		rm = new FakeVllm({ models: [RM], apiKey: KEY, reward: m => m[m.length - 1].content.length });
+		gen = new FakeVllm({ models: [MODEL], apiKey: KEY, respond: (_q, i) => cycle(CANDIDATES, i) });
+		rm = new FakeVllm({ models: [RM], apiKey: KEY, reward: m => at(m, -1).content.length });
 		await gen.start();
 		await rm.start();
 		api = (await vscode.extensions.all.find(e => e.id.endsWith('.best-of-n'))?.activate()) as BestOfNApi;

@@ -12,6 +12,7 @@ import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { readManifest } from '../fixtures/manifest';
 import { until as waitUntil } from '../fixtures/until';
+import { at } from '../fixtures/present';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const manifest = readManifest(path.join(ROOT, 'package.json'));
@@ -65,7 +66,9 @@ describe('Choosing models', function () {
 		assert.ok(extension, `${EXTENSION_ID} is not installed`);
 		api = await extension.activate();
 		commands = await vscode.commands.getCommands(true);
-		hadWorkspaceSettings = fs.existsSync(path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.vscode'));
+		hadWorkspaceSettings = fs.existsSync(
+			path.join(at(vscode.workspace.workspaceFolders ?? [], 0, 'the workspace folders').uri.fsPath, '.vscode'),
+		);
 	});
 
 	beforeEach(async () => {
@@ -86,7 +89,7 @@ describe('Choosing models', function () {
 	after(async () => {
 		for (const key of SETTINGS) await set(key, undefined);
 		await fake?.close();
-		const folder = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.vscode');
+		const folder = path.join(at(vscode.workspace.workspaceFolders ?? [], 0, 'the workspace folders').uri.fsPath, '.vscode');
 		if (!hadWorkspaceSettings) fs.rmSync(folder, { recursive: true, force: true });
 	});
 
@@ -140,8 +143,8 @@ describe('Choosing models', function () {
 		const pick = await until('the error in the list', () =>
 			api.quickPick && !api.quickPick.busy && api.quickPick.items.length > 0 ? api.quickPick : undefined,
 		);
-		assert.equal(pick.items[0].label, `$(error) Ollama at ${url} does not answer`);
-		assert.match(pick.items[0].detail ?? '', /Could not reach Ollama at .*ollama serve/);
+		assert.equal(at(pick.items, 0).label, `$(error) Ollama at ${url} does not answer`);
+		assert.match(at(pick.items, 0).detail ?? '', /Could not reach Ollama at .*ollama serve/);
 		assert.deepEqual(
 			pick.items.slice(1).map(i => i.label),
 			['$(gear) Open Setting bestOfN.ollama.host', '$(refresh) Try Again'],
@@ -215,7 +218,7 @@ describe('Choosing models', function () {
 		const walkthroughs = manifest.contributes.walkthroughs as {
 			steps: { media: { markdown: string }; completionEvents: string[] }[];
 		}[];
-		for (const step of walkthroughs[0].steps) {
+		for (const step of at(walkthroughs, 0).steps) {
 			assert.ok(fs.existsSync(path.join(ROOT, step.media.markdown)), step.media.markdown);
 			assert.ok(step.completionEvents.length > 0);
 		}

@@ -11,6 +11,7 @@ import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeVllm } from '../fixtures/fakeVllm';
 import { until } from '../fixtures/until';
+import { at, cycle, defined } from '../fixtures/present';
 
 const MODEL = 'Qwen/Qwen2.5-7B-Instruct';
 const RM = 'Skywork/Skywork-Reward-V2-Qwen3-0.6B';
@@ -50,8 +51,8 @@ describe('The openai backend with a served reward model, in a real extension hos
 	let api: BestOfNApi;
 
 	before(async () => {
-		gen = new FakeVllm({ models: [MODEL], apiKey: KEY, respond: (_q, i) => REPLIES[i % REPLIES.length] });
-		rm = new FakeVllm({ models: [RM], apiKey: KEY, reward: m => m[1].content.length });
+		gen = new FakeVllm({ models: [MODEL], apiKey: KEY, respond: (_q, i) => cycle(REPLIES, i) });
+		rm = new FakeVllm({ models: [RM], apiKey: KEY, reward: m => at(m, 1).content.length });
 		await gen.start();
 		await rm.start();
 		api = (await vscode.extensions.all.find(e => e.id.endsWith('.best-of-n'))?.activate()) as BestOfNApi;
@@ -162,7 +163,7 @@ describe('The openai backend with a served reward model, in a real extension hos
 			'$(gear) Open Setting bestOfN.openai.baseUrl',
 			'$(refresh) Try Again',
 		]);
-		assert.match(api.quickPick!.items[0].detail ?? '', /HTTP 401/);
+		assert.match(at(defined(api.quickPick, 'the quick pick').items, 0).detail ?? '', /HTTP 401/);
 		await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
 		assert.equal(await chosen, undefined);
 

@@ -15,6 +15,7 @@ import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
+import { at, cycle } from '../fixtures/present';
 
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -58,7 +59,7 @@ describe('preference log', function () {
 	this.timeout(60_000);
 
 	before(async () => {
-		fake = new FakeOllama({ models: ['llama3.1:8b'], respond: r => REPLIES[(r.id - 1) % REPLIES.length] });
+		fake = new FakeOllama({ models: ['llama3.1:8b'], respond: r => cycle(REPLIES, r.id - 1) });
 		await fake.start();
 		modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-rm-'));
 		writeTinyRewardModel(modelDir);
@@ -95,8 +96,8 @@ describe('preference log', function () {
 	it('records a non-top pick as chosen and the other candidates as rejected', async () => {
 		const state = await rewriteAndAccept(await fileDoc('pick.txt'), 3);
 		await until('the pick to be recorded', () => logged().length === 1);
-		const [record] = logged();
-		const third = state.candidates[2];
+		const record = at(logged(), 0);
+		const third = at(state.candidates, 2);
 		assert.equal(record.chosen, third.id);
 		assert.equal(record.candidates.find(c => c.id === record.chosen)?.rank, 3);
 		assert.equal(record.task, 'rewrite');
@@ -106,7 +107,7 @@ describe('preference log', function () {
 		assert.equal(record.model, 'llama3.1:8b');
 		assert.equal(record.host, fake.url);
 		// Exactly the messages the server received.
-		assert.deepEqual(record.messages, fake.requests[0].body.messages);
+		assert.deepEqual(record.messages, at(fake.requests, 0).body.messages);
 		assert.deepEqual(
 			record.candidates.map(c => [c.text, c.rank]),
 			state.candidates.map(c => [c.text, c.rank]),
@@ -144,7 +145,7 @@ describe('preference log', function () {
 			logged().map(r => r.prompt),
 			['make it better\n\nthe function returns a (kept.txt)\n'],
 		);
-		assert.equal(logged()[0].candidates.find(c => c.id === logged()[0].chosen)?.rank, 2);
+		assert.equal(at(logged(), 0).candidates.find(c => c.id === at(logged(), 0).chosen)?.rank, 2);
 	});
 
 	it("shows the current ranker's agreement with the recorded picks in the picker, from the tenth pick on", async () => {

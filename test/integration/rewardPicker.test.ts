@@ -17,6 +17,7 @@ import { FakeOllama } from '../fixtures/fakeOllama';
 import { readManifest } from '../fixtures/manifest';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { until as waitUntil } from '../fixtures/until';
+import { at } from '../fixtures/present';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const manifest = readManifest(path.join(ROOT, 'package.json'));
@@ -101,7 +102,7 @@ describe('Choosing the reward model', function () {
 				'$(circle-slash) None: rank by consensus',
 			],
 		);
-		const large = rows[1];
+		const large = at(rows, 1);
 		assert.match(large.description ?? '', /~435 M parameters, MIT/);
 		assert.match(large.detail ?? '', /Weak on code and favours longer answers/);
 		assert.match(large.detail ?? '', /needs a one-time conversion/);

@@ -15,6 +15,7 @@ import { FakeOllama } from '../fixtures/fakeOllama';
 import { readManifest } from '../fixtures/manifest';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
+import { at, cycle, defined } from '../fixtures/present';
 
 const manifest = readManifest(path.resolve(__dirname, '../../../package.json'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -61,7 +62,7 @@ describe('Best-of-N in a real extension host', function () {
 	this.timeout(60_000);
 
 	before(async () => {
-		fake = new FakeOllama({ models: ['llama3.1:8b', 'qwen2.5-coder:7b'], respond: r => REPLIES[(r.id - 1) % REPLIES.length] });
+		fake = new FakeOllama({ models: ['llama3.1:8b', 'qwen2.5-coder:7b'], respond: r => cycle(REPLIES, r.id - 1) });
 		await fake.start();
 		modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-rm-'));
 		writeTinyRewardModel(modelDir);
@@ -73,7 +74,7 @@ describe('Best-of-N in a real extension host', function () {
 	beforeEach(async () => {
 		fake.reset();
 		fake.tokenDelayMs = 0;
-		fake.respond = r => REPLIES[(r.id - 1) % REPLIES.length];
+		fake.respond = r => cycle(REPLIES, r.id - 1);
 		await set('ollama.host', fake.url);
 		await set('model', 'llama3.1:8b');
 		await set('candidates', 4);
@@ -150,7 +151,7 @@ describe('Best-of-N in a real extension host', function () {
 			vscode.commands.executeCommand('bestOfN.acceptCandidate', { rank: 2 }),
 		]);
 		assert.deepEqual([first, second], ['applied', 'unavailable']);
-		assert.equal(editor.document.getText(), state?.candidates[0].text);
+		assert.equal(editor.document.getText(), at(defined(state, 'the picker state').candidates, 0).text);
 	});
 
 	it('does not ask for a reward model again after it failed for a lasting reason (auto)', async () => {

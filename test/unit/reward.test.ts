@@ -211,15 +211,12 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		const mixed = await loadRewardModel(request(dirs.batchDependent), undefined, { costs: { single: 1, gain: 0.6 } });
 		try {
 			// (batch − 1) is 0 for every pair: each went alone.
-			(await dearBatches.score(pairs)).forEach((s, i) =>
-				assert.ok(Math.abs(s - tinyRewardLogit(pairs[i])) < 1e-6, `pair ${i}: ${s}`),
-			);
+			assertFormulaScores(await dearBatches.score(pairs), pairs);
 			// The long pair alone (+0), the three short ones of similar length together (+2), in the given order.
-			const scores = await mixed.score([pairs[0], long, pairs[1], pairs[2]]);
-			assert.ok(Math.abs(scores[1] - tinyRewardLogit(long)) < 1e-6, `long pair: ${scores[1]}`);
-			[0, 2, 3].forEach((k, i) =>
-				assert.ok(Math.abs(scores[k] - (tinyRewardLogit(pairs[i]) + 2)) < 1e-6, `short pair ${i}: ${scores[k]}`),
-			);
+			const scores = await mixed.score([PAIRS[0], long, PAIRS[1], PAIRS[2]]);
+			assert.equal(scores.length, 4, 'one score per pair');
+			assertFormulaScores([at(scores, 1)], [long], 0, 'long pair');
+			assertFormulaScores([at(scores, 0), at(scores, 2), at(scores, 3)], pairs, 2, 'short pair');
 		} finally {
 			await dearBatches.dispose();
 			await mixed.dispose();
@@ -234,10 +231,11 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			const one = await alone.score(PAIRS);
 			const many = await batched.score(PAIRS);
 			const chosen = await measured.score(PAIRS);
-			PAIRS.forEach((p, i) => {
-				assert.ok(Math.abs(one[i] - tinyRewardLogit(p)) < 1e-6, `alone ${i}: ${one[i]}`);
-				assert.ok(Math.abs(many[i] - one[i]) < 1e-5, `batched ${i}: ${many[i]} vs ${one[i]}`);
-				assert.ok(Math.abs(chosen[i] - one[i]) < 1e-5, `measured ${i}: ${chosen[i]} vs ${one[i]}`);
+			assertFormulaScores(one, PAIRS, 0, 'alone');
+			assert.deepEqual([many.length, chosen.length], [PAIRS.length, PAIRS.length], 'one score per pair');
+			PAIRS.forEach((_, i) => {
+				assert.ok(Math.abs(at(many, i) - at(one, i)) < 1e-5, `batched ${i}: ${at(many, i)} vs ${at(one, i)}`);
+				assert.ok(Math.abs(at(chosen, i) - at(one, i)) < 1e-5, `measured ${i}: ${at(chosen, i)} vs ${at(one, i)}`);
 			});
 		} finally {
 			await Promise.all([alone.dispose(), batched.dispose(), measured.dispose()]);

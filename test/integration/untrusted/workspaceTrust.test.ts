@@ -14,6 +14,7 @@ import type { PickerState } from '../../../src/core/protocol';
 import { FakeOllama } from '../../fixtures/fakeOllama';
 import { FakeVllm } from '../../fixtures/fakeVllm';
 import { readManifest } from '../../fixtures/manifest';
+import { at, cycle } from '../../fixtures/present';
 
 const manifest = readManifest(path.resolve(__dirname, '../../../package.json'));
 const RM = 'Skywork/Skywork-Reward-V2-Qwen3-0.6B';
@@ -68,9 +69,9 @@ describe('An untrusted workspace, in a real window with workspace trust on', fun
 		const host = planted()['bestOfN.ollama.host'];
 		assert.equal(typeof host, 'string');
 		await tripwire.listen(Number(new URL(host as string).port));
-		ollama = new FakeOllama({ models: ['llama3.1:8b'], respond: r => REPLIES[(r.id - 1) % REPLIES.length] });
-		vllm = new FakeVllm({ models: [MODEL], respond: (_q, i) => REPLIES[i % REPLIES.length] });
-		rm = new FakeVllm({ models: [RM], reward: m => m[m.length - 1].content.length });
+		ollama = new FakeOllama({ models: ['llama3.1:8b'], respond: r => cycle(REPLIES, r.id - 1) });
+		vllm = new FakeVllm({ models: [MODEL], respond: (_q, i) => cycle(REPLIES, i) });
+		rm = new FakeVllm({ models: [RM], reward: m => at(m, -1).content.length });
 		await ollama.start();
 		await vllm.start();
 		await rm.start();
