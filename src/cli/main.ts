@@ -344,6 +344,7 @@ export function toJson(state: PickerState) {
 			count: c.count,
 			tokens: c.tokens ?? null,
 			durationMs: c.durationMs ?? null,
+			evalMs: c.evalMs ?? null,
 			doneReason: c.doneReason ?? null,
 			scoreError: c.scoreError ?? null,
 		})),

@@ -28,7 +28,10 @@ export interface GenerationResult {
 	readonly text: string;
 	/** Tokens generated, as the server counted them (`eval_count`). */
 	readonly tokens?: number;
-	/** Server-side generation time in ms (`eval_duration`). */
+	/**
+	 * The server's own generation time in ms (Ollama's `eval_duration`; the built-in model's batch),
+	 * without queueing or reading the prompt: `tokens / evalMs` is the model's speed.
+	 */
 	readonly evalMs?: number;
 	/** Why generation stopped (`stop`, `length`), when the server says. */
 	readonly doneReason?: string;

@@ -27,6 +27,8 @@ export interface CandidateView {
 	readonly tokens?: number;
 	/** Wall time from the request's start to its last token. */
 	readonly durationMs?: number;
+	/** The server's own generation time, when it says (`GenerationResult.evalMs`). */
+	readonly evalMs?: number;
 	/** `length` when it hit the token limit (the text is likely cut short). */
 	readonly doneReason?: string;
 	/** The sampling seed it was generated with (kept in the preference log). */

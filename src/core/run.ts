@@ -60,6 +60,7 @@ interface Slot {
 	count: number;
 	tokens?: number;
 	durationMs?: number;
+	evalMs?: number;
 	/** When its request opened (or its choice first appeared). */
 	startedAt?: number;
 	doneReason?: string;
@@ -339,6 +340,7 @@ export class BestOfNRun {
 		slot.stale = false;
 		slot.text = task.clean(result.text, false);
 		slot.tokens = result.tokens;
+		slot.evalMs = result.evalMs;
 		slot.doneReason = result.doneReason;
 		slot.durationMs = this.now() - (slot.startedAt ?? this.startedAt);
 		slot.status = 'done';
@@ -537,6 +539,7 @@ function toView(slot: Slot, index: number, all: Slot[]): CandidateView {
 		count: slot.count,
 		tokens: slot.tokens,
 		durationMs: slot.durationMs,
+		evalMs: slot.evalMs,
 		doneReason: slot.doneReason,
 		seed: slot.seed,
 	};

@@ -11,8 +11,6 @@ export interface OllamaGeneratorOptions {
 	/** Base URL of the Ollama server, as configured (it is named in error messages). */
 	readonly host: string;
 	readonly logger?: Logger;
-	/** How long Ollama keeps the model loaded after the request (`keep_alive`, e.g. "5m"). */
-	readonly keepAlive?: string;
 	/** A candidate fails when nothing arrives for this long (`requestIdleSeconds`); 0 or absent: no limit of ours. */
 	readonly idleMs?: number;
 }
@@ -27,14 +25,12 @@ export class OllamaGenerator implements GenerationBackend {
 	readonly host: string;
 	readonly serverName: string;
 	private readonly logger: Logger;
-	private readonly keepAlive: string | undefined;
 	private readonly idleMs: number;
 
 	constructor(options: OllamaGeneratorOptions) {
 		this.host = options.host;
 		this.serverName = `Ollama at ${options.host}`;
 		this.logger = options.logger ?? nullLogger;
-		this.keepAlive = options.keepAlive;
 		this.idleMs = options.idleMs ?? 0;
 	}
 
@@ -78,7 +74,6 @@ export class OllamaGenerator implements GenerationBackend {
 					num_predict: options.maxTokens,
 					...(options.contextLength > 0 ? { num_ctx: options.contextLength } : {}),
 				},
-				...(this.keepAlive !== undefined ? { keep_alive: this.keepAlive } : {}),
 			});
 			stopStream = () => stream.abort();
 			if (signal.aborted) stream.abort();
@@ -95,13 +90,14 @@ export class OllamaGenerator implements GenerationBackend {
 				if (part.done) final = part;
 			}
 			if (signal.aborted) throw cancelledError();
+			const evalMs = typeof final?.eval_duration === 'number' ? final.eval_duration / 1e6 : undefined;
 			this.logger.debug(
-				`Ollama ${model} seed ${options.seed}: ${final?.eval_count ?? '?'} tokens in ${Date.now() - started} ms (${final?.done_reason ?? 'no reason'}).`,
+				`Ollama ${model} seed ${options.seed}: ${final?.eval_count ?? '?'} tokens in ${Date.now() - started} ms${evalMs !== undefined ? `, ${Math.round(evalMs)} ms of them generating` : ''} (${final?.done_reason ?? 'no reason'}).`,
 			);
 			return {
 				text,
 				tokens: final?.eval_count,
-				evalMs: typeof final?.eval_duration === 'number' ? final.eval_duration / 1e6 : undefined,
+				evalMs,
 				doneReason: final?.done_reason || undefined,
 			};
 		} catch (e) {

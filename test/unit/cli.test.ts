@@ -156,6 +156,11 @@ describe('CLI: best-of-n rewrite', function () {
 			'scores are non-increasing',
 		);
 		assert.ok(Math.abs(at(scores, 0) - tinyRewardLogit({ prompt, response: at(expected, 0) })) < 1e-4, 'the score is the raw logit');
+		// Ollama's own generation time for each (its eval_duration), beside the wall time that includes queueing.
+		assert.ok(
+			out.candidates.every(c => typeof c.evalMs === 'number' && c.evalMs > 0),
+			`evalMs: ${out.candidates.map(c => c.evalMs).join(', ')}`,
+		);
 	});
 
 	it("without --reward-model ranks by the extension's default reward model, fetched from the Hub", async () => {
@@ -514,11 +519,16 @@ describe('CLI: best-of-n rewrite', function () {
 			try {
 				const ranked = await run([...args, '--reward-model', rm.url, '--json'], 'text', undefined, { OPENAI_API_KEY: key });
 				assert.equal(ranked.code, 0, ranked.stderr);
-				const out = JSON.parse(ranked.stdout);
+				const out = cliJson(ranked);
+				// vLLM's stream says nothing of its generation time, and none is made up.
+				assert.deepEqual(
+					out.candidates.map(c => c.evalMs),
+					[null, null, null],
+				);
 				assert.equal(out.rankerLabel, 'Skywork/Skywork-Reward-V2-Qwen3-0.6B');
 				assert.deepEqual(
-					out.candidates.map((c: { score: number }) => c.score),
-					out.candidates.map((c: { text: string }) => c.text.length),
+					out.candidates.map(c => c.score),
+					out.candidates.map(c => c.text.length),
 				);
 				assert.equal(rm.poolingRequests.length, 3);
 			} finally {

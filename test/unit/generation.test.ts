@@ -91,10 +91,9 @@ describe('OllamaGenerator against the fake server', () => {
 	});
 
 	it('sends each seed and the options exactly, and different seeds give different texts', async () => {
-		const keepAlive = new OllamaGenerator({ host, keepAlive: '10m' });
 		const texts = await Promise.all(
 			[11, 22, 33].map(seed =>
-				keepAlive.generate(request({ seed, contextLength: seed === 33 ? 4096 : 0 }), new AbortController().signal, () => undefined),
+				generator.generate(request({ seed, contextLength: seed === 33 ? 4096 : 0 }), new AbortController().signal, () => undefined),
 			),
 		);
 		assert.equal(new Set(texts.map(t => t.text)).size, 3);
@@ -105,7 +104,7 @@ describe('OllamaGenerator against the fake server', () => {
 		for (const body of bySeed.values()) {
 			assert.equal(body.model, MODEL);
 			assert.equal(body.stream, true);
-			assert.equal(body.keep_alive, '10m');
+			assert.equal(body.keep_alive, undefined, "Ollama's own keep_alive applies");
 			assert.deepEqual(body.messages, request().messages);
 		}
 		// Same seed, same options: same text.

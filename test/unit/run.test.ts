@@ -167,6 +167,18 @@ describe('BestOfNRun', () => {
 		assert.equal(at(state.candidates, 0).text, tokens.join('').trimEnd());
 	});
 
+	it("passes on each candidate's server generation time, when the server gives one", async () => {
+		const generator: CandidateGenerator = {
+			generate: async request => ({ text: `text ${request.options.seed}`, evalMs: request.options.seed === 100 ? 250 : undefined }),
+		};
+		const run = new BestOfNRun({ runId: 1, task, settings: settings({ candidates: 2 }), generator, seed: 100 });
+		const { state } = await run.start();
+		assert.deepEqual(state.candidates.map(c => [c.text, c.evalMs]).sort(), [
+			['text 100', 250],
+			['text 101', undefined],
+		]);
+	});
+
 	it('collapses identical candidates into one with a count and scores it once', async () => {
 		const g = scriptedGenerator(['same good', 'other', 'same good', 'same good']);
 		const scorer = countingScorer();
