@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { errorMessage } from './errors';
 import type { LoadProgress } from './reward';
 
 export type ModelLocation = { readonly source: 'local'; readonly dir: string } | { readonly source: 'hub'; readonly id: string };
@@ -69,6 +70,25 @@ export function onnxFilesIn(dir: string): string[] {
 		}
 	}
 	return [...new Set(found)].sort();
+}
+
+/** The first of `files` in `folder` that exists and is not valid JSON, with the parser's words. */
+export function invalidJson(folder: string, files: readonly string[]): { file: string; why: string } | undefined {
+	for (const name of files) {
+		const file = path.join(folder, name);
+		let text: string;
+		try {
+			text = fs.readFileSync(file, 'utf8');
+		} catch {
+			continue;
+		}
+		try {
+			JSON.parse(text);
+		} catch (e) {
+			return { file, why: `is not valid JSON (${errorMessage(e)})` };
+		}
+	}
+	return undefined;
 }
 
 /** The fields of transformers.js's `ProgressInfo` that are read (stated here: core does not import it). */

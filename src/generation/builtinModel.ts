@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
 import type { BatchRequest, BatchResult, BuiltinDtype, BuiltinLoadRequest, BuiltinModelInfo, RowResult } from '../core/builtinProtocol';
 import { BestOfNError, errorMessage } from '../core/errors';
-import { forwardProgress, hubEndpoint, hubName, isDirectory, locateModel, onnxFilesIn } from '../core/modelFiles';
+import { forwardProgress, hubEndpoint, hubName, invalidJson, isDirectory, locateModel, onnxFilesIn } from '../core/modelFiles';
 import type { LoadProgress } from '../core/reward';
 
 export interface LoadedBuiltinModel {
@@ -85,7 +85,39 @@ function networkReason(e: unknown): string | undefined {
 	return undefined;
 }
 
+/**
+ * A file of the model that is there but cannot be read (a copy or download cut short, a disk fault):
+ * named with its path, since the way out is to replace that file.
+ */
+function damagedFile(model: string, file: string, why: string, cached: boolean, cause: unknown): BestOfNError {
+	return failed(
+		model,
+		`has a damaged file: ${file} ${why}; it may be truncated. ` +
+			(cached
+				? 'Delete it from the download cache so it is downloaded again, or set {builtinModel} to another model.'
+				: 'Copy or export the model into that folder again, or set {builtinModel} to another model.'),
+		cause,
+	);
+}
+
+/** Where the model's files are read from: its folder, or a Hub model's copy in the download cache. */
+function filesOf(request: BuiltinLoadRequest): { folder: string; cached: boolean } {
+	const where = locateModel(request.model);
+	return where.source === 'local'
+		? { folder: where.dir, cached: false }
+		: { folder: path.join(request.cacheDir, where.id), cached: true };
+}
+
 function loadFailure(request: BuiltinLoadRequest, e: unknown, file: string): BestOfNError {
+	const { folder, cached } = filesOf(request);
+	if (e instanceof SyntaxError) {
+		// transformers.js says what did not parse, not in which file: the tokenizer reads two.
+		const bad = invalidJson(folder, file === 'tokenizer.json' ? [file, 'tokenizer_config.json'] : [file]);
+		if (bad) return damagedFile(request.model, bad.file, bad.why, cached, e);
+	}
+	// onnxruntime: "Load model from PATH failed:Protobuf parsing failed." for a truncated or garbled file.
+	if (file.endsWith('.onnx') && /protobuf parsing failed/i.test(errorMessage(e)))
+		return damagedFile(request.model, path.join(folder, file), 'is not a readable ONNX model (Protobuf parsing failed)', cached, e);
 	const net = networkReason(e);
 	if (net) return notFound(request.model, `${hubName()} could not be reached (${net})`, e);
 	if (isFileNotFound(e)) {

@@ -11,7 +11,7 @@ import { BestOfNError, errorMessage, type ErrorKind, type SettingField } from '.
 import type { LoadProgress, RewardModelInfo, RewardPair } from '../core/reward';
 import type { RewardDtype } from '../core/settings';
 import type { LoadRequest } from '../core/workerProtocol';
-import { forwardProgress, hubEndpoint, hubName, isDirectory, locateModel, onnxFilesIn } from '../core/modelFiles';
+import { forwardProgress, hubEndpoint, hubName, invalidJson, isDirectory, locateModel, onnxFilesIn } from '../core/modelFiles';
 import { CostEstimator, planBatches, type TokenCosts } from './batchPlan';
 
 // Callers of the scorer have always found these here; they live in core now, shared with the built-in generator.
@@ -170,25 +170,6 @@ function damagedFile(model: string, file: string, why: string, cached: boolean, 
 				: `Copy or export the model into that folder again, or set {ranker} to consensus.`),
 		cause,
 	);
-}
-
-/** The first of `files` in `folder` that exists and is not valid JSON, with the parser's words. */
-function invalidJson(folder: string, files: readonly string[]): { file: string; why: string } | undefined {
-	for (const name of files) {
-		const file = path.join(folder, name);
-		let text: string;
-		try {
-			text = fs.readFileSync(file, 'utf8');
-		} catch {
-			continue;
-		}
-		try {
-			JSON.parse(text);
-		} catch (e) {
-			return { file, why: `is not valid JSON (${errorMessage(e)})` };
-		}
-	}
-	return undefined;
 }
 
 /** Classifies a failure to fetch the config or tokenizer (the first things read) of a Hub id. */

@@ -14,6 +14,9 @@ import type { CandidateSink, GenerationRequest, GenerationResult } from '../../s
 import { builtinModelCached, formatBytes, planBuiltinDownload } from '../../src/generation/builtinDownload';
 import { BuiltinGenerator } from '../../src/generation/builtinGenerator';
 import { loadBuiltinModel } from '../../src/generation/builtinModel';
+import { BestOfNRun } from '../../src/core/run';
+import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
+import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { FakeHub } from '../fixtures/fakeHub';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
@@ -255,8 +258,12 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 		};
 		return sent;
 	}
+	const dying: string[] = [];
 	afterEach(() => {
 		for (const c of clients.splice(0)) c.dispose();
+		for (const dir of dying.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+		const generated = path.join(ROOT, 'test', 'fixtures', 'generated');
+		if (fs.existsSync(generated) && fs.readdirSync(generated).length === 0) fs.rmdirSync(generated);
 	});
 
 	it('streams N distinct candidates from one batch, and measures tokens per second', async () => {
@@ -359,6 +366,114 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 		const again = await c.generate(ask(3), never(), () => {});
 		assert.equal(again.tokens, 3);
 		assert.equal(c.running, true, 'a fresh thread loaded the model again');
+	});
+
+	/** A whole run on `c`, as the extension and the CLI make one: what a person would see of it. */
+	function run(c: BuiltinGenerator, settings: Partial<Settings> = {}) {
+		const task = rewriteTask({ instruction: 'make it shorter', text: 'return a + b;', languageId: 'plaintext' });
+		const all: Settings = { ...DEFAULT_SETTINGS, candidates: 3, concurrency: 1, maxTokens: 40, ranker: 'consensus', ...settings };
+		return new BestOfNRun({ runId: 1, task, settings: all, generator: c, seed: 1 }).start();
+	}
+
+	/**
+	 * A generator whose worker thread ends the way the system ends it (out of memory, a kill) at its
+	 * first token after `generations` finished generations: the real bundle, plus a hook that exits the
+	 * thread there with code 137. Only the first worker dies (a marker file says it happened); the ones
+	 * started after it are the real bundle at work.
+	 */
+	function dyingClient(generations: number, extra: { batch?: boolean } = {}): { c: BuiltinGenerator; killed: () => boolean } {
+		// Beside the tests, so that the bundle finds its external packages in node_modules.
+		const generated = path.join(ROOT, 'test', 'fixtures', 'generated');
+		fs.mkdirSync(generated, { recursive: true });
+		const dir = fs.mkdtempSync(path.join(generated, 'dying-'));
+		dying.push(dir);
+		const marker = path.join(dir, 'killed');
+		const faulty = path.join(dir, 'generatorWorker-dying.js');
+		// Between tokens (as a delta is sent) no onnxruntime call is in flight on the thread.
+		fs.writeFileSync(
+			faulty,
+			`${fs.readFileSync(WORKER, 'utf8')}
+;(() => {
+	const fs = require('node:fs');
+	const port = require('node:worker_threads').parentPort;
+	const post = port.postMessage.bind(port);
+	let generated = 0;
+	port.postMessage = m => {
+		if (m.type === 'generated') generated++;
+		if (m.type === 'delta' && generated === ${generations} && !fs.existsSync(${JSON.stringify(marker)})) {
+			fs.writeFileSync(${JSON.stringify(marker)}, '');
+			process.exit(137);
+		}
+		post(m);
+	};
+})();
+`,
+		);
+		const c = new BuiltinGenerator({ workerPath: faulty, request: load(dirs.tiny), idleMs: 0, batch: extra.batch });
+		clients.push(c);
+		return { c, killed: () => fs.existsSync(marker) };
+	}
+
+	const STOPPED = /The built-in model's worker stopped unexpectedly \(exit code 137\); the next run starts a fresh one/;
+
+	it('killed mid-generation: the run fails saying the worker stopped, and the next run gets a fresh worker', async () => {
+		const { c, killed } = dyingClient(0);
+		const { state } = await run(c);
+		assert.ok(killed(), 'the worker was killed while it streamed');
+		assert.equal(state.phase, 'failed');
+		assert.equal(state.candidates.length, 3);
+		for (const k of state.candidates) {
+			assert.equal(k.status, 'failed');
+			assert.match(k.error ?? '', STOPPED);
+		}
+		assert.match(state.notice?.text ?? '', STOPPED);
+		assert.equal(c.running, false, 'the dead worker is let go');
+
+		const next = await run(c);
+		assert.equal(next.state.phase, 'done', next.state.notice?.text);
+		assert.ok(next.state.candidates.every(k => k.status === 'done' && k.text.length > 0));
+		assert.ok(c.running, 'a fresh worker made them');
+	});
+
+	it('killed during one of several candidates made one after another: only that candidate fails', async () => {
+		const { c, killed } = dyingClient(1, { batch: false });
+		const { state } = await run(c);
+		assert.ok(killed());
+		assert.equal(state.phase, 'done', state.notice?.text);
+		// Candidates are listed best first; by their id, they are in the order they were made.
+		const byId = [...state.candidates].sort((a, b) => a.id - b.id);
+		assert.deepEqual(
+			byId.map(k => k.status),
+			['done', 'failed', 'done'],
+		);
+		assert.match(byId[1]?.error ?? '', STOPPED);
+		assert.ok(byId[2]?.text, 'the candidate after it came from a fresh worker');
+	});
+
+	it('damaged model files: every candidate fails with a message naming the file; the next run loads the repaired model', async () => {
+		const damages: Array<[file: string, damage: (bytes: Buffer) => Buffer, says: RegExp]> = [
+			['onnx/model.onnx', b => b.subarray(0, b.length >> 1), /is not a readable ONNX model \(Protobuf parsing failed\)/],
+			['config.json', b => b.subarray(0, b.length >> 1), /is not valid JSON \(/],
+			['tokenizer.json', b => b.subarray(0, b.length >> 1), /is not valid JSON \(/],
+			['tokenizer_config.json', () => Buffer.from('<html>gateway timeout</html>'), /is not valid JSON \(/],
+		];
+		for (const [file, damage, says] of damages) {
+			const dir = writeTinyCausalModel(path.join(tmp, `damaged-${file.replace(/\W/g, '-')}`));
+			const target = path.join(dir, file);
+			fs.writeFileSync(target, damage(fs.readFileSync(target)));
+			const c = client({ model: dir });
+			const { state } = await run(c);
+			assert.equal(state.phase, 'failed', file);
+			for (const k of [...state.candidates.map(k => k.error), state.notice?.text]) {
+				assert.ok(k?.includes(`has a damaged file: ${target} `), `${file}: ${k}`);
+				assert.match(k ?? '', says);
+				assert.match(k ?? '', /truncated.*bestOfN\.builtin\.model/);
+			}
+			// The file is copied again; the next run asks again rather than remembering the failure.
+			writeTinyCausalModel(dir);
+			const next = await run(c);
+			assert.equal(next.state.phase, 'done', `${file}: ${next.state.notice?.text ?? ''}`);
+		}
 	});
 
 	it('fails each candidate with the load error', async () => {
