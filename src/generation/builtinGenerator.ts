@@ -72,12 +72,22 @@ function workerCrashed(reason: string): BestOfNError {
 	);
 }
 
+/**
+ * How long a stopping worker may take to end the generation step it is in before it is terminated
+ * anyway (one token of a small model takes milliseconds to a second on a busy CPU).
+ */
+const STOP_GRACE_MS = 10_000;
+
 /** One worker thread and the calls sent to it; once closed it is never reused. */
 class Connection {
 	readonly worker: Worker;
 	readonly pending = new Map<number, Pending>();
 	load: LoadState | undefined;
 	closed = false;
+	private exited = false;
+	/** Calls the closed worker is still ending; it is terminated once they are answered. */
+	private draining: Set<number> | undefined;
+	private drainTimer: NodeJS.Timeout | undefined;
 
 	constructor(
 		workerPath: string,
@@ -92,6 +102,8 @@ class Connection {
 		this.worker.on('message', (m: BuiltinWorkerToHost) => this.receive(m));
 		this.worker.on('error', e => this.crash(errorMessage(e)));
 		this.worker.on('exit', code => {
+			this.exited = true;
+			clearTimeout(this.drainTimer);
 			this.crash(`exit code ${code}`);
 			this.onExited(this);
 		});
@@ -115,6 +127,10 @@ class Connection {
 	}
 
 	private receive(m: BuiltinWorkerToHost): void {
+		if (this.draining) {
+			if (m.type !== 'progress' && m.type !== 'delta' && this.draining.delete(m.id) && this.draining.size === 0) this.terminate();
+			return;
+		}
 		const p = this.pending.get(m.id);
 		if (!p) return;
 		switch (m.type) {
@@ -154,11 +170,28 @@ class Connection {
 	close(error: BestOfNError): void {
 		if (this.closed) return;
 		this.closed = true;
+		const ids = [...this.pending.keys()];
 		const calls = [...this.pending.values()];
 		this.pending.clear();
 		for (const p of calls) p.reject(error);
-		void this.worker.terminate();
 		this.onClosed(this);
+		if (this.exited || ids.length === 0) {
+			this.terminate();
+			return;
+		}
+		// Terminating the thread while onnxruntime runs a step on it can abort the whole process (a native
+		// exception escapes as the thread is torn down), and with it the extension host. So the calls in
+		// flight are cancelled first: the worker ends them at the next token and answers, and only then is
+		// the thread terminated (or after a grace period, if it never answers).
+		this.draining = new Set(ids);
+		for (const id of ids) this.worker.postMessage({ type: 'cancel', id } satisfies HostToBuiltinWorker);
+		this.drainTimer = setTimeout(() => this.terminate(), STOP_GRACE_MS);
+	}
+
+	private terminate(): void {
+		clearTimeout(this.drainTimer);
+		this.draining = undefined;
+		void this.worker.terminate();
 	}
 }
 

@@ -338,6 +338,30 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 		);
 	});
 
+	it('dispose during a generation cancels it before ending the thread, and this process lives on', async () => {
+		// Terminating a thread inside an onnxruntime step aborted the whole process (and would take the
+		// extension host with it, e.g. when bestOfN.builtin.model changes mid-run): several tries, since
+		// the step has to be caught running.
+		for (let i = 0; i < 4; i++) {
+			const c = client();
+			const sent = spy(c);
+			const worker = c['connection']().worker;
+			const exited = new Promise<number>(resolve => worker.once('exit', resolve));
+			const sink = new Collect();
+			const long = c.generateMany(ask(1500), 2, 1, never(), sink);
+			await until('streaming', () => sink.text.some(t => (t?.length ?? 0) > 3), 30_000);
+			c.dispose();
+			await long;
+			assert.deepEqual(sink.results, [], 'no candidate finishes');
+			for (const e of sink.errors) assert.equal(e instanceof BestOfNError && e.kind, 'cancelled', String(e));
+			assert.equal(sink.errors.length, 2, 'both candidates end as cancelled');
+			assert.equal(c.running, true, 'the thread ends its step first');
+			assert.deepEqual(sent.map(m => m.type).slice(-1), ['cancel'], 'the generation is cancelled, not cut off');
+			await exited;
+			await until('the thread to be gone', () => !c.running, 15_000);
+		}
+	});
+
 	it('cancelling one joined candidate ends its row only', async () => {
 		const c = client();
 		const one = new AbortController();
