@@ -32,7 +32,15 @@ interface Pending {
 	resolve(reply: Reply): void;
 	reject(error: unknown): void;
 	onProgress?: (p: LoadProgress) => void;
+	/** A score runs onnxruntime on the worker's thread (a load may be a download: it is not waited for). */
+	readonly scoring: boolean;
 }
+
+/**
+ * How long a closed worker may take to finish the score it is computing before it is terminated
+ * anyway (a batch of a base-sized model takes seconds on a busy CPU).
+ */
+const STOP_GRACE_MS = 10_000;
 
 interface LoadState {
 	readonly promise: Promise<RewardModelInfo>;
@@ -55,6 +63,10 @@ class Connection {
 	readonly pending = new Map<number, Pending>();
 	load: LoadState | undefined;
 	closed = false;
+	private exited = false;
+	/** Scores the closed worker is still computing; it is terminated once they are answered. */
+	private draining: Set<number> | undefined;
+	private drainTimer: NodeJS.Timeout | undefined;
 
 	constructor(
 		workerPath: string,
@@ -69,7 +81,11 @@ class Connection {
 		this.worker.stderr.on('data', (chunk: Buffer) => this.logger.warn(`[reward worker] ${String(chunk).trimEnd()}`));
 		this.worker.on('message', (m: WorkerToHost) => this.receive(m));
 		this.worker.on('error', e => this.crash(errorMessage(e)));
-		this.worker.on('exit', code => this.crash(`exit code ${code}`));
+		this.worker.on('exit', code => {
+			this.exited = true;
+			clearTimeout(this.drainTimer);
+			this.crash(`exit code ${code}`);
+		});
 		this.worker.on('messageerror', e => this.logger.error(`reward worker: unreadable message: ${errorMessage(e)}`));
 		this.worker.unref();
 	}
@@ -78,7 +94,7 @@ class Connection {
 		if (this.closed) return Promise.reject(workerCrashed('it had already stopped'));
 		const id = this.nextId();
 		return new Promise<Reply>((resolve, reject) => {
-			this.pending.set(id, { resolve, reject, onProgress });
+			this.pending.set(id, { resolve, reject, onProgress, scoring: request.type === 'score' });
 			// Keep the host process alive only while a call is in flight; an idle warm worker does not.
 			this.worker.ref();
 			const message: HostToWorker = { ...request, id };
@@ -87,6 +103,10 @@ class Connection {
 	}
 
 	private receive(m: WorkerToHost): void {
+		if (this.draining) {
+			if (m.type !== 'progress' && this.draining.delete(m.id) && this.draining.size === 0) this.terminate();
+			return;
+		}
 		const p = this.pending.get(m.id);
 		if (!p) return; // an answer to a call whose caller gave up
 		switch (m.type) {
@@ -124,11 +144,26 @@ class Connection {
 	close(error: BestOfNError): void {
 		if (this.closed) return;
 		this.closed = true;
+		const scoring = [...this.pending].filter(([, p]) => p.scoring).map(([id]) => id);
 		const calls = [...this.pending.values()];
 		this.pending.clear();
 		for (const p of calls) p.reject(error);
-		void this.worker.terminate();
 		this.onClosed(this);
+		if (this.exited || scoring.length === 0) {
+			this.terminate();
+			return;
+		}
+		// Terminating the thread while onnxruntime runs on it can abort the whole process (a native
+		// exception escapes as the thread is torn down), and with it the extension host: a score in
+		// flight is let finish (its answer goes nowhere) and then the thread is terminated.
+		this.draining = new Set(scoring);
+		this.drainTimer = setTimeout(() => this.terminate(), STOP_GRACE_MS);
+	}
+
+	private terminate(): void {
+		clearTimeout(this.drainTimer);
+		this.draining = undefined;
+		void this.worker.terminate();
 	}
 }
 

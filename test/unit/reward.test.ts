@@ -596,6 +596,36 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 		assert.ok(workerOf(c) && workerOf(c) !== first);
 	});
 
+	it('dispose during a score lets the score end before the thread is terminated', async () => {
+		// Terminating a thread inside an onnxruntime run can abort the whole process (the built-in
+		// generator's test shows it), e.g. when a run switches reward models while the last one scores.
+		const c = client();
+		await c.load(never());
+		const worker = workerOf(c)!;
+		const order: string[] = [];
+		// First in line: the client's own listener answers the score by terminating.
+		worker.prependListener('message', (m: { type: string }) => m.type === 'scores' && order.push('scored'));
+		const terminate = worker.terminate.bind(worker);
+		worker.terminate = () => {
+			order.push('terminate');
+			return terminate();
+		};
+		const post = worker.postMessage.bind(worker);
+		let sent!: () => void;
+		const scoreSent = new Promise<void>(resolve => (sent = resolve));
+		worker.postMessage = (m: { type: string }) => {
+			post(m);
+			if (m.type === 'score') sent();
+		};
+		const pending = c.score(heavy, never());
+		await scoreSent;
+		c.dispose();
+		await rejectsWith(pending, 'cancelled');
+		assert.equal(c.running, false, 'the client lets go of the worker at once');
+		await within(once(worker, 'exit'), 15_000, 'the worker’s exit');
+		assert.deepEqual(order, ['scored', 'terminate']);
+	});
+
 	it('unloads after idleMs without calls, and the next score works', async () => {
 		const c = client(dirs.base, 200);
 		await c.score([PAIRS[0]], never());
