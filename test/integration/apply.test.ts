@@ -12,6 +12,7 @@ import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { at, cycle, defined } from '../fixtures/present';
+import { until as waitUntil } from '../fixtures/until';
 
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -42,13 +43,7 @@ function rewrite(instruction: string): Thenable<PickerState | undefined> {
 /** How long to wait for the workbench to catch up: generous, since a loaded 2-core machine can stall the extension host for seconds. */
 const WAIT_MS = 30_000;
 
-async function until(what: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(r => setTimeout(r, 20));
-	}
-}
+const until = (what: string, check: () => boolean, timeoutMs = WAIT_MS) => waitUntil(what, check, timeoutMs);
 
 /** Everything in the extension's log files (Best-of-N: Show Log). */
 function readLog(folder: string): string {

@@ -18,6 +18,7 @@ import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { at, cycle } from '../fixtures/present';
+import { until } from '../fixtures/until';
 
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -37,14 +38,6 @@ let scratch: string;
 
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(r => setTimeout(r, 20));
-	}
-}
 
 /** A file on disk (so it has a name and the language of its extension), shown in the first column. */
 async function fileEditor(name: string, content: string): Promise<vscode.TextEditor> {
