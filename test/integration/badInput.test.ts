@@ -303,11 +303,23 @@ describe('Bad input in a real extension host', function () {
 				await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
 				await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
 			});
-			// Closing the document ends its picker: there is nothing left to accept, and nothing was written.
-			assert.notEqual(outcome, 'applied');
-			assert.equal(api.picker, undefined, 'the picker went with the document');
 			assert.equal(fs.readFileSync(path.join(scratch, 'closed.txt'), 'utf8'), 'rewrite me\n', 'nothing saved');
-			assert.equal(editor.document.getText(), 'rewrite me\n', 'nothing changed off screen');
+			if (outcome === 'applied') {
+				// VS Code reports a document closed a while after its last tab goes, and sometimes not for
+				// many seconds: until then the text is still open and the edit lands, but never off screen:
+				// the document is shown again with the change, one undo from what it was.
+				assert.ok(
+					vscode.window.visibleTextEditors.some(e => e.document === editor.document),
+					'the edited document is on screen',
+				);
+				assert.equal(editor.document.getText(), 'the new text from the model\n');
+				await undoOnce(editor.document);
+				assert.equal(editor.document.getText(), 'rewrite me\n');
+			} else {
+				// Once VS Code has closed it, there is nothing left to accept and the picker goes with it.
+				assert.equal(api.picker, undefined, 'the picker went with the document');
+				assert.equal(editor.document.getText(), 'rewrite me\n', 'nothing changed off screen');
+			}
 		});
 
 		it('renamed: nothing is written to the new name, and the old one is not created again', async () => {
