@@ -577,12 +577,23 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 	});
 
 	it('a worker that dies mid-score rejects the pending call with worker-crashed; the next call starts a fresh worker', async () => {
-		const c = client();
+		// The real bundle, ended the moment a "die" score reaches it (exit code 137, as an OOM kill or
+		// SIGKILL ends it). Not terminate() from here: ending a thread inside an onnxruntime run aborts
+		// the whole process, this test's included.
+		const dying = path.join(ROOT, 'test', 'fixtures', 'generated', `rewardWorker-dying-${process.pid}.js`);
+		fs.mkdirSync(path.dirname(dying), { recursive: true });
+		fs.writeFileSync(
+			dying,
+			`${fs.readFileSync(WORKER, 'utf8')}\nrequire('node:worker_threads').parentPort.on('message', m => {\n\tif (m.type === 'score' && m.pairs[0].prompt === 'die') process.exit(137);\n});\n`,
+		);
+		const c = new RewardWorkerClient({ workerPath: dying, request: request(dirs.base), idleMs: 0 });
+		clients.push(c);
 		await c.load(never());
 		const first = workerOf(c)!;
-		const pending = c.score(heavy, never());
-		// Kill the thread once the request is on its way.
-		setImmediate(() => void first.terminate());
+		const pending = c.score(
+			heavy.map(p => ({ ...p, prompt: 'die' })),
+			never(),
+		);
 		await rejectsWith(
 			within(pending, 2000, 'the rejection'),
 			'worker-crashed',
@@ -594,6 +605,7 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 		const scores = await c.score(PAIRS, never());
 		assertFormulaScores(scores, PAIRS);
 		assert.ok(workerOf(c) && workerOf(c) !== first);
+		fs.rmSync(dying, { force: true });
 	});
 
 	it('dispose during a score lets the score end before the thread is terminated', async () => {
