@@ -18,6 +18,7 @@ import { BestOfNRun } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { FakeHub } from '../fixtures/fakeHub';
+import { MODEL_FILE_DAMAGES } from '../fixtures/damagedModelFiles';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
@@ -475,13 +476,7 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 	});
 
 	it('damaged model files: every candidate fails with a message naming the file; the next run loads the repaired model', async () => {
-		const damages: Array<[file: string, damage: (bytes: Buffer) => Buffer, says: RegExp]> = [
-			['onnx/model.onnx', b => b.subarray(0, b.length >> 1), /is not a readable ONNX model \(Protobuf parsing failed\)/],
-			['config.json', b => b.subarray(0, b.length >> 1), /is not valid JSON \(/],
-			['tokenizer.json', b => b.subarray(0, b.length >> 1), /is not valid JSON \(/],
-			['tokenizer_config.json', () => Buffer.from('<html>gateway timeout</html>'), /is not valid JSON \(/],
-		];
-		for (const [file, damage, says] of damages) {
+		for (const [file, damage, says] of MODEL_FILE_DAMAGES) {
 			const dir = writeTinyCausalModel(path.join(tmp, `damaged-${file.replace(/\W/g, '-')}`));
 			const target = path.join(dir, file);
 			fs.writeFileSync(target, damage(fs.readFileSync(target)));

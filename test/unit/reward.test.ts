@@ -23,6 +23,7 @@ import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { InProcessRewardScorer, RewardWorkerClient } from '../../src/reward/rewardClient';
 import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel } from '../../src/reward/scorer';
 import { FakeHub } from '../fixtures/fakeHub';
+import { MODEL_FILE_DAMAGES } from '../fixtures/damagedModelFiles';
 import { tinyLogitOfTokens, tinyRewardLogit, tinyTokens, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { at } from '../fixtures/present';
 import { until } from '../fixtures/until';
@@ -730,13 +731,7 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 	});
 
 	it('damaged model files: the load error names the file, through the worker', async () => {
-		const damages: Array<[file: string, damage: (bytes: Buffer) => Buffer, says: RegExp]> = [
-			['onnx/model.onnx', b => b.subarray(0, b.length >> 1), /is not a readable ONNX model \(Protobuf parsing failed\)/],
-			['config.json', b => b.subarray(0, b.length >> 1), /is not valid JSON \(/],
-			['tokenizer.json', b => b.subarray(0, b.length >> 1), /is not valid JSON \(/],
-			['tokenizer_config.json', () => Buffer.from('<html>gateway timeout</html>'), /is not valid JSON \(/],
-		];
-		for (const [file, damage, says] of damages) {
+		for (const [file, damage, says] of MODEL_FILE_DAMAGES) {
 			const dir = writeTinyRewardModel(path.join(tmp, `damaged-${file.replace(/\W/g, '-')}`));
 			const target = path.join(dir, file);
 			fs.writeFileSync(target, damage(fs.readFileSync(target)));
