@@ -11,7 +11,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { attrFloat, attrInt, attrInts, DataType, f32, i64, node, str, sub, tensor, valueInfo, vint } from '../test/fixtures/onnxProto';
+import { attrInt, attrInts, DataType, valueInfo } from '../test/fixtures/onnxProto';
+import { ensureModelFolder, GraphBuilder, mulberry32, writeJson, type Precision } from './onnxGraph';
 
 export interface BertShape {
 	readonly layers: number;
@@ -20,20 +21,28 @@ export interface BertShape {
 	readonly intermediate: number;
 	readonly vocab: number;
 	readonly positions: number;
+	/** The weights' standard deviation, HF's `initializer_range` (default 0.02). */
+	readonly initializerRange?: number;
 }
 
 export const BERT_BASE: BertShape = { layers: 12, hidden: 768, heads: 12, intermediate: 3072, vocab: 30522, positions: 512 };
 
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 
-/** Writes the model unless the folder already holds one of this shape; returns the folder. */
+/**
+ * Writes the model, in fp32 (onnx/model.onnx) and 8-bit (onnx/model_quantized.onnx, what dtype q8
+ * loads), unless the folder already holds them for this shape; returns the folder.
+ */
 export function ensureBertRewardModel(dir: string, shape: BertShape = BERT_BASE): string {
-	const stamp = path.join(dir, 'shape.json');
-	const wanted = JSON.stringify(shape);
-	if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted && fs.existsSync(path.join(dir, 'onnx', 'model.onnx')))
-		return dir;
-	fs.rmSync(dir, { recursive: true, force: true });
-	fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+	return ensureModelFolder(
+		dir,
+		shape,
+		() => writeFolder(dir, shape),
+		(file, precision) => writeModel(file, shape, precision),
+	);
+}
+
+function writeFolder(dir: string, shape: BertShape): void {
 	const vocab = buildVocabulary(shape.vocab);
 	writeJson(path.join(dir, 'config.json'), {
 		model_type: 'bert',
@@ -64,13 +73,6 @@ export function ensureBertRewardModel(dir: string, shape: BertShape = BERT_BASE)
 		unk_token: '[UNK]',
 		mask_token: '[MASK]',
 	});
-	writeModel(path.join(dir, 'onnx', 'model.onnx'), shape);
-	fs.writeFileSync(stamp, wanted);
-	return dir;
-}
-
-function writeJson(file: string, value: unknown): void {
-	fs.writeFileSync(file, JSON.stringify(value));
 }
 
 // ---- Vocabulary --------------------------------------------------------------------------------
@@ -81,16 +83,7 @@ function writeJson(file: string, value: unknown): void {
  * package READMEs), then pseudo-words until the vocabulary is full.
  */
 function buildVocabulary(size: number): string[] {
-	const counts = new Map<string, number>();
-	for (const file of corpusFiles()) {
-		let text: string;
-		try {
-			text = fs.readFileSync(file, 'utf8').toLowerCase();
-		} catch {
-			continue;
-		}
-		for (const w of text.match(/[a-z]+/g) ?? []) if (w.length <= 18) counts.set(w, (counts.get(w) ?? 0) + 1);
-	}
+	const counts = corpusWordCounts(true);
 	const vocab = [...SPECIALS, ...Array.from({ length: 95 }, (_, i) => `[unused${i}]`)];
 	const seen = new Set(vocab);
 	const add = (t: string) => {
@@ -114,6 +107,22 @@ function buildVocabulary(size: number): string[] {
 	while (vocab.length < size)
 		add(Array.from({ length: 4 + Math.floor(next() * 6) }, () => String.fromCharCode(97 + Math.floor(next() * 26))).join(''));
 	return vocab;
+}
+
+/** How often each word (letters only, up to 18) occurs in English text on this machine. */
+export function corpusWordCounts(lowercase: boolean): Map<string, number> {
+	const counts = new Map<string, number>();
+	for (const file of corpusFiles()) {
+		let text: string;
+		try {
+			text = fs.readFileSync(file, 'utf8');
+		} catch {
+			continue;
+		}
+		if (lowercase) text = text.toLowerCase();
+		for (const w of text.match(/[A-Za-z]+/g) ?? []) if (w.length <= 18) counts.set(w, (counts.get(w) ?? 0) + 1);
+	}
+	return counts;
 }
 
 function corpusFiles(): string[] {
@@ -168,142 +177,65 @@ function tokenizerJson(vocab: readonly string[]): unknown {
 
 // ---- The graph ---------------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
-/** BERT's initialization: weights N(0, 0.02) (here a sum of uniforms, close enough), biases 0, LayerNorm 1/0. */
-class Weights {
-	private readonly next = mulberry32(42);
-	normal(count: number): Uint8Array {
-		const values = new Float32Array(count);
-		// Irwin–Hall with 4 uniforms: mean 2, variance 1/3.
-		const scale = 0.02 * Math.sqrt(3);
-		for (let i = 0; i < count; i++) values[i] = (this.next() + this.next() + this.next() + this.next() - 2) * scale;
-		return new Uint8Array(values.buffer);
-	}
-}
-
-function writeModel(file: string, s: BertShape): void {
+function writeModel(file: string, s: BertShape, precision: Precision): void {
 	const { FLOAT, INT64 } = DataType;
-	const w = new Weights();
+	const g = new GraphBuilder(precision, s.initializerRange);
 	const D = s.hidden;
-	const nodes: Uint8Array[] = [];
-	const inits: Uint8Array[] = [];
-	const init = (name: string, dims: number[], raw: Uint8Array) => inits.push(tensor(name, FLOAT, dims, raw));
-	const filled = (count: number, value: number) => f32(new Float32Array(count).fill(value));
-	const n = (op: string, inputs: string[], output: string, attrs: Uint8Array[] = []) => {
-		nodes.push(node(op, inputs, [output], attrs));
-		return output;
-	};
-	const linear = (name: string, x: string, inDim: number, outDim: number) => {
-		init(`${name}.weight`, [inDim, outDim], w.normal(inDim * outDim));
-		init(`${name}.bias`, [outDim], filled(outDim, 0));
-		return n('Add', [n('MatMul', [x, `${name}.weight`], `${name}.mm`), `${name}.bias`], `${name}.out`);
-	};
-	const layerNorm = (name: string, x: string) => {
-		init(`${name}.weight`, [D], filled(D, 1));
-		init(`${name}.bias`, [D], filled(D, 0));
-		return n('LayerNormalization', [x, `${name}.weight`, `${name}.bias`], `${name}.out`, [
-			attrInt('axis', -1),
-			attrFloat('epsilon', 1e-12),
-		]);
-	};
-	const i64Const = (name: string, values: number[], dims = [values.length]) => inits.push(tensor(name, INT64, dims, i64(values)));
-	const f32Const = (name: string, value: number) => inits.push(tensor(name, FLOAT, [], f32([value])));
+	const n = g.n.bind(g);
 
-	i64Const('one_i', [1]);
-	i64Const('two_i', [2]);
-	i64Const('zero_i', [0]);
-	i64Const('axes12', [1, 2]);
-	i64Const('heads_shape', [0, 0, s.heads, D / s.heads]);
-	i64Const('hidden_shape', [0, 0, D]);
-	i64Const('cls_index', [0], []);
-	f32Const('one_f', 1);
-	f32Const('mask_min', -3.4028234663852886e38);
-	f32Const('sqrt_dh', Math.sqrt(D / s.heads));
-	f32Const('sqrt2', Math.SQRT2);
-	f32Const('half', 0.5);
+	g.i64('one_i', [1]);
+	g.i64('two_i', [2]);
+	g.i64('zero_i', [0]);
+	g.i64('axes12', [1, 2]);
+	g.i64('heads_shape', [0, 0, s.heads, D / s.heads]);
+	g.i64('hidden_shape', [0, 0, D]);
+	g.i64('cls_index', [0], []);
+	const one = g.constant('one_f', 1);
+	const maskMin = g.constant('mask_min', -3.4028234663852886e38);
+	const sqrtDh = g.constant('sqrt_dh', Math.sqrt(D / s.heads));
 
 	// Embeddings: words + positions (0..seq-1) + token types, then LayerNorm.
-	init('embeddings.word', [s.vocab, D], w.normal(s.vocab * D));
-	init('embeddings.position', [s.positions, D], w.normal(s.positions * D));
-	init('embeddings.type', [2, D], w.normal(2 * D));
-	const words = n('Gather', ['embeddings.word', 'input_ids'], 'emb.words', [attrInt('axis', 0)]);
+	const words = g.embedding('embeddings.word', s.vocab, D, 'input_ids');
+	g.f32('embeddings.position', g.random(s.positions * D), [s.positions, D]);
+	const types = g.embedding('embeddings.type', 2, D, 'token_type_ids');
 	const seq = n('Slice', [n('Shape', ['input_ids'], 'ids.shape'), 'one_i', 'two_i'], 'ids.seq');
 	const positions = n('Slice', ['embeddings.position', 'zero_i', seq, 'zero_i'], 'emb.positions');
-	const types = n('Gather', ['embeddings.type', 'token_type_ids'], 'emb.types', [attrInt('axis', 0)]);
 	const summed = n('Add', [n('Add', [words, positions], 'emb.wp'), types], 'emb.sum');
-	let x = layerNorm('embeddings.norm', summed);
+	let x = g.layerNorm('embeddings.norm', summed, D, 1e-12);
 
 	// The additive mask [batch, 1, 1, seq]: 0 where attended, the float minimum where padded.
 	const maskF = n('Cast', ['attention_mask'], 'mask.f', [attrInt('to', FLOAT)]);
 	const mask4 = n('Unsqueeze', [maskF, 'axes12'], 'mask.4d');
-	const maskBias = n('Mul', [n('Sub', ['one_f', mask4], 'mask.inv'), 'mask_min'], 'mask.bias');
+	const maskBias = n('Mul', [n('Sub', [one, mask4], 'mask.inv'), maskMin], 'mask.bias');
 
 	for (let l = 0; l < s.layers; l++) {
 		const p = `layer${l}`;
 		const headsOf = (t: string, perm: number[]) =>
 			n('Transpose', [n('Reshape', [t, 'heads_shape'], `${t}.heads`)], `${t}.t`, [attrInts('perm', perm)]);
-		const q = headsOf(linear(`${p}.query`, x, D, D), [0, 2, 1, 3]);
-		const k = headsOf(linear(`${p}.key`, x, D, D), [0, 2, 3, 1]);
-		const v = headsOf(linear(`${p}.value`, x, D, D), [0, 2, 1, 3]);
-		const scores = n('Add', [n('Div', [n('MatMul', [q, k], `${p}.qk`), 'sqrt_dh'], `${p}.scaled`), maskBias], `${p}.masked`);
+		const q = headsOf(g.linear(`${p}.query`, x, D, D), [0, 2, 1, 3]);
+		const k = headsOf(g.linear(`${p}.key`, x, D, D), [0, 2, 3, 1]);
+		const v = headsOf(g.linear(`${p}.value`, x, D, D), [0, 2, 1, 3]);
+		const scores = n('Add', [n('Div', [n('MatMul', [q, k], `${p}.qk`), sqrtDh], `${p}.scaled`), maskBias], `${p}.masked`);
 		const probs = n('Softmax', [scores], `${p}.probs`, [attrInt('axis', -1)]);
 		const context = n('Transpose', [n('MatMul', [probs, v], `${p}.ctx`)], `${p}.ctx.t`, [attrInts('perm', [0, 2, 1, 3])]);
 		const merged = n('Reshape', [context, 'hidden_shape'], `${p}.ctx.merged`);
-		x = layerNorm(`${p}.attention.norm`, n('Add', [x, linear(`${p}.attention.output`, merged, D, D)], `${p}.attention.residual`));
-		const up = linear(`${p}.intermediate`, x, D, s.intermediate);
-		const erf = n('Erf', [n('Div', [up, 'sqrt2'], `${p}.gelu.scaled`)], `${p}.gelu.erf`);
-		const gelu = n('Mul', [n('Mul', [up, n('Add', [erf, 'one_f'], `${p}.gelu.plus1`)], `${p}.gelu.x`), 'half'], `${p}.gelu`);
-		x = layerNorm(`${p}.output.norm`, n('Add', [x, linear(`${p}.output`, gelu, s.intermediate, D)], `${p}.output.residual`));
+		const attended = n('Add', [x, g.linear(`${p}.attention.output`, merged, D, D)], `${p}.attention.residual`);
+		x = g.layerNorm(`${p}.attention.norm`, attended, D, 1e-12);
+		const gelu = g.gelu(`${p}.gelu`, g.linear(`${p}.intermediate`, x, D, s.intermediate));
+		x = g.layerNorm(
+			`${p}.output.norm`,
+			n('Add', [x, g.linear(`${p}.output`, gelu, s.intermediate, D)], `${p}.output.residual`),
+			D,
+			1e-12,
+		);
 	}
 
 	const cls = n('Gather', [x, 'cls_index'], 'pooler.cls', [attrInt('axis', 1)]);
-	const pooled = n('Tanh', [linear('pooler', cls, D, D)], 'pooler.tanh');
-	init('classifier.weight', [D, 1], w.normal(D));
-	init('classifier.bias', [1], filled(1, 0));
-	nodes.push(node('Add', [n('MatMul', [pooled, 'classifier.weight'], 'classifier.mm'), 'classifier.bias'], ['logits']));
+	const pooled = n('Tanh', [g.linear('pooler', cls, D, D)], 'pooler.tanh');
+	n('Identity', [g.linear('classifier', pooled, D, 1)], 'logits');
 
 	const inputs = ['input_ids', 'attention_mask', 'token_type_ids'].map(name => valueInfo(name, INT64, ['batch', 'sequence']));
-	const outputs = [valueInfo('logits', FLOAT, ['batch', 1])];
-	// GraphProto: node 1, name 2, initializer 5, input 11, output 12 — written piece by piece, since the
-	// whole model is ~440 MB and one more concatenated copy of it buys nothing.
-	const graphParts = [
-		...nodes.map(x => sub(1, x)),
-		str(2, 'bert_reward'),
-		...inits.map(t => sub(5, t)),
-		...inputs.map(v => sub(11, v)),
-		...outputs.map(v => sub(12, v)),
-	];
-	const graphLength = graphParts.reduce((sum, part) => sum + part.length, 0);
-	// ModelProto: ir_version 1, opset_import 8, producer_name 2, graph 7 (LayerNormalization needs opset 17).
-	const head = [vint(1, 8), sub(8, vint(2, 17)), str(2, 'best-of-n bench'), Uint8Array.from([(7 << 3) | 2, ...varint(graphLength)])];
-	const fd = fs.openSync(file, 'w');
-	try {
-		for (const part of [...head, ...graphParts]) fs.writeSync(fd, part);
-	} finally {
-		fs.closeSync(fd);
-	}
-}
-
-function varint(value: number): number[] {
-	const out: number[] = [];
-	let v = value;
-	do {
-		let byte = v % 128;
-		v = Math.floor(v / 128);
-		if (v) byte |= 0x80;
-		out.push(byte);
-	} while (v);
-	return out;
+	g.write(file, 'bert_reward', inputs, [valueInfo('logits', FLOAT, ['batch', 1])]);
 }
 
 if (require.main === module) {
