@@ -19,6 +19,8 @@ export type LoadMode = 'worker' | 'worker-cold' | 'transformers';
 export interface LoadChildArgs {
 	readonly mode: LoadMode;
 	readonly modelDir: string;
+	/** fp32 loads onnx/model.onnx, q8 onnx/model_quantized.onnx. */
+	readonly dtype: 'fp32' | 'q8';
 	readonly workerPath: string;
 	readonly cacheDir: string;
 	readonly pair: RewardPair;
@@ -55,7 +57,7 @@ async function viaWorker(args: LoadChildArgs): Promise<LoadFigures> {
 		workerPath: args.workerPath,
 		request: {
 			model: args.modelDir,
-			dtype: 'fp32',
+			dtype: args.dtype,
 			cacheDir: args.cacheDir,
 			allowRemote: false,
 			threads: 0,
@@ -84,7 +86,7 @@ async function viaTransformers(args: LoadChildArgs): Promise<LoadFigures> {
 	const baseBytes = status('VmRSS');
 	let t = performance.now();
 	const tokenizer = await T.AutoTokenizer.from_pretrained(args.modelDir, { local_files_only: true });
-	const model = await T.AutoModelForSequenceClassification.from_pretrained(args.modelDir, { local_files_only: true, dtype: 'fp32' });
+	const model = await T.AutoModelForSequenceClassification.from_pretrained(args.modelDir, { local_files_only: true, dtype: args.dtype });
 	const loadMs = performance.now() - t;
 	await sleep(args.pauseMs);
 	const score = async () => {

@@ -11,7 +11,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InProcessRewardScorer, RewardWorkerClient } from '../src/reward/rewardClient';
+import type { LoadRequest } from '../src/core/workerProtocol';
 import { BERT_BASE, ensureBertRewardModel } from './bertModel';
+import { DEBERTA_V3_BASE, ensureDebertaRewardModel } from './debertaModel';
+import { MODEL_FILE } from './onnxGraph';
 import { runOnce, ServerProcess, typicalPair, type Client, type PipelineContext, type RunFigures } from './pipeline';
 import { median, RawScorer } from './raw';
 import { measureGeneration } from './generation';
@@ -45,15 +48,15 @@ async function main(): Promise<void> {
 	const started = Date.now();
 	log('building dist/ …');
 	execFileSync(process.execPath, [path.join(ROOT, 'esbuild.js')], { cwd: ROOT, stdio: 'inherit' });
-	log('writing the BERT-base-shaped reward model (once; cached in bench/.models/) …');
+	log('writing the BERT-base-shaped reward model, fp32 and 8-bit (once; cached in bench/.models/) …');
 	const modelDir = ensureBertRewardModel(path.join(ROOT, 'bench', '.models', 'bert-base'), BERT_BASE);
 	const modelBytes = fs.statSync(path.join(modelDir, 'onnx', 'model.onnx')).size;
 
 	const startup = wants(6) ? measureStartup(ROOT, quick ? 3 : 7) : undefined;
 	const raw = await RawScorer.create(modelDir, quick ? 1 : 3);
-	const request = {
+	const request: LoadRequest = {
 		model: modelDir,
-		dtype: 'fp32' as const,
+		dtype: 'fp32',
 		cacheDir: path.join(ROOT, 'bench', '.models', 'cache'),
 		allowRemote: false,
 		threads: 0,
@@ -77,7 +80,14 @@ async function main(): Promise<void> {
 			const ctx: PipelineContext = { server, scorer: worker, raw, modelDir, tokenDelayMs, words };
 			await pipelineFigures(ctx, request, oneScore);
 		}
-		if (wants(5)) await scoringFigures(raw, worker, { modelDir, workerPath, cacheDir: request.cacheDir, pair }, modelBytes);
+		if (wants(5)) {
+			// Its loads take longest (a 128k-piece Unigram tokenizer, 742 MB fp32), so not in --quick.
+			if (!quick) log('writing the DeBERTa-v3-base-shaped reward model, fp32 and 8-bit (once; cached in bench/.models/) …');
+			const debertaDir = quick
+				? undefined
+				: ensureDebertaRewardModel(path.join(ROOT, 'bench', '.models', 'deberta-v3-base'), DEBERTA_V3_BASE);
+			await scoringFigures(raw, worker, { workerPath, cacheDir: request.cacheDir, pair }, request, variants(modelDir, debertaDir));
+		}
 	} finally {
 		server.stop();
 		worker.dispose();
@@ -221,20 +231,128 @@ async function pipelineFigures(
 	});
 }
 
-/** Figure 5: scoring throughput, ours vs raw, and each load's memory and first score in a fresh process. */
+/** A model figure 5 measures: a family and a precision, loaded the way the product loads it. */
+interface Variant {
+	readonly label: string;
+	readonly modelDir: string;
+	readonly dtype: 'fp32' | 'q8';
+	/** The ONNX file's size, bytes. */
+	readonly bytes: number;
+	/** Whether the product batches this model's pairs (not 8-bit: their scores would depend on the batch). */
+	readonly batched: boolean;
+	readonly lengths: readonly number[];
+	/** Which fresh-process loads 5b measures (the "before" modes only for the model the changes were made on). */
+	readonly loads: readonly LoadFigures['mode'][];
+}
+
+function variants(bertDir: string, debertaDir: string | undefined): Variant[] {
+	const size = (dir: string, dtype: 'fp32' | 'q8') => fs.statSync(path.join(dir, 'onnx', MODEL_FILE[dtype])).size;
+	const lengths = [128, 256, 512];
+	// --quick: BERT's 8-bit file at one length (the DeBERTa-shaped model is written and measured in the full run).
+	const others = quick ? [256] : lengths;
+	const model = (label: string, dir: string, dtype: 'fp32' | 'q8', loads: Variant['loads'], measured = others): Variant => ({
+		label,
+		modelDir: dir,
+		dtype,
+		bytes: size(dir, dtype),
+		batched: dtype === 'fp32',
+		lengths: measured,
+		loads,
+	});
+	const list = [
+		model('BERT-base fp32', bertDir, 'fp32', ['worker', 'worker-cold', 'transformers'], lengths),
+		model('BERT-base 8-bit', bertDir, 'q8', ['worker']),
+	];
+	if (debertaDir)
+		list.push(
+			model('DeBERTa-v3-base fp32', debertaDir, 'fp32', ['worker']),
+			model('DeBERTa-v3-base 8-bit', debertaDir, 'q8', ['worker']),
+		);
+	return list;
+}
+
+/**
+ * Figure 5: scoring throughput, ours vs raw, and each load's memory and first score in a fresh process,
+ * for every model in `models`. The first is the one already loaded for the other figures (`raw`, `worker`).
+ */
 async function scoringFigures(
 	raw: RawScorer,
 	worker: RewardWorkerClient,
-	load: { modelDir: string; workerPath: string; cacheDir: string; pair: ReturnType<typeof typicalPair> },
-	modelBytes: number,
+	load: { workerPath: string; cacheDir: string; pair: ReturnType<typeof typicalPair> },
+	request: LoadRequest,
+	models: readonly Variant[],
 ): Promise<void> {
 	const repeats = quick ? 1 : 3;
-	const through = await measureThroughput(raw, worker, [128, 256, 512], repeats, log);
+	const throughRows: string[][] = [];
+	const loadRows: string[][] = [];
 	const ps = (v: number) => `${fmt(v, 2)}`;
+	const mb = (b: number | undefined) => (b === undefined ? '—' : `${(b / 1e6).toFixed(0)} MB`);
+	const label = {
+		worker: 'worker, warm-up (ours)',
+		'worker-cold': 'worker, no warm-up (before)',
+		transformers: 'transformers.js from_pretrained (before)',
+	};
+	for (const [i, model] of models.entries()) {
+		log(`figure 5: ${model.label} (${mb(model.bytes)}) …`);
+		const own = i > 0;
+		const r = own ? await RawScorer.create(model.modelDir, quick ? 1 : 3, MODEL_FILE[model.dtype]) : raw;
+		const w = own
+			? new RewardWorkerClient({
+					workerPath: load.workerPath,
+					request: { ...request, model: model.modelDir, dtype: model.dtype },
+					idleMs: 0,
+				})
+			: worker;
+		try {
+			if (own) {
+				await w.load(new AbortController().signal);
+				await w.score([load.pair], new AbortController().signal);
+			}
+			const through = await measureThroughput(r, w, model.lengths, repeats, log, model.batched);
+			for (const t of through) {
+				throughRows.push([
+					model.label,
+					String(t.tokens),
+					ps(t.rawSingle),
+					model.batched ? ps(t.rawBatch) : '—',
+					model.batched ? fmt(t.rawBatch / t.rawSingle) : '—',
+					ps(t.oursSingle),
+					model.batched ? ps(t.oursBatch) : '—',
+					fmt(t.oursSingle / t.rawSingle),
+					model.batched ? fmt(t.oursBatch / Math.max(t.rawSingle, t.rawBatch)) : '—',
+				]);
+			}
+		} finally {
+			if (own) {
+				w.dispose();
+				await r.dispose();
+			}
+		}
+		for (const mode of model.loads) {
+			const f = await measureLoad({ ...load, modelDir: model.modelDir, dtype: model.dtype, pauseMs: 1000 }, mode);
+			log(
+				`${model.label} ${mode}: load ${ms(f.loadMs)}, first score ${ms(f.firstScoreMs)}, second ${ms(f.secondScoreMs)}, peak ${(f.peakBytes / 1e6).toFixed(0)} MB`,
+			);
+			loadRows.push([
+				model.label,
+				label[f.mode],
+				fmt(f.peakBytes / model.bytes),
+				mb(f.peakBytes),
+				mb(model.bytes),
+				mb(f.baseBytes),
+				mb(f.afterUnloadBytes),
+				ms(f.loadMs),
+				ms(f.firstScoreMs),
+				ms(f.secondScoreMs),
+				fmt(f.firstScoreMs / f.secondScoreMs),
+			]);
+		}
+	}
 	sections.push({
 		title: '5a. Scoring cost',
-		note: `Pairs per second, four different pairs of each length, fp32, median of ${repeats}. Raw: onnxruntime-node on this thread on the same tensors, one by one and as one padded batch. Ours: through the reward worker, four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). 8-bit: not measured: onnxruntime's quantizer is Python (onnxruntime.quantization), which this machine lacks (no pip index reachable), and onnxruntime-node has none; the TypeScript model writer does not write quantized graphs yet. DeBERTa-v3-base-shaped: not measured, its writer is not written (disentangled attention).`,
+		note: `Pairs per second, four different pairs of each length, median of ${repeats}, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Raw: onnxruntime-node on this thread on the same tensors, one by one and as one padded batch. Ours: through the reward worker, four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ' --quick: the 8-bit BERT at 256 tokens only and no DeBERTa-v3-base-shaped model; `npm run bench` measures both at all three lengths.' : ''}`,
 		header: [
+			'model',
 			'tokens',
 			'raw one by one',
 			'raw batched',
@@ -244,39 +362,17 @@ async function scoringFigures(
 			'raw ÷ ours (one by one; target ≥ 0.95)',
 			'best raw ÷ ours (one call)',
 		],
-		rows: through.map(t => [
-			String(t.tokens),
-			ps(t.rawSingle),
-			ps(t.rawBatch),
-			fmt(t.rawBatch / t.rawSingle),
-			ps(t.oursSingle),
-			ps(t.oursBatch),
-			fmt(t.oursSingle / t.rawSingle),
-			fmt(t.oursBatch / Math.max(t.rawSingle, t.rawBatch)),
-		]),
+		rows: throughRows,
 	});
-	const args = { ...load, pauseMs: 1000 };
-	const figures: LoadFigures[] = [];
-	for (const mode of ['worker', 'worker-cold', 'transformers'] as const) {
-		const f = await measureLoad(args, mode);
-		log(
-			`${mode}: load ${ms(f.loadMs)}, first score ${ms(f.firstScoreMs)}, second ${ms(f.secondScoreMs)}, peak ${(f.peakBytes / 1e6).toFixed(0)} MB`,
-		);
-		figures.push(f);
-	}
-	const mb = (b: number | undefined) => (b === undefined ? '—' : `${(b / 1e6).toFixed(0)} MB`);
-	const label = {
-		worker: 'worker, warm-up (ours)',
-		'worker-cold': 'worker, no warm-up (before)',
-		transformers: 'transformers.js from_pretrained (before)',
-	};
 	sections.push({
 		title: '5b. Memory and load',
-		note: `Each in a fresh process: load the ${(modelBytes / 1e6).toFixed(0)} MB fp32 model, wait 1 s (generation still going), score one typical pair, then another. Peak is the process's VmHWM (Node and transformers.js included; before the load it held the "base"). Ours opens the file with onnxruntime-node; before, transformers.js's from_pretrained, whose file response also streamed the whole file into memory. After unload: the process's RSS once the idle worker (1.5 s) was terminated.`,
+		note: `Each in a fresh process: load the model, wait 1 s (generation still going), score one typical pair, then another. Peak is the process's VmHWM (Node and transformers.js included; before the load it held the "base", which weighs most against the small 8-bit files). Ours opens the file with onnxruntime-node; before, transformers.js's from_pretrained, whose file response also streamed the whole file into memory. After unload: the process's RSS once the idle worker (1.5 s) was terminated.${quick ? ' --quick: no DeBERTa-v3-base-shaped model (full run only).' : ''}`,
 		header: [
+			'model',
 			'load',
 			'peak ÷ model file (target ≤ 1.5)',
 			'peak',
+			'model file',
 			'base',
 			'after idle unload',
 			'load time',
@@ -284,17 +380,7 @@ async function scoringFigures(
 			'second score',
 			'first ÷ second',
 		],
-		rows: figures.map(f => [
-			label[f.mode],
-			fmt(f.peakBytes / modelBytes),
-			mb(f.peakBytes),
-			mb(f.baseBytes),
-			mb(f.afterUnloadBytes),
-			ms(f.loadMs),
-			ms(f.firstScoreMs),
-			ms(f.secondScoreMs),
-			fmt(f.firstScoreMs / f.secondScoreMs),
-		]),
+		rows: loadRows,
 	});
 }
 
@@ -339,7 +425,7 @@ function writeResults(elapsedMs: number, modelBytes: number): void {
 			.loadavg()
 			.map(v => v.toFixed(1))
 			.join(' ')}`,
-		`- Reward model: BERT-base-shaped fp32, random weights, ${(modelBytes / 1e6).toFixed(0)} MB (bench/bertModel.ts)`,
+		`- Reward model: BERT-base-shaped fp32, random weights, ${(modelBytes / 1e6).toFixed(0)} MB (bench/bertModel.ts); figure 5 also its 8-bit file and a DeBERTa-v3-base-shaped one (bench/debertaModel.ts)`,
 		'',
 	];
 	for (const s of sections) {

@@ -22,12 +22,13 @@ export class RawScorer {
 		private readonly repeats: number,
 	) {}
 
-	static async create(modelDir: string, repeats: number): Promise<RawScorer> {
+	/** `file`: which of the folder's ONNX files (onnx/model.onnx is fp32, onnx/model_quantized.onnx dtype q8). */
+	static async create(modelDir: string, repeats: number, file = 'model.onnx'): Promise<RawScorer> {
 		const T = require('@huggingface/transformers') as typeof Transformers;
 		const ort = Ort;
 		const tokenizer = await T.AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
 		const config = (await T.AutoConfig.from_pretrained(modelDir, { local_files_only: true })) as unknown as Record<string, unknown>;
-		const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'));
+		const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', file));
 		return new RawScorer(ort, session, tokenizer, effectiveMaxLength(tokenizer.model_max_length, config), repeats);
 	}
 
@@ -48,11 +49,18 @@ export class RawScorer {
 			inputs.forEach((input, r) => row(input).forEach((v, c) => (data[r * width + c] = BigInt(v))));
 			return new this.ort.Tensor('int64', data, shape);
 		};
-		const feeds = {
-			input_ids: fill(i => i.input_ids, 0),
-			attention_mask: fill(i => i.input_ids.map(() => 1), 0),
-			token_type_ids: fill(i => i.token_type_ids ?? i.input_ids.map(() => 0), 0),
+		const all: Record<string, () => Ort.Tensor> = {
+			input_ids: () => fill(i => i.input_ids, 0),
+			attention_mask: () => fill(i => i.input_ids.map(() => 1), 0),
+			token_type_ids: () => fill(i => i.token_type_ids ?? i.input_ids.map(() => 0), 0),
 		};
+		// Only what the graph takes (a DeBERTa-v3 export has no token_type_ids), as the scorer does.
+		const feeds: Record<string, Ort.Tensor> = {};
+		for (const name of this.session.inputNames) {
+			const make = all[name];
+			if (!make) throw new Error(`the model asks for an input "${name}", which a reward model does not have`);
+			feeds[name] = make();
+		}
 		const t0 = performance.now();
 		await this.session.run(feeds);
 		return performance.now() - t0;

@@ -15,9 +15,10 @@ export interface Throughput {
 	readonly tokens: number;
 	/** Pairs per second. */
 	readonly rawSingle: number;
+	/** NaN when not measured (models the product scores one pair at a time). */
 	readonly rawBatch: number;
 	readonly oursSingle: number;
-	/** One call of four pairs: the scorer decides how to run them. */
+	/** One call of four pairs: the scorer decides how to run them (NaN when not measured). */
 	readonly oursBatch: number;
 }
 
@@ -50,6 +51,8 @@ export async function measureThroughput(
 	lengths: readonly number[],
 	repeats: number,
 	log: (line: string) => void,
+	/** False for models the product scores one pair at a time (8-bit): their batches are not measured. */
+	batched = true,
 ): Promise<Throughput[]> {
 	const rows: Throughput[] = [];
 	for (const tokens of lengths) {
@@ -64,15 +67,15 @@ export async function measureThroughput(
 			let single = 0;
 			for (const input of inputs) single += await raw.time([input]);
 			rs.push(single);
-			rb.push(await raw.time(inputs));
+			if (batched) rb.push(await raw.time(inputs));
 			os.push(
 				await timed(async () => {
 					for (const p of pairs) await ours.score([p], never());
 				}),
 			);
-			ob.push(await timed(() => ours.score(pairs, never())));
+			if (batched) ob.push(await timed(() => ours.score(pairs, never())));
 		}
-		const perSecond = (ms: number[]) => (pairs.length * 1000) / median(ms);
+		const perSecond = (ms: number[]) => (ms.length ? (pairs.length * 1000) / median(ms) : NaN);
 		const row = {
 			tokens: Math.max(...inputs.map(i => i.input_ids.length)),
 			rawSingle: perSecond(rs),
