@@ -113,7 +113,15 @@ function wrap(list: string[], lead: string, hang: string, room: number): string[
 	return lines;
 }
 
-/** Images as "[image: alt]": an explanation shown in the editor must not fetch anything. */
+/**
+ * Images as "[image: alt]": an explanation shown in the editor must not fetch anything. The inline,
+ * reference and shortcut forms (`![alt](url)`, `![alt][ref]`, `![alt]` with a `[alt]: url` elsewhere)
+ * become their alt text; then every `![` still left (an alt text with brackets in it, an image in
+ * another's alt text) gets its bracket escaped. Every Markdown image starts with `![`, so none is left
+ * for any parser to find, whatever the regular expression missed.
+ */
 export function withoutImages(markdown: string): string {
-	return markdown.replace(/!\[([^\]]*)\]\s*(\([^)]*\)|\[[^\]]*\])/g, (_, alt: string) => (alt ? `[image: ${alt}]` : '[image]'));
+	return markdown
+		.replace(/!\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])?/g, (_, alt: string) => (alt ? `[image: ${alt}]` : '[image]'))
+		.replace(/!\[/g, '!\\[');
 }

@@ -6,7 +6,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatAsComment, textLines } from '../../src/core/commentFormat';
+import fc from 'fast-check';
+import MarkdownIt from 'markdown-it';
+import { formatAsComment, textLines, withoutImages } from '../../src/core/commentFormat';
 import { findCommentSyntax, languageConfigurations, parseCommentSyntax, type LanguageSource } from '../../src/core/commentSyntax';
 import { LineAnchor } from '../../src/core/lineAnchor';
 import { at, defined } from '../fixtures/present';
@@ -154,6 +156,46 @@ describe('an explanation as a comment', () => {
 
 	it('drops headings marks and keeps paragraphs apart', () => {
 		assert.deepEqual(textLines('## What it does\nAdds.\n\n\nReturns.', 80), ['What it does', 'Adds.', '', 'Returns.']);
+	});
+});
+
+describe('an explanation shown inline', () => {
+	// The comment thread is drawn by VS Code from Markdown; an image there would be fetched from its host.
+	const md = new MarkdownIt();
+	const images = (markdown: string) =>
+		md
+			.parse(markdown, {})
+			.flatMap(t => t.children ?? [])
+			.filter(t => t.type === 'image')
+			.map(t => t.attrGet('src'));
+
+	it('shows every form of Markdown image as its alt text, with nothing left to load', () => {
+		const cases: [string, string][] = [
+			['![pixel](https://evil.example/p.png)', '[image: pixel]'],
+			['![pixel][p]\n\n[p]: https://evil.example/p.png', '[image: pixel]\n\n[p]: https://evil.example/p.png'],
+			['![p][]\n\n[p]: https://evil.example/p.png', '[image: p]\n\n[p]: https://evil.example/p.png'],
+			['![p]\n\n[p]: https://evil.example/p.png', '[image: p]\n\n[p]: https://evil.example/p.png'],
+			['![a [nested] alt](https://evil.example/p.png)', '[image: a [nested] alt](https://evil.example/p.png)'],
+			['![a ![b](https://evil.example/b.png)](https://evil.example/a.png)', '[image: a !\\[b]](https://evil.example/a.png)'],
+			['!![x](u)', '![image: x]'.replace('![', '!\\[')],
+		];
+		for (const [source, shown] of cases) {
+			assert.deepEqual(images(source).length > 0, true, `the case is an image to start with: ${source}`);
+			assert.equal(withoutImages(source), shown);
+			assert.deepEqual(images(withoutImages(source)), [], source);
+		}
+	});
+
+	it('leaves no image in any text, whatever its brackets', () => {
+		const piece = fc.constantFrom('!', '[', ']', '(', ')', '\\', '`', 'a', ' ', '\n', 'u', ':', '![', '](u)', '[a]: u\n');
+		fc.assert(
+			fc.property(fc.array(piece, { maxLength: 40 }), parts => {
+				const shown = withoutImages(`${parts.join('')}\n\n[a]: u\n[]: u\n`);
+				assert.ok(!shown.includes('!['), shown);
+				assert.deepEqual(images(shown), [], shown);
+			}),
+			{ numRuns: 2000 },
+		);
 	});
 });
 
