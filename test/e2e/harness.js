@@ -234,6 +234,35 @@ function webviewFrame(page, index = 0) {
 }
 
 /**
+ * The content frame of the one open webview whose page title is `title` (the whole title, or a
+ * RegExp), once there is exactly one. Unlike `webviewFrame`, it does not depend on DOM order: with
+ * the picker and the report both open, or a hidden webview left in the DOM, it still finds the one
+ * asked for. The frame it resolves with is bound to that webview's outer iframe, which VS Code names
+ * after the webview's id, so webviews opening or closing later do not make it point at another.
+ */
+async function webviewTitled(page, title, { timeout = WAIT } = {}) {
+	const matches = text => (typeof title === 'string' ? text === title : title.test(text));
+	const name = await until(
+		`the webview titled ${title}`,
+		async () => {
+			const names = [];
+			for (const frame of page.frames()) {
+				const outer = frame.parentFrame();
+				if (!outer || outer.parentFrame() !== page.mainFrame() || !outer.name()) continue;
+				const element = await frame.frameElement().catch(() => undefined);
+				if (!element) continue;
+				const active = await element.evaluate(el => el.id === 'active-frame').catch(() => false);
+				await element.dispose();
+				if (active && matches(await frame.title().catch(() => ''))) names.push(outer.name());
+			}
+			return names.length > 1 ? new Error(`${names.length} open webviews have that title`) : names[0];
+		},
+		{ timeout },
+	);
+	return page.locator(`iframe.webview.ready[name="${name}"]`).contentFrame().locator('#active-frame').contentFrame();
+}
+
+/**
  * Waits for an information/warning/error message. Headless, 1.139 shows no toast, but the text
  * is announced in the `.monaco-alert` live region.
  */
@@ -307,6 +336,11 @@ function logWorkbench(wb) {
 	if (log) console.error(`    extension log ${log}:\n${indent(host.tail(log, 25))}`);
 }
 
+/** The preference log (picks recorded in the extension's global storage) of the workbench's profile. */
+function preferenceLogPath(wb) {
+	return path.join(wb.server.userDataDir, 'User', 'globalStorage', 'best-of-n.best-of-n', 'preferences.jsonl');
+}
+
 /** The extension's own log (its output channel) under a server's user data folder, if there is one. */
 function findExtensionLog(userDataDir) {
 	const found = [];
@@ -340,6 +374,7 @@ module.exports = {
 	editorText,
 	waitForEditorText,
 	webviewFrame,
+	webviewTitled,
 	waitForMessage,
 	startRewrite,
 	giveInstruction,
@@ -348,4 +383,5 @@ module.exports = {
 	logWebviewText,
 	logWorkbench,
 	findExtensionLog,
+	preferenceLogPath,
 };
