@@ -20,15 +20,16 @@ const TEXTS = [
 ];
 
 /**
- * A log of 42 picks over three weeks: the reward model's #1 picked in 2 of every 3 runs (ranks 1, 1, 2,
- * then 1, 1, 3, …), consensus runs agreeing half the time. Fixed, so the numbers below are known.
+ * A log of 42 picks over three weeks, in cycles of six runs: five ranked by the reward model, whose
+ * pick fell at ranks 1, 1, 2, 1, 1 (its #1 picked in 4 of 5), then one by consensus, whose pick fell
+ * at ranks 1 and 2 in turn (4 of its 7 at #1). Fixed, so the numbers below are known.
  */
 function writeLog(file) {
 	const lines = [];
 	const start = Date.parse('2026-02-02T09:00:00Z');
 	for (let i = 0; i < 42; i++) {
 		const reward = i % 6 !== 5;
-		const chosenRank = reward ? at([1, 1, 2, 1, 1, 3], i % 6) : at([1, 2], Math.floor(i / 6) % 2);
+		const chosenRank = reward ? at([1, 1, 2, 1, 1], i % 6) : at([1, 2], Math.floor(i / 6) % 2);
 		const candidates = TEXTS.map((text, id) => ({
 			id,
 			text,
@@ -68,7 +69,7 @@ describe('ranking report', function () {
 
 	before(async () => {
 		wb = await h.openWorkbench();
-		writeLog(path.join(wb.server.scratch, 'udd', 'User', 'globalStorage', 'best-of-n.best-of-n', 'preferences.jsonl'));
+		writeLog(h.preferenceLogPath(wb));
 	});
 
 	afterEach(async function () {
