@@ -44,6 +44,9 @@ export function confirmCutCandidate(name: string, candidate: string, original: s
 	pick.title = cutQuestion(name);
 	pick.placeholder = 'Apply it anyway?';
 	pick.items = [cancel, apply];
+	// Only the person answers: focus moving away (a picker that opened a moment before takes focus
+	// once its page has loaded) would otherwise close the question as if Cancel had been chosen.
+	pick.ignoreFocusOut = true;
 	trackQuickPick(pick);
 	return new Promise<boolean>(resolve => {
 		let answer = false;

@@ -13,6 +13,7 @@ import { FakeOllama } from '../fixtures/fakeOllama';
 import { readManifest } from '../fixtures/manifest';
 import { until as waitUntil } from '../fixtures/until';
 import { at } from '../fixtures/present';
+import { chooseItem } from '../fixtures/quickInput';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const manifest = readManifest(path.join(ROOT, 'package.json'));
@@ -25,25 +26,9 @@ let api: BestOfNApi;
 const until = <T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> =>
 	waitUntil(what, check, timeoutMs, () => `quick pick: ${JSON.stringify(api.quickPick)}`);
 let hadWorkspaceSettings: boolean;
-let commands: string[];
 
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
-
-/** Moves the active row down, with the quick-input command this VS Code has. */
-async function nextItem(): Promise<void> {
-	await vscode.commands.executeCommand(commands.includes('quickInput.next') ? 'quickInput.next' : 'workbench.action.quickOpenSelectNext');
-}
-
-async function accept(): Promise<void> {
-	await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-}
-
-async function selectRow(label: string): Promise<void> {
-	for (let i = 0; i < 20 && api.quickPick?.active !== label; i++) await nextItem();
-	assert.equal(api.quickPick?.active, label, 'the row to accept');
-	await accept();
-}
 
 async function rewrite(text: string): Promise<PickerState | undefined> {
 	const doc = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
@@ -65,7 +50,6 @@ describe('Choosing models', function () {
 		const extension = vscode.extensions.getExtension<BestOfNApi>(EXTENSION_ID);
 		assert.ok(extension, `${EXTENSION_ID} is not installed`);
 		api = await extension.activate();
-		commands = await vscode.commands.getCommands(true);
 		hadWorkspaceSettings = fs.existsSync(
 			path.join(at(vscode.workspace.workspaceFolders ?? [], 0, 'the workspace folders').uri.fsPath, '.vscode'),
 		);
@@ -111,13 +95,13 @@ describe('Choosing models', function () {
 		assert.ok(!row('mistral:7b')!.description!.includes('loaded'));
 		assert.equal(pick.active, '$(check) llama3.1:8b', 'the current model is the active row');
 
-		await selectRow('qwen2.5-coder:7b-instruct-q8_0');
+		await chooseItem(api, 'qwen2.5-coder:7b-instruct-q8_0');
 		const scope = await until('the scope question', () => api.quickPick?.title?.startsWith('Best-of-N: Save') && api.quickPick);
 		assert.deepEqual(
 			scope.items.map(i => i.label),
 			['User Settings', 'Workspace Settings'],
 		);
-		await selectRow('Workspace Settings');
+		await chooseItem(api, 'Workspace Settings');
 		assert.equal(await chosen, 'qwen2.5-coder:7b-instruct-q8_0');
 
 		const inspected = config().inspect<string>('model');

@@ -18,6 +18,7 @@ import { readManifest } from '../fixtures/manifest';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { until as waitUntil } from '../fixtures/until';
 import { at } from '../fixtures/present';
+import { acceptItem, chooseItem } from '../fixtures/quickInput';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const manifest = readManifest(path.join(ROOT, 'package.json'));
@@ -36,7 +37,6 @@ const until = <T>(what: string, check: () => T | undefined | false, timeoutMs = 
 let root: string;
 let goodFolder: string;
 let savedEndpoint: string | undefined;
-let commands: string[];
 
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
@@ -59,7 +59,6 @@ describe('Choosing the reward model', function () {
 		const extension = vscode.extensions.getExtension<BestOfNApi>(EXTENSION_ID);
 		assert.ok(extension, `${EXTENSION_ID} is not installed`);
 		api = await extension.activate();
-		commands = await vscode.commands.getCommands(true);
 	});
 
 	beforeEach(async () => {
@@ -169,13 +168,9 @@ describe('Choosing the reward model', function () {
 	it('None ranks by consensus, saved where the person says', async () => {
 		const shown = select();
 		await until('the reward picker', () => api.quickPick?.title === 'Best-of-N: Select Reward Model');
-		const next = commands.includes('quickInput.next') ? 'quickInput.next' : 'workbench.action.quickOpenSelectNext';
-		for (let i = 0; i < 12 && api.quickPick?.active !== '$(circle-slash) None: rank by consensus'; i++)
-			await vscode.commands.executeCommand(next);
-		assert.equal(api.quickPick?.active, '$(circle-slash) None: rank by consensus');
-		await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+		await chooseItem(api, '$(circle-slash) None: rank by consensus', 12);
 		await until('the scope question', () => api.quickPick?.title?.startsWith('Best-of-N: Save'));
-		await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem'); // User Settings
+		await acceptItem(); // User Settings
 		assert.deepEqual(await shown, { saved: true, model: '' });
 		assert.equal(config().inspect('ranker')?.globalValue, 'consensus');
 		await until('the status bar to say consensus', () => api.statusBar.text === '$(sparkle) llama3.1:8b · consensus');
