@@ -18,6 +18,7 @@ import { BestOfNRun } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { FakeHub } from '../fixtures/fakeHub';
+import { removeFaultyWorkers, writeFaultyWorker } from '../fixtures/faultyWorker';
 import { MODEL_FILE_DAMAGES } from '../fixtures/damagedModelFiles';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
@@ -259,12 +260,9 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 		};
 		return sent;
 	}
-	const dying: string[] = [];
 	afterEach(() => {
 		for (const c of clients.splice(0)) c.dispose();
-		for (const dir of dying.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-		const generated = path.join(ROOT, 'test', 'fixtures', 'generated');
-		if (fs.existsSync(generated) && fs.readdirSync(generated).length === 0) fs.rmdirSync(generated);
+		removeFaultyWorkers();
 	});
 
 	it('streams N distinct candidates from one batch, and measures tokens per second', async () => {
@@ -407,36 +405,26 @@ describe('BuiltinGenerator (dist/generatorWorker.js)', () => {
 	 * started after it are the real bundle at work.
 	 */
 	function dyingClient(generations: number, extra: { batch?: boolean } = {}): { c: BuiltinGenerator; killed: () => boolean } {
-		// Beside the tests, so that the bundle finds its external packages in node_modules.
-		const generated = path.join(ROOT, 'test', 'fixtures', 'generated');
-		fs.mkdirSync(generated, { recursive: true });
-		const dir = fs.mkdtempSync(path.join(generated, 'dying-'));
-		dying.push(dir);
-		const marker = path.join(dir, 'killed');
-		const faulty = path.join(dir, 'generatorWorker-dying.js');
 		// Between tokens (as a delta is sent) no onnxruntime call is in flight on the thread.
-		fs.writeFileSync(
-			faulty,
-			`${fs.readFileSync(WORKER, 'utf8')}
-;(() => {
+		const dying = writeFaultyWorker(
+			WORKER,
+			marker => `
 	const fs = require('node:fs');
 	const port = require('node:worker_threads').parentPort;
 	const post = port.postMessage.bind(port);
 	let generated = 0;
 	port.postMessage = m => {
 		if (m.type === 'generated') generated++;
-		if (m.type === 'delta' && generated === ${generations} && !fs.existsSync(${JSON.stringify(marker)})) {
-			fs.writeFileSync(${JSON.stringify(marker)}, '');
+		if (m.type === 'delta' && generated === ${generations} && !fs.existsSync(${marker})) {
+			fs.writeFileSync(${marker}, '');
 			process.exit(137);
 		}
 		post(m);
-	};
-})();
-`,
+	};`,
 		);
-		const c = new BuiltinGenerator({ workerPath: faulty, request: load(dirs.tiny), idleMs: 0, batch: extra.batch });
+		const c = new BuiltinGenerator({ workerPath: dying.file, request: load(dirs.tiny), idleMs: 0, batch: extra.batch });
 		clients.push(c);
-		return { c, killed: () => fs.existsSync(marker) };
+		return { c, killed: dying.fired };
 	}
 
 	const STOPPED = /The built-in model's worker stopped unexpectedly \(exit code 137\); the next run starts a fresh one/;

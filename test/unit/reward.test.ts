@@ -23,6 +23,7 @@ import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { InProcessRewardScorer, RewardWorkerClient } from '../../src/reward/rewardClient';
 import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel } from '../../src/reward/scorer';
 import { FakeHub } from '../fixtures/fakeHub';
+import { removeFaultyWorkers, writeFaultyWorker } from '../fixtures/faultyWorker';
 import { MODEL_FILE_DAMAGES } from '../fixtures/damagedModelFiles';
 import { tinyLogitOfTokens, tinyRewardLogit, tinyTokens, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { at } from '../fixtures/present';
@@ -511,7 +512,30 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 	}
 	afterEach(() => {
 		for (const c of clients.splice(0)) c.dispose();
+		removeFaultyWorkers();
 	});
+
+	/**
+	 * A client whose first worker thread ends the way the system ends it (out of memory, SIGKILL: exit
+	 * code 137) the moment the first score request reaches it: the real bundle, plus a hook that exits
+	 * there. Only the first worker dies (a marker file says it happened); the ones started after it
+	 * are the real bundle at work.
+	 */
+	function dyingClient(): { c: RewardWorkerClient; killed: () => boolean } {
+		const dying = writeFaultyWorker(
+			WORKER,
+			marker => `
+	const fs = require('node:fs');
+	require('node:worker_threads').parentPort.on('message', m => {
+		if (m.type !== 'score' || fs.existsSync(${marker})) return;
+		fs.writeFileSync(${marker}, '');
+		process.exit(137);
+	});`,
+		);
+		const c = new RewardWorkerClient({ workerPath: dying.file, request: request(dirs.base), idleMs: 0 });
+		clients.push(c);
+		return { c, killed: dying.fired };
+	}
 
 	/** Pairs that keep the worker busy for a while (tokenizing ~200k words). */
 	const heavy = Array.from({ length: 200 }, () => ({ prompt: 'the code '.repeat(400), response: 'good' }));
@@ -578,35 +602,24 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 	});
 
 	it('a worker that dies mid-score rejects the pending call with worker-crashed; the next call starts a fresh worker', async () => {
-		// The real bundle, ended the moment a "die" score reaches it (exit code 137, as an OOM kill or
-		// SIGKILL ends it). Not terminate() from here: ending a thread inside an onnxruntime run aborts
-		// the whole process, this test's included.
-		const dying = path.join(ROOT, 'test', 'fixtures', 'generated', `rewardWorker-dying-${process.pid}.js`);
-		fs.mkdirSync(path.dirname(dying), { recursive: true });
-		fs.writeFileSync(
-			dying,
-			`${fs.readFileSync(WORKER, 'utf8')}\nrequire('node:worker_threads').parentPort.on('message', m => {\n\tif (m.type === 'score' && m.pairs[0].prompt === 'die') process.exit(137);\n});\n`,
-		);
-		const c = new RewardWorkerClient({ workerPath: dying, request: request(dirs.base), idleMs: 0 });
-		clients.push(c);
+		// Not terminate() from here: ending a thread inside an onnxruntime run aborts the whole process,
+		// this test's included.
+		const { c, killed } = dyingClient();
 		await c.load(never());
 		const first = workerOf(c)!;
-		const pending = c.score(
-			heavy.map(p => ({ ...p, prompt: 'die' })),
-			never(),
-		);
+		const pending = c.score(heavy, never());
 		await rejectsWith(
 			within(pending, 2000, 'the rejection'),
 			'worker-crashed',
 			'stopped unexpectedly',
 			'the next run starts a fresh worker',
 		);
+		assert.ok(killed());
 		assert.equal(c.running, false);
 
 		const scores = await c.score(PAIRS, never());
 		assertFormulaScores(scores, PAIRS);
 		assert.ok(workerOf(c) && workerOf(c) !== first);
-		fs.rmSync(dying, { force: true });
 	});
 
 	it('dispose during a score lets the score end before the thread is terminated', async () => {
@@ -704,30 +717,26 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 
 	it('an error thrown outside a request still answers it with error; the worker exits and the next call starts fresh', async () => {
 		// The real bundle plus a fault: a throw from a callback while a "boom" score is in progress.
-		const faulty = path.join(ROOT, 'test', 'fixtures', 'generated', `rewardWorker-faulty-${process.pid}.js`);
-		fs.mkdirSync(path.dirname(faulty), { recursive: true });
-		fs.writeFileSync(
-			faulty,
-			`${fs.readFileSync(WORKER, 'utf8')}\nrequire('node:worker_threads').parentPort.on('message', m => {\n\tif (m.type === 'score' && m.pairs[0].prompt === 'boom') setImmediate(() => { throw new Error('boom'); });\n});\n`,
+		const faulty = writeFaultyWorker(
+			WORKER,
+			() => `
+	require('node:worker_threads').parentPort.on('message', m => {
+		if (m.type === 'score' && m.pairs[0].prompt === 'boom') setImmediate(() => { throw new Error('boom'); });
+	});`,
 		);
-		try {
-			const c = new RewardWorkerClient({ workerPath: faulty, request: request(dirs.base), idleMs: 0 });
-			clients.push(c);
-			await c.load(never());
-			const first = workerOf(c);
-			const boom = c.score(
-				heavy.map(p => ({ ...p, prompt: 'boom' })),
-				never(),
-			);
-			const queued = c.score([PAIRS[0]], never());
-			await rejectsWith(within(boom, 2000, 'the answer'), 'reward-failed', 'boom');
-			await rejectsWith(within(queued, 2000, 'the rejection'), 'worker-crashed');
-			assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
-			assert.notEqual(workerOf(c), first);
-		} finally {
-			fs.rmSync(faulty, { force: true });
-			if (fs.readdirSync(path.dirname(faulty)).length === 0) fs.rmdirSync(path.dirname(faulty));
-		}
+		const c = new RewardWorkerClient({ workerPath: faulty.file, request: request(dirs.base), idleMs: 0 });
+		clients.push(c);
+		await c.load(never());
+		const first = workerOf(c);
+		const boom = c.score(
+			heavy.map(p => ({ ...p, prompt: 'boom' })),
+			never(),
+		);
+		const queued = c.score([PAIRS[0]], never());
+		await rejectsWith(within(boom, 2000, 'the answer'), 'reward-failed', 'boom');
+		await rejectsWith(within(queued, 2000, 'the rejection'), 'worker-crashed');
+		assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
+		assert.notEqual(workerOf(c), first);
 	});
 
 	it('damaged model files: the load error names the file, through the worker', async () => {
@@ -748,7 +757,7 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 
 	for (const ranker of ['auto', 'reward'] as const) {
 		it(`killed mid-scoring (ranker ${ranker}): candidates stay, ${ranker === 'auto' ? 'ranked by consensus' : 'unranked'}, the message says the worker stopped; the next run gets a fresh worker`, async () => {
-			const c = client();
+			const { c, killed } = dyingClient();
 			const texts = ['this code is good and clear', 'this code is broken and wrong', 'great correct code'];
 			const generator: CandidateGenerator = {
 				generate: async request => ({ text: at(texts, request.options.seed - 1, 'the text for this seed') }),
@@ -760,12 +769,8 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 			await c.load(never());
 			const first = workerOf(c)!;
 			// The system kills the thread as the first score request reaches it (an OOM kill, SIGKILL).
-			const post = first.postMessage.bind(first);
-			first.postMessage = (m: { type: string }) => {
-				post(m);
-				if (m.type === 'score') void first.terminate();
-			};
 			const { state } = await start();
+			assert.ok(killed(), 'the worker was killed as it scored');
 			assert.equal(state.phase, 'done');
 			assert.equal(state.candidates.length, 3);
 			assert.ok(
@@ -774,7 +779,7 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 			);
 			assert.match(
 				state.notice!.text,
-				/The reward worker stopped unexpectedly \(exit code \d+\).*the next run starts a fresh worker/,
+				/The reward worker stopped unexpectedly \(exit code 137\).*the next run starts a fresh worker/,
 			);
 			if (ranker === 'auto') {
 				assert.equal(state.ranker.kind, 'consensus');
