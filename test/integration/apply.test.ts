@@ -14,6 +14,7 @@ import { FakeOllama } from '../fixtures/fakeOllama';
 import { at, cycle, defined } from '../fixtures/present';
 import { applyAnyway } from '../fixtures/quickInput';
 import { until as waitUntil } from '../fixtures/until';
+import { allTabs, pickerTabs, readLogFolder } from '../fixtures/extensionHost';
 
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -46,18 +47,6 @@ const WAIT_MS = 30_000;
 
 const until = (what: string, check: () => boolean, timeoutMs = WAIT_MS) => waitUntil(what, check, timeoutMs);
 
-/** Everything in the extension's log files (Best-of-N: Show Log). */
-function readLog(folder: string): string {
-	if (!fs.existsSync(folder)) return '';
-	return fs
-		.readdirSync(folder, { recursive: true, withFileTypes: true })
-		.filter(entry => entry.isFile())
-		.map(entry => fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'))
-		.join('\n');
-}
-
-const allTabs = () => vscode.window.tabGroups.all.flatMap(g => g.tabs);
-const pickerTabs = () => allTabs().filter(t => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('bestOfN.picker'));
 const diffTabs = () => allTabs().filter(t => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === 'bestofn');
 const activeDiff = () => {
 	const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
@@ -172,7 +161,7 @@ describe('Applying a candidate', function () {
 		await change('candidates', 16);
 		await change('maxTokens', 8192);
 		assert.equal(await rewrite('shorter'), undefined, 'no run');
-		const logged = () => readLog(api.logFolder);
+		const logged = () => readLogFolder(api.logFolder);
 		await until('the refusal in the log', () => /run refused: One run would ask for 131,072 tokens/.test(logged()));
 		assert.match(logged(), /\(bestOfN\.candidates 16 × bestOfN\.maxTokens 8,192\).*Lower bestOfN\.candidates or bestOfN\.maxTokens\./);
 		// The message's button opens the setting to lower.

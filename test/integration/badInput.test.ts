@@ -16,6 +16,7 @@ import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { until } from '../fixtures/until';
 import { at } from '../fixtures/present';
+import { pickerTabs } from '../fixtures/extensionHost';
 
 let fake: FakeOllama;
 let api: BestOfNApi;
@@ -345,17 +346,13 @@ describe('Bad input in a real extension host', function () {
 		const first = rewrite();
 		await until('generation to start', () => fake.openRequests > 0);
 		await until('the picker', () => api.picker !== undefined);
-		const pickers = () =>
-			vscode.window.tabGroups.all
-				.flatMap(g => g.tabs)
-				.filter(t => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('bestOfN.picker'));
-		await until('the picker tab', () => pickers().length === 1);
-		await vscode.window.tabGroups.close(pickers());
+		await until('the picker tab', () => pickerTabs().length === 1);
+		await vscode.window.tabGroups.close(pickerTabs());
 		assert.equal((await first)?.phase, 'cancelled');
 		fake.tokenDelayMs = 0;
 		await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
 		await roundTrip(vscode.window.activeTextEditor!, [new vscode.Selection(0, 0, 0, 10)]);
-		await until('no picker left', () => pickers().length === 0);
+		await until('no picker left', () => pickerTabs().length === 0);
 	});
 
 	it('two runs started in the same moment: one finishes, the other is cancelled, one edit', async () => {

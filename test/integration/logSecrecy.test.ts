@@ -5,14 +5,13 @@
  * against a loopback OpenAI-compatible server and reward server behind a key.
  */
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeVllm } from '../fixtures/fakeVllm';
 import { until } from '../fixtures/until';
 import { at, cycle } from '../fixtures/present';
+import { readLogFolder } from '../fixtures/extensionHost';
 
 const MODEL = 'Qwen/Qwen2.5-7B-Instruct';
 const RM = 'Skywork/Skywork-Reward-V2-Qwen3-0.6B';
@@ -31,16 +30,6 @@ const SECRETS: Array<[string, string]> = [
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
 const SETTINGS = ['backend', 'openai.baseUrl', 'model', 'candidates', 'concurrency', 'ranker', 'rewardModel'];
-
-/** Every file under a folder, as one text (the extension's log files). */
-function readAll(folder: string): string {
-	if (!fs.existsSync(folder)) return '';
-	return fs
-		.readdirSync(folder, { recursive: true, withFileTypes: true })
-		.filter(entry => entry.isFile())
-		.map(entry => fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'))
-		.join('\n');
-}
 
 async function run(command: 'bestOfN.rewriteSelection' | 'bestOfN.explainSelection'): Promise<PickerState | undefined> {
 	const doc = await vscode.workspace.openTextDocument({ content: `${SELECTION}\n`, language: 'javascript' });
@@ -101,7 +90,7 @@ describe('The log at its default level', function () {
 		await until('the explanation inline', () => api.explanations.length > 0);
 
 		// The log file is written asynchronously: wait until it holds the last run's end.
-		const log = () => readAll(api.logFolder);
+		const log = () => readLogFolder(api.logFolder);
 		const ended = new RegExp(`run ${explained.runId} done`);
 		await until(
 			'the log to hold both runs',

@@ -4,14 +4,13 @@
  * kept in VS Code's secret storage. A run is cancelled mid-stream and nothing stays open at either.
  */
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
 import { FakeVllm } from '../fixtures/fakeVllm';
 import { until } from '../fixtures/until';
 import { at, cycle, defined } from '../fixtures/present';
+import { readLogFolder } from '../fixtures/extensionHost';
 
 const MODEL = 'Qwen/Qwen2.5-7B-Instruct';
 const RM = 'Skywork/Skywork-Reward-V2-Qwen3-0.6B';
@@ -32,16 +31,6 @@ async function selectAllOf(text: string): Promise<void> {
 
 function rewrite(instruction: string): Thenable<PickerState | undefined> {
 	return vscode.commands.executeCommand<PickerState | undefined>('bestOfN.rewriteSelection', { instruction });
-}
-
-/** Every file under a folder, as one text (the extension's log files). */
-function readAll(folder: string): string {
-	if (!fs.existsSync(folder)) return '';
-	return fs
-		.readdirSync(folder, { recursive: true, withFileTypes: true })
-		.filter(entry => entry.isFile())
-		.map(entry => fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'))
-		.join('\n');
 }
 
 describe('The openai backend with a served reward model, in a real extension host', function () {
@@ -118,7 +107,7 @@ describe('The openai backend with a served reward model, in a real extension hos
 		assert.ok(!JSON.stringify(gen.requests.map(q => q.body)).includes(KEY), 'not in a request body');
 
 		// Nor in the log, which has the refusal and this run in it.
-		const logText = () => readAll(api.logFolder);
+		const logText = () => readLogFolder(api.logFolder);
 		await until('the log to hold the run', () => logText().includes('HTTP 401') && logText().includes(`4 × ${MODEL}`), 20_000);
 		assert.ok(!logText().includes(KEY), 'not in the log');
 	});

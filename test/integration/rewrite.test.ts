@@ -16,6 +16,7 @@ import { readManifest } from '../fixtures/manifest';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
 import { at, cycle, defined } from '../fixtures/present';
+import { pickerTabs } from '../fixtures/extensionHost';
 
 const manifest = readManifest(path.resolve(__dirname, '../../../package.json'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -50,12 +51,6 @@ async function slowRunInFlight(text: string, instruction: string, concurrency: n
 	const done = rewrite(instruction);
 	await until(`${concurrency} requests to reach the server`, () => fake.openRequests === concurrency);
 	return { editor, done };
-}
-
-function pickerTabs(): vscode.Tab[] {
-	return vscode.window.tabGroups.all
-		.flatMap(g => g.tabs)
-		.filter(t => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('bestOfN.picker'));
 }
 
 describe('Best-of-N in a real extension host', function () {
