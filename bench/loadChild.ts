@@ -6,15 +6,18 @@
  * - `worker`: the extension's path, `RewardWorkerClient` and dist/rewardWorker.js (with or without the
  *   warm-up after the load), then the idle unload;
  * - `transformers`: transformers.js's own `from_pretrained` on the same folder, as the scorer loaded
- *   models before it opened the file itself (the "before" of that change).
+ *   models before it opened the file itself (the "before" of that change);
+ * - `onnxruntime-file` / `onnxruntime-external`: onnxruntime-node alone opening the single model file
+ *   (the worker before the external-data copy) and the copy (src/reward/externalData.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
+import type * as Ort from 'onnxruntime-node';
 import type { RewardPair } from '../src/core/reward';
 import { RewardWorkerClient } from '../src/reward/rewardClient';
 
-export type LoadMode = 'worker' | 'worker-cold' | 'transformers';
+export type LoadMode = 'worker' | 'worker-cold' | 'transformers' | 'onnxruntime-file' | 'onnxruntime-external';
 
 export interface LoadChildArgs {
 	readonly mode: LoadMode;
@@ -26,6 +29,9 @@ export interface LoadChildArgs {
 	readonly pair: RewardPair;
 	/** How long generation would still go on after the load (the warm-up runs then). */
 	readonly pauseMs: number;
+	/** onnxruntime modes: the file to open, and the pair's length in tokens. */
+	readonly onnxPath?: string;
+	readonly tokens?: number;
 }
 
 export interface LoadFigures {
@@ -104,9 +110,41 @@ async function viaTransformers(args: LoadChildArgs): Promise<LoadFigures> {
 	return { mode: args.mode, loadMs, firstScoreMs, secondScoreMs, peakBytes, baseBytes };
 }
 
+async function viaOnnxruntime(args: LoadChildArgs): Promise<LoadFigures> {
+	const ort = require('onnxruntime-node') as typeof Ort;
+	const baseBytes = status('VmRSS');
+	let t = performance.now();
+	const session = await ort.InferenceSession.create(args.onnxPath ?? '');
+	const loadMs = performance.now() - t;
+	await sleep(args.pauseMs);
+	const width = args.tokens ?? 256;
+	const ids = (f: (i: number) => number) =>
+		new ort.Tensor(
+			'int64',
+			BigInt64Array.from({ length: width }, (_, i) => BigInt(f(i))),
+			[1, width],
+		);
+	const all: Record<string, Ort.Tensor> = {
+		input_ids: ids(i => 1000 + (i % 2000)),
+		attention_mask: ids(() => 1),
+		token_type_ids: ids(() => 0),
+	};
+	const feeds = Object.fromEntries(session.inputNames.map(n => [n, all[n] ?? ids(() => 0)]));
+	t = performance.now();
+	await session.run(feeds);
+	const firstScoreMs = performance.now() - t;
+	t = performance.now();
+	await session.run(feeds);
+	const secondScoreMs = performance.now() - t;
+	const peakBytes = status('VmHWM');
+	await session.release();
+	return { mode: args.mode, loadMs, firstScoreMs, secondScoreMs, peakBytes, baseBytes };
+}
+
 if (require.main === module) {
 	process.once('message', (args: LoadChildArgs) => {
-		void (args.mode === 'transformers' ? viaTransformers(args) : viaWorker(args)).then(
+		const measure = args.mode === 'transformers' ? viaTransformers : args.mode.startsWith('onnxruntime') ? viaOnnxruntime : viaWorker;
+		void measure(args).then(
 			figures => process.send?.(figures, () => process.exit(0)),
 			(e: unknown) => {
 				console.error(e);

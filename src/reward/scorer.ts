@@ -13,6 +13,7 @@ import type { RewardDtype } from '../core/settings';
 import type { LoadRequest } from '../core/workerProtocol';
 import { forwardProgress, hubEndpoint, hubName, invalidJson, isDirectory, locateModel, onnxFilesIn } from '../core/modelFiles';
 import { CostEstimator, planBatches, type TokenCosts } from './batchPlan';
+import { externalDataCopy } from './externalData';
 
 // Callers of the scorer have always found these here; they live in core now, shared with the built-in generator.
 export { hubEndpoint, isDirectory, locateModel, onnxFilesIn, type ModelLocation } from '../core/modelFiles';
@@ -283,9 +284,10 @@ export async function loadRewardModel(
 		if (fs.existsSync(onDisk)) {
 			// onnxruntime reads the file itself. transformers.js would open it too, but its Node file
 			// response first starts streaming the whole file into buffers nothing reads (4.3.1), which
-			// doubles the load's peak memory until a later garbage collection.
+			// doubles the load's peak memory until a later garbage collection. A large single-file model
+			// is opened from its external-data copy, which onnxruntime maps rather than copies.
 			onProgress?.({ file: relative, status: 'initiate' });
-			session = await onnxruntime().InferenceSession.create(onDisk, sessionOptions);
+			session = await onnxruntime().InferenceSession.create(externalDataCopy(onDisk, request.cacheDir), sessionOptions);
 			onProgress?.({ file: relative, status: 'done' });
 		} else {
 			// Not downloaded yet: transformers.js fetches it into the cache (with progress) and opens it.
