@@ -27,8 +27,6 @@ const EXPLANATIONS = [
 ];
 const WAIT = 30000;
 
-const until = (what, check, timeout = WAIT) => h.until(what, check, { timeout });
-
 describe('e2e: explain a selection and see it inline', function () {
 	this.timeout(240000 + 2 * h.LOAD_TIMEOUT); // includes a window reload
 	let fake;
@@ -57,13 +55,12 @@ describe('e2e: explain a selection and see it inline', function () {
 		});
 		page = wb.page;
 		page.setDefaultTimeout(h.patient(WAIT));
-		picker = h.webviewFrame(page);
 	});
 
 	afterEach(async function () {
 		if (this.currentTest?.state !== 'failed') return;
 		await h.screenshotOnFailure(this, page);
-		await h.logWebviewText(picker, 'picker');
+		if (picker) await h.logWebviewText(picker, 'picker');
 		if (wb) h.logWorkbench(wb);
 	});
 
@@ -78,16 +75,11 @@ describe('e2e: explain a selection and see it inline', function () {
 	it('ranks explanations rendered as Markdown, shows the chosen one under the line, keeps it through a reload, inserts it as a comment and dismisses it', async () => {
 		await h.openFileFromExplorer(page, FILE, { timeout: WAIT });
 		await h.waitForEditorText(page, 'def total', { timeout: WAIT });
-		const line = page.locator('.editor-group-container.active .editor-instance .view-line', { hasText: 'return\u00a0sum' }).first();
-		await line.click();
-		await page.keyboard.press('End');
-		await page.keyboard.press('Shift+Home');
-		await page.keyboard.press('Shift+Home');
-		await page.locator('.editor-group-container.active .editor-instance .selected-text').first().waitFor();
+		await h.selectLine(page, 'return sum', { indentation: true });
 		await h.runCommand(page, 'Best-of-N: Explain Selection', { timeout: WAIT });
 
-		await page.locator('.tabs-container .tab', { hasText: 'Best-of-N: Explain cart.py:3' }).first().waitFor();
-		await until('the run to finish', async () => (await picker.locator('.status-row .phase').textContent()) === 'Done');
+		picker = await h.webviewTitled(page, 'Best-of-N: Explain cart.py:3');
+		await h.waitForPhase(picker, 'Done');
 		assert.match(fake.requests[0].prompt, /^File: cart\.py \(python\)/);
 		// Markdown, rendered inertly: bold and code as elements, the link without an href, no image loaded.
 		const detail = picker.locator('.markdown-view');

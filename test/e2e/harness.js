@@ -139,6 +139,38 @@ async function runCommand(page, title, { timeout = patient(WAIT) } = {}) {
 }
 
 /**
+ * Runs a command from the palette until what it shows (`answer`, a locator: a toast, a dialog, a
+ * tab) is visible. The palette lists an extension's commands once the workbench has read its
+ * manifest, but on a loaded machine the extension host may start seconds later: a development
+ * extension's command is not listed yet, and an installed one's ends in VS Code's "command … not
+ * found" dialog. Either way this closes what is open and asks again, as a person would; an answer
+ * already showing (a slow one from the last try) counts. `each` bounds one try.
+ */
+async function runCommandUntil(page, title, answer, { timeout = 2 * WAIT, each = 10000 } = {}) {
+	const notYet = page.locator('.monaco-dialog-box', { hasText: 'not found' });
+	await until(
+		`${title} to answer`,
+		async () => {
+			if (await answer.isVisible()) return true;
+			try {
+				await runCommand(page, title, { timeout: patient(each) });
+			} catch (e) {
+				await page.keyboard.press('Escape'); // not listed yet: close the palette
+				return e;
+			}
+			const seen = await Promise.race([
+				answer.waitFor({ state: 'visible', timeout: patient(each) }).then(() => 'answered'),
+				notYet.waitFor({ state: 'visible', timeout: patient(each) }).then(() => 'not yet'),
+			]).catch(() => 'nothing');
+			if (seen === 'not yet') await page.keyboard.press('Escape');
+			if (seen !== 'answered') await sleep(3000);
+			return seen === 'answered';
+		},
+		{ timeout },
+	);
+}
+
+/**
  * F1 and the command by its full label, without waiting for the palette to close: for a command
  * that opens its own quick pick in the same widget. Resolves with that widget's text box.
  */
@@ -194,6 +226,22 @@ async function openFileFromExplorer(page, name, { timeout = patient(WAIT) } = {}
 	await row.click({ timeout });
 	await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout });
 	await page.locator('.editor-group-container.active .editor-instance .view-lines').waitFor({ timeout });
+}
+
+/**
+ * Selects the active editor's line that shows `text` as a person does: a click on it, then Home and
+ * Shift+End (from its first non-blank character), or with `indentation`, End and Shift+Home twice
+ * (from column 0). Resolves once the selection is drawn.
+ */
+async function selectLine(page, text, { indentation = false, timeout = patient(WAIT) } = {}) {
+	const editor = page.locator('.editor-group-container.active .editor-instance');
+	await editor
+		.locator('.view-line', { hasText: text.replace(/ /g, '\u00a0') })
+		.first()
+		.click({ timeout });
+	const keys = indentation ? ['End', 'Shift+Home', 'Shift+Home'] : ['Home', 'Shift+End'];
+	for (const key of keys) await page.keyboard.press(key);
+	await editor.locator('.selected-text').first().waitFor({ timeout });
 }
 
 /**
@@ -260,6 +308,16 @@ async function webviewTitled(page, title, { timeout = WAIT } = {}) {
 		{ timeout },
 	);
 	return page.locator(`iframe.webview.ready[name="${name}"]`).contentFrame().locator('#active-frame').contentFrame();
+}
+
+/**
+ * Waits until the picker (`picker` as from webviewTitled) shows its run as `phase`: 'Done',
+ * 'Failed', 'Cancelled'.
+ */
+async function waitForPhase(picker, phase, { timeout = WAIT } = {}) {
+	await until(`the picker to show the run ${phase}`, async () => (await picker.locator('.status-row .phase').textContent()) === phase, {
+		timeout,
+	});
 }
 
 /**
@@ -368,13 +426,16 @@ module.exports = {
 	until,
 	openWorkbench,
 	runCommand,
+	runCommandUntil,
 	chooseCommand,
 	setColorTheme,
 	openFileFromExplorer,
+	selectLine,
 	editorText,
 	waitForEditorText,
 	webviewFrame,
 	webviewTitled,
+	waitForPhase,
 	waitForMessage,
 	startRewrite,
 	giveInstruction,

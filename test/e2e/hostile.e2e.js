@@ -150,27 +150,13 @@ describe('e2e: hostile model text stays inert', function () {
 		if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
 	});
 
-	async function selectLine() {
-		const line = page.locator('.editor-group-container.active .editor-instance .view-line', { hasText: 'greeting' }).first();
-		await line.click();
-		await page.keyboard.press('Home');
-		await page.keyboard.press('Shift+End');
-		await page.locator('.editor-group-container.active .editor-instance .selected-text').first().waitFor();
-	}
-
-	async function waitDone(picker) {
-		await h.until('the run to finish', async () => (await picker.locator('.status-row .phase').textContent()) === 'Done', {
-			timeout: WAIT,
-		});
-	}
-
 	it('the picker shows a rewrite’s script, links, escapes and bidi overrides as text', async () => {
 		await h.openFileFromExplorer(page, FILE);
-		await selectLine();
+		await h.selectLine(page, LINE);
 		await h.startRewrite(page);
 		await h.giveInstruction(page, 'make it friendlier');
 		const picker = (shownFrame = await h.webviewTitled(page, 'Best-of-N: make it friendlier'));
-		await waitDone(picker);
+		await h.waitForPhase(picker, 'Done');
 		const shown = await picker.locator('pre.text-view').textContent();
 		assert.ok(shown.includes(`<script>window.pwned = 'script'`), 'the script is shown as text');
 		assert.ok(shown.includes(LONG), 'the long line is shown whole');
@@ -190,10 +176,10 @@ describe('e2e: hostile model text stays inert', function () {
 
 	it('the explanations picker renders the reply’s Markdown inertly, and so does the thread that shows the chosen one inline', async () => {
 		await h.openFileFromExplorer(page, FILE);
-		await selectLine();
+		await h.selectLine(page, LINE);
 		await h.runCommand(page, 'Best-of-N: Explain Selection');
 		const picker = (shownFrame = await h.webviewTitled(page, `Best-of-N: Explain ${FILE}:1`));
-		await waitDone(picker);
+		await h.waitForPhase(picker, 'Done');
 		const detail = picker.locator('.markdown-view');
 		await detail.locator('code, p', { hasText: 'bidi' }).first().waitFor();
 		const markdown = await liveness(detail);

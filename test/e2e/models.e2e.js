@@ -80,15 +80,12 @@ describe('e2e: choose the generation model, then rewrite with it', function () {
 
 		await h.openFileFromExplorer(page, FILE);
 		await h.waitForEditorText(page, LINE);
-		const line = page.locator('.editor-group-container.active .editor-instance .view-line', { hasText: LINE.replace(/ /g, '\u00a0') });
-		await line.first().click();
-		await page.keyboard.press('Home');
-		await page.keyboard.press('Shift+End');
+		await h.selectLine(page, LINE);
 		await h.startRewrite(page, { timeout: WAIT });
 		await h.giveInstruction(page, 'shorter', { timeout: WAIT });
 
-		const picker = h.webviewFrame(page);
-		await until('the run to finish', async () => (await picker.locator('.status-row .phase').textContent()) === 'Done');
+		const picker = await h.webviewTitled(page, 'Best-of-N: shorter');
+		await h.waitForPhase(picker, 'Done');
 		assert.match(await picker.locator('.meta-row .model').textContent(), /qwen2\.5-coder:7b/);
 		assert.ok(fake.requests.length === 2 && fake.requests.every(r => r.model === 'qwen2.5-coder:7b'), 'the server was asked for qwen');
 		assert.deepStrictEqual(

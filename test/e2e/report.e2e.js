@@ -81,22 +81,9 @@ describe('ranking report', function () {
 	});
 
 	it('draws agreement per ranker, the picked ranks, the trend and consensus beside the reward model', async () => {
-		// On a loaded machine the development extension's commands reach the palette some seconds after
-		// the workbench shows: ask again until the command is there.
-		await h.until(
-			'the command in the palette',
-			async () => {
-				try {
-					await h.runCommand(wb.page, 'Best-of-N: Show Ranking Report', { timeout: 10000 });
-					return true;
-				} catch (e) {
-					await wb.page.keyboard.press('Escape');
-					return e;
-				}
-			},
-			{ timeout: 120000 },
-		);
-		const frame = h.webviewFrame(wb.page);
+		const tab = wb.page.locator('.tabs-container .tab', { hasText: 'Best-of-N: Ranking Report' });
+		await h.runCommandUntil(wb.page, 'Best-of-N: Show Ranking Report', tab, { timeout: 120000 });
+		const frame = await h.webviewTitled(wb.page, 'Best-of-N: Ranking Report');
 		try {
 			await frame.locator('h2', { hasText: 'Top-1 agreement per ranker' }).waitFor({ timeout: 60000 });
 		} catch (e) {

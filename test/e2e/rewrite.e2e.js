@@ -96,18 +96,6 @@ describe('e2e: rewrite a selection through the picker', function () {
 		if (modelDir) fs.rmSync(modelDir, { recursive: true, force: true });
 	});
 
-	/** Clicks the editor line showing `text` (putting the caret there) and selects it with Home, Shift+End. */
-	async function selectLine(text) {
-		const line = page
-			.locator('.editor-group-container.active .editor-instance .view-line', { hasText: text.replace(/ /g, '\u00a0') })
-			.first();
-		await line.click();
-		await page.keyboard.press('Home');
-		await page.keyboard.press('Shift+End');
-		// The selection is drawn as .selected-text over the selected line.
-		await page.locator('.editor-group-container.active .editor-instance .selected-text').first().waitFor();
-	}
-
 	/** "Best-of-N: Rewrite Selection…" from the palette, then the instruction into the box it opens. */
 	async function rewriteSelection(instruction) {
 		await h.startRewrite(page, { timeout: WAIT });
@@ -121,7 +109,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 	it('streams, ranks by the reward model, moves with the keyboard and digits, and applies with Enter', async () => {
 		await h.openFileFromExplorer(page, FILE);
 		await h.waitForEditorText(page, ORIGINAL);
-		await selectLine(ORIGINAL);
+		await h.selectLine(page, ORIGINAL);
 		await rewriteSelection(INSTRUCTION);
 
 		// The picker opens beside the editor; candidates appear while the model is still writing. The
@@ -232,7 +220,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 	it('Esc cancels a running rewrite and closes every request at the server', async () => {
 		fake.tokenDelayMs = 1000; // a candidate takes seconds: the run is surely going when Esc comes
 		const before = fake.requests.length;
-		await selectLine(LAST_LINE);
+		await h.selectLine(page, LAST_LINE);
 		await rewriteSelection('make it shorter');
 		await pickerTab().first().waitFor();
 		await until('the first request to stream', () => fake.openRequests > 0 && fake.requests.length > before);
@@ -240,7 +228,7 @@ describe('e2e: rewrite a selection through the picker', function () {
 		assert.strictEqual(await phase(), 'Generating…');
 
 		await page.keyboard.press('Escape');
-		await until('the picker to show the run cancelled', async () => (await phase()) === 'Cancelled', 5000);
+		await h.waitForPhase(picker, 'Cancelled', { timeout: 5000 });
 		await until('the server to see no open request', () => fake.openRequests === 0, 5000);
 		assert.deepStrictEqual([...new Set(await picker.locator('.list [role=option] .status').allTextContents())], ['cancelled']);
 		assert.ok(fake.requests.length - before < 4, 'cancel stopped the queued requests too');
