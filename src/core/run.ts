@@ -70,6 +70,8 @@ interface Slot {
 	finishedOrder?: number;
 	/** Stops this candidate's own request (where it has one to itself). */
 	stop?: AbortController;
+	/** Whether it has received anything but whitespace yet. */
+	hasWords?: boolean;
 }
 
 export interface RunResult {
@@ -312,11 +314,15 @@ export class BestOfNRun {
 
 	private addDelta(slot: Slot, delta: string): void {
 		if (slot.status !== 'streaming' && slot.status !== 'queued') return;
+		const first = !slot.hasWords && /\S/.test(delta);
+		if (first) slot.hasWords = true;
 		slot.raw += delta;
 		slot.stale = true;
 		this.held += delta.length;
 		if (this.held > this.heldLimit) return this.stopHolding(slot);
-		this.emitSoon();
+		// A candidate's first words are what the person waits for: shown at once; the rest is coalesced.
+		if (first) this.emit();
+		else this.emitSoon();
 	}
 
 	/** The candidate whose text crossed the run's cap: its request is stopped and its text let go. */

@@ -3,13 +3,13 @@ import * as vscode from 'vscode';
 import { parseWebviewMessage, type HostToWebview, type PickerState, type WebviewToHost } from '../core/protocol';
 import { Disposable } from './dispose';
 import { buildPickerHtml } from './pickerHtml';
-import { SnapshotSender } from './snapshotSender';
+import { pickerNews, SnapshotSender } from './snapshotSender';
 
 export interface PickerPanelLogger {
 	debug(message: string): void;
 }
 
-/** Streaming produces a snapshot per token batch; ten redraws a second is plenty for the eye. */
+/** Streaming produces a snapshot per token batch; ten redraws a second is plenty for the eye (news goes at once). */
 const POST_INTERVAL_MS = 100;
 
 function isPickerTab(tab: vscode.Tab): boolean {
@@ -68,6 +68,8 @@ export class PickerPanel extends Disposable {
 	private groupLocked = false;
 
 	private readonly sender: SnapshotSender<PickerState>;
+	/** The snapshot `update` was given last, to tell news from a stream growing. */
+	private lastUpdate: PickerState | undefined;
 
 	private constructor(
 		private readonly panel: vscode.WebviewPanel,
@@ -105,10 +107,14 @@ export class PickerPanel extends Disposable {
 		});
 	}
 
-	/** Posts at most every ~100 ms, always the newest snapshot, and nothing before `ready`. */
+	/**
+	 * Posts at most every ~100 ms, always the newest snapshot, and nothing before `ready`; news (a
+	 * candidate's first text, a score, a status) at once.
+	 */
 	update(state: PickerState): void {
 		if (this.isDisposed) return;
-		this.sender.update(state);
+		this.sender.update(state, pickerNews(this.lastUpdate, state));
+		this.lastUpdate = state;
 	}
 
 	/** The editor column the picker is in. */

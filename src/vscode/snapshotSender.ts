@@ -1,7 +1,9 @@
 /**
  * Delivers whole-state snapshots to a webview: nothing until it says `ready`, then at most one post
- * per interval, always the newest. Pure (timers are injected) so the picker's pacing is unit-tested.
+ * per interval, always the newest, except news, which goes out at once. Pure (timers are injected)
+ * so the picker's pacing is unit-tested.
  */
+import type { PickerState } from '../core/protocol';
 
 export interface Timers {
 	now(): number;
@@ -28,10 +30,18 @@ export class SnapshotSender<T> {
 		private readonly timers: Timers = realTimers,
 	) {}
 
-	/** Streaming produces many snapshots a second; only the newest matters, so older ones are dropped. */
-	update(value: T): void {
+	/**
+	 * Streaming produces many snapshots a second; only the newest matters, so older ones are dropped.
+	 * `news` (see `pickerNews`) is posted at once, without waiting out the interval.
+	 */
+	update(value: T, news = false): void {
 		this.latest = { value };
 		this.pending = true;
+		if (news && this.isReady) {
+			this.clearTimer();
+			this.flush();
+			return;
+		}
 		this.schedule();
 	}
 
@@ -79,4 +89,17 @@ export class SnapshotSender<T> {
 		this.timers.clearTimeout(this.timer);
 		this.timer = undefined;
 	}
+}
+
+/**
+ * Whether a snapshot shows something a person is waiting for: a new run or phase, a candidate's first
+ * text, a status or a score. Text growing in a stream is not news: it waits for the interval.
+ */
+export function pickerNews(previous: PickerState | undefined, next: PickerState): boolean {
+	if (!previous || previous.runId !== next.runId || previous.phase !== next.phase) return true;
+	const before = new Map(previous.candidates.map(c => [c.id, c]));
+	return next.candidates.some(c => {
+		const was = before.get(c.id);
+		return !was || was.status !== c.status || was.score !== c.score || (was.text === '' && c.text !== '');
+	});
 }

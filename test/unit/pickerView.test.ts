@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import type { CandidateView, PickerState } from '../../src/core/protocol';
 import { Disposable } from '../../src/vscode/dispose';
 import { buildPickerHtml } from '../../src/vscode/pickerHtml';
-import { SnapshotSender, type Timers } from '../../src/vscode/snapshotSender';
+import { pickerNews, SnapshotSender, type Timers } from '../../src/vscode/snapshotSender';
 import { DiffCache } from '../../src/webview/diffCache';
 import { keyAction, type KeyPress } from '../../src/webview/keyboard';
 import { restorePersisted } from '../../src/webview/persisted';
@@ -512,6 +512,51 @@ describe('snapshot sender', () => {
 		sender.notReady();
 		sender.ready();
 		assert.deepEqual(posted, [1, 2, 2]);
+	});
+	it('posts news at once, inside the interval, and paces the stream after it from there', () => {
+		const { timers, posted, sender } = setup();
+		sender.ready();
+		sender.update(1);
+		timers.advance(10);
+		sender.update(2);
+		sender.update(3, true);
+		assert.deepEqual(posted, [1, 3], 'news does not wait out the interval');
+		sender.update(4);
+		timers.advance(99);
+		assert.deepEqual(posted, [1, 3]);
+		timers.advance(1);
+		assert.deepEqual(posted, [1, 3, 4]);
+	});
+	it('holds news too until the webview is ready', () => {
+		const { posted, sender } = setup();
+		sender.update(1, true);
+		assert.deepEqual(posted, []);
+		sender.ready();
+		assert.deepEqual(posted, [1]);
+	});
+	it("calls a candidate's first text, a status, a score and a phase news, and more text of a stream not", () => {
+		const streaming = snapshot([cand(0, { status: 'streaming', text: '' }), cand(1, { status: 'streaming', text: 'a' })], {
+			phase: 'generating',
+		});
+		const more = snapshot([cand(0, { status: 'streaming', text: '' }), cand(1, { status: 'streaming', text: 'a b' })], {
+			phase: 'generating',
+		});
+		assert.equal(pickerNews(undefined, streaming), true);
+		assert.equal(pickerNews(streaming, more), false);
+		const firstText = snapshot([cand(0, { status: 'streaming', text: 'x' }), cand(1, { status: 'streaming', text: 'a b' })], {
+			phase: 'generating',
+		});
+		assert.equal(pickerNews(more, firstText), true);
+		const done = snapshot([cand(0, { status: 'done', text: 'x' }), cand(1, { status: 'streaming', text: 'a b' })], {
+			phase: 'generating',
+		});
+		assert.equal(pickerNews(firstText, done), true);
+		const scored = snapshot([cand(0, { status: 'done', text: 'x', score: 0.5 }), cand(1, { status: 'streaming', text: 'a b' })], {
+			phase: 'generating',
+		});
+		assert.equal(pickerNews(done, scored), true);
+		assert.equal(pickerNews(scored, { ...scored, phase: 'scoring' }), true);
+		assert.equal(pickerNews(scored, { ...scored, runId: scored.runId + 1 }), true);
 	});
 	it('posts nothing after dispose', () => {
 		const { timers, posted, sender } = setup();

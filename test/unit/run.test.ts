@@ -167,6 +167,28 @@ describe('BestOfNRun', () => {
 		assert.equal(at(state.candidates, 0).text, tokens.join('').trimEnd());
 	});
 
+	it("shows a candidate's first words at once, without waiting for the stream's coalescing", async () => {
+		let seenAtFirstWords: string | undefined;
+		let shownBeforeWords = '';
+		const gen: CandidateGenerator = {
+			async generate(_request, _signal, onDelta) {
+				onDelta('\n');
+				shownBeforeWords = latest;
+				onDelta('Hello');
+				// Synchronously: the snapshot with the first words was already handed out.
+				seenAtFirstWords = latest;
+				onDelta(' world');
+				return { text: '\nHello world' };
+			},
+		};
+		let latest = '';
+		const run = new BestOfNRun({ runId: 1, task, settings: settings({ candidates: 1 }), generator: gen, seed: 100 });
+		run.onState(s => (latest = s.candidates[0]?.text ?? ''));
+		await run.start();
+		assert.equal(shownBeforeWords, '', 'whitespace alone is not shown at once');
+		assert.equal(seenAtFirstWords, 'Hello');
+	});
+
 	it("passes on each candidate's server generation time, when the server gives one", async () => {
 		const generator: CandidateGenerator = {
 			generate: async request => ({ text: `text ${request.options.seed}`, evalMs: request.options.seed === 100 ? 250 : undefined }),
