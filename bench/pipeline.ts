@@ -54,8 +54,13 @@ export class ServerProcess {
 	}
 
 	/** Forgets what was recorded so far; returns it. */
-	take(): Array<{ receivedAt: number; finishedAt: number }> {
+	take(): Array<Omit<Extract<ServerMessage, { type: 'finished' }>, 'type'>> {
 		return this.finished.splice(0);
+	}
+
+	/** Lets the first tokens held (`hold` in the config) go out. */
+	release(): void {
+		this.child.send({ type: 'release' } satisfies ParentMessage);
 	}
 
 	stop(): void {

@@ -2,8 +2,9 @@
  * The model server of the benchmarks, in a process of its own (as a real Ollama would be, so the
  * extension's work never slows the server's clock and the other way round): the loopback Ollama of
  * the tests, pacing one word per `tokenDelayMs` per open stream, `parallel` streams at once. It tells
- * the parent, over the IPC channel, when each request arrived and when its last line went out, on the
- * shared wall clock (`epochMs`).
+ * the parent, over the IPC channel, when each request arrived, when its first token and its last
+ * line went out, on the shared wall clock (`epochMs`). With `hold`, every stream's first token waits
+ * for the parent's `release` (a server still evaluating the prompt), so the parent can be watching.
  */
 import { FakeOllama, type FakeRequest } from '../test/fixtures/fakeOllama';
 import { candidateText } from './text';
@@ -13,14 +14,24 @@ export interface ServerConfig {
 	readonly tokenDelayMs: number;
 	/** Words per candidate. */
 	readonly words: number;
+	/** Hold each stream's first token until `release`. */
+	readonly hold?: boolean;
 }
 
 export type ServerMessage =
 	| { readonly type: 'ready'; readonly url: string }
-	| { readonly type: 'finished'; readonly id: number; readonly receivedAt: number; readonly finishedAt: number }
+	| {
+			readonly type: 'finished';
+			readonly id: number;
+			readonly seed: number | undefined;
+			readonly receivedAt: number;
+			readonly firstTokenAt: number;
+			readonly finishedAt: number;
+	  }
 	| { readonly type: 'configured' };
 
-export type ParentMessage = { readonly type: 'configure'; readonly config: ServerConfig } | { readonly type: 'stop' };
+export type ParentMessage =
+	{ readonly type: 'configure'; readonly config: ServerConfig } | { readonly type: 'release' } | { readonly type: 'stop' };
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
 export function epochMs(): number {
@@ -31,6 +42,12 @@ if (require.main === module) {
 	const send = (m: ServerMessage) => process.send?.(m);
 	let words = 200;
 	const arrived = new Map<number, number>();
+	const firstToken = new Map<number, number>();
+	let held: { promise: Promise<void>; release: () => void } | undefined;
+	const release = () => {
+		held?.release();
+		held = undefined;
+	};
 	const server = new FakeOllama({
 		models: ['bench:latest'],
 		chunkSize: 'word',
@@ -38,16 +55,36 @@ if (require.main === module) {
 			arrived.set(request.id, epochMs());
 			return candidateText(request.seed ?? 0, words);
 		},
+		beforeChunk: async (request, index) => {
+			if (index !== 0) return;
+			if (held) await held.promise;
+			firstToken.set(request.id, epochMs());
+		},
 		onFinished: request =>
-			send({ type: 'finished', id: request.id, receivedAt: arrived.get(request.id) ?? request.receivedAt, finishedAt: epochMs() }),
+			send({
+				type: 'finished',
+				id: request.id,
+				seed: request.seed,
+				receivedAt: arrived.get(request.id) ?? request.receivedAt,
+				firstTokenAt: firstToken.get(request.id) ?? Number.NaN,
+				finishedAt: epochMs(),
+			}),
 	});
 	process.on('message', (m: ParentMessage) => {
 		if (m.type === 'configure') {
 			server.parallel = m.config.parallel;
 			server.tokenDelayMs = m.config.tokenDelayMs;
 			words = m.config.words;
+			release();
+			if (m.config.hold) {
+				let open = () => {};
+				held = { promise: new Promise<void>(resolve => (open = resolve)), release: () => open() };
+			}
 			send({ type: 'configured' });
+		} else if (m.type === 'release') {
+			release();
 		} else {
+			release();
 			void server.close().then(() => process.exit(0));
 		}
 	});

@@ -253,6 +253,33 @@ describe('fake Ollama server', () => {
 		assert.equal(fake.maxConcurrent, 3);
 	});
 
+	it('holds a stream before a chunk for as long as beforeChunk says: no headers, no bytes until then', async () => {
+		fake.respond = () => 'a b c';
+		let open = () => {};
+		const held = new Promise<void>(resolve => (open = resolve));
+		const seen: number[] = [];
+		fake.beforeChunk = async (_request, index) => {
+			seen.push(index);
+			if (index === 0) await held;
+		};
+		let headers = false;
+		const req = http.request(
+			`${url}/api/chat`,
+			{ method: 'POST', headers: { 'Content-Type': 'application/json' } },
+			() => (headers = true),
+		);
+		req.on('error', () => undefined);
+		req.end(JSON.stringify(chat('llama3.1:8b', 'x')));
+		await until('the first chunk held', () => seen.length === 1);
+		await new Promise(r => setTimeout(r, 50));
+		assert.equal(headers, false, 'nothing reaches the client while the first chunk is held');
+		open();
+		await until('the headers', () => headers);
+		await until('every chunk', () => seen.length === 3);
+		assert.deepEqual(seen, [0, 1, 2]);
+		req.destroy();
+	});
+
 	it('notices a client that goes away mid-stream at once and stops generating', async () => {
 		fake.tokenDelayMs = 10;
 		let produced = 0;
