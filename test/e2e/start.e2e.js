@@ -92,24 +92,8 @@ describe('e2e: the VS Code npm start serves', function () {
 		await h.openFileFromExplorer(page, FILE, { timeout: WAIT });
 		await h.waitForEditorText(page, 'return total;', { timeout: WAIT });
 		const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'select the text to rewrite first' });
-		// An installed extension's commands are listed as soon as the workbench has read its manifest;
-		// on a loaded machine the extension host may start seconds later, and running one before that
-		// ends in VS Code's "command … not found" dialog. Close it and try again, as a person would.
-		const notYet = page.locator('.monaco-dialog-box', { hasText: 'not found' });
-		await h.until(
-			'the toast',
-			async () => {
-				await h.runCommand(page, 'Best-of-N: Rewrite Selection…', { timeout: WAIT });
-				const seen = await Promise.race([
-					toast.waitFor({ state: 'visible', timeout: 10000 }).then(() => 'toast'),
-					notYet.waitFor({ state: 'visible', timeout: 10000 }).then(() => 'not yet'),
-				]).catch(() => 'nothing');
-				if (seen === 'not yet') await page.keyboard.press('Escape');
-				if (seen !== 'toast') await h.sleep(3000);
-				return seen === 'toast';
-			},
-			{ timeout: 2 * WAIT },
-		);
+		// The extension host may start seconds after the workbench lists the command: ask until it answers.
+		await h.runCommandUntil(page, 'Best-of-N: Rewrite Selection…', toast);
 		assert.ok(await toast.isVisible());
 		await h.screenshot(page, 'start-toast-empty-selection');
 	});
@@ -121,11 +105,8 @@ describe('e2e: the VS Code npm start serves', function () {
 		await h.startRewrite(page, { timeout: WAIT });
 		await h.giveInstruction(page, 'make it more concise', { timeout: WAIT });
 
-		const picker = h.webviewFrame(page);
-		await page.locator('.tabs-container .tab', { hasText: 'Best-of-N:' }).first().waitFor();
-		await h.until('the run to finish', async () => (await picker.locator('.status-row .phase').textContent()) === 'Done', {
-			timeout: WAIT,
-		});
+		const picker = await h.webviewTitled(page, 'Best-of-N: make it more concise');
+		await h.waitForPhase(picker, 'Done', { timeout: WAIT });
 		// The picker already shows the cleaned text: no preamble, fence or closing sentence.
 		assert.strictEqual((await picker.locator('pre.text-view').textContent()).trim(), CODE);
 		await h.screenshot(page, 'start-picker-chatty-reply');
