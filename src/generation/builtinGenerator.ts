@@ -25,6 +25,7 @@ import { BestOfNError, cancelledError, errorMessage } from '../core/errors';
 import type { CandidateSink, GenerationBackend, GenerationRequest, GenerationResult, ServerModel } from '../core/generation';
 import { nullLogger, type Logger } from '../core/logger';
 import { BUILTIN_HOST } from '../core/settings';
+import { WorkerConnection } from '../core/workerConnection';
 import type { LoadProgress } from '../core/reward';
 
 export interface BuiltinGeneratorOptions {
@@ -47,15 +48,6 @@ export interface GenerationSpeed {
 }
 
 type Reply = Extract<BuiltinWorkerToHost, { type: 'loaded' | 'generated' }>;
-type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-type Request = OmitEach<Exclude<HostToBuiltinWorker, { type: 'cancel' }>, 'id'>;
-
-interface Pending {
-	resolve(reply: Reply): void;
-	reject(error: unknown): void;
-	onProgress?: (p: LoadProgress) => void;
-	onDelta?: (row: number, text: string) => void;
-}
 
 interface LoadState {
 	readonly promise: Promise<BuiltinModelInfo>;
@@ -73,125 +65,17 @@ function workerCrashed(reason: string): BestOfNError {
 }
 
 /**
- * How long a stopping worker may take to end the generation step it is in before it is terminated
- * anyway (one token of a small model takes milliseconds to a second on a busy CPU).
+ * One generator worker thread and the calls sent to it, with the model load it shares among callers.
+ * Every call is let end before the thread is terminated: a close asks the worker to cancel them, and
+ * it answers at the next token.
  */
-const STOP_GRACE_MS = 10_000;
-
-/** One worker thread and the calls sent to it; once closed it is never reused. */
-class Connection {
-	readonly worker: Worker;
-	readonly pending = new Map<number, Pending>();
+class Connection extends WorkerConnection<HostToBuiltinWorker, BuiltinWorkerToHost, Reply> {
+	declare readonly worker: Worker;
 	load: LoadState | undefined;
-	closed = false;
-	private exited = false;
-	/** Calls the closed worker is still ending; it is terminated once they are answered. */
-	private draining: Set<number> | undefined;
-	private drainTimer: NodeJS.Timeout | undefined;
 
-	constructor(
-		workerPath: string,
-		private readonly logger: Logger,
-		private readonly nextId: () => number,
-		private readonly onClosed: (conn: Connection) => void,
-		private readonly onExited: (conn: Connection) => void,
-	) {
-		this.worker = new Worker(workerPath, { name: GENERATOR_THREAD, execArgv: [], stdout: true, stderr: true });
-		this.worker.stdout.on('data', (chunk: Buffer) => this.logger.debug(`[generator worker] ${String(chunk).trimEnd()}`));
-		this.worker.stderr.on('data', (chunk: Buffer) => this.logger.warn(`[generator worker] ${String(chunk).trimEnd()}`));
-		this.worker.on('message', (m: BuiltinWorkerToHost) => this.receive(m));
-		this.worker.on('error', e => this.crash(errorMessage(e)));
-		this.worker.on('exit', code => {
-			this.exited = true;
-			clearTimeout(this.drainTimer);
-			this.crash(`exit code ${code}`);
-			this.onExited(this);
-		});
-		this.worker.unref();
-	}
-
-	/** Sends a request; `id` is handed out before the answer so that the caller can cancel it. */
-	call(request: Request, handlers: Pick<Pending, 'onProgress' | 'onDelta'> = {}): { id: number; reply: Promise<Reply> } {
-		const id = this.nextId();
-		if (this.closed) return { id, reply: Promise.reject(workerCrashed('it had already stopped')) };
-		const reply = new Promise<Reply>((resolve, reject) => {
-			this.pending.set(id, { resolve, reject, ...handlers });
-			this.worker.ref();
-			this.worker.postMessage({ ...request, id });
-		});
-		return { id, reply };
-	}
-
+	/** Stops call `id` (only `rows` of its batch, when given) at the next token. */
 	cancel(id: number, rows?: readonly number[]): void {
-		if (!this.closed) this.worker.postMessage({ type: 'cancel', id, ...(rows ? { rows } : {}) } satisfies HostToBuiltinWorker);
-	}
-
-	private receive(m: BuiltinWorkerToHost): void {
-		if (this.draining) {
-			if (m.type !== 'progress' && m.type !== 'delta' && this.draining.delete(m.id) && this.draining.size === 0) this.terminate();
-			return;
-		}
-		const p = this.pending.get(m.id);
-		if (!p) return;
-		switch (m.type) {
-			case 'progress':
-				p.onProgress?.(m.progress);
-				return;
-			case 'delta':
-				p.onDelta?.(m.row, m.text);
-				return;
-			case 'loaded':
-			case 'generated':
-				this.settle(m.id);
-				p.resolve(m);
-				return;
-			case 'error':
-				this.settle(m.id);
-				p.reject(new BestOfNError(m.kind, m.message, { setting: m.setting }));
-				return;
-			default: {
-				const unknown: never = m;
-				this.logger.error(`generator worker: unknown message ${JSON.stringify(unknown)}`);
-			}
-		}
-	}
-
-	private settle(id: number): void {
-		this.pending.delete(id);
-		if (this.pending.size === 0 && !this.closed) this.worker.unref();
-	}
-
-	private crash(reason: string): void {
-		if (this.closed) return;
-		this.logger.error(`generator worker stopped unexpectedly: ${reason}`);
-		this.close(workerCrashed(reason));
-	}
-
-	close(error: BestOfNError): void {
-		if (this.closed) return;
-		this.closed = true;
-		const ids = [...this.pending.keys()];
-		const calls = [...this.pending.values()];
-		this.pending.clear();
-		for (const p of calls) p.reject(error);
-		this.onClosed(this);
-		if (this.exited || ids.length === 0) {
-			this.terminate();
-			return;
-		}
-		// Terminating the thread while onnxruntime runs a step on it can abort the whole process (a native
-		// exception escapes as the thread is torn down), and with it the extension host. So the calls in
-		// flight are cancelled first: the worker ends them at the next token and answers, and only then is
-		// the thread terminated (or after a grace period, if it never answers).
-		this.draining = new Set(ids);
-		for (const id of ids) this.worker.postMessage({ type: 'cancel', id } satisfies HostToBuiltinWorker);
-		this.drainTimer = setTimeout(() => this.terminate(), STOP_GRACE_MS);
-	}
-
-	private terminate(): void {
-		clearTimeout(this.drainTimer);
-		this.draining = undefined;
-		void this.worker.terminate();
+		this.send({ type: 'cancel', id, ...(rows ? { rows } : {}) });
 	}
 }
 
@@ -377,7 +261,10 @@ export class BuiltinGenerator implements GenerationBackend {
 				seed: request.options.seed,
 			};
 			const handlers = [...Array(rows).keys()].map(row);
-			const { id, reply } = conn.call({ type: 'generate', batch }, { onDelta: (r, text) => handlers[r]?.delta(text) });
+			const { id, reply } = conn.call(
+				{ type: 'generate', batch },
+				{ drain: true, onUpdate: m => (m.type === 'delta' ? handlers[m.row]?.delta(m.text) : undefined) },
+			);
 			control.cancelRow = r => conn.cancel(id, [r]);
 			const result = await raceAbort(reply, signal, () => conn.cancel(id));
 			if (result.type !== 'generated')
@@ -430,7 +317,10 @@ export class BuiltinGenerator implements GenerationBackend {
 		const started = Date.now();
 		const listeners = new Set<(p: LoadProgress) => void>();
 		const promise = conn
-			.call({ type: 'load', request: this.options.request }, { onProgress: p => listeners.forEach(l => l(p)) })
+			.call(
+				{ type: 'load', request: this.options.request },
+				{ drain: true, onUpdate: m => (m.type === 'progress' ? listeners.forEach(l => l(m.progress)) : undefined) },
+			)
 			.reply.then(
 				reply => {
 					state.settled = true;
@@ -456,18 +346,28 @@ export class BuiltinGenerator implements GenerationBackend {
 	private connection(): Connection {
 		if (!this.conn) {
 			try {
-				this.conn = new Connection(
-					path.resolve(this.options.workerPath),
-					this.logger,
-					() => ++this.lastId,
-					closed => {
-						if (this.conn === closed) this.conn = undefined;
+				const worker = new Worker(path.resolve(this.options.workerPath), {
+					name: GENERATOR_THREAD,
+					execArgv: [],
+					stdout: true,
+					stderr: true,
+				});
+				const conn: Connection = new Connection(worker, {
+					name: 'generator worker',
+					logger: this.logger,
+					nextId: () => ++this.lastId,
+					isAnswer: (m): m is Reply => m.type === 'loaded' || m.type === 'generated',
+					crashed: workerCrashed,
+					cancel: id => ({ type: 'cancel', id }),
+					onClosed: () => {
+						if (this.conn === conn) this.conn = undefined;
 					},
-					exited => {
-						this.threads.delete(exited);
-						this.logger.debug(`generator worker thread ${exited.worker.threadId} exited`);
+					onExited: () => {
+						this.threads.delete(conn);
+						this.logger.debug(`generator worker thread ${conn.worker.threadId} exited`);
 					},
-				);
+				});
+				this.conn = conn;
 				this.threads.add(this.conn);
 			} catch (e) {
 				throw new BestOfNError('worker-crashed', `The built-in model's worker could not start (${errorMessage(e)}).`, { cause: e });

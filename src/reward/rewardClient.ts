@@ -11,6 +11,7 @@ import { BestOfNError, cancelledError, errorMessage } from '../core/errors';
 import { nullLogger, type Logger } from '../core/logger';
 import type { LoadProgress, RewardModelInfo, RewardPair, RewardScorer } from '../core/reward';
 import type { HostToWorker, LoadRequest, WorkerToHost } from '../core/workerProtocol';
+import { WorkerConnection } from '../core/workerConnection';
 import { loadRewardModel, type LoadedRewardModel } from './scorer';
 
 export interface RewardWorkerClientOptions {
@@ -23,24 +24,6 @@ export interface RewardWorkerClientOptions {
 }
 
 type Reply = Extract<WorkerToHost, { type: 'loaded' | 'scores' }>;
-/** `Omit` applied to each member of a union (plain `Omit` would merge the members). */
-type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** A request as the client builds it; the connection adds the id. */
-type Request = OmitEach<HostToWorker, 'id'>;
-
-interface Pending {
-	resolve(reply: Reply): void;
-	reject(error: unknown): void;
-	onProgress?: (p: LoadProgress) => void;
-	/** A score runs onnxruntime on the worker's thread (a load may be a download: it is not waited for). */
-	readonly scoring: boolean;
-}
-
-/**
- * How long a closed worker may take to finish the score it is computing before it is terminated
- * anyway (a batch of a base-sized model takes seconds on a busy CPU).
- */
-const STOP_GRACE_MS = 10_000;
 
 interface LoadState {
 	readonly promise: Promise<RewardModelInfo>;
@@ -57,114 +40,10 @@ function workerCrashed(reason: string): BestOfNError {
 	);
 }
 
-/** One worker thread and the calls sent to it; once closed it is never reused. */
-class Connection {
-	readonly worker: Worker;
-	readonly pending = new Map<number, Pending>();
+/** One reward worker thread and the calls sent to it, with the model load it shares among callers. */
+class Connection extends WorkerConnection<HostToWorker, WorkerToHost, Reply> {
+	declare readonly worker: Worker;
 	load: LoadState | undefined;
-	closed = false;
-	private exited = false;
-	/** Scores the closed worker is still computing; it is terminated once they are answered. */
-	private draining: Set<number> | undefined;
-	private drainTimer: NodeJS.Timeout | undefined;
-
-	constructor(
-		workerPath: string,
-		private readonly logger: Logger,
-		private readonly nextId: () => number,
-		private readonly onClosed: (conn: Connection) => void,
-	) {
-		// execArgv []: the bundle needs no loader, and flags of the host process (inspector ports,
-		// `--import tsx` under tests) are not meant for this thread. Output goes to the log.
-		this.worker = new Worker(workerPath, { execArgv: [], stdout: true, stderr: true });
-		this.worker.stdout.on('data', (chunk: Buffer) => this.logger.debug(`[reward worker] ${String(chunk).trimEnd()}`));
-		this.worker.stderr.on('data', (chunk: Buffer) => this.logger.warn(`[reward worker] ${String(chunk).trimEnd()}`));
-		this.worker.on('message', (m: WorkerToHost) => this.receive(m));
-		this.worker.on('error', e => this.crash(errorMessage(e)));
-		this.worker.on('exit', code => {
-			this.exited = true;
-			clearTimeout(this.drainTimer);
-			this.crash(`exit code ${code}`);
-		});
-		this.worker.on('messageerror', e => this.logger.error(`reward worker: unreadable message: ${errorMessage(e)}`));
-		this.worker.unref();
-	}
-
-	call(request: Request, onProgress?: (p: LoadProgress) => void): Promise<Reply> {
-		if (this.closed) return Promise.reject(workerCrashed('it had already stopped'));
-		const id = this.nextId();
-		return new Promise<Reply>((resolve, reject) => {
-			this.pending.set(id, { resolve, reject, onProgress, scoring: request.type === 'score' });
-			// Keep the host process alive only while a call is in flight; an idle warm worker does not.
-			this.worker.ref();
-			const message: HostToWorker = { ...request, id };
-			this.worker.postMessage(message);
-		});
-	}
-
-	private receive(m: WorkerToHost): void {
-		if (this.draining) {
-			if (m.type !== 'progress' && this.draining.delete(m.id) && this.draining.size === 0) this.terminate();
-			return;
-		}
-		const p = this.pending.get(m.id);
-		if (!p) return; // an answer to a call whose caller gave up
-		switch (m.type) {
-			case 'progress':
-				p.onProgress?.(m.progress);
-				return;
-			case 'loaded':
-			case 'scores':
-				this.settle(m.id);
-				p.resolve(m);
-				return;
-			case 'error':
-				this.settle(m.id);
-				p.reject(new BestOfNError(m.kind, m.message, { setting: m.setting }));
-				return;
-			default: {
-				const unknown: never = m;
-				this.logger.error(`reward worker: unknown message ${JSON.stringify(unknown)}`);
-			}
-		}
-	}
-
-	private settle(id: number): void {
-		this.pending.delete(id);
-		if (this.pending.size === 0 && !this.closed) this.worker.unref();
-	}
-
-	private crash(reason: string): void {
-		if (this.closed) return;
-		this.logger.error(`reward worker stopped unexpectedly: ${reason}`);
-		this.close(workerCrashed(reason));
-	}
-
-	/** Rejects every call in flight with `error` and terminates the thread (idempotent). */
-	close(error: BestOfNError): void {
-		if (this.closed) return;
-		this.closed = true;
-		const scoring = [...this.pending].filter(([, p]) => p.scoring).map(([id]) => id);
-		const calls = [...this.pending.values()];
-		this.pending.clear();
-		for (const p of calls) p.reject(error);
-		this.onClosed(this);
-		if (this.exited || scoring.length === 0) {
-			this.terminate();
-			return;
-		}
-		// Terminating the thread while onnxruntime runs on it can abort the whole process (a native
-		// exception escapes as the thread is torn down), and with it the extension host: a score in
-		// flight is let finish (its answer goes nowhere) and then the thread is terminated.
-		this.draining = new Set(scoring);
-		this.drainTimer = setTimeout(() => this.terminate(), STOP_GRACE_MS);
-	}
-
-	private terminate(): void {
-		clearTimeout(this.drainTimer);
-		this.draining = undefined;
-		void this.worker.terminate();
-	}
 }
 
 export class RewardWorkerClient implements RewardScorer {
@@ -201,7 +80,8 @@ export class RewardWorkerClient implements RewardScorer {
 		try {
 			const { conn } = await this.loaded(signal);
 			// An abort drops the result: the worker finishes the batch and its answer is ignored.
-			const reply = await raceAbort(conn.call({ type: 'score', pairs }), signal);
+			// A score runs onnxruntime on the worker's thread: a close waits for it (a load, which may be a download, is not waited for).
+			const reply = await raceAbort(conn.call({ type: 'score', pairs }, { drain: true }).reply, signal);
 			if (reply.type !== 'scores')
 				throw new BestOfNError('reward-failed', `The reward worker answered a score request with "${reply.type}".`);
 			return reply.scores;
@@ -249,8 +129,8 @@ export class RewardWorkerClient implements RewardScorer {
 		const started = Date.now();
 		const listeners = new Set<(p: LoadProgress) => void>();
 		const promise = conn
-			.call({ type: 'load', request: this.options.request }, p => listeners.forEach(l => l(p)))
-			.then(
+			.call({ type: 'load', request: this.options.request }, { onUpdate: m => listeners.forEach(l => l(m.progress)) })
+			.reply.then(
 				reply => {
 					state.settled = true;
 					if (reply.type !== 'loaded')
@@ -275,14 +155,20 @@ export class RewardWorkerClient implements RewardScorer {
 	private connection(): Connection {
 		if (!this.conn) {
 			try {
-				this.conn = new Connection(
-					path.resolve(this.options.workerPath),
-					this.logger,
-					() => ++this.lastId,
-					closed => {
-						if (this.conn === closed) this.conn = undefined;
+				// execArgv []: the bundle needs no loader, and flags of the host process (inspector ports,
+				// `--import tsx` under tests) are not meant for this thread. Output goes to the log.
+				const worker = new Worker(path.resolve(this.options.workerPath), { execArgv: [], stdout: true, stderr: true });
+				const conn: Connection = new Connection(worker, {
+					name: 'reward worker',
+					logger: this.logger,
+					nextId: () => ++this.lastId,
+					isAnswer: (m): m is Reply => m.type === 'loaded' || m.type === 'scores',
+					crashed: workerCrashed,
+					onClosed: () => {
+						if (this.conn === conn) this.conn = undefined;
 					},
-				);
+				});
+				this.conn = conn;
 			} catch (e) {
 				throw new BestOfNError(
 					'worker-crashed',
