@@ -105,6 +105,8 @@ describe('Load: runs back to back and overlapping leave nothing behind', functio
 		await set('ranker', 'reward');
 		await set('rewardModel', modelDir);
 		await set('rewardIdleMinutes', 0.02); // the worker goes 1.2 s after the last run: a worker still there is a leak
+		// The same for the built-in generator's worker, including one an earlier suite left loaded.
+		await set('builtin.idleMinutes', 0.02);
 	});
 
 	after(async () => {
@@ -221,7 +223,6 @@ describe('Load: runs back to back and overlapping leave nothing behind', functio
 		await set('backend', 'builtin');
 		await set('builtin.model', builtinDir);
 		await set('builtin.dtype', 'fp32');
-		await set('builtin.idleMinutes', 0.02); // as the reward worker: a generator thread still there is a leak
 		await set('maxTokens', 16); // the random-weight model writes to the limit: every candidate is cut
 		const hosts = await load('builtin');
 		assert.deepEqual(hosts, new Set(['this machine (built-in model)']), 'the built-in model generated every run');
