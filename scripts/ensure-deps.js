@@ -23,6 +23,13 @@ function needsInstall() {
 function ensureDeps() {
 	const why = needsInstall();
 	if (!why) return;
+	// A node_modules linked from another checkout is that checkout's install: npm ci would empty it
+	// under whoever else uses it. Say so and leave it to its owner.
+	const modules = path.join(ROOT, 'node_modules');
+	if (fs.existsSync(modules) && fs.lstatSync(modules).isSymbolicLink()) {
+		console.log(`[ensure-deps] ${why}, but node_modules is a link to ${fs.realpathSync(modules)}: not reinstalling through it.`);
+		return;
+	}
 	// With a lockfile, `npm ci`: exactly the locked tree, and it never rewrites package-lock.json
 	// (it fails instead when package.json and the lock disagree, which is the committer's to fix).
 	const command = fs.existsSync(path.join(ROOT, 'package-lock.json')) ? 'ci' : 'install';
