@@ -67,7 +67,8 @@ async function main(): Promise<void> {
 	const server = await ServerProcess.start();
 	try {
 		await worker.load(new AbortController().signal);
-		const words = 200;
+		// --quick: shorter candidates (half the server's span); ratios are within one run either way.
+		const words = quick ? 100 : 200;
 		const tokenDelayMs = 10;
 		const pair = typicalPair(words);
 		// Warm both paths (first runs allocate), then "one score" is raw onnxruntime on a typical pair.
@@ -109,7 +110,9 @@ async function main(): Promise<void> {
 			],
 		});
 	}
-	if (!wants(7)) {
+	// --quick leaves out the built-in generator unless asked for (--only 7): loading its 2 GB model
+	// alone takes a good part of the two minutes. `npm run bench:generation -- --tiny` is its quick check.
+	if (!wants(7) || (quick && !only?.has(7))) {
 		writeResults(Date.now() - started, modelBytes);
 		return;
 	}
@@ -265,7 +268,10 @@ function variants(bertDir: string, debertaDir: string | undefined): Variant[] {
 			'BERT-base fp32',
 			bertDir,
 			'fp32',
-			['worker', 'worker-cold', 'transformers', 'onnxruntime-file', 'onnxruntime-external'],
+			// --quick: ours and the last change's before; the older befores (no warm-up, transformers.js) in the full run.
+			quick
+				? ['worker', 'onnxruntime-file', 'onnxruntime-external']
+				: ['worker', 'worker-cold', 'transformers', 'onnxruntime-file', 'onnxruntime-external'],
 			lengths,
 		),
 		model('BERT-base 8-bit', bertDir, 'q8', ['worker']),
