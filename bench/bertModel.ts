@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { attrInt, attrInts, DataType, valueInfo } from '../test/fixtures/onnxProto';
-import { ensureModelFolder, GraphBuilder, mulberry32, writeJson, type Precision } from './onnxGraph';
+import { ensureModelFolder, GraphBuilder, mulberry32, writeJson, writerMain, type Precision } from './onnxGraph';
 
 export interface BertShape {
 	readonly layers: number;
@@ -238,15 +238,4 @@ function writeModel(file: string, s: BertShape, precision: Precision): void {
 	g.write(file, 'bert_reward', inputs, [valueInfo('logits', FLOAT, ['batch', 1])]);
 }
 
-if (require.main === module) {
-	const args = process.argv.slice(2);
-	const at = args.indexOf('--layers');
-	const out = args.find((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
-	if (!out) {
-		console.error('usage: npx tsx bench/bertModel.ts OUTDIR [--layers N]');
-		process.exit(2);
-	}
-	const shape = at >= 0 ? { ...BERT_BASE, layers: Number(args[at + 1]) } : BERT_BASE;
-	const t0 = Date.now();
-	console.log(ensureBertRewardModel(path.resolve(out), shape), `${Date.now() - t0} ms`);
-}
+if (require.main === module) writerMain('bertModel.ts', BERT_BASE, ensureBertRewardModel);

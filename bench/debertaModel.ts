@@ -25,7 +25,7 @@
 import * as path from 'node:path';
 import { attrInt, attrInts, DataType, valueInfo } from '../test/fixtures/onnxProto';
 import { corpusWordCounts } from './bertModel';
-import { ensureModelFolder, GraphBuilder, mulberry32, writeJson, type Precision } from './onnxGraph';
+import { ensureModelFolder, GraphBuilder, mulberry32, writeJson, writerMain, type Precision } from './onnxGraph';
 
 export interface DebertaShape {
 	readonly layers: number;
@@ -330,15 +330,4 @@ function writeModel(file: string, s: DebertaShape, precision: Precision): void {
 	g.write(file, 'deberta_v2_reward', inputs, [valueInfo('logits', FLOAT, ['batch', 1])]);
 }
 
-if (require.main === module) {
-	const args = process.argv.slice(2);
-	const at = args.indexOf('--layers');
-	const out = args.find((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
-	if (!out) {
-		console.error('usage: npx tsx bench/debertaModel.ts OUTDIR [--layers N]');
-		process.exit(2);
-	}
-	const shape = at >= 0 ? { ...DEBERTA_V3_BASE, layers: Number(args[at + 1]) } : DEBERTA_V3_BASE;
-	const t0 = Date.now();
-	console.log(ensureDebertaRewardModel(path.resolve(out), shape), `${Date.now() - t0} ms`);
-}
+if (require.main === module) writerMain('debertaModel.ts', DEBERTA_V3_BASE, ensureDebertaRewardModel);

@@ -284,3 +284,23 @@ function varint(value: number): number[] {
 	} while (v);
 	return out;
 }
+
+/**
+ * `npx tsx bench/<writer>.ts OUTDIR [--layers N]`: writes `shape` (with N layers) into OUTDIR and prints
+ * the folder and the time it took. Shared by the model writers' command lines.
+ */
+export function writerMain<S extends { readonly layers: number }>(
+	script: string,
+	shape: S,
+	ensure: (dir: string, shape: S) => string,
+): void {
+	const args = process.argv.slice(2);
+	const at = args.indexOf('--layers');
+	const out = args.find((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
+	if (!out) {
+		console.error(`usage: npx tsx bench/${script} OUTDIR [--layers N]`);
+		process.exit(2);
+	}
+	const t0 = Date.now();
+	console.log(ensure(path.resolve(out), at >= 0 ? { ...shape, layers: Number(args[at + 1]) } : shape), `${Date.now() - t0} ms`);
+}

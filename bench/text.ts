@@ -1,4 +1,5 @@
 /** The benchmark's input: a paragraph to rewrite and candidate rewrites of a chosen length. */
+import { mulberry32 } from './onnxGraph';
 
 export const INSTRUCTION = 'Rewrite this documentation so that a new contributor understands it on first reading.';
 
@@ -20,17 +21,6 @@ needed kept warm between runs and unloaded after a quiet period to give memory b
 prompt before any of the response because the response is what is judged quantized weights are scored one at a time`
 	.split(/\s+/)
 	.filter(Boolean);
-
-function mulberry32(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 /** `words` words of prose, different for each seed, in sentences. */
 export function candidateText(seed: number, words: number): string {
