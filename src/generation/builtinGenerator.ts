@@ -26,6 +26,7 @@ import type { CandidateSink, GenerationBackend, GenerationRequest, GenerationRes
 import { nullLogger, type Logger } from '../core/logger';
 import { BUILTIN_HOST } from '../core/settings';
 import { WorkerConnection } from '../core/workerConnection';
+import { IdleClock, raceAbort, SharedLoad } from '../core/workerLifetime';
 import type { LoadProgress } from '../core/reward';
 
 export interface BuiltinGeneratorOptions {
@@ -49,14 +50,6 @@ export interface GenerationSpeed {
 
 type Reply = Extract<BuiltinWorkerToHost, { type: 'loaded' | 'generated' }>;
 
-interface LoadState {
-	readonly promise: Promise<BuiltinModelInfo>;
-	readonly listeners: Set<(p: LoadProgress) => void>;
-	/** Callers still waiting; when the last one cancels an unfinished load, the worker goes. */
-	waiters: number;
-	settled: boolean;
-}
-
 function workerCrashed(reason: string): BestOfNError {
 	return new BestOfNError(
 		'worker-crashed',
@@ -71,7 +64,7 @@ function workerCrashed(reason: string): BestOfNError {
  */
 class Connection extends WorkerConnection<HostToBuiltinWorker, BuiltinWorkerToHost, Reply> {
 	declare readonly worker: Worker;
-	load: LoadState | undefined;
+	load: SharedLoad<BuiltinModelInfo> | undefined;
 
 	/** Stops call `id` (only `rows` of its batch, when given) at the next token. */
 	cancel(id: number, rows?: readonly number[]): void {
@@ -100,9 +93,8 @@ export class BuiltinGenerator implements GenerationBackend {
 	private conn: Connection | undefined;
 	/** Threads started and not yet exited: the open connection's, and any still ending. */
 	private readonly threads = new Set<Connection>();
-	private idleTimer: NodeJS.Timeout | undefined;
-	private idleAfter: number;
-	private active = 0;
+	/** Runs while no call is in progress. */
+	private readonly idle: IdleClock;
 	private lastId = 0;
 	private disposed = false;
 	private waiting: Waiting[] = [];
@@ -114,22 +106,17 @@ export class BuiltinGenerator implements GenerationBackend {
 
 	constructor(private readonly options: BuiltinGeneratorOptions) {
 		this.logger = options.logger ?? nullLogger;
-		this.idleAfter = options.idleMs;
+		this.idle = new IdleClock(options.idleMs, ms => this.stop(`idle for ${ms} ms`));
 		this.batch = options.batch ?? true;
 	}
 
 	/** How long an idle worker lives. A change restarts the clock of a worker idle now (0 stops it). */
 	get idleMs(): number {
-		return this.idleAfter;
+		return this.idle.ms;
 	}
 
 	set idleMs(ms: number) {
-		if (ms === this.idleAfter) return;
-		this.idleAfter = ms;
-		if (this.active > 0 || !this.conn || this.disposed) return;
-		clearTimeout(this.idleTimer);
-		this.idleTimer = undefined;
-		this.scheduleIdle();
+		this.idle.ms = ms;
 	}
 
 	/** Whether a worker thread is alive: started and not yet exited (the model's memory is freed on exit). */
@@ -150,11 +137,11 @@ export class BuiltinGenerator implements GenerationBackend {
 
 	/** Loads the model (once per worker; every caller shares the load). */
 	async load(signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<BuiltinModelInfo> {
-		this.begin();
+		this.idle.begin();
 		try {
 			return await this.loaded(signal, onProgress).then(l => l.info);
 		} finally {
-			this.end();
+			this.idle.end();
 		}
 	}
 
@@ -200,7 +187,7 @@ export class BuiltinGenerator implements GenerationBackend {
 
 	dispose(): void {
 		this.disposed = true;
-		clearTimeout(this.idleTimer);
+		this.idle.stop();
 		for (const w of this.waiting.splice(0)) w.reject(cancelledError());
 		this.stop('disposed');
 	}
@@ -249,7 +236,7 @@ export class BuiltinGenerator implements GenerationBackend {
 		control: BatchControl,
 		row: (index: number) => { delta(text: string): void; finished(r: GenerationResult): void },
 	): Promise<void> {
-		this.begin();
+		this.idle.begin();
 		try {
 			const { conn } = await this.loaded(signal);
 			const batch: BatchRequest = {
@@ -275,7 +262,7 @@ export class BuiltinGenerator implements GenerationBackend {
 			);
 		} finally {
 			control.cancelRow = undefined;
-			this.end();
+			this.idle.end();
 		}
 	}
 
@@ -296,51 +283,36 @@ export class BuiltinGenerator implements GenerationBackend {
 	): Promise<{ info: BuiltinModelInfo; conn: Connection }> {
 		if (signal.aborted || this.disposed) throw cancelledError();
 		const conn = this.connection();
-		const state = (conn.load ??= this.startLoad(conn));
-		state.waiters++;
-		if (onProgress) state.listeners.add(onProgress);
-		let waiting = true;
-		try {
-			const info = await raceAbort(state.promise, signal, () => {
-				waiting = false;
-				// Terminating the thread is the only way to stop a download in progress.
-				if (--state.waiters === 0 && !state.settled) this.stop('load cancelled', conn);
-			});
-			return { info, conn };
-		} finally {
-			if (waiting) state.waiters--;
-			if (onProgress) state.listeners.delete(onProgress);
-		}
+		const load = (conn.load ??= this.startLoad(conn));
+		const info = await load.join(signal, onProgress, () => this.stop('load cancelled', conn));
+		return { info, conn };
 	}
 
-	private startLoad(conn: Connection): LoadState {
+	private startLoad(conn: Connection): SharedLoad<BuiltinModelInfo> {
 		const started = Date.now();
-		const listeners = new Set<(p: LoadProgress) => void>();
-		const promise = conn
-			.call(
-				{ type: 'load', request: this.options.request },
-				{ drain: true, onUpdate: m => (m.type === 'progress' ? listeners.forEach(l => l(m.progress)) : undefined) },
-			)
-			.reply.then(
-				reply => {
-					state.settled = true;
-					if (reply.type !== 'loaded')
-						throw new BestOfNError('builtin-failed', `The generator worker answered a load with "${reply.type}".`);
-					this.logger.info(
-						`built-in model ${reply.info.id} loaded in ${Date.now() - started} ms (${reply.info.modelType}, ${reply.info.source})`,
-					);
-					return reply.info;
-				},
-				(e: unknown) => {
-					state.settled = true;
-					// A failed load is not memoized: the next call asks again (the cause may be fixed).
-					if (conn.load === state) conn.load = undefined;
-					throw e;
-				},
-			);
-		promise.catch(() => {});
-		const state: LoadState = { promise, listeners, waiters: 0, settled: false };
-		return state;
+		const load: SharedLoad<BuiltinModelInfo> = new SharedLoad(progress =>
+			conn
+				.call(
+					{ type: 'load', request: this.options.request },
+					{ drain: true, onUpdate: m => (m.type === 'progress' ? progress(m.progress) : undefined) },
+				)
+				.reply.then(
+					reply => {
+						if (reply.type !== 'loaded')
+							throw new BestOfNError('builtin-failed', `The generator worker answered a load with "${reply.type}".`);
+						this.logger.info(
+							`built-in model ${reply.info.id} loaded in ${Date.now() - started} ms (${reply.info.modelType}, ${reply.info.source})`,
+						);
+						return reply.info;
+					},
+					(e: unknown) => {
+						// A failed load is not memoized: the next call asks again (the cause may be fixed).
+						if (conn.load === load) conn.load = undefined;
+						throw e;
+					},
+				),
+		);
+		return load;
 	}
 
 	private connection(): Connection {
@@ -382,47 +354,4 @@ export class BuiltinGenerator implements GenerationBackend {
 		this.logger.debug(`generator worker stopped: ${reason}`);
 		conn.close(cancelledError());
 	}
-
-	private begin(): void {
-		this.active++;
-		clearTimeout(this.idleTimer);
-		this.idleTimer = undefined;
-	}
-
-	private end(): void {
-		if (--this.active > 0) return;
-		clearTimeout(this.idleTimer);
-		this.scheduleIdle();
-	}
-
-	private scheduleIdle(): void {
-		const ms = this.idleAfter;
-		if (ms <= 0 || this.disposed) return;
-		this.idleTimer = setTimeout(() => {
-			if (this.active === 0) this.stop(`idle for ${ms} ms`);
-		}, ms);
-		this.idleTimer.unref();
-	}
-}
-
-/** Resolves or rejects like `promise`, or rejects with `cancelledError()` as soon as `signal` aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, onAbort?: () => void): Promise<T> {
-	return new Promise<T>((resolve, reject) => {
-		const abort = () => {
-			onAbort?.();
-			reject(cancelledError());
-		};
-		if (signal.aborted) return abort();
-		signal.addEventListener('abort', abort, { once: true });
-		promise.then(
-			v => {
-				signal.removeEventListener('abort', abort);
-				resolve(v);
-			},
-			(e: unknown) => {
-				signal.removeEventListener('abort', abort);
-				reject(e);
-			},
-		);
-	});
 }

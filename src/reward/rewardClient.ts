@@ -12,6 +12,7 @@ import { nullLogger, type Logger } from '../core/logger';
 import type { LoadProgress, RewardModelInfo, RewardPair, RewardScorer } from '../core/reward';
 import type { HostToWorker, LoadRequest, WorkerToHost } from '../core/workerProtocol';
 import { WorkerConnection } from '../core/workerConnection';
+import { IdleClock, raceAbort, SharedLoad } from '../core/workerLifetime';
 import { loadRewardModel, type LoadedRewardModel } from './scorer';
 
 export interface RewardWorkerClientOptions {
@@ -25,14 +26,6 @@ export interface RewardWorkerClientOptions {
 
 type Reply = Extract<WorkerToHost, { type: 'loaded' | 'scores' }>;
 
-interface LoadState {
-	readonly promise: Promise<RewardModelInfo>;
-	readonly listeners: Set<(p: LoadProgress) => void>;
-	/** Callers still waiting; when the last one cancels an unfinished load, the worker goes. */
-	waiters: number;
-	settled: boolean;
-}
-
 function workerCrashed(reason: string): BestOfNError {
 	return new BestOfNError(
 		'worker-crashed',
@@ -43,24 +36,29 @@ function workerCrashed(reason: string): BestOfNError {
 /** One reward worker thread and the calls sent to it, with the model load it shares among callers. */
 class Connection extends WorkerConnection<HostToWorker, WorkerToHost, Reply> {
 	declare readonly worker: Worker;
-	load: LoadState | undefined;
+	load: SharedLoad<RewardModelInfo> | undefined;
 }
 
 export class RewardWorkerClient implements RewardScorer {
 	private conn: Connection | undefined;
-	private idleTimer: NodeJS.Timeout | undefined;
-	/** load() and score() calls in progress; the idle clock runs only at zero. */
-	private active = 0;
+	/** Runs while no load() or score() call is in progress. */
+	private readonly idle: IdleClock;
 	private lastId = 0;
 	private disposed = false;
 	private readonly logger: Logger;
 
-	/** How long an idle worker lives; changing it applies from the next call without unloading the model. */
-	idleMs: number;
-
 	constructor(private readonly options: RewardWorkerClientOptions) {
 		this.logger = options.logger ?? nullLogger;
-		this.idleMs = options.idleMs;
+		this.idle = new IdleClock(options.idleMs, ms => this.stop(`idle for ${ms} ms`));
+	}
+
+	/** How long an idle worker lives. A change restarts the clock of a worker idle now (0 stops it). */
+	get idleMs(): number {
+		return this.idle.ms;
+	}
+
+	set idleMs(ms: number) {
+		this.idle.ms = ms;
 	}
 
 	/** Whether a worker thread is alive (started and neither crashed nor terminated). */
@@ -76,7 +74,7 @@ export class RewardWorkerClient implements RewardScorer {
 	async score(pairs: readonly RewardPair[], signal: AbortSignal): Promise<number[]> {
 		if (signal.aborted) throw cancelledError();
 		if (pairs.length === 0) return [];
-		this.begin();
+		this.idle.begin();
 		try {
 			const { conn } = await this.loaded(signal);
 			// An abort drops the result: the worker finishes the batch and its answer is ignored.
@@ -86,13 +84,13 @@ export class RewardWorkerClient implements RewardScorer {
 				throw new BestOfNError('reward-failed', `The reward worker answered a score request with "${reply.type}".`);
 			return reply.scores;
 		} finally {
-			this.end();
+			this.idle.end();
 		}
 	}
 
 	dispose(): void {
 		this.disposed = true;
-		clearTimeout(this.idleTimer);
+		this.idle.stop();
 		this.stop('disposed');
 	}
 
@@ -102,37 +100,22 @@ export class RewardWorkerClient implements RewardScorer {
 		onProgress?: (p: LoadProgress) => void,
 	): Promise<{ info: RewardModelInfo; conn: Connection }> {
 		if (signal.aborted || this.disposed) throw cancelledError();
-		this.begin();
+		this.idle.begin();
 		try {
 			const conn = this.connection();
-			const state = (conn.load ??= this.startLoad(conn));
-			state.waiters++;
-			if (onProgress) state.listeners.add(onProgress);
-			let waiting = true;
-			try {
-				const info = await raceAbort(state.promise, signal, () => {
-					waiting = false;
-					// Terminating the thread is the only way to stop a download in progress.
-					if (--state.waiters === 0 && !state.settled) this.stop('load cancelled', conn);
-				});
-				return { info, conn };
-			} finally {
-				if (waiting) state.waiters--;
-				if (onProgress) state.listeners.delete(onProgress);
-			}
+			const load = (conn.load ??= this.startLoad(conn));
+			const info = await load.join(signal, onProgress, () => this.stop('load cancelled', conn));
+			return { info, conn };
 		} finally {
-			this.end();
+			this.idle.end();
 		}
 	}
 
-	private startLoad(conn: Connection): LoadState {
+	private startLoad(conn: Connection): SharedLoad<RewardModelInfo> {
 		const started = Date.now();
-		const listeners = new Set<(p: LoadProgress) => void>();
-		const promise = conn
-			.call({ type: 'load', request: this.options.request }, { onUpdate: m => listeners.forEach(l => l(m.progress)) })
-			.reply.then(
+		const load: SharedLoad<RewardModelInfo> = new SharedLoad(progress =>
+			conn.call({ type: 'load', request: this.options.request }, { onUpdate: m => progress(m.progress) }).reply.then(
 				reply => {
-					state.settled = true;
 					if (reply.type !== 'loaded')
 						throw new BestOfNError('reward-failed', `The reward worker answered a load request with "${reply.type}".`);
 					this.logger.info(
@@ -141,15 +124,13 @@ export class RewardWorkerClient implements RewardScorer {
 					return reply.info;
 				},
 				(e: unknown) => {
-					state.settled = true;
 					// A failed load is not memoized: the next call asks again (the user may have fixed the cause).
-					if (conn.load === state) conn.load = undefined;
+					if (conn.load === load) conn.load = undefined;
 					throw e;
 				},
-			);
-		promise.catch(() => {}); // callers that gave up have detached; the rejection is theirs, not unhandled
-		const state: LoadState = { promise, listeners, waiters: 0, settled: false };
-		return state;
+			),
+		);
+		return load;
 	}
 
 	private connection(): Connection {
@@ -186,43 +167,6 @@ export class RewardWorkerClient implements RewardScorer {
 		this.logger.debug(`reward worker stopped: ${reason}`);
 		conn.close(cancelledError());
 	}
-
-	private begin(): void {
-		this.active++;
-		clearTimeout(this.idleTimer);
-		this.idleTimer = undefined;
-	}
-
-	private end(): void {
-		if (--this.active > 0 || this.idleMs <= 0 || this.disposed) return;
-		clearTimeout(this.idleTimer);
-		this.idleTimer = setTimeout(() => {
-			if (this.active === 0) this.stop(`idle for ${this.idleMs} ms`);
-		}, this.idleMs);
-		this.idleTimer.unref();
-	}
-}
-
-/** Resolves or rejects like `promise`, or rejects with `cancelledError()` as soon as `signal` aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, onAbort?: () => void): Promise<T> {
-	return new Promise<T>((resolve, reject) => {
-		const abort = () => {
-			onAbort?.();
-			reject(cancelledError());
-		};
-		if (signal.aborted) return abort();
-		signal.addEventListener('abort', abort, { once: true });
-		promise.then(
-			v => {
-				signal.removeEventListener('abort', abort);
-				resolve(v);
-			},
-			(e: unknown) => {
-				signal.removeEventListener('abort', abort);
-				reject(e);
-			},
-		);
-	});
 }
 
 /**
