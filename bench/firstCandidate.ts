@@ -1,0 +1,236 @@
+/**
+ * Figure 3 (the first candidate) and the picker's first paint (figure 6), in the real editor:
+ * code-server and Debian's Chromium through test/e2e/harness.js, the bench's model server in its own
+ * process, the BERT-base-shaped reward model in the extension host's worker, one workbench for every
+ * sample. Each sample is what a person does: select the paragraph, Best-of-N: Rewrite Selection…,
+ * type the instruction, Enter; then Esc once the run is done.
+ *
+ * Every time is one machine's wall clock read in two processes: the server notes when it writes a
+ * stream's first token and its last line (Node, `performance.timeOrigin + performance.now()`,
+ * sub-millisecond), and a MutationObserver in the picker's page notes when a candidate's text and its
+ * score first appear in the DOM (`Date.now()`, whole milliseconds). Nothing in the extension knows it
+ * is measured: the observer is a Playwright init script, run in every webview frame as it is created.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BrowserContext, FrameLocator, Page } from 'playwright-core';
+import type { ServerProcess } from './pipeline';
+import { candidateText, INSTRUCTION, SOURCE } from './text';
+
+/** The parts of test/e2e/harness.js used here (it is plain JavaScript). */
+interface Harness {
+	openWorkbench(options: {
+		workspace: string;
+		workspaceSettings: Record<string, unknown>;
+		userSettings: Record<string, unknown>;
+	}): Promise<{ context: BrowserContext; page: Page; teardown(): Promise<void> }>;
+	openFileFromExplorer(page: Page, name: string): Promise<void>;
+	startRewrite(page: Page): Promise<string>;
+	giveInstruction(page: Page, instruction: string): Promise<void>;
+	webviewFrame(page: Page, index?: number): FrameLocator;
+	/** Polls until `check` gives something (not undefined or false). */
+	until<T>(what: string, check: () => Promise<T | undefined | false>, options?: { timeout?: number }): Promise<T>;
+}
+
+/** What the picker's page recorded (see RECORDER). Times are `Date.now()`. */
+interface PageRecord {
+	/** The run's state first drawn (its phase in the status row), and the first task after that frame. */
+	stateAt?: number;
+	paintedAt?: number;
+	/** By row element id (`candidate-<id>`): when its preview first showed text, and what. */
+	text: Record<string, { at: number; text: string } | undefined>;
+	/** By row element id: when its score first showed a number. */
+	score: Record<string, { at: number; text: string } | undefined>;
+}
+
+/**
+ * Runs in every frame the workbench creates, before the frame's own scripts. A VS Code webview's
+ * content frame is an iframe of the webview's host page: its first document (about:blank, where
+ * this runs) gives way to `fake.html`, into which the host then writes the extension's page with
+ * document.open(). The window stays the same object throughout, so the listener set here sees
+ * fake.html's DOMContentLoaded, and an observer on that document sees the picker being built. It
+ * only reads the DOM.
+ */
+export const RECORDER = `(() => {
+	let host = false;
+	try {
+		host = window !== parent && parent.location.pathname.endsWith('/webview/browser/pre/index.html');
+	} catch {}
+	if (!host) return;
+	const rec = { text: {}, score: {} };
+	window.__bestOfNBench = rec;
+	const look = () => {
+		try {
+			see(Date.now());
+		} catch (e) {
+			rec.error = String(e);
+		}
+	};
+	const see = now => {
+		if (rec.stateAt === undefined && document.querySelector('.status-row .phase')?.textContent) {
+			rec.stateAt = now;
+			// A task queued while a frame is being drawn runs once that frame's rendering is done.
+			setTimeout(() => (rec.paintedAt = Date.now()));
+		}
+		for (const row of document.querySelectorAll('.list [role=option]')) {
+			const preview = row.querySelector('.preview')?.textContent ?? '';
+			if (!rec.text[row.id] && preview && preview !== '\u2026') rec.text[row.id] = { at: now, text: preview };
+			const score = row.querySelector('.score')?.textContent ?? '';
+			if (!rec.score[row.id] && /[0-9]/.test(score)) rec.score[row.id] = { at: now, text: score };
+		}
+	};
+	addEventListener('DOMContentLoaded', () => {
+		if (!location.pathname.endsWith('/fake.html')) return;
+		// Held by the window too, so nothing can collect it while the picker lives.
+		window.__bestOfNBenchObserver = new MutationObserver(look);
+		window.__bestOfNBenchObserver.observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+	});
+})();`;
+
+/** In the workbench page: when the last Enter went down (the instruction accepted). */
+const ENTER_LISTENER = `addEventListener('keydown', e => { if (e.key === 'Enter') window.__bestOfNEnter = Date.now(); }, true)`;
+
+export interface FirstCandidateOptions {
+	readonly server: ServerProcess;
+	readonly modelDir: string;
+	/** Measured runs, after one warm-up run that loads the reward model. */
+	readonly samples: number;
+	readonly n: number;
+	readonly k: number;
+	readonly words: number;
+	readonly tokenDelayMs: number;
+	readonly log: (line: string) => void;
+}
+
+export interface FirstCandidateFigures {
+	/** Per sample: the run's first token written → that candidate's text in the picker's DOM. */
+	readonly firstTokenToDomMs: number[];
+	/** Every candidate of every sample: its first token written → its text in the DOM. */
+	readonly eachTokenToDomMs: number[];
+	/** Per sample: the first completed candidate's last line written → its score in the DOM. */
+	readonly completedToScoreMs: number[];
+	/** Enter on the instruction → the picker's DOM shows the run, and → the first task after that frame. */
+	readonly stateShownMs: number[];
+	readonly paintedMs: number[];
+	/** The same for the warm-up run: the window's first picker. */
+	readonly coldStateShownMs: number;
+	readonly coldPaintedMs: number;
+}
+
+const FILE = 'source.md';
+
+export async function measureFirstCandidate(o: FirstCandidateOptions): Promise<FirstCandidateFigures> {
+	// Plain JavaScript without declarations; loaded only when this figure runs (it brings Playwright).
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const h = require('../test/e2e/harness') as Harness;
+	const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-bench-ws-'));
+	fs.writeFileSync(path.join(workspace, FILE), `${SOURCE}\n`);
+	const wb = await h.openWorkbench({
+		workspace,
+		// Machine-overridable settings go in the workspace (see test/e2e/rewrite.e2e.js).
+		workspaceSettings: { 'bestOfN.ollama.host': o.server.url, 'bestOfN.rewardModel': o.modelDir },
+		userSettings: {
+			'bestOfN.model': 'bench',
+			'bestOfN.ranker': 'reward',
+			'bestOfN.rewardDtype': 'fp32',
+			'bestOfN.candidates': o.n,
+			'bestOfN.concurrency': o.k,
+			'bestOfN.maxTokens': 4096,
+		},
+	});
+	const { page } = wb;
+	const figures = {
+		firstTokenToDomMs: [] as number[],
+		eachTokenToDomMs: [] as number[],
+		completedToScoreMs: [] as number[],
+		stateShownMs: [] as number[],
+		paintedMs: [] as number[],
+	};
+	let cold: { stateShownMs: number; paintedMs: number } | undefined;
+	try {
+		await wb.context.addInitScript(RECORDER);
+		await page.evaluate(ENTER_LISTENER);
+		await h.openFileFromExplorer(page, FILE);
+		for (let sample = 0; sample <= o.samples; sample++) {
+			const s = await oneRun(h, page, o, sample === 0).catch(async (e: unknown) => {
+				// What the picker showed and recorded, for the report.
+				const frame = h.webviewFrame(page).locator('html');
+				const shown = await frame.evaluate('document.body.innerText', null, { timeout: 2000 }).catch(() => '(no picker)');
+				const rec = await frame.evaluate('JSON.stringify(window.__bestOfNBench)', null, { timeout: 2000 }).catch(() => '(none)');
+				o.log(`picker text:\n${String(shown)}\nrecorded: ${String(rec)}`);
+				throw e;
+			});
+			o.log(
+				`${sample === 0 ? 'warm-up' : `sample ${sample}`}: first token → DOM ${s.firstTokenToDomMs.toFixed(0)} ms (each ${s.eachTokenToDomMs.map(v => v.toFixed(0)).join(', ')}), completed → score ${s.completedToScoreMs.toFixed(0)} ms, Enter → picker drawn ${s.stateShownMs} ms, painted ${s.paintedMs} ms`,
+			);
+			if (sample === 0) {
+				cold = { stateShownMs: s.stateShownMs, paintedMs: s.paintedMs };
+				continue;
+			}
+			figures.firstTokenToDomMs.push(s.firstTokenToDomMs);
+			figures.eachTokenToDomMs.push(...s.eachTokenToDomMs);
+			figures.completedToScoreMs.push(s.completedToScoreMs);
+			figures.stateShownMs.push(s.stateShownMs);
+			figures.paintedMs.push(s.paintedMs);
+		}
+	} finally {
+		await wb.teardown();
+		fs.rmSync(workspace, { recursive: true, force: true });
+	}
+	return { ...figures, coldStateShownMs: cold?.stateShownMs ?? Number.NaN, coldPaintedMs: cold?.paintedMs ?? Number.NaN };
+}
+
+async function oneRun(h: Harness, page: Page, o: FirstCandidateOptions, warmUp: boolean) {
+	await o.server.configure({ parallel: o.k, tokenDelayMs: o.tokenDelayMs, words: o.words, hold: true });
+	o.server.take();
+	// The whole paragraph, as a person selects it.
+	await page.locator('.editor-group-container.active .editor-instance .view-lines').first().click();
+	await page.keyboard.press('Control+A');
+	await page.locator('.editor-group-container.active .editor-instance .selected-text').first().waitFor();
+	await h.startRewrite(page);
+	await h.giveInstruction(page, INSTRUCTION);
+	const enterAt = Number(await page.evaluate('window.__bestOfNEnter'));
+
+	const picker = h.webviewFrame(page);
+	const record = () => picker.locator('html').evaluate<PageRecord | undefined, undefined>('window.__bestOfNBench', undefined);
+	// The first tokens wait until the picker shows the run, so the figure is the picker's own path.
+	await h.until('the picker to show the run', async () => (await record())?.stateAt !== undefined || undefined, { timeout: 60000 });
+	o.server.release();
+	const rowIds = Array.from({ length: o.n }, (_, id) => `candidate-${id}`);
+	// The warm-up run loads the 438 MB reward model first.
+	const rec = await h.until(
+		'every candidate scored in the picker',
+		async () => {
+			const r = await record();
+			return r && r.paintedAt !== undefined && rowIds.every(id => r.score[id]) ? r : undefined;
+		},
+		{ timeout: warmUp ? 120000 : 60000 },
+	);
+	const served = o.server.take();
+	if (served.length !== o.n) throw new Error(`the server finished ${served.length} requests, not ${o.n}`);
+	const baseSeed = Math.min(...served.map(s => s.seed ?? Number.NaN));
+	const shown = served.map(s => {
+		// Candidate i of a run is sent with the run's seed + i.
+		const id = `candidate-${(s.seed ?? Number.NaN) - baseSeed}`;
+		const text = rec.text[id];
+		const score = rec.score[id];
+		const firstWord = candidateText(s.seed ?? 0, o.words).split(' ')[0] ?? '';
+		if (!text || !score || !text.text.startsWith(firstWord))
+			throw new Error(`row ${id} showed ${JSON.stringify(text?.text)}, not the text of seed ${s.seed} ("${firstWord} …")`);
+		return { served: s, textAt: text.at, scoreAt: score.at };
+	});
+	const first = shown.reduce((a, b) => (b.served.firstTokenAt < a.served.firstTokenAt ? b : a));
+	const completed = shown.reduce((a, b) => (b.served.finishedAt < a.served.finishedAt ? b : a));
+
+	// Esc closes the finished picker and gives the editor back.
+	await page.keyboard.press('Escape');
+	await h.until('the picker to close', async () => (await page.locator('iframe.webview.ready').count()) === 0 || undefined);
+	return {
+		firstTokenToDomMs: first.textAt - first.served.firstTokenAt,
+		eachTokenToDomMs: shown.map(s => s.textAt - s.served.firstTokenAt),
+		completedToScoreMs: completed.scoreAt - completed.served.finishedAt,
+		stateShownMs: (rec.stateAt ?? Number.NaN) - enterAt,
+		paintedMs: (rec.paintedAt ?? Number.NaN) - enterAt,
+	};
+}
