@@ -9,28 +9,45 @@ import type { LoadProgress } from '../../src/core/reward';
 import { IdleClock, SharedLoad } from '../../src/core/workerLifetime';
 
 describe('IdleClock', () => {
-	it('goes off once, ms after the last call ends, never while a call is in progress', async () => {
+	/** Records each time it goes off; `next()` waits for the next one (a busy machine may delay a timer). */
+	function recorder(): { fired: number[]; onIdle: (ms: number) => void; next: () => Promise<void> } {
 		const fired: number[] = [];
-		const clock = new IdleClock(30, ms => fired.push(ms));
+		let wake: (() => void) | undefined;
+		return {
+			fired,
+			onIdle: ms => {
+				fired.push(ms);
+				wake?.();
+			},
+			next: () => new Promise<void>(r => (wake = r)),
+		};
+	}
+
+	it('goes off once, ms after the last call ends, never while a call is in progress', async () => {
+		const { fired, onIdle, next } = recorder();
+		const clock = new IdleClock(30, onIdle);
 		clock.begin();
 		clock.begin();
 		clock.end();
 		await sleep(80);
 		assert.deepEqual(fired, [], 'one call is still in progress');
+		const idle = next();
 		clock.end();
+		await idle;
 		await sleep(80);
-		assert.deepEqual(fired, [30]);
+		assert.deepEqual(fired, [30], 'once');
 	});
 
 	it('takes a new time at once: a worker idle now starts again from it, and 0 keeps it', async () => {
-		const fired: number[] = [];
-		const clock = new IdleClock(0, ms => fired.push(ms));
+		const { fired, onIdle, next } = recorder();
+		const clock = new IdleClock(0, onIdle);
 		clock.begin();
 		clock.end();
 		await sleep(50);
 		assert.deepEqual(fired, [], '0 keeps the worker');
+		const idle = next();
 		clock.ms = 20; // the setting changed while the worker was idle
-		await sleep(80);
+		await idle;
 		assert.deepEqual(fired, [20]);
 		clock.ms = 40;
 		clock.ms = 0; // changed back before it went off
