@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { attrInt, attrInts, DataType, valueInfo } from '../test/fixtures/onnxProto';
 import { ensureModelFolder, GraphBuilder, mulberry32, writeJson, writerMain, type Precision } from './onnxGraph';
+import { BERT_SPECIALS, bertTokenizerJson } from '../test/fixtures/tokenizerJson';
 
 export interface BertShape {
 	readonly layers: number;
@@ -26,8 +27,6 @@ export interface BertShape {
 }
 
 export const BERT_BASE: BertShape = { layers: 12, hidden: 768, heads: 12, intermediate: 3072, vocab: 30522, positions: 512 };
-
-const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 
 /**
  * Writes the model, in fp32 (onnx/model.onnx) and 8-bit (onnx/model_quantized.onnx, what dtype q8
@@ -62,7 +61,7 @@ function writeFolder(dir: string, shape: BertShape): void {
 		pad_token_id: 0,
 		problem_type: 'regression',
 	});
-	writeJson(path.join(dir, 'tokenizer.json'), tokenizerJson(vocab));
+	writeJson(path.join(dir, 'tokenizer.json'), bertTokenizerJson(vocab));
 	writeJson(path.join(dir, 'tokenizer_config.json'), {
 		tokenizer_class: 'BertTokenizer',
 		do_lower_case: true,
@@ -84,7 +83,7 @@ function writeFolder(dir: string, shape: BertShape): void {
  */
 function buildVocabulary(size: number): string[] {
 	const counts = corpusWordCounts(true);
-	const vocab = [...SPECIALS, ...Array.from({ length: 95 }, (_, i) => `[unused${i}]`)];
+	const vocab = [...BERT_SPECIALS, ...Array.from({ length: 95 }, (_, i) => `[unused${i}]`)];
 	const seen = new Set(vocab);
 	const add = (t: string) => {
 		if (vocab.length < size && !seen.has(t)) {
@@ -135,44 +134,6 @@ function corpusFiles(): string[] {
 		files.push(...mds.slice(0, 4000).map(f => path.join(modules, f)));
 	}
 	return files.filter(f => fs.statSync(f, { throwIfNoEntry: false })?.isFile());
-}
-
-function tokenizerJson(vocab: readonly string[]): unknown {
-	const special = (id: string, typeId: number) => ({ SpecialToken: { id, type_id: typeId } });
-	const sequence = (id: 'A' | 'B', typeId: number) => ({ Sequence: { id, type_id: typeId } });
-	return {
-		version: '1.0',
-		truncation: null,
-		padding: null,
-		added_tokens: SPECIALS.map((content, id) => ({
-			id,
-			content,
-			single_word: false,
-			lstrip: false,
-			rstrip: false,
-			normalized: false,
-			special: true,
-		})),
-		normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
-		pre_tokenizer: { type: 'BertPreTokenizer' },
-		post_processor: {
-			type: 'TemplateProcessing',
-			single: [special('[CLS]', 0), sequence('A', 0), special('[SEP]', 0)],
-			pair: [special('[CLS]', 0), sequence('A', 0), special('[SEP]', 0), sequence('B', 1), special('[SEP]', 1)],
-			special_tokens: {
-				'[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] },
-				'[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] },
-			},
-		},
-		decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-		model: {
-			type: 'WordPiece',
-			unk_token: '[UNK]',
-			continuing_subword_prefix: '##',
-			max_input_chars_per_word: 100,
-			vocab: Object.fromEntries(vocab.map((t, i) => [t, i])),
-		},
-	};
 }
 
 // ---- The graph ---------------------------------------------------------------------------------

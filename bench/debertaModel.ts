@@ -24,6 +24,7 @@
  */
 import * as path from 'node:path';
 import { attrInt, attrInts, DataType, valueInfo } from '../test/fixtures/onnxProto';
+import { specialTokens } from '../test/fixtures/tokenizerJson';
 import { corpusWordCounts } from './bertModel';
 import { ensureModelFolder, GraphBuilder, mulberry32, writeJson, writerMain, type Precision } from './onnxGraph';
 
@@ -162,15 +163,7 @@ function tokenizerJson(s: DebertaShape): unknown {
 		version: '1.0',
 		truncation: null,
 		padding: null,
-		added_tokens: added.map(([content, id]) => ({
-			id,
-			content,
-			single_word: false,
-			lstrip: false,
-			rstrip: false,
-			normalized: false,
-			special: true,
-		})),
+		added_tokens: specialTokens(added),
 		// What transformers' DebertaV2Converter writes, with NFKC for SentencePiece's precompiled nmt_nfkc map.
 		normalizer: {
 			type: 'Sequence',
