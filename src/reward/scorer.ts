@@ -350,10 +350,15 @@ export interface PairInput {
  * checks it). Decoding the cut ids and re-encoding the text was rejected: WordPiece and SentencePiece
  * do not round-trip exactly, so the length after re-encoding is not guaranteed.
  */
-export function encodePair(tokenizer: Transformers.PreTrainedTokenizer, pair: RewardPair, maxLength: number): PairInput {
+export function encodePair(
+	tokenizer: Transformers.PreTrainedTokenizer,
+	pair: RewardPair,
+	maxLength: number,
+	prompts?: PromptTokens,
+): PairInput {
 	const inner = innerTokenizer(tokenizer);
 	const postProcess = inner.post_processor;
-	let prompt = tokenizer.tokenize(pair.prompt);
+	let prompt = prompts ? prompts.tokens(pair.prompt) : tokenizer.tokenize(pair.prompt);
 	let response = tokenizer.tokenize(pair.response);
 
 	const overhead = postProcess ? postProcess([], [], true).tokens.length : 0;
@@ -380,6 +385,34 @@ export function encodePair(tokenizer: Transformers.PreTrainedTokenizer, pair: Re
 	return tokenizer.return_token_type_ids && typeIds ? { input_ids, token_type_ids: typeIds, dropped } : { input_ids, dropped };
 }
 
+/**
+ * The tokens of the last few prompts. A run's N pairs share one prompt (the instruction and the whole
+ * selection), which the tokenizer would otherwise split again for every pair and every call (measured
+ * on BERT's WordPiece: 5 ms for a 1.2 kB prompt, 105 ms for a 45 kB selection, each time).
+ */
+export class PromptTokens {
+	private readonly memo = new Map<string, readonly string[]>();
+
+	constructor(
+		private readonly tokenizer: Transformers.PreTrainedTokenizer,
+		private readonly size = 4,
+	) {}
+
+	/** A fresh array each time: the caller may cut it. */
+	tokens(text: string): string[] {
+		const known = this.memo.get(text);
+		// Deleted and set again: the Map's order is then least recently used first.
+		if (known) this.memo.delete(text);
+		const tokens = known ?? this.tokenizer.tokenize(text);
+		this.memo.set(text, tokens);
+		for (const oldest of this.memo.keys()) {
+			if (this.memo.size <= this.size) break;
+			this.memo.delete(oldest);
+		}
+		return [...tokens];
+	}
+}
+
 const addedTokenIds = new WeakMap<object, Map<string, number>>();
 
 /** Added (special) tokens first, then the model's vocabulary, then unk: the order `encode` uses. */
@@ -400,6 +433,7 @@ const WARM_UP_PAIR: RewardPair = { prompt: 'Warm up.', response: 'Ready.' };
 
 class OnnxRewardModel implements LoadedRewardModel {
 	private readonly estimator = new CostEstimator();
+	private readonly prompts: PromptTokens;
 
 	constructor(
 		readonly info: RewardModelInfo,
@@ -408,12 +442,14 @@ class OnnxRewardModel implements LoadedRewardModel {
 		private readonly onePairAtATime: boolean,
 		/** Fixed costs instead of measured ones (tests: the tiny models are too fast to time). */
 		private readonly fixedCosts?: TokenCosts,
-	) {}
+	) {
+		this.prompts = new PromptTokens(tokenizer);
+	}
 
 	async score(pairs: readonly RewardPair[]): Promise<number[]> {
 		if (pairs.length === 0) return [];
 		try {
-			const inputs = pairs.map(p => encodePair(this.tokenizer, p, this.info.maxLength));
+			const inputs = pairs.map(p => encodePair(this.tokenizer, p, this.info.maxLength, this.prompts));
 			const groups = this.onePairAtATime
 				? inputs.map((_, i) => [i])
 				: planBatches(

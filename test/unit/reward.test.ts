@@ -21,7 +21,7 @@ import { BestOfNRun } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { InProcessRewardScorer, RewardWorkerClient } from '../../src/reward/rewardClient';
-import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel } from '../../src/reward/scorer';
+import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel, PromptTokens } from '../../src/reward/scorer';
 import { FakeHub } from '../fixtures/fakeHub';
 import { removeFaultyWorkers, writeFaultyWorker } from '../fixtures/faultyWorker';
 import { MODEL_FILE_DAMAGES } from '../fixtures/damagedModelFiles';
@@ -177,6 +177,39 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			assert.deepEqual(own.token_type_ids, theirs.token_type_ids, JSON.stringify(pair));
 			assert.deepEqual(own.dropped, { prompt: 0, response: 0 });
 		}
+	});
+
+	it('splits a prompt shared by several pairs once, and builds the same inputs as splitting it each time', async () => {
+		const { AutoTokenizer } = require('@huggingface/transformers') as typeof Transformers;
+		const tokenizer = await AutoTokenizer.from_pretrained(dirs.base);
+		const split: string[] = [];
+		const tokenize = tokenizer.tokenize.bind(tokenizer);
+		tokenizer.tokenize = (...args: Parameters<typeof tokenize>) => {
+			split.push(args[0]);
+			return tokenize(...args);
+		};
+		const long: RewardPair = { prompt: `bad ${'the '.repeat(20)}good`, response: 'good code' };
+		const pairs = [...PAIRS, long, long];
+		// 512 fits every pair; 8 cuts the long prompt's head (and the others'), which must not cut the memo.
+		for (const maxLength of [512, 8]) {
+			const fresh = pairs.map(p => encodePair(tokenizer, p, maxLength));
+			const prompts = new PromptTokens(tokenizer);
+			split.length = 0;
+			for (let round = 0; round < 2; round++) {
+				assert.deepEqual(
+					pairs.map(p => encodePair(tokenizer, p, maxLength, prompts)),
+					fresh,
+					`max ${maxLength}, round ${round}`,
+				);
+			}
+			for (const prompt of new Set(pairs.map(p => p.prompt)))
+				assert.equal(split.filter(t => t === prompt).length, 1, `"${prompt}" split once (max ${maxLength})`);
+		}
+		// It keeps the most recently used few: with room for two, a, b, a, c, b splits b again (c pushed it out).
+		const two = new PromptTokens(tokenizer, 2);
+		split.length = 0;
+		for (const text of ['a', 'b', 'a', 'c', 'b']) two.tokens(text);
+		assert.deepEqual(split, ['a', 'b', 'c', 'b']);
 	});
 
 	it('a batch of N pairs gives the same fp32 scores as one pair at a time (padding is masked)', async () => {
