@@ -83,6 +83,7 @@ async function main(): Promise<void> {
 		if (wants(1, 2, 4)) {
 			const ctx: PipelineContext = { server, scorer: worker, raw, modelDir, tokenDelayMs, words };
 			await pipelineFigures(ctx, request, oneScore);
+			if (wants(1, 2)) await sameCpuFigures(ctx, { workerPath, request });
 		}
 		// A workbench and a warm-up run that loads the reward model take most of a minute: full runs, or --quick --only 3.
 		if (wants(3, 6) && (!quick || only?.has(3)))
@@ -241,6 +242,90 @@ async function pipelineFigures(
 	});
 }
 
+/**
+ * Figures 1 and 2 with the model server on the same CPU: the bench server decodes by computing
+ * (bench/cpuDecoder.ts, like a CPU-only Ollama using every core), so scores during generation slow it
+ * down. The worker as shipped (onnxruntime's default threads, one per core) against the same model in a
+ * worker of one thread, and against scoring only after generation (the naive client, whose server
+ * span is the server's own, with nothing else running).
+ */
+async function sameCpuFigures(ctx: PipelineContext, load: { workerPath: string; request: LoadRequest }): Promise<void> {
+	const cpu = { msPerToken: 20, threads: os.cpus().length };
+	// --quick: shorter candidates; the server's time per token is fixed by computation, not by a delay.
+	const words = quick ? 50 : 100;
+	const configs: Array<[number, number]> = [
+		[4, 1],
+		[4, 4],
+	];
+	const repeats = quick ? 1 : 4;
+	const oneThread = new RewardWorkerClient({ workerPath: load.workerPath, request: { ...load.request, threads: 1 }, idleMs: 0 });
+	type Choice = 'default' | 'one' | 'after';
+	const runs: Array<RunFigures & { choice: Choice }> = [];
+	try {
+		await oneThread.load(new AbortController().signal);
+		await oneThread.score([typicalPair(words)], new AbortController().signal);
+		let seed = 5000;
+		for (let r = 0; r < repeats; r++) {
+			for (const [n, k] of configs) {
+				seed += 100;
+				// Alternated, so a change in the machine's load falls on all three alike.
+				for (const choice of ['default', 'one', 'after'] as const) {
+					const scorer = choice === 'one' ? oneThread : ctx.scorer;
+					const f = await runOnce({ ...ctx, scorer, words, cpu }, choice === 'after' ? 'naive' : 'ours', n, k, seed);
+					log(
+						`same CPU, ${choice} N=${n} K=${k}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)}`,
+					);
+					runs.push({ ...f, choice });
+				}
+			}
+		}
+	} finally {
+		oneThread.dispose();
+	}
+	const rows: string[][] = [];
+	for (const [n, k] of configs) {
+		const of = (choice: Choice) => runs.filter(f => f.choice === choice && f.n === n && f.k === k);
+		const alone = median(of('after').map(f => f.spanMs));
+		const overhead = (choice: Choice) => fmt(median(of(choice).map(f => f.wallMs / (alone + f.leastLeftMs))));
+		const wall = (choice: Choice) => median(of(choice).map(f => f.wallMs));
+		const span = (choice: Choice) => ms(median(of(choice).map(f => f.spanMs)));
+		const tail = (choice: Choice) => ms(median(of(choice).map(f => f.tailMs)));
+		rows.push([
+			`N ${n}, ${k} slot${k > 1 ? 's' : ''}`,
+			overhead('default'),
+			overhead('one'),
+			overhead('after'),
+			fmt(wall('one') / wall('default')),
+			fmt(wall('after') / wall('default')),
+			span('after'),
+			span('default'),
+			span('one'),
+			tail('default'),
+			tail('one'),
+		]);
+	}
+	// After figure 2, before figure 4 (which comes from the same runs as 1 and 2).
+	const after = sections.findIndex(x => x.title.startsWith('2.'));
+	sections.splice(after < 0 ? sections.length : after + 1, 0, {
+		title: '1b. Model server on the same CPU',
+		note: `As figure 1, but the server decodes on this machine's CPU like a CPU-only Ollama: each token is ${cpu.msPerToken} ms of computation on an idle machine on ${cpu.threads} threads (one per core) meeting at a spinning barrier after each of 24 layers, the parallel slots decoded as one batch (bench/cpuDecoder.ts); candidates of ${words} words. Wall ÷ (the server's span alone + the least CPU time for the scores left after its last token); the server's span alone is that of the run that scores only after generation. Scoring threads: onnxruntime's default, one per core (ours, as shipped) vs one thread (a second worker) vs no scoring during generation (generate all, then score: the naive client). Median of ${repeats}, alternated.`,
+		header: [
+			'run',
+			'default threads (ours)',
+			'one thread',
+			'score after generation',
+			'one thread ÷ ours (wall)',
+			'after generation ÷ ours (wall)',
+			'server span alone',
+			'span, ours',
+			'span, one thread',
+			'tail, ours',
+			'tail, one thread',
+		],
+		rows,
+	});
+}
+
 /** A model figure 5 measures: a family and a precision, loaded the way the product loads it. */
 interface Variant {
 	readonly label: string;
@@ -280,12 +365,12 @@ function variants(bertDir: string, debertaDir: string | undefined): Variant[] {
 				: ['worker', 'worker-cold', 'transformers', 'onnxruntime-file', 'onnxruntime-external'],
 			lengths,
 		),
-		model('BERT-base 8-bit', bertDir, 'q8', ['worker']),
+		model('BERT-base 8-bit', bertDir, 'q8', ['worker', 'onnxruntime-external']),
 	];
 	if (debertaDir)
 		list.push(
 			model('DeBERTa-v3-base fp32', debertaDir, 'fp32', ['worker']),
-			model('DeBERTa-v3-base 8-bit', debertaDir, 'q8', ['worker']),
+			model('DeBERTa-v3-base 8-bit', debertaDir, 'q8', ['worker', 'onnxruntime-external']),
 		);
 	return list;
 }
@@ -444,7 +529,7 @@ async function scoringFigures(
 	});
 	sections.push({
 		title: '5b. Memory and load',
-		note: `Each in a fresh process: load the model, wait 1 s (generation still going), score one typical pair, then another. Peak is the process's VmHWM (Node and transformers.js included; before the load it held the "base", which weighs most against the small 8-bit files). Ours opens the model with onnxruntime-node from its external-data copy (the weights in a file onnxruntime maps, written once on the first load of a file of 64 MB or more; its time is the last column, from scratch); before, onnxruntime-node opened the single file, and before that transformers.js's from_pretrained, whose file response also streamed the whole file into memory. The onnxruntime-node rows load and score alone in their process (no worker, no transformers.js, the typical pair's length in made-up ids): the single file against its copy. After unload: the process's RSS once the idle worker (1.5 s) was terminated.${quick ? ' --quick: no DeBERTa-v3-base-shaped model (full run only).' : ''}`,
+		note: `Each in a fresh process: load the model, wait 1 s (generation still going), score one typical pair, then another. Peak is the process's VmHWM (Node and transformers.js included; before the load it held the "base", which weighs most against the small 8-bit files). Ours opens the model with onnxruntime-node from its external-data copy (the weights in a file onnxruntime maps, written once on the first load of a file of 64 MB or more; its time is the last column, from scratch); before, onnxruntime-node opened the single file, and before that transformers.js's from_pretrained, whose file response also streamed the whole file into memory. The onnxruntime-node rows load and score alone in their process (no worker, no transformers.js, the typical pair's length in made-up ids): the single file against its copy, and for 8-bit files the copy alone, which is what onnxruntime itself holds; the worker rows add a worker thread, transformers.js and the tokenizer, a fixed cost whatever the model's size (BERT's tokenizer ~60 MB with the rest, DeBERTa-v3's 128k-piece one ~200 MB). After unload: the process's RSS once the idle worker (1.5 s) was terminated.${quick ? ' --quick: no DeBERTa-v3-base-shaped model (full run only).' : ''}`,
 		header: [
 			'model',
 			'load',

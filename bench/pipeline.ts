@@ -13,6 +13,7 @@ import { BestOfNRun } from '../src/core/run';
 import { parseSettings } from '../src/core/settings';
 import { rewriteTask } from '../src/core/tasks/rewrite';
 import { OllamaGenerator } from '../src/generation/ollamaGenerator';
+import type { DecoderOptions } from './cpuDecoder';
 import type { RawScorer } from './raw';
 import { epochMs, type ParentMessage, type ServerConfig, type ServerMessage } from './server';
 import { candidateText, INSTRUCTION, SOURCE } from './text';
@@ -130,12 +131,14 @@ export interface PipelineContext {
 	readonly modelDir: string;
 	readonly tokenDelayMs: number;
 	readonly words: number;
+	/** The server decodes on this machine's CPU (bench/cpuDecoder.ts) instead of waiting `tokenDelayMs` a token. */
+	readonly cpu?: DecoderOptions;
 }
 
 const task = () => rewriteTask({ instruction: INSTRUCTION, text: SOURCE, languageId: 'markdown' });
 
 export async function runOnce(ctx: PipelineContext, client: Client, n: number, k: number, seed: number): Promise<RunFigures> {
-	await ctx.server.configure({ parallel: k, tokenDelayMs: ctx.tokenDelayMs, words: ctx.words });
+	await ctx.server.configure({ parallel: k, tokenDelayMs: ctx.tokenDelayMs, words: ctx.words, cpu: ctx.cpu });
 	ctx.server.take();
 	const scorer = new RecordingScorer(ctx.scorer, client === 'ours-one-by-one');
 	const settings = parseSettings({

@@ -5,8 +5,10 @@
  * the parent, over the IPC channel, when each request arrived, when its first token and its last
  * line went out, on the shared wall clock (`epochMs`). With `hold`, every stream's first token waits
  * for the parent's `release` (a server still evaluating the prompt), so the parent can be watching.
+ * With `cpu`, tokens cost CPU time instead (a CPU-only server sharing the extension's cores).
  */
 import { FakeOllama, type FakeRequest } from '../test/fixtures/fakeOllama';
+import { CpuDecoder, type DecoderOptions } from './cpuDecoder';
 import { candidateText } from './text';
 
 export interface ServerConfig {
@@ -16,6 +18,11 @@ export interface ServerConfig {
 	readonly words: number;
 	/** Hold each stream's first token until `release`. */
 	readonly hold?: boolean;
+	/**
+	 * Decode on the CPU (bench/cpuDecoder.ts), like a CPU-only Ollama on this machine: each token costs
+	 * computation instead of `tokenDelayMs` of waiting, so work on the same cores slows the server.
+	 */
+	readonly cpu?: DecoderOptions;
 }
 
 export type ServerMessage =
@@ -44,6 +51,7 @@ if (require.main === module) {
 	const arrived = new Map<number, number>();
 	const firstToken = new Map<number, number>();
 	let held: { promise: Promise<void>; release: () => void } | undefined;
+	let decoder: CpuDecoder | undefined;
 	const release = () => {
 		held?.release();
 		held = undefined;
@@ -53,14 +61,16 @@ if (require.main === module) {
 		chunkSize: 'word',
 		respond: (request: FakeRequest) => {
 			arrived.set(request.id, epochMs());
+			decoder?.open();
 			return candidateText(request.seed ?? 0, words);
 		},
 		beforeChunk: async (request, index) => {
-			if (index !== 0) return;
-			if (held) await held.promise;
-			firstToken.set(request.id, epochMs());
+			if (index === 0 && held) await held.promise;
+			if (decoder) await decoder.next();
+			if (index === 0) firstToken.set(request.id, epochMs());
 		},
-		onFinished: request =>
+		onFinished: request => {
+			decoder?.close();
 			send({
 				type: 'finished',
 				id: request.id,
@@ -68,13 +78,20 @@ if (require.main === module) {
 				receivedAt: arrived.get(request.id) ?? request.receivedAt,
 				firstTokenAt: firstToken.get(request.id) ?? Number.NaN,
 				finishedAt: epochMs(),
-			}),
+			});
+		},
 	});
 	process.on('message', (m: ParentMessage) => {
 		if (m.type === 'configure') {
 			server.parallel = m.config.parallel;
-			server.tokenDelayMs = m.config.tokenDelayMs;
+			const cpu = m.config.cpu;
+			server.tokenDelayMs = cpu ? 0 : m.config.tokenDelayMs;
 			words = m.config.words;
+			if (decoder && (!cpu || cpu.msPerToken !== decoder.options.msPerToken || cpu.threads !== decoder.options.threads)) {
+				void decoder.stop();
+				decoder = undefined;
+			}
+			if (cpu) decoder ??= new CpuDecoder(cpu);
 			release();
 			if (m.config.hold) {
 				let open = () => {};
@@ -85,7 +102,7 @@ if (require.main === module) {
 			release();
 		} else {
 			release();
-			void server.close().then(() => process.exit(0));
+			void Promise.all([server.close(), decoder?.stop()]).then(() => process.exit(0));
 		}
 	});
 	void server.start().then(({ url }) => send({ type: 'ready', url }));
