@@ -42,6 +42,15 @@ interface PageRecord {
 	text: Record<string, { at: number; text: string } | undefined>;
 	/** By row element id: when its score first showed a number. */
 	score: Record<string, { at: number; text: string } | undefined>;
+	/** The picker's script built its page (its list is in the DOM), and the first state message reached the frame. */
+	builtAt?: number;
+	messageAt?: number;
+	/** By row element id: when the first state message with its text, and with its score, reached the frame. */
+	textMessage: Record<string, number | undefined>;
+	scoreMessage: Record<string, number | undefined>;
+	/** By row element id: when the animation frame after that message ran its callbacks, just before the picker drew. */
+	textFrame: Record<string, number | undefined>;
+	scoreFrame: Record<string, number | undefined>;
 }
 
 /**
@@ -49,8 +58,9 @@ interface PageRecord {
  * content frame is an iframe of the webview's host page: its first document (about:blank, where
  * this runs) gives way to `fake.html`, into which the host then writes the extension's page with
  * document.open(). The window stays the same object throughout, so the listener set here sees
- * fake.html's DOMContentLoaded, and an observer on that document sees the picker being built. It
- * only reads the DOM.
+ * fake.html's DOMContentLoaded, and an observer on that document sees the picker being built. Once
+ * the picker's script has built its page, a listener notes when each state message reaches the frame
+ * (listening earlier would not last: document.open() drops a window's listeners). It only reads.
  */
 export const RECORDER = `(() => {
 	let host = false;
@@ -58,7 +68,10 @@ export const RECORDER = `(() => {
 		host = window !== parent && parent.location.pathname.endsWith('/webview/browser/pre/index.html');
 	} catch {}
 	if (!host) return;
-	const rec = { text: {}, score: {} };
+	const rec = { text: {}, score: {}, textMessage: {}, scoreMessage: {}, textFrame: {}, scoreFrame: {} };
+	// Asked for before the picker asks for its frame (this listener captures, so it runs first): this
+	// callback runs in the same frame, just before the picker draws.
+	const frameOf = (of, id) => requestAnimationFrame(() => (of[id] ??= Date.now()));
 	window.__bestOfNBench = rec;
 	const look = () => {
 		try {
@@ -67,7 +80,28 @@ export const RECORDER = `(() => {
 			rec.error = String(e);
 		}
 	};
+	const heard = event => {
+		const now = Date.now();
+		const state = event.data && event.data.type === 'state' ? event.data.state : undefined;
+		if (!state) return;
+		rec.messageAt ??= now;
+		for (const c of state.candidates) {
+			const id = 'candidate-' + c.id;
+			if (c.text && rec.textMessage[id] === undefined) {
+				rec.textMessage[id] = now;
+				frameOf(rec.textFrame, id);
+			}
+			if (c.score !== undefined && rec.scoreMessage[id] === undefined) {
+				rec.scoreMessage[id] = now;
+				frameOf(rec.scoreFrame, id);
+			}
+		}
+	};
 	const see = now => {
+		if (rec.builtAt === undefined && document.querySelector('.list')) {
+			rec.builtAt = now;
+			addEventListener('message', heard, true);
+		}
 		if (rec.stateAt === undefined && document.querySelector('.status-row .phase')?.textContent) {
 			rec.stateAt = now;
 			// A task queued while a frame is being drawn runs once that frame's rendering is done.
@@ -101,6 +135,8 @@ export interface FirstCandidateOptions {
 	readonly words: number;
 	readonly tokenDelayMs: number;
 	readonly log: (line: string) => void;
+	/** Times one score of a typical pair (raw onnxruntime-node), after each sample: the machine as the runs had it. */
+	readonly timeOneScore: () => Promise<number>;
 }
 
 export interface FirstCandidateFigures {
@@ -110,12 +146,28 @@ export interface FirstCandidateFigures {
 	readonly eachTokenToDomMs: number[];
 	/** Per sample: the first completed candidate's last line written → its score in the DOM. */
 	readonly completedToScoreMs: number[];
-	/** Enter on the instruction → the picker's DOM shows the run, and → the first task after that frame. */
-	readonly stateShownMs: number[];
-	readonly paintedMs: number[];
-	/** The same for the warm-up run: the window's first picker. */
-	readonly coldStateShownMs: number;
-	readonly coldPaintedMs: number;
+	/** The first token's and the score's paths split where the state message reached the picker's frame. */
+	readonly firstTokenToMessageMs: number[];
+	readonly textMessageToDomMs: number[];
+	readonly completedToScoreMessageMs: number[];
+	readonly scoreMessageToDomMs: number[];
+	/** The message → DOM part split where the animation frame that drew it began: waiting for it, and drawing. */
+	readonly textMessageToFrameMs: number[];
+	readonly textFrameToDomMs: number[];
+	readonly scoreMessageToFrameMs: number[];
+	readonly scoreFrameToDomMs: number[];
+	/** Per sample, from Enter on the instruction; the first is the warm-up's (the window's first picker). */
+	readonly paint: PaintTimes[];
+	/** One score, timed after each sample while the workbench stays open. */
+	readonly oneScoreMs: number[];
+}
+
+/** From Enter on the instruction: the picker's page built, its first state message, the DOM shows the run, that frame drawn. */
+export interface PaintTimes {
+	readonly builtMs: number;
+	readonly messageMs: number;
+	readonly stateShownMs: number;
+	readonly paintedMs: number;
 }
 
 const FILE = 'source.md';
@@ -144,10 +196,17 @@ export async function measureFirstCandidate(o: FirstCandidateOptions): Promise<F
 		firstTokenToDomMs: [] as number[],
 		eachTokenToDomMs: [] as number[],
 		completedToScoreMs: [] as number[],
-		stateShownMs: [] as number[],
-		paintedMs: [] as number[],
+		firstTokenToMessageMs: [] as number[],
+		textMessageToDomMs: [] as number[],
+		completedToScoreMessageMs: [] as number[],
+		scoreMessageToDomMs: [] as number[],
+		textMessageToFrameMs: [] as number[],
+		textFrameToDomMs: [] as number[],
+		scoreMessageToFrameMs: [] as number[],
+		scoreFrameToDomMs: [] as number[],
+		paint: [] as PaintTimes[],
+		oneScoreMs: [] as number[],
 	};
-	let cold: { stateShownMs: number; paintedMs: number } | undefined;
 	try {
 		await wb.context.addInitScript(RECORDER);
 		await page.evaluate(ENTER_LISTENER);
@@ -162,23 +221,28 @@ export async function measureFirstCandidate(o: FirstCandidateOptions): Promise<F
 				throw e;
 			});
 			o.log(
-				`${sample === 0 ? 'warm-up' : `sample ${sample}`}: first token → DOM ${s.firstTokenToDomMs.toFixed(0)} ms (each ${s.eachTokenToDomMs.map(v => v.toFixed(0)).join(', ')}), completed → score ${s.completedToScoreMs.toFixed(0)} ms, Enter → picker drawn ${s.stateShownMs} ms, painted ${s.paintedMs} ms`,
+				`${sample === 0 ? 'warm-up' : `sample ${sample}`}: first token → DOM ${s.firstTokenToDomMs.toFixed(0)} ms (message in the frame ${s.firstTokenToMessageMs.toFixed(0)}, its frame began ${s.firstTokenToFrameMs.toFixed(0)}; each ${s.eachTokenToDomMs.map(v => v.toFixed(0)).join(', ')}), completed → score ${s.completedToScoreMs.toFixed(0)} ms (message ${s.completedToScoreMessageMs.toFixed(0)}, frame ${s.completedToScoreFrameMs.toFixed(0)}), Enter → page built ${s.paint.builtMs} ms, first message ${s.paint.messageMs} ms, run shown ${s.paint.stateShownMs} ms, painted ${s.paint.paintedMs} ms`,
 			);
-			if (sample === 0) {
-				cold = { stateShownMs: s.stateShownMs, paintedMs: s.paintedMs };
-				continue;
-			}
+			figures.paint.push(s.paint);
+			if (sample === 0) continue;
+			figures.oneScoreMs.push(await o.timeOneScore());
 			figures.firstTokenToDomMs.push(s.firstTokenToDomMs);
 			figures.eachTokenToDomMs.push(...s.eachTokenToDomMs);
 			figures.completedToScoreMs.push(s.completedToScoreMs);
-			figures.stateShownMs.push(s.stateShownMs);
-			figures.paintedMs.push(s.paintedMs);
+			figures.firstTokenToMessageMs.push(s.firstTokenToMessageMs);
+			figures.textMessageToDomMs.push(s.firstTokenToDomMs - s.firstTokenToMessageMs);
+			figures.completedToScoreMessageMs.push(s.completedToScoreMessageMs);
+			figures.scoreMessageToDomMs.push(s.completedToScoreMs - s.completedToScoreMessageMs);
+			figures.textMessageToFrameMs.push(s.firstTokenToFrameMs - s.firstTokenToMessageMs);
+			figures.textFrameToDomMs.push(s.firstTokenToDomMs - s.firstTokenToFrameMs);
+			figures.scoreMessageToFrameMs.push(s.completedToScoreFrameMs - s.completedToScoreMessageMs);
+			figures.scoreFrameToDomMs.push(s.completedToScoreMs - s.completedToScoreFrameMs);
 		}
 	} finally {
 		await wb.teardown();
 		fs.rmSync(workspace, { recursive: true, force: true });
 	}
-	return { ...figures, coldStateShownMs: cold?.stateShownMs ?? Number.NaN, coldPaintedMs: cold?.paintedMs ?? Number.NaN };
+	return figures;
 }
 
 async function oneRun(h: Harness, page: Page, o: FirstCandidateOptions, warmUp: boolean) {
@@ -218,7 +282,16 @@ async function oneRun(h: Harness, page: Page, o: FirstCandidateOptions, warmUp: 
 		const firstWord = candidateText(s.seed ?? 0, o.words).split(' ')[0] ?? '';
 		if (!text || !score || !text.text.startsWith(firstWord))
 			throw new Error(`row ${id} showed ${JSON.stringify(text?.text)}, not the text of seed ${s.seed} ("${firstWord} …")`);
-		return { served: s, textAt: text.at, scoreAt: score.at };
+		const heard = (at: number | undefined) => at ?? Number.NaN;
+		return {
+			served: s,
+			textAt: text.at,
+			scoreAt: score.at,
+			textMessageAt: heard(rec.textMessage[id]),
+			scoreMessageAt: heard(rec.scoreMessage[id]),
+			textFrameAt: heard(rec.textFrame[id]),
+			scoreFrameAt: heard(rec.scoreFrame[id]),
+		};
 	});
 	const first = shown.reduce((a, b) => (b.served.firstTokenAt < a.served.firstTokenAt ? b : a));
 	const completed = shown.reduce((a, b) => (b.served.finishedAt < a.served.finishedAt ? b : a));
@@ -230,7 +303,15 @@ async function oneRun(h: Harness, page: Page, o: FirstCandidateOptions, warmUp: 
 		firstTokenToDomMs: first.textAt - first.served.firstTokenAt,
 		eachTokenToDomMs: shown.map(s => s.textAt - s.served.firstTokenAt),
 		completedToScoreMs: completed.scoreAt - completed.served.finishedAt,
-		stateShownMs: (rec.stateAt ?? Number.NaN) - enterAt,
-		paintedMs: (rec.paintedAt ?? Number.NaN) - enterAt,
+		firstTokenToMessageMs: first.textMessageAt - first.served.firstTokenAt,
+		completedToScoreMessageMs: completed.scoreMessageAt - completed.served.finishedAt,
+		firstTokenToFrameMs: first.textFrameAt - first.served.firstTokenAt,
+		completedToScoreFrameMs: completed.scoreFrameAt - completed.served.finishedAt,
+		paint: {
+			builtMs: (rec.builtAt ?? Number.NaN) - enterAt,
+			messageMs: (rec.messageAt ?? Number.NaN) - enterAt,
+			stateShownMs: (rec.stateAt ?? Number.NaN) - enterAt,
+			paintedMs: (rec.paintedAt ?? Number.NaN) - enterAt,
+		},
 	};
 }

@@ -20,7 +20,7 @@ import { runOnce, ServerProcess, typicalPair, type Client, type PipelineContext,
 import { median, RawScorer } from './raw';
 import { measureGeneration } from './generation';
 import { measureStartup } from './startup';
-import { measureFirstCandidate } from './firstCandidate';
+import { measureFirstCandidate, type PaintTimes } from './firstCandidate';
 import { measureLoad, measureThroughput } from './scoring';
 import type { LoadFigures } from './loadChild';
 
@@ -87,7 +87,13 @@ async function main(): Promise<void> {
 		}
 		// A workbench and a warm-up run that loads the reward model take most of a minute: full runs, or --quick --only 3.
 		if (wants(3, 6) && (!quick || only?.has(3)))
-			firstPaint = await firstCandidateFigures({ server, modelDir, words, tokenDelayMs, oneScore });
+			firstPaint = await firstCandidateFigures({
+				server,
+				modelDir,
+				words,
+				tokenDelayMs,
+				timeOneScore: () => raw.time([raw.encode(pair)]),
+			});
 		if (wants(5)) {
 			// Its loads take longest (a 128k-piece Unigram tokenizer, 742 MB fp32), so not in --quick.
 			if (!quick) log('writing the DeBERTa-v3-base-shaped reward model, fp32 and 8-bit (once; cached in bench/.models/) …');
@@ -384,11 +390,13 @@ async function firstCandidateFigures(ctx: {
 	modelDir: string;
 	words: number;
 	tokenDelayMs: number;
-	oneScore: number;
+	timeOneScore: () => Promise<number>;
 }): Promise<Section> {
 	const samples = quick ? 2 : 8;
 	const [n, k] = [4, 4];
 	const f = await measureFirstCandidate({ ...ctx, samples, n, k, log });
+	const oneScore = median(f.oneScoreMs);
+	const one = `one score (${ms(oneScore)})`;
 	const max = (v: readonly number[]) => Math.max(...v);
 	const row = (label: string, v: readonly number[], target: number, targetLabel: string) => [
 		label,
@@ -401,22 +409,39 @@ async function firstCandidateFigures(ctx: {
 	];
 	sections.push({
 		title: '3. First candidate',
-		note: `In the editor: code-server and Debian's Chromium (test/e2e/harness.js), one workbench for every run; each run is a person's: select the paragraph, Best-of-N: Rewrite Selection…, the instruction, Enter, then Esc once it is done. N ${n}, ${k} slots, candidates of ${ctx.words} words at ${ctx.tokenDelayMs} ms a word, ranked by the BERT-base-shaped reward model in the extension host's worker (warm: a first run that loads it is not counted); median and max of ${samples} runs. The model server (its own process) holds the first tokens until the picker shows the run, then notes when it writes each stream's first token and its last line (Node, performance.timeOrigin + now, sub-millisecond); a MutationObserver in the picker's page (a Playwright init script; the extension has no bench code) notes Date.now() (1 ms resolution) when a candidate's text first appears in its row and when its score does, i.e. when the DOM changed, before that frame is painted. One clock, the machine's wall clock, read in two processes: ±1 ms. First token: the run's first token written → that candidate's text in the DOM; each candidate: the same for all ${n} (they stream at once). First completed: the server's last line of the candidate that finished first → its score in the DOM, ÷ one score (raw onnxruntime-node on a typical pair of the same length, ${ms(ctx.oneScore)}).`,
+		note: `In the editor: code-server and Debian's Chromium (test/e2e/harness.js), one workbench for every run; each run is a person's: select the paragraph, Best-of-N: Rewrite Selection…, the instruction, Enter, then Esc once it is done. N ${n}, ${k} slots, candidates of ${ctx.words} words at ${ctx.tokenDelayMs} ms a word, ranked by the BERT-base-shaped reward model in the extension host's worker (warm: a first run that loads it is not counted); median and max of ${samples} runs. The model server (its own process) holds the first tokens until the picker shows the run, then notes when it writes each stream's first token and its last line (Node, performance.timeOrigin + now, sub-millisecond); a MutationObserver in the picker's page (a Playwright init script; the extension has no bench code) notes Date.now() (1 ms resolution) when a candidate's text first appears in its row and when its score does, i.e. when the DOM changed, before that frame is painted; and a message listener there notes when each state message reaches the picker's frame, which splits each path into the way there (the extension host, code-server, the workbench and the webview's host page) and the picker's own part, itself split where the animation frame it draws in runs its callbacks (Date.now() in a requestAnimationFrame callback asked for just before the picker's: the listener captures, so it runs first). One clock, the machine's wall clock, read in two processes: ±1 ms. First token: the run's first token written → that candidate's text in the DOM; each candidate: the same for all ${n} (they stream at once). First completed: the server's last line of the candidate that finished first → its score in the DOM, ÷ one score (raw onnxruntime-node on a typical pair of the same length in the bench's process, timed after each run with the workbench still open: median ${ms(oneScore)}).`,
 		header: ['measure', 'median', 'max', 'target', 'median ÷ target', 'max ÷ target', 'samples'],
 		rows: [
 			row("the run's first token → its text in the picker's DOM", f.firstTokenToDomMs, 50, '50 ms'),
+			row("  of which: → the state message in the picker's frame", f.firstTokenToMessageMs, 50, '50 ms'),
+			row('  of which: the message → the DOM', f.textMessageToDomMs, 50, '50 ms'),
+			row('    the message → its animation frame', f.textMessageToFrameMs, 50, '50 ms'),
+			row("    that frame → the text in the DOM (the picker's draw)", f.textFrameToDomMs, 50, '50 ms'),
 			row("each candidate's first token → its text in the DOM", f.eachTokenToDomMs, 50, '50 ms'),
-			row('first completed candidate → its score shown', f.completedToScoreMs, ctx.oneScore, `one score (${ms(ctx.oneScore)})`),
+			row('first completed candidate → its score shown', f.completedToScoreMs, oneScore, one),
+			row("  of which: → the score's message in the frame", f.completedToScoreMessageMs, oneScore, one),
+			row('  of which: the message → the DOM', f.scoreMessageToDomMs, oneScore, one),
+			row('    the message → its animation frame', f.scoreMessageToFrameMs, oneScore, one),
+			row("    that frame → the score in the DOM (the picker's draw)", f.scoreFrameToDomMs, oneScore, one),
 		],
+	});
+	const [cold, ...later] = f.paint;
+	const paintRow = (label: string, p: PaintTimes | undefined) =>
+		p ? [label, ms(p.builtMs), ms(p.messageMs), ms(p.stateShownMs), ms(p.paintedMs)] : [label, '—', '—', '—', '—'];
+	const of = (pick: (v: readonly number[]) => number): PaintTimes => ({
+		builtMs: pick(later.map(p => p.builtMs)),
+		messageMs: pick(later.map(p => p.messageMs)),
+		stateShownMs: pick(later.map(p => p.stateShownMs)),
+		paintedMs: pick(later.map(p => p.paintedMs)),
 	});
 	return {
 		title: "6b. The picker's first paint",
-		note: `From the runs of figure 3: Enter on the instruction (a capturing keydown listener in the workbench page, Date.now()) → the picker's DOM first shows the run (its phase in the status row, seen by the MutationObserver; the picker draws in an animation frame), and → the first task after that frame ran, i.e. once the frame's style, layout and paint were done. The window's first picker also starts the webview's service worker; later pickers open in the column the last one left. No target in the issue.`,
-		header: ['picker', 'DOM shows the run', 'frame drawn'],
+		note: `From the runs of figure 3, each from Enter on the instruction (a capturing keydown listener in the workbench page, Date.now()): the picker's script has built its page (its list is in the DOM); the first state message reached the picker's frame; the DOM shows the run (its phase in the status row, seen by the MutationObserver; the picker draws in an animation frame); and the first task after that frame ran, i.e. once the frame's style, layout and paint were done. The window's first picker also starts the webview's service worker, while the reward model loads; later pickers open in the column the last one left. No target in the issue.`,
+		header: ['picker', 'page built', 'first state message', 'DOM shows the run', 'frame drawn'],
 		rows: [
-			["the window's first", ms(f.coldStateShownMs), ms(f.coldPaintedMs)],
-			[`later: median of ${samples}`, ms(median(f.stateShownMs)), ms(median(f.paintedMs))],
-			[`later: max of ${samples}`, ms(max(f.stateShownMs)), ms(max(f.paintedMs))],
+			paintRow("the window's first", cold),
+			paintRow(`later: median of ${samples}`, later.length ? of(median) : undefined),
+			paintRow(`later: max of ${samples}`, later.length ? of(max) : undefined),
 		],
 	};
 }
