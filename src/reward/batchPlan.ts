@@ -27,13 +27,17 @@ export function rowCost(costs: TokenCosts, rows: number): number {
 	return rows <= 1 ? costs.single : costs.single * (1 - costs.gain * (1 - 1 / rows));
 }
 
+/** The costs at a batch's width (padded tokens a row): what batching saves differs at 128 and at 512 tokens. */
+export type CostsAt = (width: number) => TokenCosts;
+
 /**
  * Splits pairs (given by their token counts) into groups, each one forward pass, so the estimated
  * total time is least: sorted by length, contiguous runs of similar lengths go together, a pair
  * whose length would make the others pad too much goes alone. Returns indices into `lengths`,
  * each group longest first.
  */
-export function planBatches(lengths: readonly number[], costs: TokenCosts): number[][] {
+export function planBatches(lengths: readonly number[], costs: TokenCosts | CostsAt): number[][] {
+	const at: CostsAt = typeof costs === 'function' ? costs : () => costs;
 	const order = lengths.map((_, i) => i).sort((a, b) => (lengths[b] ?? 0) - (lengths[a] ?? 0));
 	const len = (k: number) => lengths[order[k] ?? 0] ?? 0;
 	const n = order.length;
@@ -45,7 +49,7 @@ export function planBatches(lengths: readonly number[], costs: TokenCosts): numb
 		for (let start = 0; start < end; start++) {
 			const rows = end - start;
 			// Sorted longest first, so the group's width is its first pair's length.
-			const total = (best[start] ?? Infinity) + rowCost(costs, rows) * rows * len(start);
+			const total = (best[start] ?? Infinity) + rowCost(at(len(start)), rows) * rows * len(start);
 			if (total < (best[end] ?? Infinity)) {
 				best[end] = total;
 				from[end] = start;
@@ -57,30 +61,58 @@ export function planBatches(lengths: readonly number[], costs: TokenCosts): numb
 	return groups;
 }
 
+/** Widths within a factor of two share a measured gain. */
+const bucketOf = (width: number) => Math.floor(Math.log2(Math.max(1, width)));
+
 /** Running estimates of `TokenCosts` from the forward passes timed so far. */
 export class CostEstimator {
 	private single: number | undefined;
-	private gain = PRIOR_COSTS.gain;
+	/** The gain measured at each width bucket; a bucket not measured yet takes its nearest's, or the prior. */
+	private readonly gains = new Map<number, number>();
 
-	/** How much each new measurement moves the estimate: recent runs count most (the load changes). */
-	constructor(private readonly weight = 0.3) {}
+	constructor(
+		/** How much each new measurement moves the estimate: recent runs count most (the load changes). */
+		private readonly weight = 0.3,
+		/**
+		 * How far each pair timed alone moves its bucket's gain back toward the prior. Batches measured
+		 * slower are not run again, so not measured again: without this, one batch slowed by a busy
+		 * moment would stop batching for the worker's life. With it, a batch is tried again after a few
+		 * pairs alone (about seven for a gain measured at −0.1).
+		 */
+		private readonly relax = 0.05,
+	) {}
 
 	/** A forward pass of `rows` pairs padded to `width` tokens took `ms`. */
 	record(rows: number, width: number, ms: number): void {
 		if (!(ms > 0) || rows < 1 || width < 1) return;
 		const perToken = ms / (rows * width);
-		const move = (from: number | undefined, to: number) => (from === undefined ? to : from + this.weight * (to - from));
+		const bucket = bucketOf(width);
+		const gain = this.gains.get(bucket);
 		if (rows === 1) {
-			this.single = move(this.single, perToken);
+			this.single = this.single === undefined ? perToken : this.single + this.weight * (perToken - this.single);
+			if (gain !== undefined) this.gains.set(bucket, gain + this.relax * (PRIOR_COSTS.gain - gain));
 		} else if (this.single === undefined) {
 			// No pair timed alone yet: infer its cost from the batch with the gain believed so far.
-			this.single = perToken / (1 - this.gain * (1 - 1 / rows));
+			this.single = perToken / (1 - this.gainAt(width) * (1 - 1 / rows));
 		} else {
-			this.gain = move(this.gain, (1 - perToken / this.single) / (1 - 1 / rows));
+			const observed = (1 - perToken / this.single) / (1 - 1 / rows);
+			// The prior is a guess for some CPU: the first measurement replaces it, later ones move it.
+			this.gains.set(bucket, gain === undefined ? observed : gain + this.weight * (observed - gain));
 		}
 	}
 
-	costs(): TokenCosts {
-		return { single: this.single ?? PRIOR_COSTS.single, gain: this.gain };
+	costs(width: number): TokenCosts {
+		return { single: this.single ?? PRIOR_COSTS.single, gain: this.gainAt(width) };
+	}
+
+	private gainAt(width: number): number {
+		const bucket = bucketOf(width);
+		let nearest: number | undefined;
+		let distance = Infinity;
+		for (const [b, gain] of this.gains) {
+			const d = Math.abs(b - bucket);
+			if (d < distance) [nearest, distance] = [gain, d];
+		}
+		return nearest ?? PRIOR_COSTS.gain;
 	}
 }

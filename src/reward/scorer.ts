@@ -454,7 +454,7 @@ class OnnxRewardModel implements LoadedRewardModel {
 				? inputs.map((_, i) => [i])
 				: planBatches(
 						inputs.map(i => i.input_ids.length),
-						this.fixedCosts ?? this.estimator.costs(),
+						this.fixedCosts ?? (width => this.estimator.costs(width)),
 					);
 			const scores = new Array<number>(inputs.length);
 			for (const group of groups) {

@@ -32,30 +32,57 @@ describe('planBatches', () => {
 });
 
 describe('CostEstimator', () => {
-	it('starts from the prior, then follows the per-token times measured, recent ones weighing most', () => {
+	it('starts from the prior; the first batch timed replaces the prior gain, later ones move it, recent ones weighing most', () => {
 		const e = new CostEstimator(0.5);
-		assert.deepEqual(e.costs(), PRIOR_COSTS);
+		assert.deepEqual(e.costs(100), PRIOR_COSTS);
 		e.record(1, 100, 100); // 1 ms a token alone
-		assert.deepEqual(e.costs(), { single: 1, gain: PRIOR_COSTS.gain }, 'the gain stays the prior until a batch is timed');
+		assert.deepEqual(e.costs(100), { single: 1, gain: PRIOR_COSTS.gain }, 'the gain stays the prior until a batch is timed');
 		e.record(2, 100, 160); // 0.8 ms a padded token in a batch of 2: 0.2 cheaper over 1 − 1/2, an observed gain of 0.4
-		assert.ok(Math.abs(e.costs().gain - (PRIOR_COSTS.gain + 0.4) / 2) < 1e-12, JSON.stringify(e.costs()));
+		assert.ok(Math.abs(e.costs(100).gain - 0.4) < 1e-12, JSON.stringify(e.costs(100)));
 		e.record(1, 200, 400); // 2 ms a token: the estimate moves halfway
-		assert.equal(e.costs().single, 1.5);
+		assert.equal(e.costs(100).single, 1.5);
+		e.record(2, 100, 180); // 0.9 of 1.5 a token: an observed gain of 0.8, halfway from 0.4
+		assert.ok(Math.abs(e.costs(100).gain - 0.6) < 1e-12, JSON.stringify(e.costs(100)));
 		e.record(2, 10, 0); // nothing to learn from a zero time
-		assert.equal(e.costs().single, 1.5);
+		assert.equal(e.costs(100).single, 1.5);
 	});
 
 	it('a batch timed before any pair alone gives the single cost through the gain believed so far', () => {
 		const e = new CostEstimator();
 		e.record(4, 100, 400 * rowCost(PRIOR_COSTS, 4));
-		assert.ok(Math.abs(e.costs().single - 1) < 1e-12, JSON.stringify(e.costs()));
+		assert.ok(Math.abs(e.costs(100).single - 1) < 1e-12, JSON.stringify(e.costs(100)));
 	});
 
-	it('batches stop when they are measured slower than pairs alone', () => {
-		const e = new CostEstimator(1);
+	it('batches stop as soon as one is measured slower than pairs alone', () => {
+		const e = new CostEstimator();
 		e.record(1, 400, 400);
 		e.record(4, 400, 4 * 400 * 1.1); // every padded row 10% dearer than alone
-		assert.ok(e.costs().gain < 0);
-		assert.deepEqual(sorted(planBatches([400, 400, 400], e.costs())), [[0], [1], [2]]);
+		assert.ok(e.costs(400).gain < 0);
+		assert.deepEqual(sorted(planBatches([400, 400, 400], w => e.costs(w))), [[0], [1], [2]]);
+	});
+
+	it('keeps what batching saves by width: batched at 128 tokens where it paid, one by one at 512 where it did not', () => {
+		const e = new CostEstimator();
+		e.record(1, 128, 128);
+		e.record(4, 128, 4 * 128 * 0.8);
+		e.record(1, 512, 512);
+		e.record(4, 512, 4 * 512 * 1.1);
+		const at = (w: number) => e.costs(w);
+		assert.deepEqual(sorted(planBatches([128, 128, 128], at)), [[0, 1, 2]]);
+		assert.deepEqual(sorted(planBatches([512, 512, 512], at)), [[0], [1], [2]]);
+		// A width not measured yet takes its nearest measured one's gain.
+		assert.deepEqual(sorted(planBatches([100, 100], at)), [[0, 1]]);
+		assert.deepEqual(sorted(planBatches([700, 700], at)), [[0], [1]]);
+	});
+
+	it('tries a batch again after a few pairs alone, so one slow moment does not stop batching for good', () => {
+		const e = new CostEstimator();
+		e.record(1, 400, 400);
+		e.record(4, 400, 4 * 400 * 1.1);
+		const plan = () => sorted(planBatches([400, 400, 400], w => e.costs(w)));
+		e.record(1, 400, 400);
+		assert.deepEqual(plan(), [[0], [1], [2]], 'still one by one right after');
+		for (let i = 0; i < 9; i++) e.record(1, 400, 400);
+		assert.deepEqual(plan(), [[0, 1, 2]], 'a batch again after ten pairs alone');
 	});
 });
