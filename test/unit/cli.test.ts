@@ -105,6 +105,7 @@ describe('CLI: best-of-n rewrite', function () {
 		fake.tokenDelayMs = 0;
 		fake.chunkSize = 'word';
 		fake.parallel = 1;
+		fake.beforeChunk = undefined;
 	});
 
 	after(async () => {
@@ -707,8 +708,18 @@ describe('CLI: best-of-n rewrite', function () {
 
 	it('keeps stderr empty with --n 8 --concurrency 8 (no MaxListenersExceededWarning)', async () => {
 		// Every open candidate listens to the run's one AbortSignal; Node warns past 10 listeners.
+		fake.reset();
 		fake.parallel = 8;
 		fake.tokenDelayMs = 2;
+		// Each stream waits after its first chunk until all 8 have started, so on a busy machine none
+		// ends before the last one is sent (if the CLI sent fewer at once, the run would never end).
+		let started = 0;
+		let allStarted!: () => void;
+		const all = new Promise<void>(r => (allStarted = r));
+		fake.beforeChunk = (_request, index) => {
+			if (index === 0 && ++started === 8) allStarted();
+			return index === 1 ? all : undefined;
+		};
 		const r = await run(
 			[
 				'rewrite',
