@@ -4,6 +4,7 @@
  * the code it sits above. Code blocks inside the explanation keep their lines; images become their
  * alt text and links show their target, since a comment cannot render either.
  */
+import type MarkdownIt from 'markdown-it';
 import type { CommentSyntax } from './commentSyntax';
 
 export interface CommentLayout {
@@ -124,4 +125,93 @@ export function withoutImages(markdown: string): string {
 	return markdown
 		.replace(/!\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])?/g, (_, alt: string) => (alt ? `[image: ${alt}]` : '[image]'))
 		.replace(/!\[/g, '!\\[');
+}
+
+/**
+ * Raw HTML as the text it is: VS Code draws a comment's Markdown without HTML and drops every tag it
+ * finds, so "wraps it in a <div>" would lose its tag. Each `<` that would start HTML becomes `&lt;`,
+ * which Markdown shows as `<`, so the thread shows what the picker shows (it renders the Markdown
+ * with HTML as text). markdown-it finds the blocks: the text of paragraphs, headings and table
+ * cells, and HTML blocks. Left as they are: code (blocks, and inline code spans, where `&lt;` would
+ * show as typed), a backslash-escaped `<`, autolinks (`<https://…>`) and link destinations in angle
+ * brackets (`[a](<b c>)`).
+ */
+export function htmlAsText(markdown: string): string {
+	// Escaping can change the blocks (an HTML block gone, the indented line after it is no longer
+	// code), so again until nothing changes; each round only removes HTML, so it ends.
+	let text = markdown;
+	for (let round = 0; round < 8; round++) {
+		const next = escapeHtmlOnce(text);
+		if (next === text) break;
+		text = next;
+	}
+	return text;
+}
+
+function escapeHtmlOnce(markdown: string): string {
+	// Line ranges of text that is not code. An HTML block that follows a paragraph with no blank line
+	// between is, without HTML, more of the same paragraph, and a code span may run across both: they
+	// are escaped as one.
+	const regions: { start: number; end: number; html: boolean }[] = [];
+	for (const t of blocks(markdown)) {
+		if (!t.map || (t.type !== 'inline' && t.type !== 'html_block')) continue;
+		const html = t.type === 'html_block';
+		const last = regions[regions.length - 1];
+		if (last && t.map[0] <= last.end && (html || last.html)) {
+			last.end = Math.max(last.end, t.map[1]);
+			last.html = html;
+		} else regions.push({ start: t.map[0], end: t.map[1], html });
+	}
+	const lines = markdown.split('\n');
+	for (const { start, end } of regions)
+		lines.splice(start, end - start, ...escapeOutsideCodeSpans(lines.slice(start, end).join('\n')).split('\n'));
+	return lines.join('\n');
+}
+
+let blockParser: MarkdownIt | undefined;
+
+// Loaded on first use (an explanation shown inline), not when the extension starts: markdown-it and
+// its entity tables are a third of the extension's bundle.
+function blocks(markdown: string): ReturnType<MarkdownIt['parse']> {
+	blockParser ??= new (require('markdown-it') as typeof MarkdownIt)({ html: true });
+	return blockParser.parse(markdown, {});
+}
+
+const AUTOLINK =
+	/^<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\p{Cc} ]*|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)>/u;
+
+/** Whether the `<` at `i` opens a link's destination in angle brackets: `[text](<dest> "title")`. */
+function angleDestination(text: string, i: number): boolean {
+	return text.slice(0, i).endsWith('](') && text.lastIndexOf('[', i) >= 0 && /^<[^<>\n\\]*>[ \t]*(?:\)|["'(])/.test(text.slice(i));
+}
+
+/** One paragraph's text: every `<` outside an inline code span that would start HTML becomes `&lt;`. */
+function escapeOutsideCodeSpans(text: string): string {
+	let result = '';
+	let i = 0;
+	while (i < text.length) {
+		const c = text[i];
+		if (c === '`') {
+			const run = /^`+/.exec(text.slice(i))?.[0] ?? '`';
+			// A code span ends at the next run of exactly as many backticks; without one, the run is text.
+			const close = new RegExp(`(?<!\`)${run}(?!\`)`, 'g');
+			close.lastIndex = i + run.length;
+			const end = close.exec(text);
+			const stop = end ? end.index + run.length : i + run.length;
+			result += text.slice(i, stop);
+			i = stop;
+			continue;
+		}
+		if (c === '\\') {
+			result += text.slice(i, i + 2);
+			i += 2;
+			continue;
+		}
+		// Only a `<` before a letter, `/`, `!` or `?` can start HTML (a tag, comment, declaration, instruction).
+		if (c === '<' && /^<[A-Za-z/!?]/.test(text.slice(i, i + 2)) && !AUTOLINK.test(text.slice(i)) && !angleDestination(text, i))
+			result += '&lt;';
+		else result += c;
+		i++;
+	}
+	return result;
 }

@@ -8,7 +8,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import { formatAsComment, withoutImages } from '../core/commentFormat';
+import { formatAsComment, htmlAsText, withoutImages } from '../core/commentFormat';
 import { showHidden } from '../core/hiddenText';
 import { errorMessage } from '../core/errors';
 import { LineAnchor } from '../core/lineAnchor';
@@ -327,9 +327,9 @@ export class Explanations extends Disposable {
 	}
 }
 
-/** Untrusted Markdown: no command links, no HTML, no theme icons, no remote images. */
+/** Untrusted Markdown: no command links, no theme icons, no remote images; HTML is shown as text, as in the picker. */
 function inert(text: string): vscode.MarkdownString {
-	const body = new vscode.MarkdownString(showHidden(withoutImages(text)), false);
+	const body = new vscode.MarkdownString(showHidden(htmlAsText(withoutImages(text))), false);
 	body.isTrusted = false;
 	body.supportHtml = false;
 	return body;

@@ -210,6 +210,12 @@ describe('e2e: hostile model text stays inert', function () {
 			`bidi controls are shown as code points:\n${inline.text}`,
 		);
 		assert.ok(inline.text.includes('term <U+001B>[31mred'), 'terminal escapes are shown as code points');
+		// VS Code would drop raw HTML from the thread; it is shown as text, as the picker shows it.
+		assert.ok(
+			inline.text.includes(`<script>window.pwned = 'script'`),
+			`raw HTML is shown as text inline:\n${inline.text.slice(0, 2000)}`,
+		);
+		assert.ok(inline.text.includes('<img src=x onerror='), 'an HTML image is shown as text inline');
 		for (const alt of ['[image: pixel]', '[image: ref pixel]', 'nested [bracket] pixel'])
 			assert.ok(inline.text.includes(alt), `an image is shown as its alt text, ${alt}:\n${inline.text.slice(0, 2000)}`);
 		assert.strictEqual(await page.evaluate(() => /** @type {any} */ (window).pwned), undefined, 'nothing ran in the workbench');

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import MarkdownIt from 'markdown-it';
-import { formatAsComment, textLines, withoutImages } from '../../src/core/commentFormat';
+import { formatAsComment, htmlAsText, textLines, withoutImages } from '../../src/core/commentFormat';
 import { findCommentSyntax, languageConfigurations, parseCommentSyntax, type LanguageSource } from '../../src/core/commentSyntax';
 import { LineAnchor } from '../../src/core/lineAnchor';
 import { at, defined } from '../fixtures/present';
@@ -195,6 +195,81 @@ describe('an explanation shown inline', () => {
 				assert.deepEqual(images(shown), [], shown);
 			}),
 			{ numRuns: 2000 },
+		);
+	});
+});
+
+describe('HTML in an explanation shown inline', () => {
+	// VS Code draws the thread's Markdown with HTML recognised and then dropped; the picker renders the
+	// same Markdown with HTML as text. Parsed as VS Code does (HTML on), ours must show what the picker
+	// shows (HTML off), with no HTML left to drop.
+	const picker = new MarkdownIt({ html: false });
+	const thread = new MarkdownIt({ html: true });
+	const htmlTokens = (markdown: string) =>
+		thread
+			.parse(markdown, {})
+			.flatMap(t => [t, ...(t.children ?? [])])
+			.filter(t => t.type === 'html_inline' || t.type === 'html_block')
+			.map(t => t.content);
+
+	it('keeps tags, generics and comments as text, and leaves code, escapes and links alone', () => {
+		const cases: [string, string][] = [
+			['Returns an `Option<T>` or a Vec<u8>.', 'Returns an `Option<T>` or a Vec&lt;u8>.'],
+			['Wraps it in a <div> and a </span>.', 'Wraps it in a &lt;div> and a &lt;/span>.'],
+			['<!-- a note --> and <?php echo ?>', '&lt;!-- a note --> and &lt;?php echo ?>'],
+			['<div class="x">\n  *inside*\n</div>', '&lt;div class="x">\n  *inside*\n&lt;/div>'],
+			['```html\n<div>kept</div>\n```', '```html\n<div>kept</div>\n```'],
+			['Text.\n\n    <pre>indented code</pre>', 'Text.\n\n    <pre>indented code</pre>'],
+			['a < b and \\<b> and <https://example.com> and [x](<a b>)', 'a < b and \\<b> and <https://example.com> and [x](<a b>)'],
+			['> - a <b>quoted</b> item', '> - a &lt;b>quoted&lt;/b> item'],
+		];
+		for (const [source, shown] of cases) {
+			assert.equal(htmlAsText(source), shown, source);
+			assert.deepEqual(htmlTokens(htmlAsText(source)), [], source);
+			assert.equal(thread.render(htmlAsText(source)), picker.render(source), source);
+		}
+	});
+
+	it('shows what the picker shows, for explanations made of prose, tags, code and lists', () => {
+		const word = fc.constantFrom(
+			'the',
+			'returns',
+			'a',
+			'<div>',
+			'</div>',
+			'<T>',
+			'Vec<u8>',
+			'<br/>',
+			'<!-- note -->',
+			'a < b',
+			'`<span>`',
+			'`a<b>`',
+			'``x ` <i>``',
+			'**<b>bold</b>**',
+			'[link](https://example.com)',
+			'<https://example.com>',
+			'\\<b>',
+		);
+		const paragraph = fc.array(word, { minLength: 1, maxLength: 8 }).map(w => w.join(' '));
+		const block = fc.oneof(
+			paragraph,
+			paragraph.map(p => `- ${p}`),
+			paragraph.map(p => `1. ${p}`),
+			paragraph.map(p => `> ${p}`),
+			paragraph.map(p => `## ${p}`),
+			paragraph.map(p => `${p}\n${p}`),
+			fc.constant('```html\n<div>\n  <b>code</b>\n</div>\n```'),
+			fc.constant('    <pre>indented code</pre>'),
+			fc.constant('<div>\n<p>a block</p>\n</div>'),
+		);
+		fc.assert(
+			fc.property(fc.array(block, { minLength: 1, maxLength: 6 }), blocks => {
+				const source = blocks.join('\n\n');
+				const shown = htmlAsText(source);
+				assert.deepEqual(htmlTokens(shown), [], shown);
+				assert.equal(thread.render(shown), picker.render(source), source);
+			}),
+			{ numRuns: 1000 },
 		);
 	});
 });
