@@ -221,7 +221,7 @@ export async function measureFirstCandidate(o: FirstCandidateOptions): Promise<F
 				throw e;
 			});
 			o.log(
-				`${sample === 0 ? 'warm-up' : `sample ${sample}`}: first token → DOM ${s.firstTokenToDomMs.toFixed(0)} ms (message in the frame ${s.firstTokenToMessageMs.toFixed(0)}, its frame began ${s.firstTokenToFrameMs.toFixed(0)}; each ${s.eachTokenToDomMs.map(v => v.toFixed(0)).join(', ')}), completed → score ${s.completedToScoreMs.toFixed(0)} ms (message ${s.completedToScoreMessageMs.toFixed(0)}, frame ${s.completedToScoreFrameMs.toFixed(0)}), Enter → page built ${s.paint.builtMs} ms, first message ${s.paint.messageMs} ms, run shown ${s.paint.stateShownMs} ms, painted ${s.paint.paintedMs} ms`,
+				`${sample === 0 ? 'warm-up' : `sample ${sample}`}: first token → DOM ${s.firstTokenToDomMs.toFixed(0)} ms (message in the frame ${s.firstTokenToMessageMs.toFixed(0)}, its frame ${s.firstTokenToFrameMs.toFixed(0)}; each ${s.eachTokenToDomMs.map(v => v.toFixed(0)).join(', ')}), completed → score ${s.completedToScoreMs.toFixed(0)} ms (message ${s.completedToScoreMessageMs.toFixed(0)}, frame ${s.completedToScoreFrameMs.toFixed(0)}), Enter → page built ${s.paint.builtMs} ms, first message ${s.paint.messageMs} ms, run shown ${s.paint.stateShownMs} ms, painted ${s.paint.paintedMs} ms`,
 			);
 			figures.paint.push(s.paint);
 			if (sample === 0) continue;
