@@ -495,8 +495,8 @@ async function scoringFigures(
 					model.batched ? fmt(t.rawBatch / t.rawSingle) : '—',
 					ps(t.oursSingle),
 					model.batched ? ps(t.oursBatch) : '—',
-					fmt(t.oursSingle / t.rawSingle),
-					model.batched ? fmt(t.oursBatch / Math.max(t.rawSingle, t.rawBatch)) : '—',
+					fmt(t.singleRatio),
+					model.batched ? fmt(t.batchRatio) : '—',
 				]);
 			}
 		} finally {
@@ -538,7 +538,7 @@ async function scoringFigures(
 	}
 	sections.push({
 		title: '5a. Scoring cost',
-		note: `Pairs per second, four different pairs of each length, median of ${repeats}, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Raw: onnxruntime-node on this thread on the same tensors, one by one and as one padded batch. Ours: through the reward worker, four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ' --quick: the 8-bit BERT at 256 tokens only and no DeBERTa-v3-base-shaped model; `npm run bench` measures both at all three lengths.' : ''}`,
+		note: `Pairs per second, four different pairs of each length, median of ${repeats}, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Raw: onnxruntime-node on this thread on the same tensors, one by one and as one padded batch. Ours: through the reward worker, four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). The ratios are medians of ratios of times taken back to back (each pair raw and ours, which first alternating: ${repeats * 4} for one by one; for the call of four, the best raw of each repeat ÷ ours, ${repeats}), so a change in the machine's load between the two falls on few of them. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ' --quick: the 8-bit BERT at 256 tokens only and no DeBERTa-v3-base-shaped model; `npm run bench` measures both at all three lengths.' : ''}`,
 		header: [
 			'model',
 			'tokens',

@@ -20,6 +20,12 @@ export interface Throughput {
 	readonly oursSingle: number;
 	/** One call of four pairs: the scorer decides how to run them (NaN when not measured). */
 	readonly oursBatch: number;
+	/** Raw ÷ ours, one pair a call: the median of the ratios of each pair's two times, taken back to back. */
+	readonly singleRatio: number;
+	/** Best raw (one by one or batched) ÷ ours' one call of four, the median of the ratios of each repeat. */
+	readonly batchRatio: number;
+	/** How many ratios each median is of. */
+	readonly samples: number;
 }
 
 const never = () => new AbortController().signal;
@@ -47,7 +53,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 export async function measureThroughput(
 	raw: RawScorer,
-	ours: RewardScorer,
+	scorer: RewardScorer,
 	lengths: readonly number[],
 	repeats: number,
 	log: (line: string) => void,
@@ -62,26 +68,47 @@ export async function measureThroughput(
 		const rb: number[] = [];
 		const os: number[] = [];
 		const ob: number[] = [];
+		// Ratios of times taken back to back: the machine's load drifts between a pair's raw and ours far
+		// less than across a whole block of pairs. Which goes first alternates, so neither always follows the other.
+		const singleRatios: number[] = [];
+		const batchRatios: number[] = [];
 		for (let r = 0; r < repeats; r++) {
-			// Alternated, so a change in the machine's load falls on all four alike.
-			let single = 0;
-			for (const input of inputs) single += await raw.time([input]);
-			rs.push(single);
-			if (batched) rb.push(await raw.time(inputs));
-			os.push(
-				await timed(async () => {
-					for (const p of pairs) await ours.score([p], never());
-				}),
-			);
-			if (batched) ob.push(await timed(() => ours.score(pairs, never())));
+			let rawSum = 0;
+			let oursSum = 0;
+			for (const [k, pair] of pairs.entries()) {
+				const input = raw.encode(pair);
+				const oursOne = () => timed(() => scorer.score([pair], never()));
+				const rawFirst = (r + k) % 2 === 0;
+				const first = rawFirst ? await raw.time([input]) : await oursOne();
+				const second = rawFirst ? await oursOne() : await raw.time([input]);
+				const [rawMs, oursMs] = rawFirst ? [first, second] : [second, first];
+				singleRatios.push(rawMs / oursMs);
+				rawSum += rawMs;
+				oursSum += oursMs;
+			}
+			rs.push(rawSum);
+			os.push(oursSum);
+			if (batched) {
+				const oursAll = () => timed(() => scorer.score(pairs, never()));
+				const rawFirst = r % 2 === 0;
+				const first = rawFirst ? await raw.time(inputs) : await oursAll();
+				const second = rawFirst ? await oursAll() : await raw.time(inputs);
+				const [rawBatch, oursBatch] = rawFirst ? [first, second] : [second, first];
+				rb.push(rawBatch);
+				ob.push(oursBatch);
+				batchRatios.push(Math.min(rawSum, rawBatch) / oursBatch);
+			}
 		}
 		const perSecond = (ms: number[]) => (ms.length ? (pairs.length * 1000) / median(ms) : NaN);
-		const row = {
+		const row: Throughput = {
 			tokens: Math.max(...inputs.map(i => i.input_ids.length)),
 			rawSingle: perSecond(rs),
 			rawBatch: perSecond(rb),
 			oursSingle: perSecond(os),
 			oursBatch: perSecond(ob),
+			singleRatio: median(singleRatios),
+			batchRatio: batchRatios.length ? median(batchRatios) : NaN,
+			samples: singleRatios.length,
 		};
 		log(
 			`${row.tokens} tokens: raw ${row.rawSingle.toFixed(2)} / batched ${row.rawBatch.toFixed(2)}, ours ${row.oursSingle.toFixed(2)} / one call ${row.oursBatch.toFixed(2)} pairs/s`,
