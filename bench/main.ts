@@ -257,8 +257,8 @@ async function pipelineFigures(
  */
 async function sameCpuFigures(ctx: PipelineContext, load: { workerPath: string; request: LoadRequest }): Promise<void> {
 	const cpu = { msPerToken: 20, threads: os.cpus().length };
-	// --quick: shorter candidates; the server's time per token is fixed by computation, not by a delay.
-	const words = quick ? 50 : 100;
+	// --quick: short candidates (its three runs with one slot take 3 × 4 × 30 tokens × 20 ms, ~7 s, of the two minutes).
+	const words = quick ? 30 : 100;
 	const configs: Array<[number, number]> = [
 		[4, 1],
 		[4, 4],
