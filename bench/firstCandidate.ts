@@ -6,9 +6,8 @@
  * type the instruction, Enter; then Esc once the run is done.
  *
  * Every time is one machine's wall clock read in two processes: the server notes when it writes a
- * stream's first token and its last line (Node, `performance.timeOrigin + performance.now()`,
- * sub-millisecond), and a MutationObserver in the picker's page notes when a candidate's text and its
- * score first appear in the DOM (`Date.now()`, whole milliseconds). Nothing in the extension knows it
+ * stream's first token and its last line, and a MutationObserver in the picker's page notes when a
+ * candidate's text and its score first appear in the DOM (both `Date.now()`, whole milliseconds). Nothing in the extension knows it
  * is measured: the observer is a Playwright init script, run in every webview frame as it is created.
  */
 import * as fs from 'node:fs';
