@@ -91,6 +91,51 @@ export function invalidJson(folder: string, files: readonly string[]): { file: s
 	return undefined;
 }
 
+/** transformers.js's error for a model file it did not find (not in the folder, the cache, or on the Hub). */
+export function isFileNotFound(e: unknown): boolean {
+	return e instanceof Error && e.name === 'ModelFileNotFoundError';
+}
+
+/** fetch() failures (DNS, refused, reset, TLS) come as TypeError('fetch failed') with the reason in `cause`. */
+export function networkReason(e: unknown): string | undefined {
+	if (!(e instanceof Error)) return undefined;
+	const cause = (e as { cause?: unknown }).cause;
+	if (e.message === 'fetch failed' || /ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN/.test(e.message)) {
+		return cause instanceof Error ? `${e.message}: ${cause.message}` : e.message;
+	}
+	return undefined;
+}
+
+/** Why one of a model's files could not be read: a damaged file (its path), or a model not to be found. */
+export type ReadFailure =
+	{ readonly kind: 'damaged'; readonly file: string; readonly why: string } | { readonly kind: 'not-found'; readonly reason: string };
+
+/**
+ * What went wrong reading `file` (config.json, tokenizer.json, onnx/…) of a model whose files are in
+ * `folder`, as the reward scorer and the built-in generator both tell it; undefined when it is none of
+ * these, and the loader says what it can.
+ */
+export function readFailure(e: unknown, file: string, folder: string, allowRemote: boolean): ReadFailure | undefined {
+	if (e instanceof SyntaxError) {
+		// transformers.js says what did not parse, not in which file: the tokenizer reads two.
+		const bad = invalidJson(folder, file === 'tokenizer.json' ? [file, 'tokenizer_config.json'] : [file]);
+		if (bad) return { kind: 'damaged', ...bad };
+	}
+	// onnxruntime: "Load model from PATH failed:Protobuf parsing failed." for a truncated or garbled file.
+	if (file.endsWith('.onnx') && /protobuf parsing failed/i.test(errorMessage(e)))
+		return { kind: 'damaged', file: path.join(folder, file), why: 'is not a readable ONNX model (Protobuf parsing failed)' };
+	const net = networkReason(e);
+	if (net) return { kind: 'not-found', reason: `${hubName()} could not be reached (${net})` };
+	if (isFileNotFound(e))
+		return {
+			kind: 'not-found',
+			reason: allowRemote
+				? `${hubName()} has no such model, or it is private or gated (${file} was not found)`
+				: `${file} is not in the download cache and downloads are turned off`,
+		};
+	return undefined;
+}
+
 /** The fields of transformers.js's `ProgressInfo` that are read (stated here: core does not import it). */
 export type TransformersProgress =
 	| { readonly status: 'initiate' | 'download' | 'done'; readonly file: string }

@@ -8,7 +8,16 @@ import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
 import type { BatchRequest, BatchResult, BuiltinDtype, BuiltinLoadRequest, BuiltinModelInfo, RowResult } from '../core/builtinProtocol';
 import { BestOfNError, errorMessage } from '../core/errors';
-import { forwardProgress, hubEndpoint, hubName, invalidJson, isDirectory, locateModel, onnxFilesIn } from '../core/modelFiles';
+import {
+	forwardProgress,
+	hubEndpoint,
+	isDirectory,
+	isFileNotFound,
+	locateModel,
+	networkReason,
+	onnxFilesIn,
+	readFailure,
+} from '../core/modelFiles';
 import type { LoadProgress } from '../core/reward';
 
 export interface LoadedBuiltinModel {
@@ -74,17 +83,6 @@ function noOnnx(model: string, dtype: BuiltinDtype, lookedFor: string, others: r
 	);
 }
 
-const isFileNotFound = (e: unknown) => e instanceof Error && e.name === 'ModelFileNotFoundError';
-
-function networkReason(e: unknown): string | undefined {
-	if (!(e instanceof Error)) return undefined;
-	const cause = (e as { cause?: unknown }).cause;
-	if (e.message === 'fetch failed' || /ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN/.test(e.message)) {
-		return cause instanceof Error ? `${e.message}: ${cause.message}` : e.message;
-	}
-	return undefined;
-}
-
 /**
  * A file of the model that is there but cannot be read (a copy or download cut short, a disk fault):
  * named with its path, since the way out is to replace that file.
@@ -110,20 +108,9 @@ function filesOf(request: BuiltinLoadRequest): { folder: string; cached: boolean
 
 function loadFailure(request: BuiltinLoadRequest, e: unknown, file: string): BestOfNError {
 	const { folder, cached } = filesOf(request);
-	if (e instanceof SyntaxError) {
-		// transformers.js says what did not parse, not in which file: the tokenizer reads two.
-		const bad = invalidJson(folder, file === 'tokenizer.json' ? [file, 'tokenizer_config.json'] : [file]);
-		if (bad) return damagedFile(request.model, bad.file, bad.why, cached, e);
-	}
-	// onnxruntime: "Load model from PATH failed:Protobuf parsing failed." for a truncated or garbled file.
-	if (file.endsWith('.onnx') && /protobuf parsing failed/i.test(errorMessage(e)))
-		return damagedFile(request.model, path.join(folder, file), 'is not a readable ONNX model (Protobuf parsing failed)', cached, e);
-	const net = networkReason(e);
-	if (net) return notFound(request.model, `${hubName()} could not be reached (${net})`, e);
-	if (isFileNotFound(e)) {
-		if (!request.allowRemote) return notFound(request.model, `${file} is not in the download cache and downloads are turned off`, e);
-		return notFound(request.model, `${hubName()} has no such model, or it is private or gated (${file} was not found)`, e);
-	}
+	const why = readFailure(e, file, folder, request.allowRemote);
+	if (why?.kind === 'damaged') return damagedFile(request.model, why.file, why.why, cached, e);
+	if (why) return notFound(request.model, why.reason, e);
 	return failed(request.model, `could not be loaded: ${errorMessage(e)}`, e);
 }
 

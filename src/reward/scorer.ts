@@ -11,7 +11,17 @@ import { BestOfNError, errorMessage, type ErrorKind, type SettingField } from '.
 import type { LoadProgress, RewardModelInfo, RewardPair } from '../core/reward';
 import type { RewardDtype } from '../core/settings';
 import type { LoadRequest } from '../core/workerProtocol';
-import { forwardProgress, hubEndpoint, hubName, invalidJson, isDirectory, locateModel, onnxFilesIn } from '../core/modelFiles';
+import {
+	forwardProgress,
+	hubEndpoint,
+	hubName,
+	isDirectory,
+	isFileNotFound,
+	locateModel,
+	networkReason,
+	onnxFilesIn,
+	readFailure,
+} from '../core/modelFiles';
 import { CostEstimator, planBatches, type TokenCosts } from './batchPlan';
 import { externalDataCopy } from './externalData';
 
@@ -143,20 +153,6 @@ function noOnnx(model: string, dtype: RewardDtype, lookedFor: string, others: re
 	);
 }
 
-function isFileNotFound(e: unknown): boolean {
-	return e instanceof Error && e.name === 'ModelFileNotFoundError';
-}
-
-/** fetch() failures (DNS, refused, reset, TLS) come as TypeError('fetch failed') with the reason in `cause`. */
-function networkReason(e: unknown): string | undefined {
-	if (!(e instanceof Error)) return undefined;
-	const cause = (e as { cause?: unknown }).cause;
-	if (e.message === 'fetch failed' || /ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN/.test(e.message)) {
-		return cause instanceof Error ? `${e.message}: ${cause.message}` : e.message;
-	}
-	return undefined;
-}
-
 /**
  * A file of the model that is there but cannot be read (a copy or download cut short, a disk fault):
  * named with its path, since the way out is to replace that file; `cached` when it is the download
@@ -175,17 +171,9 @@ function damagedFile(model: string, file: string, why: string, cached: boolean, 
 
 /** Classifies a failure to fetch the config or tokenizer (the first things read) of a Hub id. */
 function hubFailure(request: LoadRequest, e: unknown, file: string, folder: string, cached: boolean): BestOfNError {
-	if (e instanceof SyntaxError) {
-		// transformers.js says what did not parse, not in which file: the tokenizer reads two.
-		const bad = invalidJson(folder, file === 'tokenizer.json' ? [file, 'tokenizer_config.json'] : [file]);
-		if (bad) return damagedFile(request.model, bad.file, bad.why, cached, e);
-	}
-	const net = networkReason(e);
-	if (net) return notFound(request.model, `${hubName()} could not be reached (${net})`, e);
-	if (isFileNotFound(e)) {
-		if (!request.allowRemote) return notFound(request.model, `${file} is not in the download cache and downloads are turned off`, e);
-		return notFound(request.model, `${hubName()} has no such model, or it is private or gated (${file} was not found)`, e);
-	}
+	const why = readFailure(e, file, folder, request.allowRemote);
+	if (why?.kind === 'damaged') return damagedFile(request.model, why.file, why.why, cached, e);
+	if (why) return notFound(request.model, why.reason, e);
 	return fail('reward-failed', `Could not load the reward model ${request.model}: ${errorMessage(e)}`, e);
 }
 
