@@ -83,7 +83,8 @@ async function main(): Promise<void> {
 		if (wants(1, 2, 4)) {
 			const ctx: PipelineContext = { server, scorer: worker, raw, modelDir, tokenDelayMs, words };
 			await pipelineFigures(ctx, request, oneScore);
-			if (wants(1, 2)) await sameCpuFigures(ctx, { workerPath, request });
+			// The CPU-bound server's runs take about 25 s: full runs, or --quick --only 1 (or 2).
+			if (wants(1, 2) && (!quick || only?.has(1) || only?.has(2))) await sameCpuFigures(ctx, { workerPath, request });
 		}
 		// A workbench and a warm-up run that loads the reward model take most of a minute: full runs, or --quick --only 3.
 		if (wants(3, 6) && (!quick || only?.has(3)))
