@@ -69,17 +69,28 @@ export class CostEstimator {
 	private single: number | undefined;
 	/** The gain measured at each width bucket; a bucket not measured yet takes its nearest's, or the prior. */
 	private readonly gains = new Map<number, number>();
+	/** When each width bucket's last batch was timed. */
+	private readonly batchedAt = new Map<number, number>();
 
 	constructor(
 		/** How much each new measurement moves the estimate: recent runs count most (the load changes). */
 		private readonly weight = 0.3,
 		/**
-		 * How far each pair timed alone moves its bucket's gain back toward the prior. Batches measured
-		 * slower are not run again, so not measured again: without this, one batch slowed by a busy
-		 * moment would stop batching for the worker's life. With it, a batch is tried again after a few
-		 * pairs alone (about seven for a gain measured at −0.1).
+		 * How far each pair timed alone moves its bucket's gain back toward the prior, once `retryAfterMs`
+		 * has passed since the bucket's last batch. Batches measured slower are not run again, so not
+		 * measured again: without this, one batch slowed by a busy moment would stop batching for the
+		 * worker's life. With it, a batch is tried again after a few pairs alone (about seven for a gain
+		 * measured at −0.1).
 		 */
 		private readonly relax = 0.05,
+		/**
+		 * How long a batch measured slow keeps batching off at its width. Counted in pairs alone, the
+		 * retry came in every run of 8 candidates, and a batch of seven where batching does not pay cost
+		 * that run about 5% (figure 1, N 8, 8 slots, on a quiet machine); by time it comes at most once
+		 * in this long.
+		 */
+		private readonly retryAfterMs = 5 * 60_000,
+		private readonly clock: () => number = Date.now,
 	) {}
 
 	/** A forward pass of `rows` pairs padded to `width` tokens took `ms`. */
@@ -90,11 +101,13 @@ export class CostEstimator {
 		const gain = this.gains.get(bucket);
 		if (rows === 1) {
 			this.single = this.single === undefined ? perToken : this.single + this.weight * (perToken - this.single);
-			if (gain !== undefined) this.gains.set(bucket, gain + this.relax * (PRIOR_COSTS.gain - gain));
+			const since = this.clock() - (this.batchedAt.get(bucket) ?? -Infinity);
+			if (gain !== undefined && since >= this.retryAfterMs) this.gains.set(bucket, gain + this.relax * (PRIOR_COSTS.gain - gain));
 		} else if (this.single === undefined) {
 			// No pair timed alone yet: infer its cost from the batch with the gain believed so far.
 			this.single = perToken / (1 - this.gainAt(width) * (1 - 1 / rows));
 		} else {
+			this.batchedAt.set(bucket, this.clock());
 			const observed = (1 - perToken / this.single) / (1 - 1 / rows);
 			// The prior is a guess for some CPU: the first measurement replaces it, later ones move it.
 			this.gains.set(bucket, gain === undefined ? observed : gain + this.weight * (observed - gain));

@@ -75,14 +75,18 @@ describe('CostEstimator', () => {
 		assert.deepEqual(sorted(planBatches([700, 700], at)), [[0], [1]]);
 	});
 
-	it('tries a batch again after a few pairs alone, so one slow moment does not stop batching for good', () => {
-		const e = new CostEstimator();
+	it('tries a batch again after a while and a few pairs alone, so one slow moment does not stop batching for good', () => {
+		let now = 0;
+		const e = new CostEstimator(0.3, 0.05, 60_000, () => now);
 		e.record(1, 400, 400);
 		e.record(4, 400, 4 * 400 * 1.1);
 		const plan = () => sorted(planBatches([400, 400, 400], w => e.costs(w)));
+		for (let i = 0; i < 20; i++) e.record(1, 400, 400);
+		assert.deepEqual(plan(), [[0], [1], [2]], 'one by one for the next runs, however many pairs');
+		now = 60_000;
 		e.record(1, 400, 400);
-		assert.deepEqual(plan(), [[0], [1], [2]], 'still one by one right after');
+		assert.deepEqual(plan(), [[0], [1], [2]], 'still one by one after one more pair');
 		for (let i = 0; i < 9; i++) e.record(1, 400, 400);
-		assert.deepEqual(plan(), [[0, 1, 2]], 'a batch again after ten pairs alone');
+		assert.deepEqual(plan(), [[0, 1, 2]], 'a batch again after the time and ten pairs alone');
 	});
 });
