@@ -204,7 +204,8 @@ function copyRange(from: number, to: number, start: number, length: number, offs
 	}
 }
 
-function freeBytes(dir: string): number {
+/** Bytes free for this process on the disk holding `dir` (Infinity when unknown). */
+export function freeBytes(dir: string): number {
 	try {
 		const s = fs.statfsSync(dir);
 		return s.bavail * s.bsize;

@@ -24,6 +24,7 @@ import {
 } from '../core/modelFiles';
 import { CostEstimator, planBatches, type TokenCosts } from './batchPlan';
 import { externalDataCopy } from './externalData';
+import { optimizedGraph, type OptimizeOptions } from './optimizedGraph';
 
 // Callers of the scorer have always found these here; they live in core now, shared with the built-in generator.
 export { hubEndpoint, isDirectory, locateModel, onnxFilesIn, type ModelLocation } from '../core/modelFiles';
@@ -189,8 +190,17 @@ let builtInRemoteHost: string | undefined;
 export async function loadRewardModel(
 	request: LoadRequest,
 	onProgress?: (p: LoadProgress) => void,
-	options: { readonly costs?: TokenCosts } = {},
+	options: {
+		readonly costs?: TokenCosts;
+		/** Where a load that went on the slower or costlier way says so (default: stderr, the worker's log). */
+		readonly log?: (line: string) => void;
+		/** Which files get an external-data copy (tests: the tiny models are far below the default size). */
+		readonly externalData?: Parameters<typeof externalDataCopy>[2];
+		/** The optimising child's program and time limit (tests: one that cannot start). */
+		readonly optimize?: Omit<OptimizeOptions, 'log'>;
+	} = {},
 ): Promise<LoadedRewardModel> {
+	const log = options.log ?? ((line: string) => console.warn(`[rewardWorker] ${line}`));
 	const T = transformers();
 	const where = locateModel(request.model);
 	const model = request.model;
@@ -274,8 +284,11 @@ export async function loadRewardModel(
 			// response first starts streaming the whole file into buffers nothing reads (4.3.1), which
 			// doubles the load's peak memory until a later garbage collection. A large single-file model
 			// is opened from its external-data copy, which onnxruntime maps rather than copies.
+			// Its graph is optimised once, beside that copy, so the load has nothing left to fold.
 			onProgress?.({ file: relative, status: 'initiate' });
-			session = await onnxruntime().InferenceSession.create(externalDataCopy(onDisk, request.cacheDir), sessionOptions);
+			const copy = externalDataCopy(onDisk, request.cacheDir, options.externalData);
+			const optimized = copy === onDisk ? copy : await optimizedGraph(copy, { ...options.optimize, log });
+			session = await openSession(optimized, copy, sessionOptions, log);
 			onProgress?.({ file: relative, status: 'done' });
 		} else {
 			// Not downloaded yet: transformers.js fetches it into the cache (with progress) and opens it.
@@ -310,6 +323,24 @@ export async function loadRewardModel(
 	};
 	onProgress?.({ file: model, status: 'ready' });
 	return new OnnxRewardModel(info, tokenizer, session, BATCH_DEPENDENT.has(request.dtype), options.costs);
+}
+
+/** Opens `file`; if that is an optimised graph onnxruntime cannot open, the copy it was made from. */
+async function openSession(
+	file: string,
+	copy: string,
+	options: Ort.InferenceSession.SessionOptions,
+	log: (line: string) => void,
+): Promise<Ort.InferenceSession> {
+	if (file === copy) return onnxruntime().InferenceSession.create(file, options);
+	try {
+		return await onnxruntime().InferenceSession.create(file, options);
+	} catch (e) {
+		log(`The reward model's optimised graph ${file} did not load (${errorMessage(e)}); loading the model as is.`);
+		// Written again at the next load.
+		fs.rmSync(path.dirname(file), { recursive: true, force: true });
+		return onnxruntime().InferenceSession.create(copy, options);
+	}
 }
 
 // ---- Scoring -----------------------------------------------------------------------------------

@@ -1,0 +1,140 @@
+/**
+ * The optimised graph beside a model's external-data copy (src/reward/optimizedGraph.ts): written once
+ * by onnxruntime in a child process with the constant parts folded, opened by the real scorer
+ * (transformers.js tokenizer, onnxruntime-node) to the same logits as the original, written again when
+ * the source changes, and never a reason for a load to fail.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { RewardPair } from '../../src/core/reward';
+import type { LoadRequest } from '../../src/core/workerProtocol';
+import { externalDataCopy } from '../../src/reward/externalData';
+import { optimizedGraph, optimizedPath } from '../../src/reward/optimizedGraph';
+import { loadRewardModel } from '../../src/reward/scorer';
+import { at } from '../fixtures/present';
+import { tinyRewardLogit, writeTinyRewardModel, type TinyRewardModelOptions } from '../fixtures/tinyRewardModel';
+
+const PAIRS: RewardPair[] = [
+	{ prompt: 'explain this function', response: 'this code is good and clear' },
+	{ prompt: 'explain this function', response: 'this code is broken and wrong , very wrong' },
+	{ prompt: 'explain', response: 'the function returns a' },
+];
+/** The tiny model's weights are small: copy every one of them, whatever the file's size. */
+const EVERYTHING = { minFileBytes: 0, minTensorBytes: 0 };
+/** W computed from two constants in the graph: what constant folding evaluates. */
+const FOLDABLE: TinyRewardModelOptions = { foldable: true };
+
+/** Whether the fixture's multiplication (the node named `Mul_W`) is gone from the graph in `onnx`. */
+const folded = (onnx: string) => !fs.readFileSync(onnx).includes('Mul_W');
+
+describe('the optimised graph of a reward model', function () {
+	this.timeout(60000);
+	let tmp: string;
+	let folder: string;
+	let cacheDir: string;
+	let logged: string[];
+
+	beforeEach(() => {
+		tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-optimized-'));
+		folder = writeTinyRewardModel(path.join(tmp, 'model'), FOLDABLE);
+		cacheDir = path.join(tmp, 'cache');
+		logged = [];
+	});
+	afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+	const request = (): LoadRequest => ({ model: folder, dtype: 'fp32', cacheDir, allowRemote: false, threads: 1 });
+	const source = () => path.join(folder, 'onnx', 'model.onnx');
+
+	async function scores(extra: Parameters<typeof loadRewardModel>[2] = {}): Promise<number[]> {
+		const model = await loadRewardModel(request(), undefined, { externalData: EVERYTHING, log: line => logged.push(line), ...extra });
+		try {
+			return await model.score(PAIRS);
+		} finally {
+			await model.dispose();
+		}
+	}
+
+	function assertLogits(got: readonly number[], opts: TinyRewardModelOptions = FOLDABLE): void {
+		PAIRS.forEach((pair, i) => assert.ok(Math.abs(at(got, i) - tinyRewardLogit(pair, opts)) < 1e-6, `pair ${i}: ${at(got, i)}`));
+	}
+
+	it('is written at the first load, folded, and scores exactly as the original', async () => {
+		assert.ok(!folded(source()), 'the fixture has a node to fold');
+		assertLogits(await scores());
+		const copy = externalDataCopy(source(), cacheDir, EVERYTHING);
+		const optimized = optimizedPath(copy);
+		assert.ok(fs.existsSync(optimized), 'the load wrote the optimised graph beside the copy');
+		assert.ok(folded(optimized), 'the multiplication was folded into a weight');
+		assert.ok(!folded(copy), 'the copy itself is the graph as exported');
+		assert.deepEqual(
+			fs.readdirSync(path.dirname(copy)).filter(f => f.includes('partial')),
+			[],
+			'no half-written folder is left',
+		);
+		assert.deepEqual(logged, []);
+	});
+
+	it('is what later loads open', async () => {
+		const optimized = optimizedPath(externalDataCopy(source(), cacheDir, EVERYTHING));
+		fs.mkdirSync(path.dirname(optimized));
+		// Another model's optimised graph in its place: a load that opens it scores with weight 5.
+		const other = writeTinyRewardModel(path.join(tmp, 'other'), { ...FOLDABLE, weight: 5 });
+		const otherCopy = externalDataCopy(path.join(other, 'onnx', 'model.onnx'), path.join(tmp, 'other-cache'), EVERYTHING);
+		const otherOptimized = await optimizedGraph(otherCopy);
+		for (const f of fs.readdirSync(path.dirname(otherOptimized)))
+			fs.copyFileSync(path.join(path.dirname(otherOptimized), f), path.join(path.dirname(optimized), f));
+		const stamp = new Date('2001-02-03T04:05:06Z');
+		fs.utimesSync(optimized, stamp, stamp);
+
+		assertLogits(await scores(), { ...FOLDABLE, weight: 5 });
+		assert.equal(fs.statSync(optimized).mtimeMs, stamp.getTime(), 'the cached graph was opened, not written again');
+	});
+
+	it('is written again, the old one removed, when the model file changes', async () => {
+		await scores();
+		const first = optimizedPath(externalDataCopy(source(), cacheDir, EVERYTHING));
+		writeTinyRewardModel(folder, { ...FOLDABLE, weight: 3 });
+		const later = new Date(Date.now() + 5000);
+		fs.utimesSync(source(), later, later);
+
+		assertLogits(await scores(), { ...FOLDABLE, weight: 3 });
+		const second = optimizedPath(externalDataCopy(source(), cacheDir, EVERYTHING));
+		assert.notEqual(second, first);
+		assert.ok(fs.existsSync(second) && folded(second));
+		assert.ok(!fs.existsSync(first), 'the old model’s graph is gone');
+	});
+
+	it('falls back to the copy with a log line when it cannot be made, and the scores are right', async () => {
+		assertLogits(await scores({ optimize: { execPath: path.join(tmp, 'no-such-program') } }));
+		const copy = externalDataCopy(source(), cacheDir, EVERYTHING);
+		assert.ok(!fs.existsSync(optimizedPath(copy)));
+		assert.equal(logged.length, 1, logged.join('\n'));
+		assert.match(at(logged, 0), /could not be optimised ahead of the load \(.*ENOENT.*\); loading it as is/);
+		assert.deepEqual(
+			fs.readdirSync(path.dirname(copy)).filter(f => f.includes('partial')),
+			[],
+		);
+	});
+
+	it('leaves nothing half written when onnxruntime fails in the child', async () => {
+		const copy = externalDataCopy(source(), cacheDir, EVERYTHING);
+		// A graph onnxruntime cannot parse: the child exits with its error.
+		fs.writeFileSync(copy, Buffer.concat([Buffer.from([0xff, 0xff, 0xff]), fs.readFileSync(copy)]));
+		assert.equal(await optimizedGraph(copy, { log: line => logged.push(line) }), copy);
+		assert.equal(logged.length, 1);
+		assert.match(at(logged, 0), /could not be optimised ahead of the load \(.*(protobuf|parsing|load model).*\)/i);
+		assert.deepEqual(fs.readdirSync(path.dirname(copy)).sort(), ['model.onnx', 'model.onnx_data', 'source.json']);
+	});
+
+	it('is removed and the copy opened when the cached graph does not load', async () => {
+		await scores();
+		const optimized = optimizedPath(externalDataCopy(source(), cacheDir, EVERYTHING));
+		fs.writeFileSync(optimized, 'not a model');
+		logged = [];
+		assertLogits(await scores());
+		assert.ok(!fs.existsSync(path.dirname(optimized)), 'the damaged graph was removed, to be written again');
+		assert.match(logged.join('\n'), /optimised graph .* did not load/);
+	});
+});
