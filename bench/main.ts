@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only 1,2,5]`: measures the figures of issue #19 and the built-in generator's speed
+ * `npm run bench [-- --quick] [-- --only 1,2,5] [-- --repeats 3]`: measures the figures of issue #19 and the built-in generator's speed
  * (issue #20), each as a ratio of two things measured side by side in this same process (these
  * machines are noisy; absolute times are not comparable from one run to the next), prints them and
  * writes bench/RESULTS.md.
@@ -30,6 +30,11 @@ const quick = process.argv.includes('--quick');
 const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
 const only = process.argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',').map(Number)) : undefined;
 const wants = (...figures: number[]) => !only || figures.some(f => only.has(f));
+/** `--repeats 3`: at most this many repeats (or samples) of each figure in a full run, which takes over an hour with its defaults here. */
+const repeatsArg = Number(process.argv[process.argv.indexOf('--repeats') + 1]);
+const repeatCap = process.argv.includes('--repeats') && repeatsArg >= 1 ? Math.floor(repeatsArg) : Infinity;
+/** How many repeats a figure takes: `inQuick` with --quick, else `full`, capped by --repeats. */
+const times = (inQuick: number, full: number) => (quick ? inQuick : Math.min(full, repeatCap));
 
 interface Section {
 	readonly title: string;
@@ -54,8 +59,8 @@ async function main(): Promise<void> {
 	const modelDir = ensureBertRewardModel(path.join(ROOT, 'bench', '.models', 'bert-base'), BERT_BASE);
 	const modelBytes = fs.statSync(path.join(modelDir, 'onnx', 'model.onnx')).size;
 
-	const startup = wants(6) ? measureStartup(ROOT, quick ? 3 : 7) : undefined;
-	const raw = await RawScorer.create(modelDir, quick ? 1 : 3);
+	const startup = wants(6) ? measureStartup(ROOT, times(3, 7)) : undefined;
+	const raw = await RawScorer.create(modelDir, times(1, 3));
 	const request: LoadRequest = {
 		model: modelDir,
 		dtype: 'fp32',
@@ -111,7 +116,7 @@ async function main(): Promise<void> {
 	if (startup) {
 		sections.push({
 			title: '6. Start-up and size',
-			note: `Requiring dist/extension.js in a fresh Node process (a stub stands in for \`vscode\`; activate() is not called) vs requiring transformers.js, which must not load at activation. Median of ${quick ? 3 : 7}. Heavy modules loaded by the extension's require: ${startup.heavyLoaded.length ? startup.heavyLoaded.join(', ') : 'none'}.`,
+			note: `Requiring dist/extension.js in a fresh Node process (a stub stands in for \`vscode\`; activate() is not called) vs requiring transformers.js, which must not load at activation. Median of ${times(3, 7)}. Heavy modules loaded by the extension's require: ${startup.heavyLoaded.length ? startup.heavyLoaded.join(', ') : 'none'}.`,
 			header: ['extension.js require', 'transformers.js require', 'ratio', ...startup.bundles.map(b => b.file)],
 			rows: [
 				[
@@ -164,7 +169,7 @@ async function pipelineFigures(
 				[8, 1],
 				[8, 8],
 			];
-	const repeats = quick ? 1 : 8;
+	const repeats = times(1, 8);
 	const clients: Client[] = ['ours', 'ours-one-by-one', 'naive'];
 	const runs: RunFigures[] = [];
 	let seed = 1000;
@@ -264,7 +269,7 @@ async function sameCpuFigures(ctx: PipelineContext, load: { workerPath: string; 
 		[4, 1],
 		[4, 4],
 	];
-	const repeats = quick ? 1 : 4;
+	const repeats = times(1, 4);
 	const oneThread = new RewardWorkerClient({ workerPath: load.workerPath, request: { ...load.request, threads: 1 }, idleMs: 0 });
 	type Choice = 'default' | 'one' | 'after';
 	const runs: Array<RunFigures & { choice: Choice }> = [];
@@ -393,7 +398,7 @@ async function firstCandidateFigures(ctx: {
 	tokenDelayMs: number;
 	timeOneScore: () => Promise<number>;
 }): Promise<Section> {
-	const samples = quick ? 2 : 8;
+	const samples = times(2, 8);
 	const [n, k] = [4, 4];
 	const f = await measureFirstCandidate({ ...ctx, samples, n, k, log });
 	const oneScore = median(f.oneScoreMs);
@@ -458,7 +463,7 @@ async function scoringFigures(
 	request: LoadRequest,
 	models: readonly Variant[],
 ): Promise<void> {
-	const repeats = quick ? 1 : 3;
+	const repeats = times(1, 3);
 	const throughRows: string[][] = [];
 	const loadRows: string[][] = [];
 	const ps = (v: number) => `${fmt(v, 2)}`;
@@ -473,7 +478,7 @@ async function scoringFigures(
 	for (const [i, model] of models.entries()) {
 		log(`figure 5: ${model.label} (${mb(model.bytes)}) …`);
 		const own = i > 0;
-		const r = own ? await RawScorer.create(model.modelDir, quick ? 1 : 3, MODEL_FILE[model.dtype]) : raw;
+		const r = own ? await RawScorer.create(model.modelDir, times(1, 3), MODEL_FILE[model.dtype]) : raw;
 		const w = own
 			? new RewardWorkerClient({
 					workerPath: load.workerPath,
@@ -611,7 +616,7 @@ function writeResults(elapsedMs: number, modelBytes: number): void {
 		'Written by `npm run bench` (see bench/main.ts); every figure is a ratio of two things measured side by side in the same run.',
 		'',
 		`- Date: ${new Date().toISOString()}`,
-		`- Command: \`npm run bench${quick || only ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${[...only].join(',')}` : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
+		`- Command: \`npm run bench${quick || only || repeatCap < Infinity ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${[...only].join(',')}` : ''}${repeatCap < Infinity && !quick ? ` --repeats ${repeatCap}` : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
 		`- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, ${os.platform()} ${os.release()}, Node ${process.version}, load average at the end ${os
 			.loadavg()
 			.map(v => v.toFixed(1))
