@@ -80,8 +80,9 @@ describe('Applying a candidate', function () {
 		await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
 		await vscode.commands.executeCommand('notifications.clearAll');
 		await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-		// The next test starts from no picker: a session ending late would move focus under it.
+		// The next test starts from no picker and no editor: a session ending late would move focus under it.
 		await until('every picker to close', () => pickerTabs().length === 0);
+		await until('every editor to close', () => vscode.window.tabGroups.all.every(g => g.tabs.length === 0));
 	});
 
 	after(async () => {
@@ -293,7 +294,8 @@ describe('Applying a candidate', function () {
 		assert.ok(keybinding, 'Ctrl+Alt+R is bound while the picker has focus');
 		const editor = await editorWith('first version');
 		editor.selection = new vscode.Selection(0, 0, 0, 13);
-		await rewrite('one');
+		const first = await rewrite('one');
+		assert.equal(first?.original, 'first version', 'the first run rewrites the active editor');
 		await until('the picker to have focus', () => vscode.window.activeTextEditor === undefined && pickerTabs().length === 1);
 		const column = at(pickerTabs(), 0).group.viewColumn;
 
