@@ -8,7 +8,8 @@
  * - `transformers`: transformers.js's own `from_pretrained` on the same folder, as the scorer loaded
  *   models before it opened the file itself (the "before" of that change);
  * - `onnxruntime-file` / `onnxruntime-external`: onnxruntime-node alone opening the single model file
- *   (the worker before the external-data copy) and the copy (src/reward/externalData.ts).
+ *   (the worker before the external-data copy) and the copy (src/reward/externalData.ts);
+ * - `onnxruntime-optimized`: the same, opening the copy's optimised graph (src/reward/optimizedGraph.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +18,7 @@ import type * as Ort from 'onnxruntime-node';
 import type { RewardPair } from '../src/core/reward';
 import { RewardWorkerClient } from '../src/reward/rewardClient';
 
-export type LoadMode = 'worker' | 'worker-cold' | 'transformers' | 'onnxruntime-file' | 'onnxruntime-external';
+export type LoadMode = 'worker' | 'worker-cold' | 'transformers' | 'onnxruntime-file' | 'onnxruntime-external' | 'onnxruntime-optimized';
 
 export interface LoadChildArgs {
 	readonly mode: LoadMode;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only 1,2,5] [-- --repeats 3]`: measures the figures of issue #19 and the built-in generator's speed
+ * `npm run bench [-- --quick] [-- --only 1,2,5] [-- --repeats 3] [-- --deberta]`: measures the figures of issue #19 and the built-in generator's speed
  * (issue #20), each as a ratio of two things measured side by side in this same process (these
  * machines are noisy; absolute times are not comparable from one run to the next), prints them and
  * writes bench/RESULTS.md.
@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { externalDataCopy } from '../src/reward/externalData';
+import { optimizedGraph } from '../src/reward/optimizedGraph';
 import { InProcessRewardScorer, RewardWorkerClient } from '../src/reward/rewardClient';
 import type { LoadRequest } from '../src/core/workerProtocol';
 import { BERT_BASE, ensureBertRewardModel } from './bertModel';
@@ -35,6 +36,8 @@ const repeatsArg = Number(process.argv[process.argv.indexOf('--repeats') + 1]);
 const repeatCap = process.argv.includes('--repeats') && repeatsArg >= 1 ? Math.floor(repeatsArg) : Infinity;
 /** How many repeats a figure takes: `inQuick` with --quick, else `full`, capped by --repeats. */
 const times = (inQuick: number, full: number) => (quick ? inQuick : Math.min(full, repeatCap));
+/** `--quick --deberta`: figure 5 with the DeBERTa-v3-base-shaped model too (full runs always measure it). */
+const deberta = !quick || process.argv.includes('--deberta');
 
 interface Section {
 	readonly title: string;
@@ -102,10 +105,10 @@ async function main(): Promise<void> {
 			});
 		if (wants(5)) {
 			// Its loads take longest (a 128k-piece Unigram tokenizer, 742 MB fp32), so not in --quick.
-			if (!quick) log('writing the DeBERTa-v3-base-shaped reward model, fp32 and 8-bit (once; cached in bench/.models/) …');
-			const debertaDir = quick
-				? undefined
-				: ensureDebertaRewardModel(path.join(ROOT, 'bench', '.models', 'deberta-v3-base'), DEBERTA_V3_BASE);
+			if (deberta) log('writing the DeBERTa-v3-base-shaped reward model, fp32 and 8-bit (once; cached in bench/.models/) …');
+			const debertaDir = deberta
+				? ensureDebertaRewardModel(path.join(ROOT, 'bench', '.models', 'deberta-v3-base'), DEBERTA_V3_BASE)
+				: undefined;
 			await scoringFigures(raw, worker, { workerPath, cacheDir: request.cacheDir, pair }, request, variants(modelDir, debertaDir));
 		}
 	} finally {
@@ -374,15 +377,15 @@ function variants(bertDir: string, debertaDir: string | undefined): Variant[] {
 			// --quick: ours and the last change's before; the older befores (no warm-up, transformers.js) in the full run.
 			quick
 				? ['worker', 'onnxruntime-file', 'onnxruntime-external']
-				: ['worker', 'worker-cold', 'transformers', 'onnxruntime-file', 'onnxruntime-external'],
+				: ['worker', 'worker-cold', 'transformers', 'onnxruntime-file', 'onnxruntime-external', 'onnxruntime-optimized'],
 			lengths,
 		),
-		model('BERT-base 8-bit', bertDir, 'q8', ['worker', 'onnxruntime-external']),
+		model('BERT-base 8-bit', bertDir, 'q8', ['worker', 'onnxruntime-external', 'onnxruntime-optimized']),
 	];
 	if (debertaDir)
 		list.push(
 			model('DeBERTa-v3-base fp32', debertaDir, 'fp32', ['worker']),
-			model('DeBERTa-v3-base 8-bit', debertaDir, 'q8', ['worker', 'onnxruntime-external']),
+			model('DeBERTa-v3-base 8-bit', debertaDir, 'q8', ['worker', 'onnxruntime-external', 'onnxruntime-optimized']),
 		);
 	return list;
 }
@@ -473,7 +476,8 @@ async function scoringFigures(
 		'worker-cold': 'worker, no warm-up (before)',
 		transformers: 'transformers.js from_pretrained (before)',
 		'onnxruntime-file': 'onnxruntime-node alone, the single file (before)',
-		'onnxruntime-external': 'onnxruntime-node alone, the external-data copy (ours)',
+		'onnxruntime-external': 'onnxruntime-node alone, the external-data copy (before)',
+		'onnxruntime-optimized': 'onnxruntime-node alone, the optimised graph beside the copy (ours)',
 	};
 	for (const [i, model] of models.entries()) {
 		log(`figure 5: ${model.label} (${mb(model.bytes)}) …`);
@@ -518,9 +522,14 @@ async function scoringFigures(
 		const t = performance.now();
 		const external = externalDataCopy(single, load.cacheDir);
 		const copied = external === single ? 'not made' : ms(performance.now() - t);
-		log(`${model.label}: external-data copy ${copied}`);
+		// And its optimised graph, which the worker writes next on that first load (in a child process).
+		const t2 = performance.now();
+		const optimized = external === single ? single : await optimizedGraph(external, { log });
+		const optimizedIn = optimized === external || optimized === single ? 'not made' : ms(performance.now() - t2);
+		log(`${model.label}: external-data copy ${copied}, optimised graph ${optimizedIn}`);
+		const files: Partial<Record<LoadFigures['mode'], string>> = { 'onnxruntime-file': single, 'onnxruntime-optimized': optimized };
 		for (const mode of model.loads) {
-			const onnx = { onnxPath: mode === 'onnxruntime-file' ? single : external, tokens: r.tokens(load.pair) };
+			const onnx = { onnxPath: files[mode] ?? external, tokens: r.tokens(load.pair) };
 			const f = await measureLoad({ ...load, modelDir: model.modelDir, dtype: model.dtype, pauseMs: 1000, ...onnx }, mode);
 			log(
 				`${model.label} ${mode}: load ${ms(f.loadMs)}, first score ${ms(f.firstScoreMs)}, second ${ms(f.secondScoreMs)}, peak ${(f.peakBytes / 1e6).toFixed(0)} MB`,
@@ -539,12 +548,13 @@ async function scoringFigures(
 				ms(f.secondScoreMs),
 				fmt(f.firstScoreMs / f.secondScoreMs),
 				copied,
+				optimizedIn,
 			]);
 		}
 	}
 	sections.push({
 		title: '5a. Scoring cost',
-		note: `Pairs per second, four different pairs of each length, median of ${repeats}, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Raw: onnxruntime-node on this thread on the same tensors, one by one and as one padded batch. Ours: through the reward worker, four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). The ratios are medians of ratios of times taken back to back (each pair raw and ours, which first alternating: ${repeats * 4} for one by one; for the call of four, the best raw of each repeat ÷ ours, ${repeats}), so a change in the machine's load between the two falls on few of them. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ' --quick: the 8-bit BERT at 256 tokens only and no DeBERTa-v3-base-shaped model; `npm run bench` measures both at all three lengths.' : ''}`,
+		note: `Pairs per second, four different pairs of each length, median of ${repeats}, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Raw: onnxruntime-node on this thread on the same tensors, one by one and as one padded batch. Ours: through the reward worker, four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). The ratios are medians of ratios of times taken back to back (each pair raw and ours, which first alternating: ${repeats * 4} for one by one; for the call of four, the best raw of each repeat ÷ ours, ${repeats}), so a change in the machine's load between the two falls on few of them. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ` --quick: the 8-bit ${deberta ? 'models' : 'BERT'} at 256 tokens only${deberta ? '' : ' and no DeBERTa-v3-base-shaped model (--deberta adds it)'}; \`npm run bench\` measures both at all three lengths.` : ''}`,
 		header: [
 			'model',
 			'tokens',
@@ -560,7 +570,7 @@ async function scoringFigures(
 	});
 	sections.push({
 		title: '5b. Memory and load',
-		note: `Each in a fresh process: load the model, wait 1 s (generation still going), score one typical pair, then another. Peak is the process's VmHWM (Node and transformers.js included; before the load it held the "base", which weighs most against the small 8-bit files). Ours opens the model with onnxruntime-node from its external-data copy (the weights in a file onnxruntime maps, written once on the first load of a file of 64 MB or more; its time is the last column, from scratch); before, onnxruntime-node opened the single file, and before that transformers.js's from_pretrained, whose file response also streamed the whole file into memory. The onnxruntime-node rows load and score alone in their process (no worker, no transformers.js, the typical pair's length in made-up ids): the single file against its copy, and for 8-bit files the copy alone, which is what onnxruntime itself holds; the worker rows add a worker thread, transformers.js and the tokenizer, a fixed cost whatever the model's size (BERT's tokenizer ~60 MB with the rest, DeBERTa-v3's 128k-piece one ~200 MB). After unload: the process's RSS once the idle worker (1.5 s) was terminated.${quick ? ' --quick: no DeBERTa-v3-base-shaped model (full run only).' : ''}`,
+		note: `Each in a fresh process: load the model, wait 1 s (generation still going), score one typical pair, then another. Peak is the process's VmHWM (Node and transformers.js included; before the load it held the "base", which weighs most against the small 8-bit files). Ours opens the model with onnxruntime-node from the optimised graph of its external-data copy (the weights in a file onnxruntime maps, written once on the first load of a file of 64 MB or more, then the graph with onnxruntime's basic optimisations such as constant folding applied once in a child process and saved beside it; the times of both are the last columns, from scratch); before, from the copy itself, which onnxruntime optimises at every load; before that, onnxruntime-node opened the single file, and before that transformers.js's from_pretrained, whose file response also streamed the whole file into memory. The onnxruntime-node rows load and score alone in their process (no worker, no transformers.js, the typical pair's length in made-up ids): the single file, its copy and the copy's optimised graph, which is what onnxruntime itself holds; the worker rows add a worker thread, transformers.js and the tokenizer, a fixed cost whatever the model's size (BERT's tokenizer ~60 MB with the rest, DeBERTa-v3's 128k-piece one ~200 MB). After unload: the process's RSS once the idle worker (1.5 s) was terminated.${deberta ? '' : ' --quick: no DeBERTa-v3-base-shaped model (--deberta adds it).'}`,
 		header: [
 			'model',
 			'load',
@@ -575,6 +585,7 @@ async function scoringFigures(
 			'second score',
 			'first ÷ second',
 			'external-data copy written',
+			'optimised graph written',
 		],
 		rows: loadRows,
 	});
@@ -616,7 +627,7 @@ function writeResults(elapsedMs: number, modelBytes: number): void {
 		'Written by `npm run bench` (see bench/main.ts); every figure is a ratio of two things measured side by side in the same run.',
 		'',
 		`- Date: ${new Date().toISOString()}`,
-		`- Command: \`npm run bench${quick || only || repeatCap < Infinity ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${[...only].join(',')}` : ''}${repeatCap < Infinity && !quick ? ` --repeats ${repeatCap}` : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
+		`- Command: \`npm run bench${quick || only || repeatCap < Infinity ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${[...only].join(',')}` : ''}${repeatCap < Infinity && !quick ? ` --repeats ${repeatCap}` : ''}${quick && deberta ? ' --deberta' : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
 		`- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, ${os.platform()} ${os.release()}, Node ${process.version}, load average at the end ${os
 			.loadavg()
 			.map(v => v.toFixed(1))
