@@ -72,6 +72,8 @@ interface Slot {
 	stop?: AbortController;
 	/** Whether it has received anything but whitespace yet. */
 	hasWords?: boolean;
+	/** Whether its cleaned text has shown anything yet. */
+	showsText?: boolean;
 }
 
 export interface RunResult {
@@ -81,6 +83,8 @@ export interface RunResult {
 }
 
 const STREAM_EMIT_MS = 50;
+/** How long a reply may grow while each delta is cleaned to see whether its first text shows (`showsTextNow`). */
+const FIRST_TEXT_CHECK_CHARS = 4096;
 
 /** Errors that will fail every other request the same way: stop the run instead of repeating them. */
 const FATAL_KINDS: ReadonlySet<string> = new Set(['unreachable', 'unauthorized', 'model-not-found']);
@@ -321,8 +325,23 @@ export class BestOfNRun {
 		this.held += delta.length;
 		if (this.held > this.heldLimit) return this.stopHolding(slot);
 		// A candidate's first words are what the person waits for: shown at once; the rest is coalesced.
-		if (first) this.emit();
+		const firstText = this.showsTextNow(slot);
+		if (first || firstText) this.emit();
 		else this.emitSoon();
+	}
+
+	/**
+	 * Whether this delta made the candidate's cleaned text show something for the first time. A reply
+	 * often opens with what cleaning hides (a fence, a line of chat), so its first words to show come
+	 * later than its first words: each delta is cleaned until they do, while the reply is short enough
+	 * that this costs nothing (past that, they come with the next coalesced snapshot).
+	 */
+	private showsTextNow(slot: Slot): boolean {
+		if (slot.showsText || slot.raw.length > FIRST_TEXT_CHECK_CHARS) return false;
+		slot.text = this.options.task.clean(slot.raw, true);
+		slot.stale = false;
+		slot.showsText = slot.text !== '';
+		return slot.showsText;
 	}
 
 	/** The candidate whose text crossed the run's cap: its request is stopped and its text let go. */

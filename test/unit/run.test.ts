@@ -189,6 +189,29 @@ describe('BestOfNRun', () => {
 		assert.equal(seenAtFirstWords, 'Hello');
 	});
 
+	it('shows the first text at once when the reply opens with what cleaning hides (a fence)', async () => {
+		const shown: string[] = [];
+		let atFirstCode: string | undefined;
+		const gen: CandidateGenerator = {
+			async generate(_request, _signal, onDelta) {
+				onDelta('```');
+				onDelta('js\n');
+				onDelta('const');
+				// Synchronously, not after the stream's coalescing: the code's first word was handed out.
+				atFirstCode = shown.at(-1);
+				onDelta(' x = 1;\n```');
+				return { text: '```js\nconst x = 1;\n```' };
+			},
+		};
+		const js = rewriteTask({ instruction: 'improve', text: 'var x = 1;', languageId: 'javascript' });
+		const run = new BestOfNRun({ runId: 1, task: js, settings: settings({ candidates: 1 }), generator: gen, seed: 100 });
+		run.onState(s => shown.push(s.candidates[0]?.text ?? ''));
+		const { state } = await run.start();
+		assert.equal(atFirstCode, 'const');
+		assert.ok(!shown.some(t => t.includes('`')), `the fence is never shown: ${JSON.stringify(shown)}`);
+		assert.equal(at(state.candidates, 0).text, 'const x = 1;');
+	});
+
 	it("passes on each candidate's server generation time, when the server gives one", async () => {
 		const generator: CandidateGenerator = {
 			generate: async request => ({ text: `text ${request.options.seed}`, evalMs: request.options.seed === 100 ? 250 : undefined }),
