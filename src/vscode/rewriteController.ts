@@ -3,6 +3,7 @@
  * the session owner (`Sessions`) does the rest, as for every task.
  */
 import * as vscode from 'vscode';
+import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
 import { runSettings } from '../core/settings';
@@ -83,7 +84,8 @@ export class RewriteController extends Disposable {
 		if (refusedByLimits(readSettings(this.logger), editor.document.getText(selection).length, this.logger)) return undefined;
 		const instruction = parseRewriteArgs(args).instruction ?? (await this.askInstruction());
 		if (!instruction) return undefined;
-		await this.remember(instruction);
+		// Not waited for: the picker opens without waiting on the storage write (the history reads back at once).
+		void this.remember(instruction);
 
 		// The built-in model is downloaded only after the person agreed (asked here, with its size).
 		if (!(await this.sessions.prepare())) return undefined;
@@ -149,6 +151,8 @@ export class RewriteController extends Disposable {
 	private async remember(instruction: string): Promise<void> {
 		const size = readSettings().historySize;
 		const next = [instruction, ...this.history().filter(h => h !== instruction)].slice(0, size);
-		await this.context.globalState.update(HISTORY_KEY, next);
+		await this.context.globalState.update(HISTORY_KEY, next).then(undefined, (e: unknown) => {
+			this.logger.warn(`could not save the instruction history: ${errorMessage(e)}`);
+		});
 	}
 }
