@@ -445,7 +445,7 @@ async function firstCandidateFigures(ctx: {
 	});
 	return {
 		title: "6b. The picker's first paint",
-		note: `From the runs of figure 3, each from Enter on the instruction (a capturing keydown listener in the workbench page, Date.now()): the picker's script has built its page (its list is in the DOM); the first state message reached the picker's frame; the DOM shows the run (its phase in the status row, seen by the MutationObserver; the picker draws in an animation frame); and the first task after that frame ran, i.e. once the frame's style, layout and paint were done. The window's first picker also starts the webview's service worker, while the reward model loads; later pickers open in the column the last one left. No target in the issue.`,
+		note: `From the runs of figure 3, each from Enter on the instruction (a capturing keydown listener in the workbench page, Date.now()): the picker's script has built its page (its list is in the DOM); the first state message reached the picker's frame; the DOM shows the run (its phase in the status row, seen by the MutationObserver: the page draws the first state written into its HTML as it builds, so no message is waited for); and the first task after that frame ran, i.e. once the frame's style, layout and paint were done. The window's first picker also starts the webview's service worker, while the reward model loads; later pickers open in the column the last one left. No target in the issue.`,
 		header: ['picker', 'page built', 'first state message', 'DOM shows the run', 'frame drawn'],
 		rows: [
 			paintRow("the window's first", cold),

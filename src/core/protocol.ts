@@ -122,9 +122,16 @@ export interface Notice {
 /** Sent by the host. */
 export type HostToWebview = { readonly type: 'state'; readonly state: PickerState };
 
+/**
+ * The id of the `<script type="application/json">` block in which the host writes the panel's first
+ * snapshot into its page, so the page draws it without waiting for the round trip of `ready`.
+ */
+export const PAGE_STATE_ID = 'bestofn-state';
+
 /** Sent by the webview. */
 export type WebviewToHost =
-	| { readonly type: 'ready' }
+	/** The page loaded; `drewPageState`: it drew the snapshot written into its HTML (the panel's first page). */
+	| { readonly type: 'ready'; readonly drewPageState?: true }
 	| { readonly type: 'accept'; readonly id: number }
 	| { readonly type: 'openDiff'; readonly id: number }
 	| { readonly type: 'copy'; readonly id: number }
@@ -159,6 +166,7 @@ export function parseWebviewMessage(value: unknown): WebviewToHost | undefined {
 	const type = m.type;
 	switch (type) {
 		case 'ready':
+			return m.drewPageState === true ? { type, drewPageState: true } : { type };
 		case 'cancel':
 		case 'regenerate':
 		case 'close':

@@ -1,10 +1,12 @@
 /**
  * The picker webview's HTML. Pure (no `vscode` import) so its Content Security Policy is unit-tested.
  *
- * The page is an empty shell: the nonce'd bundle builds everything and asks for state with `ready`.
- * Nothing is injected inline, so a reload needs no state in the HTML and the CSP needs no
- * 'unsafe-inline'. There is no connect-src: the webview never talks to a model server.
+ * The page is a shell: the nonce'd bundle builds everything and asks for state with `ready`. The
+ * panel's first snapshot may be written into it as a JSON data block (never executed, so the CSP needs
+ * no 'unsafe-inline'), which the bundle reads with `textContent` and draws at once; a reloaded page
+ * asks with `ready` instead. There is no connect-src: the webview never talks to a model server.
  */
+import { PAGE_STATE_ID } from '../core/protocol';
 
 export interface PickerHtmlOptions {
 	/** `webview.cspSource`. */
@@ -15,10 +17,21 @@ export interface PickerHtmlOptions {
 	readonly scriptUri: string;
 	readonly styleUri: string;
 	readonly title?: string;
+	/** The first snapshot, written into the page as JSON (see `jsonForScriptBlock`). */
+	readonly state?: unknown;
 }
 
 function escapeHtml(value: string): string {
 	return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/**
+ * JSON that stays inert inside a `<script type="application/json">` block: `<`, `>` and `&` (so no
+ * `</script>`, `<!--` or `<script` in model text can end the block or change how it is parsed) and
+ * U+2028/U+2029 are written as \u escapes, which JSON.parse turns back into the same characters.
+ */
+export function jsonForScriptBlock(value: unknown): string {
+	return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function pickerCsp(cspSource: string, nonce: string): string {
@@ -47,7 +60,7 @@ export function buildPickerHtml(o: PickerHtmlOptions): string {
 </head>
 <body>
 <div id="app"></div>
-<script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
+${o.state === undefined ? '' : `<script type="application/json" id="${PAGE_STATE_ID}">${jsonForScriptBlock(o.state)}</script>\n`}<script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
 </body>
 </html>
 `;

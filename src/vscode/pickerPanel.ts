@@ -28,8 +28,9 @@ function describe(raw: unknown): string {
 /**
  * The host side of the candidate picker: one webview panel per session (runs replace each other in it).
  *
- * The webview keeps no context when hidden, because it redraws from one snapshot: whenever its page
- * (re)loads it says `ready` and gets the newest `PickerState`. Messages from it are untrusted and
+ * The webview keeps no context when hidden, because it redraws from one snapshot: its first page is
+ * written with the first `PickerState` in it, and whenever a page (re)loads it says `ready` and gets
+ * the newest one it has not drawn. Messages from it are untrusted and
  * only those that pass `parseWebviewMessage` reach `onMessage` (including `ready`).
  */
 export class PickerPanel extends Disposable {
@@ -70,11 +71,13 @@ export class PickerPanel extends Disposable {
 	private readonly sender: SnapshotSender<PickerState>;
 	/** The snapshot `update` was given last, to tell news from a stream growing. */
 	private lastUpdate: PickerState | undefined;
+	/** Set once the page is written; `state`: the snapshot in it, until the first `ready`. */
+	private pageWritten: { state: PickerState | undefined } | undefined;
 
 	private constructor(
 		private readonly panel: vscode.WebviewPanel,
-		extensionUri: vscode.Uri,
-		title: string,
+		private readonly extensionUri: vscode.Uri,
+		private readonly title: string,
 		private readonly logger?: PickerPanelLogger,
 	) {
 		super();
@@ -96,15 +99,6 @@ export class PickerPanel extends Disposable {
 		this.wasActive = panel.active;
 		this.lockGroupIfOwn();
 		this._register(panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)));
-
-		const webview = panel.webview;
-		webview.html = buildPickerHtml({
-			cspSource: webview.cspSource,
-			nonce: crypto.randomBytes(16).toString('base64'),
-			scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'picker.js')).toString(),
-			styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'picker.css')).toString(),
-			title,
-		});
 	}
 
 	/**
@@ -113,6 +107,7 @@ export class PickerPanel extends Disposable {
 	 */
 	update(state: PickerState): void {
 		if (this.isDisposed) return;
+		if (!this.pageWritten) this.writePage(state);
 		this.sender.update(state, pickerNews(this.lastUpdate, state));
 		this.lastUpdate = state;
 	}
@@ -152,13 +147,36 @@ export class PickerPanel extends Disposable {
 			.then(undefined, (e: unknown) => this.logger?.debug(`picker: could not lock its editor group: ${String(e)}`));
 	}
 
+	/**
+	 * The page is written with the first snapshot in it, so it draws that as soon as it loads instead
+	 * of after the round trip of `ready` and the first post. A page
+	 * reloaded later (the panel hidden and shown again) gets the same HTML but draws only what it is
+	 * posted after its `ready`: it has saved state of its own, which the first page never has.
+	 */
+	private writePage(state: PickerState): void {
+		const webview = this.panel.webview;
+		this.pageWritten = { state };
+		webview.html = buildPickerHtml({
+			cspSource: webview.cspSource,
+			nonce: crypto.randomBytes(16).toString('base64'),
+			scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'picker.js')).toString(),
+			styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'picker.css')).toString(),
+			title: this.title,
+			state,
+		});
+	}
+
 	private receive(raw: unknown): void {
 		const message = parseWebviewMessage(raw);
 		if (!message) {
 			this.logger?.debug(`picker: ignored malformed message ${describe(raw)}`);
 			return;
 		}
-		if (message.type === 'ready') this.sender.ready();
+		if (message.type === 'ready') {
+			// The first page drew the snapshot in its HTML: posted again only if a newer one came since.
+			this.sender.ready(message.drewPageState ? this.pageWritten?.state : undefined);
+			if (this.pageWritten) this.pageWritten = { state: undefined };
+		}
 		this._onMessage.fire(message);
 	}
 

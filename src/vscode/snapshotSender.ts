@@ -45,11 +45,15 @@ export class SnapshotSender<T> {
 		this.schedule();
 	}
 
-	/** The webview (re)loaded and has nothing: give it the newest snapshot at once. */
-	ready(): void {
+	/**
+	 * The webview (re)loaded: give it the newest snapshot at once, unless it has drawn exactly that one
+	 * already (`has`: the snapshot written into its page, when the page says it drew it).
+	 */
+	ready(has?: T): void {
 		this.isReady = true;
 		this.clearTimer();
-		if (this.latest) this.flush();
+		if (this.latest && (has === undefined || this.latest.value !== has)) this.flush();
+		else this.pending = false;
 	}
 
 	/** The webview's page is gone (hidden without retained context); hold everything until `ready`. */

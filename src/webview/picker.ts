@@ -1,11 +1,11 @@
 /**
- * The picker webview (browser bundle). It speaks first (`ready`), then redraws from every `state`
- * snapshot; the only state of its own is which candidate is active and the detail view mode (see
+ * The picker webview (browser bundle). It draws the snapshot written into its first page, speaks
+ * (`ready`), then redraws from every `state` snapshot; the only state of its own is which candidate is active and the detail view mode (see
  * `persisted.ts`). This entry owns that state, the messages and the actions; the views only draw.
  *
  * Model output is untrusted text: it only ever reaches the page through text nodes.
  */
-import type { CandidateView, HostToWebview, PickerState, WebviewToHost } from '../core/protocol';
+import { PAGE_STATE_ID, type CandidateView, type HostToWebview, type PickerState, type WebviewToHost } from '../core/protocol';
 import { createDetailView } from './detailView';
 import { DiffCache } from './diffCache';
 import { createHeaderView, createLegendView } from './headerView';
@@ -282,5 +282,27 @@ document.addEventListener('keydown', e => {
 window.addEventListener('focus', () => {
 	if (document.activeElement === document.body || document.activeElement === null) list.focus();
 });
+/**
+ * The snapshot the host wrote into the panel's first page, read as text and parsed, never run. A page
+ * that finds saved state of its own is a reload (the panel was hidden and shown again): what its HTML
+ * holds is old by then, so it waits for the newest from the host.
+ */
+function pageState(reloaded: boolean): PickerState | undefined {
+	const text = reloaded ? undefined : document.getElementById(PAGE_STATE_ID)?.textContent;
+	if (!text) return undefined;
+	try {
+		const message: unknown = { type: 'state', state: JSON.parse(text) as unknown };
+		return isHostMessage(message) ? message.state : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+const written = pageState(vscode.getState() !== undefined);
+persist(); // from now on a load of this panel's page is a reload
+if (written) {
+	onState(written);
+	render(); // now, not in the next frame: the first paint already shows the run
+}
 list.focus();
-post({ type: 'ready' });
+post(written ? { type: 'ready', drewPageState: true } : { type: 'ready' });

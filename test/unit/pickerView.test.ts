@@ -440,6 +440,30 @@ describe('picker html', () => {
 		assert.throws(() => buildPickerHtml({ ...base, nonce: "x' 'unsafe-inline" }));
 		assert.throws(() => buildPickerHtml({ ...base, nonce, cspSource: "https://x; script-src 'unsafe-inline'" }));
 	});
+	it('writes the first state as an inert JSON block that hostile text cannot end', () => {
+		const hostile = 'a</script><script>window.pwned = 1</script><!-- <script> </SCRIPT > & \u2028 \u2029 end';
+		const state = snapshot([cand(0, { text: hostile })], {
+			original: `<!--${hostile}`,
+			task: { ...snapshot([]).task, title: hostile },
+		});
+		const page = buildPickerHtml({
+			cspSource: 'https://x',
+			nonce,
+			scriptUri: 'https://x/picker.js',
+			styleUri: 'https://x/picker.css',
+			state,
+		});
+		const tags = page.match(/<script\b[^>]*>/gi) ?? [];
+		assert.deepEqual(tags, [
+			'<script type="application/json" id="bestofn-state">',
+			`<script nonce="${nonce}" src="https://x/picker.js">`,
+		]);
+		const block = /<script type="application\/json" id="bestofn-state">([^]*?)<\/script/i.exec(page)?.[1] ?? '';
+		assert.doesNotMatch(block, /[<>&\u2028\u2029]/);
+		assert.deepEqual(JSON.parse(block), state, 'the block ends where the host ended it and reads back as the same state');
+		assert.equal(page.split(/<\/script/i).length, 3, 'two closing tags: the block and the bundle');
+		assert.match(csp ?? '', /script-src 'nonce-/);
+	});
 });
 
 describe('snapshot sender', () => {
@@ -557,6 +581,23 @@ describe('snapshot sender', () => {
 		assert.equal(pickerNews(done, scored), true);
 		assert.equal(pickerNews(scored, { ...scored, phase: 'scoring' }), true);
 		assert.equal(pickerNews(scored, { ...scored, runId: scored.runId + 1 }), true);
+	});
+	it('does not post again the snapshot the page drew from its HTML, but anything newer', () => {
+		const { timers, posted, sender } = setup();
+		sender.update(1);
+		sender.ready(1);
+		timers.advance(1000);
+		assert.deepEqual(posted, [], 'the page has it');
+		sender.update(2);
+		assert.deepEqual(posted, [2]);
+		const late = setup();
+		late.sender.update(1);
+		late.sender.update(2);
+		late.sender.ready(1);
+		assert.deepEqual(late.posted, [2], 'newer than the page: posted at once');
+		late.sender.notReady();
+		late.sender.ready();
+		assert.deepEqual(late.posted, [2, 2], 'a reloaded page gets the newest');
 	});
 	it('posts nothing after dispose', () => {
 		const { timers, posted, sender } = setup();

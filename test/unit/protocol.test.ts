@@ -11,6 +11,12 @@ describe('messages from the webview', () => {
 		}
 	});
 
+	it("keeps `ready`'s word that the page drew the state in its HTML, and only a literal true", () => {
+		assert.deepEqual(parseWebviewMessage({ type: 'ready', drewPageState: true }), { type: 'ready', drewPageState: true });
+		for (const drewPageState of ['true', 1, false, {}])
+			assert.deepEqual(parseWebviewMessage({ type: 'ready', drewPageState }), { type: 'ready' });
+	});
+
 	it('lets through only web and mail links to open, normalized', () => {
 		assert.deepEqual(parseWebviewMessage({ type: 'openLink', href: 'https://example.com/a b' }), {
 			type: 'openLink',

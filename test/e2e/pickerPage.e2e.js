@@ -1,0 +1,148 @@
+// The picker's page alone in headless Chromium, without a workbench: the HTML the extension writes
+// (buildPickerHtml, with its CSP) and the real bundle and stylesheet from dist/ and media/, served
+// from loopback, with a stand-in for VS Code's webview API that records what the page posts and
+// keeps its saved state across a reload (as VS Code does for a panel hidden and shown again). Nothing
+// is ever posted to the page unless a test says so, so what it draws comes from its own HTML.
+//   node esbuild.js && npx mocha --no-config --timeout 180000 test/e2e/pickerPage.e2e.js
+'use strict';
+const assert = require('assert');
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+const host = require('../../scripts/vscode-host');
+const h = require('./harness');
+
+const tsx = require('tsx/cjs/api');
+const { buildPickerHtml } = tsx.require('../../src/vscode/pickerHtml.ts', __filename);
+
+const NONCE = 'c2VydmVkLWJ5LWEtdGVzdA==';
+/** Model text that would end a script block, open a comment or run, and the two characters JavaScript once took as line ends. */
+const HOSTILE = 'return total; // </script><script>window.pwned = "script"</script> <!-- <script>window.pwned = "comment"\u2028\u2029 -->';
+
+const API = `window.acquireVsCodeApi = () => ({
+	postMessage: m => (window.posted ??= []).push(m),
+	getState: () => (sessionStorage.state === undefined ? undefined : JSON.parse(sessionStorage.state)),
+	setState: s => (sessionStorage.state = JSON.stringify(s)),
+});`;
+
+function state(runId, candidates, phase = 'done') {
+	return {
+		runId,
+		runKey: `run-${runId}`,
+		phase,
+		task: {
+			kind: 'rewrite',
+			title: `Rewrite ${HOSTILE}`,
+			diffable: true,
+			acceptLabel: 'Accept',
+			acceptHint: 'Replace the selection with this candidate (Enter)',
+			detail: 'code',
+		},
+		original: `function total(items) {\n  ${HOSTILE}\n}\n`,
+		languageId: 'javascript',
+		model: 'llama3.1:8b',
+		host: 'http://localhost:11434',
+		requested: candidates.length,
+		ranker: { kind: 'reward', label: 'reward-model', reason: 'reward model loaded' },
+		candidates,
+		startedAt: 0,
+		elapsedMs: phase === 'done' ? 1200 : undefined,
+	};
+}
+
+const FIRST = state(1, [
+	{ id: 0, status: 'done', text: `function total(items) {\n  ${HOSTILE}\n}`, score: 1.5, rank: 1, count: 1 },
+	{ id: 1, status: 'done', text: 'const total = items => items.reduce((s, i) => s + i.price, 0);', score: -0.5, rank: 2, count: 1 },
+]);
+const NEWER = state(2, [{ id: 0, status: 'streaming', text: 'const newer = 1;', count: 1 }], 'generating');
+
+/** Serves the page and exactly the files it may load; `requests` lists everything asked for. */
+function servePage() {
+	const requests = [];
+	let html = '';
+	const files = { '/dist/picker.js': 'text/javascript', '/media/picker.css': 'text/css' };
+	const server = http.createServer((req, res) => {
+		requests.push(req.url);
+		if (req.url === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+		const type = files[req.url ?? ''];
+		if (!type) return res.writeHead(404).end();
+		res.writeHead(200, { 'content-type': type }).end(fs.readFileSync(path.join(host.ROOT, req.url ?? '')));
+	});
+	return new Promise(resolve =>
+		server.listen(0, '127.0.0.1', () => {
+			const origin = `http://127.0.0.1:${/** @type {import('net').AddressInfo} */ (server.address()).port}`;
+			html = buildPickerHtml({
+				cspSource: origin,
+				nonce: NONCE,
+				scriptUri: `${origin}/dist/picker.js`,
+				styleUri: `${origin}/media/picker.css`,
+				title: 'Best-of-N',
+				state: FIRST,
+			});
+			resolve({ server, origin, requests });
+		}),
+	);
+}
+
+describe('the picker page, from its own HTML (headless Chromium)', function () {
+	let served;
+	let context;
+	let page;
+	let scratch;
+	const rows = () => page.locator('.list [role=option]');
+
+	before(async function () {
+		if (!fs.existsSync(path.join(host.ROOT, 'dist', 'picker.js')))
+			throw new Error('dist/picker.js is missing: run `node esbuild.js` first');
+		served = await servePage();
+		scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-picker-page-'));
+		context = await host.launchBrowser(scratch);
+		await context.addInitScript(API);
+		page = context.pages()[0] || (await context.newPage());
+		page.setDefaultTimeout(h.patient(30000));
+	});
+
+	after(async function () {
+		await context?.close().catch(() => {});
+		served?.server.close();
+		if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+	});
+
+	it('draws the state written into its HTML with no message posted to it, and says so with ready', async function () {
+		await page.goto(served.origin);
+		await rows().nth(1).waitFor();
+		assert.deepEqual(await page.evaluate('window.posted'), [{ type: 'ready', drewPageState: true }]);
+		assert.match(await page.locator('.status-row').innerText(), /done/i);
+		assert.equal(await rows().count(), 2);
+		// The best candidate is active: its text, hostile markup and all, is in the detail pane as text.
+		const detail = await page.locator('.detail-body').textContent();
+		assert.ok(detail.includes(HOSTILE), `the detail pane shows the candidate's text exactly: ${JSON.stringify(detail)}`);
+		assert.ok((await page.locator('.title-row').textContent()).includes(HOSTILE));
+	});
+
+	it('keeps hostile text in that state inert: nothing runs, nothing is added, nothing else is fetched', async function () {
+		assert.equal(await page.evaluate('window.pwned'), undefined);
+		// The data block and the bundle: no script element came out of the text.
+		assert.equal(await page.evaluate('document.scripts.length'), 2);
+		const block = await page.evaluate(`document.getElementById('bestofn-state').textContent`);
+		assert.deepEqual(JSON.parse(block), FIRST, 'the block holds the whole state and nothing else');
+		// Chromium asks for a favicon by itself; anything else would be the page fetching.
+		const asked = new Set(served.requests.filter(url => url !== '/favicon.ico'));
+		assert.deepEqual([...asked].sort(), ['/', '/dist/picker.js', '/media/picker.css']);
+	});
+
+	it('still takes the states posted after it', async function () {
+		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), NEWER);
+		await h.until('the newer run', async () => (await rows().count()) === 1 && /newer/.test(await rows().first().innerText()));
+	});
+
+	it('on a reload (the panel shown again) waits for the newest state instead of drawing the old one in its HTML', async function () {
+		await page.reload();
+		await h.until('ready', () => page.evaluate('window.posted?.length === 1'));
+		assert.deepEqual(await page.evaluate('window.posted'), [{ type: 'ready' }]);
+		assert.equal(await rows().count(), 0, 'nothing of the state written into the page is drawn');
+		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), NEWER);
+		await h.until('the newest run', async () => (await rows().count()) === 1 && /newer/.test(await rows().first().innerText()));
+	});
+});
