@@ -15,6 +15,30 @@ const port = parentPort;
 
 let loaded: { readonly key: string; readonly model: LoadedRewardModel } | undefined;
 let queue: Promise<void> = Promise.resolve();
+/** Called when the next request arrives (see `requestWithin`). */
+let onRequest: (() => void) | undefined;
+
+/**
+ * How long after a load the worker waits for a request before its warm-up pass. The host sends the
+ * score of a candidate that completed during the load right after `loaded` (1–30 ms later on a busy
+ * 2-core machine); a warm-up begun just before it would make it wait (51–254 ms measured).
+ */
+const WARM_UP_AFTER_MS = 100;
+
+/** Whether a request arrives within `ms`. */
+function requestWithin(ms: number): Promise<boolean> {
+	return new Promise(resolve => {
+		const timer = setTimeout(() => {
+			onRequest = undefined;
+			resolve(false);
+		}, ms);
+		onRequest = () => {
+			clearTimeout(timer);
+			onRequest = undefined;
+			resolve(true);
+		};
+	});
+}
 /** The request in flight and whether it has had its one answer. */
 let current: { readonly id: number; answered: boolean } | undefined;
 
@@ -42,9 +66,17 @@ async function handle(message: HostToWorker): Promise<void> {
 				loaded = { key, model: await loadRewardModel(message.request, onProgress) };
 				answer({ type: 'loaded', id: message.id, info: loaded.model.info });
 				// Right after the load, while the candidates are still being generated: the first real
-				// score then finds onnxruntime's threads and buffers ready. Scores queue behind it.
-				if (message.request.warmUp !== false)
-					await loaded.model.warmUp().catch((e: unknown) => console.error('[rewardWorker] warm-up failed', e));
+				// score then finds onnxruntime's threads and buffers ready. Scores queue behind it, so not
+				// when one is waiting already: scoring it warms the session as well.
+				if (message.request.warmUp === false) return;
+				if (await requestWithin(WARM_UP_AFTER_MS)) {
+					console.log('warm-up skipped: a request is waiting');
+					return;
+				}
+				await loaded.model.warmUp().then(
+					() => console.log('session warmed up'),
+					(e: unknown) => console.error('[rewardWorker] warm-up failed', e),
+				);
 				return;
 			}
 			answer({ type: 'loaded', id: message.id, info: loaded.model.info });
@@ -67,6 +99,7 @@ function requestKey(r: LoadRequest): string {
 }
 
 port.on('message', (message: HostToWorker) => {
+	onRequest?.();
 	const id = typeof message?.id === 'number' ? message.id : -1;
 	queue = queue.then(async () => {
 		current = { id, answered: false };

@@ -616,6 +616,31 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 		}
 	});
 
+	it('warms the session after a load, but not when a score is already waiting: that score goes first', async () => {
+		/** A client whose log (the worker's own lines included) is kept in `lines`. */
+		const logging = () => {
+			const lines: string[] = [];
+			const add = (m: string) => void lines.push(m);
+			const logger = { trace: add, debug: add, info: add, warn: add, error: add };
+			const c = new RewardWorkerClient({ workerPath: WORKER, request: request(dirs.base), idleMs: 0, logger });
+			clients.push(c);
+			return { c, lines };
+		};
+		// A candidate that completed during the load: its score is sent as soon as the load answers.
+		const waiting = logging();
+		assertFormulaScores(await waiting.c.score([PAIRS[0]], never()), [PAIRS[0]]);
+		await until('the worker to say what it did', () => waiting.lines.some(l => /warm/.test(l)));
+		assert.ok(
+			waiting.lines.some(l => l.includes('warm-up skipped: a request is waiting')),
+			waiting.lines.join('\n'),
+		);
+		assert.ok(!waiting.lines.some(l => l.includes('session warmed up')));
+		// Nothing waiting: the session is warmed while generation goes on.
+		const idle = logging();
+		await idle.c.load(never());
+		await until('the warm-up', () => idle.lines.some(l => l.includes('session warmed up')));
+	});
+
 	it('loads once per worker: two scores and a later load reuse the warm model', async () => {
 		const c = client();
 		assert.equal(c.running, false, 'nothing starts before the first call');
