@@ -21,6 +21,7 @@ import { readManifest } from '../fixtures/manifest';
 import { tinyRewardLogit } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
 import { cycle } from '../fixtures/present';
+import { globalStorageFolder } from '../fixtures/extensionHost';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const manifest = readManifest(path.join(ROOT, 'package.json'));
@@ -69,39 +70,7 @@ async function watchLoading<T>(work: Promise<T>): Promise<{ result: T; loading: 
 	}
 }
 
-/**
- * The extension's global storage folder, which the API gives to the extension alone: searched for in
- * the profile folders the test runners use (code-server's user-data dir, which holds its IPC socket;
- * @vscode/test-electron's .vscode-test/user-data).
- */
-function findGlobalStorage(): { found?: string; searched: string[] } {
-	const roots = [
-		process.env.CODE_SERVER_SESSION_SOCKET && path.dirname(process.env.CODE_SERVER_SESSION_SOCKET),
-		path.join(ROOT, '.vscode-test', 'user-data'),
-	].filter((r): r is string => !!r && fs.existsSync(r));
-	const wanted = EXTENSION_ID.toLowerCase();
-	const walk = (dir: string, depth: number): string | undefined => {
-		let entries: fs.Dirent[];
-		try {
-			entries = fs.readdirSync(dir, { withFileTypes: true });
-		} catch {
-			return undefined;
-		}
-		for (const e of entries) {
-			if (!e.isDirectory()) continue;
-			const full = path.join(dir, e.name);
-			if (e.name.toLowerCase() === wanted && path.basename(dir) === 'globalStorage') return full;
-			const deeper = depth > 0 ? walk(full, depth - 1) : undefined;
-			if (deeper) return deeper;
-		}
-		return undefined;
-	};
-	for (const root of roots) {
-		const found = walk(root, 4);
-		if (found) return { found, searched: roots };
-	}
-	return { searched: roots };
-}
+const findGlobalStorage = () => globalStorageFolder(ROOT, EXTENSION_ID);
 
 describe('Reward model download from a Hub (HF_ENDPOINT) in a real extension host', function () {
 	this.timeout(60_000);

@@ -16,7 +16,8 @@ import { readManifest } from '../fixtures/manifest';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
 import { at, cycle, defined } from '../fixtures/present';
-import { pickerTabs } from '../fixtures/extensionHost';
+import { globalStorageFolder, pickerTabs, readLogFolder } from '../fixtures/extensionHost';
+import { EXTERNALIZE_MIN_BYTES } from '../../src/reward/externalData';
 
 const manifest = readManifest(path.resolve(__dirname, '../../../package.json'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -227,6 +228,34 @@ describe('Best-of-N in a real extension host', function () {
 		await rewrite('improve');
 		assert.equal(api.rewardWorkerRunning, true, 'the worker scored the run');
 		await until('the idle worker to stop', () => !api.rewardWorkerRunning, 5000);
+	});
+
+	it('opens a large reward model from its optimised graph, written once in a child process of the extension host', async () => {
+		// As large as a real model (the copy and its optimised graph are made from 64 MB on), with a
+		// constant part for onnxruntime to fold.
+		const big = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-rm-large-'));
+		try {
+			writeTinyRewardModel(big, { foldable: true, padBytes: EXTERNALIZE_MIN_BYTES });
+			await set('rewardModel', big);
+			const original = 'the function returns a';
+			const editor = await editorWith(original);
+			editor.selection = new vscode.Selection(0, 0, 0, original.length);
+			const state = await rewrite('make it better');
+			assert.ok(state, 'the command returned no state');
+			assert.equal(state.ranker.kind, 'reward', `ranker: ${state.ranker.reason}`);
+			const prompt = rewardPrompt({ instruction: 'make it better', text: original, languageId: 'plaintext' });
+			for (const c of state.candidates)
+				assert.ok(Math.abs(c.score! - tinyRewardLogit({ prompt, response: c.text })) < 1e-4, `score of "${c.text}"`);
+
+			const { found, searched } = globalStorageFolder(path.resolve(__dirname, '../../..'), EXTENSION_ID);
+			assert.ok(found, `no global storage under ${searched.join(', ')}`);
+			const cache = path.join(found, 'models', '.external-data');
+			const graphs = fs.readdirSync(cache).filter(key => fs.existsSync(path.join(cache, key, 'optimized', 'model.onnx')));
+			assert.equal(graphs.length, 1, `one optimised graph in ${cache}: ${fs.readdirSync(cache).join(', ')}`);
+			assert.doesNotMatch(readLogFolder(api.logFolder), /could not be optimised|optimised graph .* did not load/);
+		} finally {
+			fs.rmSync(big, { recursive: true, force: true });
+		}
 	});
 
 	it('takes setting changes on the next run, without a reload', async () => {
