@@ -6,6 +6,7 @@
  * alternately so both see the same machine.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as path from 'node:path';
 import type { RewardPair, RewardScorer, LoadProgress, RewardModelInfo } from '../src/core/reward';
@@ -197,6 +198,7 @@ export async function runOnce(ctx: PipelineContext, client: Client, n: number, k
 async function naiveRun(generator: OllamaGenerator, scorer: RewardScorer, n: number, k: number, seed: number): Promise<void> {
 	const t = task();
 	const signal = new AbortController().signal;
+	setMaxListeners(0, signal); // k generations listen at once, as a run's own signal allows (src/core/run.ts)
 	const texts: string[] = [];
 	let next = 0;
 	await Promise.all(
