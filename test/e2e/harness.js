@@ -217,6 +217,12 @@ async function setColorTheme(page, label, kind, { timeout = patient(WAIT) } = {}
 	);
 }
 
+/**
+ * The active editor's own lines: not those of an editor inside a widget in it (a comment thread's
+ * reply box is a Monaco editor too, and can come first in the DOM).
+ */
+const EDITOR_LINES = '.editor-group-container.active .editor-instance .view-lines:not(.zone-widget .view-lines)';
+
 /** Opens a file by clicking its row in the explorer (top level of the workspace) and waits for its tab. */
 async function openFileFromExplorer(page, name, { timeout = patient(WAIT) } = {}) {
 	const row = page
@@ -225,7 +231,7 @@ async function openFileFromExplorer(page, name, { timeout = patient(WAIT) } = {}
 		.first();
 	await row.click({ timeout });
 	await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout });
-	await page.locator('.editor-group-container.active .editor-instance .view-lines').waitFor({ timeout });
+	await page.locator(EDITOR_LINES).first().waitFor({ timeout });
 }
 
 /**
@@ -250,7 +256,7 @@ async function selectLine(page, text, { indentation = false, timeout = patient(W
  */
 async function editorText(page) {
 	return page
-		.locator('.editor-group-container.active .editor-instance .view-lines')
+		.locator(EDITOR_LINES)
 		.first()
 		.evaluate(el =>
 			[...el.querySelectorAll('.view-line')]
