@@ -15,9 +15,12 @@
  *
  * The optimisation runs in a child process (the running Node, or VS Code's Electron as Node), so its
  * heap spike ends with that process instead of staying in the extension host's. Any failure leaves the
- * copy in use, with a log line: the model then loads as before.
+ * copy in use, with a log line: the model then loads as before. A failure that would only happen again
+ * (see `LastingFailure`) is remembered beside the copy, so later loads do not spend the child's seconds
+ * and memory on it again.
  */
 import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '../core/errors';
@@ -26,6 +29,10 @@ import { freeBytes } from './externalData';
 const OPTIMIZED_DIR = 'optimized';
 const MODEL_FILE = 'model.onnx';
 const DATA_FILE = 'model.onnx_data';
+/** Beside the copy: the optimisation failed for a lasting reason (see `failureKey` for what it holds for). */
+const FAILED_FILE = 'optimized.failed';
+/** The child's exit code when onnxruntime itself refused the model (as opposed to Node failing to start it). */
+export const ORT_FAILED_EXIT = 3;
 /** A folder a killed child left half written is removed after this long. */
 const STALE_PARTIAL_MS = 3600_000;
 
@@ -47,9 +54,36 @@ ort.InferenceSession.create(input, {
 	} },
 }).then(s => s.release()).then(
 	() => process.exit(0),
-	e => { process.stderr.write(String(e && e.message || e)); process.exit(1); },
+	e => { process.stderr.write(String(e && e.message || e)); process.exit(${ORT_FAILED_EXIT}); },
 );
 `;
+
+/**
+ * A failure that the same copy, the same onnxruntime and the same child would meet again at every load:
+ * onnxruntime rejected the graph or could not save it (the child's own error exit), crashed on it
+ * (SIGSEGV, SIGILL, SIGFPE), exited without writing anything, or could not open what it wrote. Unless
+ * onnxruntime's message speaks of memory, disk, permissions or a missing file (`MACHINE`): those
+ * depend on the machine's state at that moment, not on the model.
+ *
+ * Not lasting, so the next load tries again: no room on disk (checked before, or ENOSPC while writing),
+ * a child killed by a signal other than a crash (the OOM killer's SIGKILL, SIGTERM when VS Code shuts
+ * down, SIGABRT from an allocation that failed), a child that could not be started, any other exit
+ * code (Node or Electron failing before onnxruntime ran), and the time limit: a machine too loaded to
+ * finish within it cannot be told apart from a graph that never finishes, and a retry costs one more
+ * wait while a marker would cost the memory saving for good.
+ */
+class LastingFailure extends Error {}
+
+/** Words of a failure that comes from the machine's state rather than from the model. */
+const MACHINE =
+	/ENOSPC|no space left|EDQUOT|quota|ENOMEM|out of memory|bad_alloc|cannot allocate|failed to allocate|EMFILE|ENFILE|too many open files|EACCES|EPERM|permission denied|EROFS|read-only file system|EIO\b|input\/output error|ENOENT|no such file|does ?n[o']t exist/i;
+const CRASH_SIGNALS: ReadonlySet<string> = new Set(['SIGSEGV', 'SIGILL', 'SIGFPE']);
+
+/** `message` as a `LastingFailure`, unless it speaks of the machine's state; the paths in it are not read. */
+function classify(message: string, paths: readonly string[]): Error {
+	const words = paths.reduce((text, p) => text.split(p).join(''), message);
+	return MACHINE.test(words) ? new Error(message) : new LastingFailure(message);
+}
 
 export interface OptimizeOptions {
 	/** Where a failure is reported; the load goes on with the copy. */
@@ -76,6 +110,13 @@ export async function optimizedGraph(
 	const target = optimizedPath(copy);
 	if (fs.existsSync(target)) return target;
 	const dir = path.dirname(copy);
+	const before = failedBefore(copy);
+	if (before !== undefined) {
+		log(
+			`The reward model's graph is not optimised ahead of the load: that failed before for this model and this onnxruntime (${before}); loading it as is, which holds more memory while onnxruntime optimises it. Delete ${failedPath(copy)} to try again.`,
+		);
+		return copy;
+	}
 	let staging: string | undefined;
 	try {
 		removeStalePartials(dir);
@@ -85,7 +126,7 @@ export async function optimizedGraph(
 			throw new Error(`${Math.round(free / 1e6)} MB free on disk, ${Math.round((dataBytes * 1.25) / 1e6)} MB needed`);
 		staging = fs.mkdtempSync(path.join(dir, `${OPTIMIZED_DIR}.partial-`));
 		await runChild(copy, path.join(staging, MODEL_FILE), timeoutMs, execPath ?? process.execPath);
-		if (!fs.existsSync(path.join(staging, MODEL_FILE))) throw new Error('onnxruntime wrote no optimised model');
+		if (!fs.existsSync(path.join(staging, MODEL_FILE))) throw new LastingFailure('onnxruntime wrote no optimised model');
 		try {
 			fs.renameSync(staging, path.dirname(target));
 			staging = undefined;
@@ -93,14 +134,72 @@ export async function optimizedGraph(
 			// Another worker may have finished the same optimisation meanwhile.
 			if (!fs.existsSync(target)) throw e;
 		}
+		// Written after a failure remembered for an earlier onnxruntime or copy.
+		fs.rmSync(failedPath(copy), { force: true });
 		return target;
 	} catch (e) {
+		const remembered = e instanceof LastingFailure && remember(copy, errorMessage(e));
 		log(
-			`The reward model's graph could not be optimised ahead of the load (${errorMessage(e)}); loading it as is, which holds more memory while onnxruntime optimises it.`,
+			`The reward model's graph could not be optimised ahead of the load (${errorMessage(e)}); loading it as is, which holds more memory while onnxruntime optimises it.${remembered ? ` Later loads do the same without trying again; delete ${failedPath(copy)} to try again.` : ''}`,
 		);
 		return copy;
 	} finally {
 		if (staging) fs.rmSync(staging, { recursive: true, force: true });
+	}
+}
+
+/**
+ * After the optimised graph of `copy` did not open with `error`: removes it, and remembers the failure
+ * (returning true) when a graph written afresh by this same load did not open for a reason other than
+ * the machine's state. A graph found on disk is only removed, so the next load writes it again: it
+ * may have been damaged since it was written.
+ */
+export function discardOptimizedGraph(copy: string, error: unknown, writtenNow: boolean): boolean {
+	fs.rmSync(path.dirname(optimizedPath(copy)), { recursive: true, force: true });
+	return (
+		writtenNow &&
+		classify(errorMessage(error), [optimizedPath(copy), copy]) instanceof LastingFailure &&
+		remember(copy, errorMessage(error))
+	);
+}
+
+function failedPath(copy: string): string {
+	return path.join(path.dirname(copy), FAILED_FILE);
+}
+
+/**
+ * What a remembered failure holds for: the copy as it is on disk (its folder is already the source's
+ * path, size and time), the child's script, and the onnxruntime and Node that ran it. A new version of
+ * any of them tries again.
+ */
+function failureKey(copy: string): string {
+	const stat = fs.statSync(copy);
+	let ort = '';
+	try {
+		ort = (require('onnxruntime-node') as { env: { versions: { node?: string } } }).env.versions.node ?? '';
+	} catch {
+		// Not loadable here: the load that follows names the problem.
+	}
+	return crypto.createHash('sha256').update([stat.size, stat.mtimeMs, CHILD_SCRIPT, ort, process.versions.node].join('\0')).digest('hex');
+}
+
+/** The reason a lasting failure was remembered with for `copy` as it is now, if one was. */
+function failedBefore(copy: string): string | undefined {
+	try {
+		const marker = JSON.parse(fs.readFileSync(failedPath(copy), 'utf8')) as { key?: unknown; reason?: unknown };
+		return marker.key === failureKey(copy) ? String(marker.reason) : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** Whether the failure could be written down. */
+function remember(copy: string, reason: string): boolean {
+	try {
+		fs.writeFileSync(failedPath(copy), JSON.stringify({ key: failureKey(copy), reason, at: new Date().toISOString() }));
+		return true;
+	} catch {
+		return false;
 	}
 }
 
@@ -124,8 +223,10 @@ function runChild(input: string, output: string, timeoutMs: number, execPath: st
 		});
 		child.once('exit', (code, signal) => {
 			clearTimeout(timer);
-			if (code === 0) resolve();
-			else reject(new Error(stderr.trim() || `the optimising process exited with ${signal ?? `code ${code}`}`));
+			if (code === 0) return resolve();
+			const message = stderr.trim() || `the optimising process exited with ${signal ?? `code ${code}`}`;
+			const lasting = code === ORT_FAILED_EXIT || (signal !== null && CRASH_SIGNALS.has(signal));
+			reject(lasting ? classify(message, [input, output]) : new Error(message));
 		});
 	});
 }

@@ -24,7 +24,7 @@ import {
 } from '../core/modelFiles';
 import { CostEstimator, planBatches, type TokenCosts } from './batchPlan';
 import { externalDataCopy } from './externalData';
-import { optimizedGraph, type OptimizeOptions } from './optimizedGraph';
+import { discardOptimizedGraph, optimizedGraph, optimizedPath, type OptimizeOptions } from './optimizedGraph';
 
 // Callers of the scorer have always found these here; they live in core now, shared with the built-in generator.
 export { hubEndpoint, isDirectory, locateModel, onnxFilesIn, type ModelLocation } from '../core/modelFiles';
@@ -287,8 +287,9 @@ export async function loadRewardModel(
 			// Its graph is optimised once, beside that copy, so the load has nothing left to fold.
 			onProgress?.({ file: relative, status: 'initiate' });
 			const copy = externalDataCopy(onDisk, request.cacheDir, options.externalData);
+			const writtenNow = copy !== onDisk && !fs.existsSync(optimizedPath(copy));
 			const optimized = copy === onDisk ? copy : await optimizedGraph(copy, { ...options.optimize, log });
-			session = await openSession(optimized, copy, sessionOptions, log);
+			session = await openSession(optimized, copy, writtenNow, sessionOptions, log);
 			onProgress?.({ file: relative, status: 'done' });
 		} else {
 			// Not downloaded yet: transformers.js fetches it into the cache (with progress) and opens it.
@@ -325,10 +326,14 @@ export async function loadRewardModel(
 	return new OnnxRewardModel(info, tokenizer, session, BATCH_DEPENDENT.has(request.dtype), options.costs);
 }
 
-/** Opens `file`; if that is an optimised graph onnxruntime cannot open, the copy it was made from. */
+/**
+ * Opens `file`; if that is an optimised graph onnxruntime cannot open, the copy it was made from
+ * (`writtenNow`: the graph was written by this load, so its failure is onnxruntime's, not the disk's).
+ */
 async function openSession(
 	file: string,
 	copy: string,
+	writtenNow: boolean,
 	options: Ort.InferenceSession.SessionOptions,
 	log: (line: string) => void,
 ): Promise<Ort.InferenceSession> {
@@ -336,9 +341,10 @@ async function openSession(
 	try {
 		return await onnxruntime().InferenceSession.create(file, options);
 	} catch (e) {
-		log(`The reward model's optimised graph ${file} did not load (${errorMessage(e)}); loading the model as is.`);
-		// Written again at the next load.
-		fs.rmSync(path.dirname(file), { recursive: true, force: true });
+		const remembered = discardOptimizedGraph(copy, e, writtenNow);
+		log(
+			`The reward model's optimised graph ${file} did not load (${errorMessage(e)}); loading the model as is${remembered ? ', and at later loads too' : ''}.`,
+		);
 		return onnxruntime().InferenceSession.create(copy, options);
 	}
 }

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { RewardPair } from '../../src/core/reward';
 import type { LoadRequest } from '../../src/core/workerProtocol';
 import { externalDataCopy } from '../../src/reward/externalData';
-import { optimizedGraph, optimizedPath } from '../../src/reward/optimizedGraph';
+import { ORT_FAILED_EXIT, optimizedGraph, optimizedPath } from '../../src/reward/optimizedGraph';
 import { loadRewardModel } from '../../src/reward/scorer';
 import { at } from '../fixtures/present';
 import { tinyRewardLogit, writeTinyRewardModel, type TinyRewardModelOptions } from '../fixtures/tinyRewardModel';
@@ -55,6 +55,19 @@ describe('the optimised graph of a reward model', function () {
 			await model.dispose();
 		}
 	}
+
+	/**
+	 * A program for the optimising child that writes a line to the file it returns each time it starts,
+	 * then runs `body` (shell; `"$@"` are the child's arguments, the last one the file to write).
+	 */
+	function program(body: string): { execPath: string; starts: () => number } {
+		const file = path.join(tmp, `program-${fs.readdirSync(tmp).length}`);
+		const count = `${file}.starts`;
+		fs.writeFileSync(file, `#!/bin/sh\necho >> ${JSON.stringify(count)}\n${body}\n`, { mode: 0o755 });
+		return { execPath: file, starts: () => (fs.existsSync(count) ? fs.readFileSync(count, 'utf8').length : 0) };
+	}
+	/** This Node, as the child runs by default. */
+	const node = `exec ${JSON.stringify(process.execPath)} "$@"`;
 
 	function assertLogits(got: readonly number[], opts: TinyRewardModelOptions = FOLDABLE): void {
 		PAIRS.forEach((pair, i) => assert.ok(Math.abs(at(got, i) - tinyRewardLogit(pair, opts)) < 1e-6, `pair ${i}: ${at(got, i)}`));
@@ -118,15 +131,58 @@ describe('the optimised graph of a reward model', function () {
 		);
 	});
 
-	it('leaves nothing half written when onnxruntime fails in the child', async () => {
+	it('leaves nothing half written when onnxruntime fails in the child, and does not try again until the copy changes', async () => {
 		const copy = externalDataCopy(source(), cacheDir, EVERYTHING);
 		// A graph onnxruntime cannot parse: the child exits with its error.
 		fs.writeFileSync(copy, Buffer.concat([Buffer.from([0xff, 0xff, 0xff]), fs.readFileSync(copy)]));
-		assert.equal(await optimizedGraph(copy, { log: line => logged.push(line) }), copy);
+		const child = program(node);
+		const options = { log: (line: string) => logged.push(line), execPath: child.execPath };
+		assert.equal(await optimizedGraph(copy, options), copy);
+		assert.equal(child.starts(), 1);
 		assert.equal(logged.length, 1);
 		assert.match(at(logged, 0), /could not be optimised ahead of the load \(.*(protobuf|parsing|load model).*\)/i);
-		assert.deepEqual(fs.readdirSync(path.dirname(copy)).sort(), ['model.onnx', 'model.onnx_data', 'source.json']);
+		assert.match(at(logged, 0), /Later loads do the same without trying again; delete .*optimized\.failed to try again\.$/);
+		// Nothing half written; only the note that this copy's graph cannot be optimised.
+		assert.deepEqual(fs.readdirSync(path.dirname(copy)).sort(), ['model.onnx', 'model.onnx_data', 'optimized.failed', 'source.json']);
+
+		logged = [];
+		assert.equal(await optimizedGraph(copy, options), copy);
+		assert.equal(child.starts(), 1, 'the second load started no child');
+		assert.equal(logged.length, 1, logged.join('\n'));
+		assert.match(
+			at(logged, 0),
+			/not optimised ahead of the load: that failed before for this model and this onnxruntime \(.*(protobuf|parsing|load model).*\); loading it as is/i,
+		);
+
+		// The copy written again (here: the same damage, a later time): tried again.
+		const later = new Date(Date.now() + 5000);
+		fs.utimesSync(copy, later, later);
+		assert.equal(await optimizedGraph(copy, options), copy);
+		assert.equal(child.starts(), 2, 'a changed copy is tried again');
 	});
+
+	for (const [why, body, timeoutMs] of [
+		['the child is killed (out of memory, VS Code shutting down)', 'kill -KILL $$', undefined],
+		['the child runs past its time limit (a loaded machine)', node, 1],
+		// onnxruntime's error for a full disk, reported as the child reports any of onnxruntime's errors.
+		['no room to write the optimised graph', `echo 'No space left on device' >&2\nexit ${ORT_FAILED_EXIT}`, undefined],
+	] as const) {
+		it(`tries again at the next load after a failure of the moment: ${why}`, async () => {
+			const copy = externalDataCopy(source(), cacheDir, EVERYTHING);
+			const failing = program(body);
+			assert.equal(await optimizedGraph(copy, { log: line => logged.push(line), execPath: failing.execPath, timeoutMs }), copy);
+			// A time limit of 1 ms may stop the program before it counted its start.
+			if (timeoutMs === undefined) assert.equal(failing.starts(), 1);
+			assert.equal(logged.length, 1, logged.join('\n'));
+			assert.doesNotMatch(at(logged, 0), /Later loads/);
+			assert.ok(!fs.existsSync(path.join(path.dirname(copy), 'optimized.failed')));
+
+			const working = program(node);
+			assert.equal(await optimizedGraph(copy, { execPath: working.execPath }), optimizedPath(copy));
+			assert.equal(working.starts(), 1, 'the next load started the child again');
+			assert.ok(folded(optimizedPath(copy)));
+		});
+	}
 
 	it('is removed and the copy opened when the cached graph does not load', async () => {
 		await scores();
@@ -136,5 +192,27 @@ describe('the optimised graph of a reward model', function () {
 		assertLogits(await scores());
 		assert.ok(!fs.existsSync(path.dirname(optimized)), 'the damaged graph was removed, to be written again');
 		assert.match(logged.join('\n'), /optimised graph .* did not load/);
+		assert.doesNotMatch(logged.join('\n'), /at later loads too/, 'a graph found damaged on disk may be damaged since it was written');
+
+		logged = [];
+		assertLogits(await scores());
+		assert.ok(folded(optimized), 'written again at the next load');
+		assert.deepEqual(logged, []);
+	});
+
+	it('is not written again when the graph onnxruntime has just written does not load', async () => {
+		// onnxruntime writes a graph it cannot open: here its real output, damaged after it exits.
+		const child = program(`${JSON.stringify(process.execPath)} "$@" || exit $?\nfor last; do :; done\necho 'not a model' > "$last"`);
+		assertLogits(await scores({ optimize: { execPath: child.execPath } }));
+		assert.equal(child.starts(), 1);
+		assert.match(logged.join('\n'), /optimised graph .* did not load \(.*\); loading the model as is, and at later loads too\./);
+		const optimized = optimizedPath(externalDataCopy(source(), cacheDir, EVERYTHING));
+		assert.ok(!fs.existsSync(path.dirname(optimized)));
+
+		logged = [];
+		assertLogits(await scores({ optimize: { execPath: child.execPath } }));
+		assert.equal(child.starts(), 1, 'the second load started no child');
+		assert.equal(logged.length, 1, logged.join('\n'));
+		assert.match(at(logged, 0), /not optimised ahead of the load: that failed before/);
 	});
 });
