@@ -67,7 +67,9 @@ async function handle(message: HostToWorker): Promise<void> {
 				answer({ type: 'loaded', id: message.id, info: loaded.model.info });
 				// Right after the load, while the candidates are still being generated: the first real
 				// score then finds onnxruntime's threads and buffers ready. Scores queue behind it, so not
-				// when one is waiting already: scoring it warms the session as well.
+				// when one is waiting already: scoring it warms the session as well. What it did goes to
+				// stdout, which the host's connection writes to its log at debug level (hidden at VS Code's
+				// default level, there for whoever looks into a slow first score); the CLI drops it.
 				if (message.request.warmUp === false) return;
 				if (await requestWithin(WARM_UP_AFTER_MS)) {
 					console.log('warm-up skipped: a request is waiting');

@@ -574,7 +574,8 @@ describe('reward worker (dist/rewardWorker.js)', () => {
 	const heavy = Array.from({ length: 200 }, () => ({ prompt: 'the code '.repeat(400), response: 'good' }));
 
 	it('answers each request exactly once, progress carrying the load’s id', async () => {
-		const worker = new Worker(WORKER);
+		// Its stdout (the warm-up's debug line) piped, as the host pipes it, rather than in the test report.
+		const worker = new Worker(WORKER, { stdout: true });
 		const messages: { type: string; id: number; kind?: string }[] = [];
 		worker.on('message', (m: (typeof messages)[number]) => messages.push(m));
 		try {
