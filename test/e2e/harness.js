@@ -173,19 +173,38 @@ async function runCommandUntil(page, title, answer, { timeout = 2 * WAIT, each =
 /**
  * F1 and the command by its full label, without waiting for the palette to close: for a command
  * that opens its own quick pick in the same widget. Resolves with that widget's text box.
+ *
+ * The palette lists the commands it knew when it opened: opened before the extension host has read
+ * an extension, it never lists that extension's commands, however long it stays open (F1 again
+ * keeps the same list). So when the row is not there within a few seconds this closes the palette
+ * and opens it again, as a person would, until `timeout`.
  */
 async function chooseCommand(page, title, { timeout = patient(WAIT) } = {}) {
-	await page.keyboard.press('F1');
+	const deadline = Date.now() + timeout;
 	const input = page.locator('.quick-input-widget input');
-	await input.waitFor({ state: 'visible', timeout });
-	await input.fill(`>${title}`);
 	// The first row is not always ours (recently used, fuzzy matches), so wait for the row whose
 	// label is exactly the title, focus it with the keyboard and press Enter, as a person would.
 	const row = page
 		.locator('.quick-input-list .monaco-list-row')
 		.filter({ has: page.locator('.label-name', { hasText: exactly(title) }) })
 		.first();
-	await row.waitFor({ timeout });
+	for (;;) {
+		await page.keyboard.press('F1');
+		await input.waitFor({ state: 'visible', timeout: Math.max(1000, deadline - Date.now()) });
+		await input.fill(`>${title}`);
+		const left = deadline - Date.now();
+		try {
+			await row.waitFor({ timeout: Math.max(1000, Math.min(left, patient(5000))) });
+			break;
+		} catch (e) {
+			if (Date.now() >= deadline) throw e;
+			await page.keyboard.press('Escape'); // a stale list: close it and ask again
+			await page
+				.locator('.quick-input-widget')
+				.waitFor({ state: 'hidden', timeout: 2000 })
+				.catch(() => {});
+		}
+	}
 	for (let i = 0; i < 50 && !(await row.evaluate(el => el.classList.contains('focused'))); i++) {
 		await page.keyboard.press('ArrowDown');
 	}
