@@ -11,6 +11,11 @@
  *
  * Anything unexpected (a damaged file, a layout this reader does not know, no room on disk) leaves the
  * original path in use: onnxruntime then loads it as before and names the damage itself.
+ *
+ * Once the optimised graph beside the copy (optimizedGraph.ts), which holds weights of its own, has
+ * opened, the copy's weights are removed (`releaseWeights`): the copy's small graph stays, as the key
+ * of that folder. Should the optimised graph go (it did not open), the load that notices opens the
+ * original, and the next one writes the copy again.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -23,6 +28,8 @@ export const EXTERNALIZE_MIN_TENSOR_BYTES = 1024;
 /** Each weight starts on a page, so onnxruntime can map it where it lies. */
 const ALIGN = 4096;
 const DATA_FILE = 'model.onnx_data';
+/** The optimised graph's place in a copy's folder (see optimizedGraph.ts). */
+const OPTIMIZED_GRAPH = path.join('optimized', 'model.onnx');
 
 // Protobuf field numbers (onnx.proto3).
 const MODEL_GRAPH = 7;
@@ -245,7 +252,11 @@ function writeCopy(source: string, stat: fs.Stats, cacheDir: string, minTensorBy
 	const root = path.join(cacheDir, '.external-data');
 	const dir = path.join(root, key);
 	const target = path.join(dir, 'model.onnx');
-	if (fs.existsSync(target)) return target;
+	if (fs.existsSync(target)) {
+		if (hasWeights(target) || fs.existsSync(path.join(dir, OPTIMIZED_GRAPH))) return target;
+		// Its weights were released for an optimised graph that is gone since: written again.
+		fs.rmSync(dir, { recursive: true, force: true });
+	}
 	if (fs.existsSync(path.join(dir, 'unchanged'))) return source;
 
 	fs.mkdirSync(root, { recursive: true });
@@ -296,5 +307,24 @@ function removeOlderCopies(root: string, real: string): void {
 		} catch {
 			// A copy being written, or not ours: leave it.
 		}
+	}
+}
+
+/** Whether the external-data copy `copy` still has its weights file. */
+export function hasWeights(copy: string): boolean {
+	return fs.existsSync(path.join(path.dirname(copy), DATA_FILE));
+}
+
+/**
+ * Removes the weights of the external-data copy `copy`, once the optimised graph beside it, which
+ * holds its own, has opened: a model then takes its size once on disk, not twice. A session still
+ * reading them (another window's, from before its graph was optimised) keeps its mapping; where the
+ * system refuses to remove a file in use, they stay until a later load.
+ */
+export function releaseWeights(copy: string): void {
+	try {
+		fs.rmSync(path.join(path.dirname(copy), DATA_FILE), { force: true });
+	} catch {
+		// In use (Windows): a later load removes them.
 	}
 }

@@ -23,7 +23,7 @@ import {
 	readFailure,
 } from '../core/modelFiles';
 import { CostEstimator, planBatches, type TokenCosts } from './batchPlan';
-import { externalDataCopy } from './externalData';
+import { externalDataCopy, hasWeights, releaseWeights } from './externalData';
 import { discardOptimizedGraph, optimizedGraph, optimizedPath, type OptimizeOptions } from './optimizedGraph';
 
 // Callers of the scorer have always found these here; they live in core now, shared with the built-in generator.
@@ -289,7 +289,7 @@ export async function loadRewardModel(
 			const copy = externalDataCopy(onDisk, request.cacheDir, options.externalData);
 			const writtenNow = copy !== onDisk && !fs.existsSync(optimizedPath(copy));
 			const optimized = copy === onDisk ? copy : await optimizedGraph(copy, { ...options.optimize, log });
-			session = await openSession(optimized, copy, writtenNow, sessionOptions, log);
+			session = await openSession(optimized, copy, onDisk, writtenNow, sessionOptions, log);
 			onProgress?.({ file: relative, status: 'done' });
 		} else {
 			// Not downloaded yet: transformers.js fetches it into the cache (with progress) and opens it.
@@ -327,26 +327,36 @@ export async function loadRewardModel(
 }
 
 /**
- * Opens `file`; if that is an optimised graph onnxruntime cannot open, the copy it was made from
- * (`writtenNow`: the graph was written by this load, so its failure is onnxruntime's, not the disk's).
+ * Opens `file`; if that is an optimised graph onnxruntime cannot open, the copy it was made from, or
+ * the `original` when the copy's weights were released for that graph (`writtenNow`: the graph was
+ * written by this load, so its failure is onnxruntime's, not the disk's). Once the optimised graph is
+ * open, the copy's weights are released: the graph holds its own.
  */
 async function openSession(
 	file: string,
 	copy: string,
+	original: string,
 	writtenNow: boolean,
 	options: Ort.InferenceSession.SessionOptions,
 	log: (line: string) => void,
 ): Promise<Ort.InferenceSession> {
-	if (file === copy) return onnxruntime().InferenceSession.create(file, options);
+	const ort = onnxruntime();
+	// The copy's weights are gone once a load opened its optimised graph: this one's, or another
+	// window's while this one's child was still writing the graph.
+	const unoptimized = () => (copy === original || hasWeights(copy) ? copy : original);
+	if (file === copy) return ort.InferenceSession.create(unoptimized(), options);
+	let session: Ort.InferenceSession;
 	try {
-		return await onnxruntime().InferenceSession.create(file, options);
+		session = await ort.InferenceSession.create(file, options);
 	} catch (e) {
 		const remembered = discardOptimizedGraph(copy, e, writtenNow);
 		log(
 			`The reward model's optimised graph ${file} did not load (${errorMessage(e)}); loading the model as is${remembered ? ', and at later loads too' : ''}.`,
 		);
-		return onnxruntime().InferenceSession.create(copy, options);
+		return ort.InferenceSession.create(unoptimized(), options);
 	}
+	releaseWeights(copy);
+	return session;
 }
 
 // ---- Scoring -----------------------------------------------------------------------------------

@@ -184,11 +184,25 @@ describe('the optimised graph of a reward model', function () {
 		});
 	}
 
-	it('is removed and the copy opened when the cached graph does not load', async () => {
+	it('takes the model’s size once on disk: the copy’s weights are removed once its optimised graph has opened', async () => {
+		assertLogits(await scores());
+		const copy = externalDataCopy(source(), cacheDir, EVERYTHING);
+		assert.deepEqual(fs.readdirSync(path.dirname(copy)).sort(), ['model.onnx', 'optimized', 'source.json']);
+		const written = fs.statSync(optimizedPath(copy)).mtimeMs;
+
+		assertLogits(await scores());
+		assert.equal(fs.statSync(optimizedPath(copy)).mtimeMs, written, 'later loads open the same graph, written once');
+		assert.deepEqual(fs.readdirSync(path.dirname(copy)).sort(), ['model.onnx', 'optimized', 'source.json']);
+		assert.deepEqual(logged, []);
+	});
+
+	it('is removed and the model opened as is when the cached graph does not load; the next load writes the copy and the graph again', async () => {
 		await scores();
-		const optimized = optimizedPath(externalDataCopy(source(), cacheDir, EVERYTHING));
+		const copy = externalDataCopy(source(), cacheDir, EVERYTHING);
+		const optimized = optimizedPath(copy);
 		fs.writeFileSync(optimized, 'not a model');
 		logged = [];
+		// The copy's weights went with the first load: the original is what is left to open.
 		assertLogits(await scores());
 		assert.ok(!fs.existsSync(path.dirname(optimized)), 'the damaged graph was removed, to be written again');
 		assert.match(logged.join('\n'), /optimised graph .* did not load/);
@@ -197,7 +211,17 @@ describe('the optimised graph of a reward model', function () {
 		logged = [];
 		assertLogits(await scores());
 		assert.ok(folded(optimized), 'written again at the next load');
+		assert.deepEqual(fs.readdirSync(path.dirname(copy)).sort(), ['model.onnx', 'optimized', 'source.json']);
 		assert.deepEqual(logged, []);
+	});
+
+	it('opens the original when another load removed the copy’s weights while this one could not optimise the graph', async () => {
+		const copy = externalDataCopy(source(), cacheDir, EVERYTHING);
+		// Another window opened its optimised graph and removed the copy's weights; this load's child was stopped.
+		const child = program(`rm ${JSON.stringify(path.join(path.dirname(copy), 'model.onnx_data'))}\nkill -KILL $$`);
+		assertLogits(await scores({ optimize: { execPath: child.execPath } }));
+		assert.equal(child.starts(), 1);
+		assert.match(logged.join('\n'), /could not be optimised ahead of the load/);
 	});
 
 	it('is not written again when the graph onnxruntime has just written does not load', async () => {
