@@ -13,7 +13,10 @@
 import { BestOfNError, errorMessage, type ErrorKind, type SettingField } from './errors';
 import type { Logger } from './logger';
 
-/** What a connection uses of Node's `Worker` (node:worker_threads). */
+/**
+ * What a connection uses of Node's `Worker` (node:worker_threads), or of a process made to look like
+ * one (src/reward/scorerProcess.ts).
+ */
 export interface WorkerThread {
 	readonly threadId: number;
 	readonly stdout: { on(event: 'data', listener: (chunk: unknown) => void): unknown };
@@ -21,7 +24,8 @@ export interface WorkerThread {
 	on(event: 'message', listener: (message: unknown) => void): unknown;
 	on(event: 'error', listener: (error: Error) => void): unknown;
 	on(event: 'messageerror', listener: (error: Error) => void): unknown;
-	on(event: 'exit', listener: (code: number) => void): unknown;
+	/** A process ended by a signal exits with code null and the signal's name. */
+	on(event: 'exit', listener: (code: number | null, signal?: NodeJS.Signals | null) => void): unknown;
 	postMessage(message: unknown): void;
 	ref(): void;
 	unref(): void;
@@ -95,10 +99,10 @@ export class WorkerConnection<Message extends { readonly id: number }, Reply ext
 		worker.stderr.on('data', chunk => logger.warn(`[${name}] ${String(chunk).trimEnd()}`));
 		worker.on('message', m => this.receive(m as Reply));
 		worker.on('error', e => this.crash(errorMessage(e)));
-		worker.on('exit', code => {
+		worker.on('exit', (code, signal) => {
 			this.exited = true;
 			clearTimeout(this.drainTimer);
-			this.crash(`exit code ${code}`);
+			this.crash(signal ? `killed by ${signal}` : `exit code ${code}`);
 			options.onExited?.();
 		});
 		worker.on('messageerror', e => logger.error(`${name}: unreadable message: ${errorMessage(e)}`));

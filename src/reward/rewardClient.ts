@@ -1,8 +1,8 @@
 /**
  * `RewardScorer` implementations for the host side. `RewardWorkerClient` is the typed proxy of the
- * reward worker: the thread starts on the first call, keeps the model warm between runs, is
- * terminated after `idleMs` without calls (unloading the model), and a crash fails only the calls in
- * flight: the next call starts a fresh worker. `InProcessRewardScorer` runs the same scorer module on
+ * reward worker: the worker (a process of its own, or a thread) starts on the first call, keeps the
+ * model warm between runs, is stopped after `idleMs` without calls (unloading the model), and a crash
+ * fails only the calls in flight: the next call starts a fresh worker. `InProcessRewardScorer` runs the same scorer module on
  * the calling thread, so unit tests check the worker's scores against the module's own.
  */
 import * as path from 'node:path';
@@ -14,6 +14,7 @@ import type { HostToWorker, LoadRequest, WorkerToHost } from '../core/workerProt
 import { WorkerConnection } from '../core/workerConnection';
 import { IdleClock, raceAbort, SharedLoad } from '../core/workerLifetime';
 import { loadRewardModel, type LoadedRewardModel } from './scorer';
+import { ScorerProcess } from './scorerProcess';
 
 export interface RewardWorkerClientOptions {
 	/** The bundled worker entry (dist/rewardWorker.js). */
@@ -22,7 +23,15 @@ export interface RewardWorkerClientOptions {
 	/** Terminate the worker after this many ms without calls; 0 keeps it until dispose. */
 	readonly idleMs: number;
 	readonly logger?: Logger;
+	/**
+	 * Where the worker runs (default `process`, why in scorerProcess.ts). `thread` is the worker
+	 * thread it replaced: the benchmarks compare the two, and it is the fallback when no process can
+	 * be started.
+	 */
+	readonly isolation?: Isolation;
 }
+
+export type Isolation = 'process' | 'thread';
 
 type Reply = Extract<WorkerToHost, { type: 'loaded' | 'scores' }>;
 
@@ -33,10 +42,18 @@ function workerCrashed(reason: string): BestOfNError {
 	);
 }
 
-/** One reward worker thread and the calls sent to it, with the model load it shares among callers. */
+/** One reward worker and the calls sent to it, with the model load it shares among callers. */
 class Connection extends WorkerConnection<HostToWorker, WorkerToHost, Reply> {
-	declare readonly worker: Worker;
+	declare readonly worker: Worker | ScorerProcess;
 	load: SharedLoad<RewardModelInfo> | undefined;
+	constructor(
+		worker: Worker | ScorerProcess,
+		options: ConstructorParameters<typeof WorkerConnection<HostToWorker, WorkerToHost, Reply>>[1],
+		/** Whether a close must let a score end first (a thread's, see WorkerConnection); a process is killed at once. */
+		readonly drainsScores: boolean,
+	) {
+		super(worker, options);
+	}
 }
 
 export class RewardWorkerClient implements RewardScorer {
@@ -46,9 +63,12 @@ export class RewardWorkerClient implements RewardScorer {
 	private lastId = 0;
 	private disposed = false;
 	private readonly logger: Logger;
+	/** Set to `thread` once a process could not be started: later workers are threads. */
+	private isolation: Isolation;
 
 	constructor(private readonly options: RewardWorkerClientOptions) {
 		this.logger = options.logger ?? nullLogger;
+		this.isolation = options.isolation ?? 'process';
 		this.idle = new IdleClock(options.idleMs, ms => this.stop(`idle for ${ms} ms`));
 	}
 
@@ -61,7 +81,7 @@ export class RewardWorkerClient implements RewardScorer {
 		this.idle.ms = ms;
 	}
 
-	/** Whether a worker thread is alive (started and neither crashed nor terminated). */
+	/** Whether a worker is alive (started and neither crashed nor terminated). */
 	get running(): boolean {
 		return this.conn !== undefined;
 	}
@@ -78,8 +98,9 @@ export class RewardWorkerClient implements RewardScorer {
 		try {
 			const { conn } = await this.loaded(signal);
 			// An abort drops the result: the worker finishes the batch and its answer is ignored.
-			// A score runs onnxruntime on the worker's thread: a close waits for it (a load, which may be a download, is not waited for).
-			const reply = await raceAbort(conn.call({ type: 'score', pairs }, { drain: true }).reply, signal);
+			// A score runs onnxruntime on a thread's own stack: a close waits for it (a load, which may be
+			// a download, is not waited for). A process is stopped at once.
+			const reply = await raceAbort(conn.call({ type: 'score', pairs }, { drain: conn.drainsScores }).reply, signal);
 			if (reply.type !== 'scores')
 				throw new BestOfNError('reward-failed', `The reward worker answered a score request with "${reply.type}".`);
 			return reply.scores;
@@ -135,11 +156,19 @@ export class RewardWorkerClient implements RewardScorer {
 
 	private connection(): Connection {
 		if (!this.conn) {
+			let worker: Worker | ScorerProcess;
 			try {
-				// execArgv []: the bundle needs no loader, and flags of the host process (inspector ports,
-				// `--import tsx` under tests) are not meant for this thread. Output goes to the log.
-				const worker = new Worker(path.resolve(this.options.workerPath), { execArgv: [], stdout: true, stderr: true });
-				const conn: Connection = new Connection(worker, {
+				worker = this.startWorker();
+			} catch (e) {
+				throw new BestOfNError(
+					'worker-crashed',
+					`The reward worker could not start (${errorMessage(e)}); scores are unavailable.`,
+					{ cause: e },
+				);
+			}
+			const conn: Connection = new Connection(
+				worker,
+				{
 					name: 'reward worker',
 					logger: this.logger,
 					nextId: () => ++this.lastId,
@@ -148,18 +177,30 @@ export class RewardWorkerClient implements RewardScorer {
 					onClosed: () => {
 						if (this.conn === conn) this.conn = undefined;
 					},
-				});
-				this.conn = conn;
-			} catch (e) {
-				throw new BestOfNError(
-					'worker-crashed',
-					`The reward worker could not start (${errorMessage(e)}); scores are unavailable.`,
-					{ cause: e },
-				);
-			}
-			this.logger.debug(`reward worker started (thread ${this.conn.worker.threadId})`);
+				},
+				worker instanceof Worker,
+			);
+			this.conn = conn;
+			this.logger.debug(
+				`reward worker started (${worker instanceof Worker ? `thread ${worker.threadId}` : `process ${worker.threadId}`})`,
+			);
 		}
 		return this.conn;
+	}
+
+	private startWorker(): Worker | ScorerProcess {
+		const file = path.resolve(this.options.workerPath);
+		if (this.isolation === 'process') {
+			try {
+				return ScorerProcess.start(file);
+			} catch (e) {
+				this.isolation = 'thread';
+				this.logger.warn(`The reward worker's process could not start (${errorMessage(e)}); scoring in a worker thread instead.`);
+			}
+		}
+		// execArgv []: the bundle needs no loader, and flags of the host process (inspector ports,
+		// `--import tsx` under tests) are not meant for this thread. Output goes to the log.
+		return new Worker(file, { execArgv: [], stdout: true, stderr: true });
 	}
 
 	private stop(reason: string, conn = this.conn): void {

@@ -1,5 +1,6 @@
 /**
- * The reward worker thread (bundled to dist/rewardWorker.js). It keeps one loaded model and answers
+ * The reward worker (bundled to dist/rewardWorker.js): a process of its own forked by the host
+ * (src/reward/scorerProcess.ts says why), or a worker thread. It keeps one loaded model and answers
  * every request with exactly one `loaded`, `scores` or `error` of the same id, after any number of
  * `progress` messages for a load. Requests run one at a time in arrival order: onnxruntime already
  * uses every core for one call, and a score must not overtake the load it depends on.
@@ -10,8 +11,41 @@ import type { LoadProgress } from '../core/reward';
 import type { HostToWorker, LoadRequest, WorkerToHost } from '../core/workerProtocol';
 import { loadRewardModel, type LoadedRewardModel } from './scorer';
 
-if (!parentPort) throw new Error('rewardWorker.js must be started as a worker thread.');
-const port = parentPort;
+/** The channel to the host: the thread's port, or the forked process's IPC channel. */
+interface Port {
+	postMessage(message: WorkerToHost): void;
+	on(event: 'message', listener: (message: HostToWorker) => void): void;
+	/** Calls `then` once what was posted has been handed over (a process's sends are asynchronous). */
+	flush(then: () => void): void;
+}
+
+function hostPort(): Port {
+	if (parentPort) {
+		const thread = parentPort;
+		return { postMessage: m => thread.postMessage(m), on: (e, l) => thread.on(e, l), flush: then => then() };
+	}
+	const send = process.send?.bind(process);
+	if (!send) throw new Error('rewardWorker.js must be started as a worker thread or a forked process.');
+	// A host that is gone (killed, crashed) closes the channel: nobody is left to score for.
+	process.on('disconnect', () => process.exit(0));
+	let sending = 0;
+	const flushed: (() => void)[] = [];
+	return {
+		postMessage: m => {
+			sending++;
+			send(m, undefined, undefined, () => {
+				if (--sending === 0) for (const then of flushed.splice(0)) then();
+			});
+		},
+		on: (e, l) => process.on(e, l),
+		flush: then => {
+			if (sending === 0) then();
+			else flushed.push(then);
+		},
+	};
+}
+
+const port = hostPort();
 
 let loaded: { readonly key: string; readonly model: LoadedRewardModel } | undefined;
 let queue: Promise<void> = Promise.resolve();
@@ -116,13 +150,13 @@ port.on('message', (message: HostToWorker) => {
 });
 
 // An error thrown outside the request's promise chain (a native binding, a stray rejection) still
-// answers the request in flight with `error`. Then the thread exits: its state is unknown and the
+// answers the request in flight with `error`. Then the worker exits: its state is unknown and the
 // request's own chain may never settle, so the host fails the other calls as a crash and the next
 // call starts a fresh worker.
 function fatal(e: unknown): void {
 	if (current && !current.answered) answerError(current.id, e);
 	else console.error('[rewardWorker]', e);
-	process.exit(1);
+	port.flush(() => process.exit(1));
 }
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);

@@ -4,6 +4,7 @@
  * expectation below is an exact number, not just an order.
  */
 import * as assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -20,7 +21,8 @@ import type { CandidateGenerator } from '../../src/core/generation';
 import { BestOfNRun } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
-import { InProcessRewardScorer, RewardWorkerClient } from '../../src/reward/rewardClient';
+import { InProcessRewardScorer, RewardWorkerClient, type Isolation } from '../../src/reward/rewardClient';
+import { SCORER_MMAP_THRESHOLD, ScorerProcess } from '../../src/reward/scorerProcess';
 import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel, PromptTokens } from '../../src/reward/scorer';
 import { FakeHub } from '../fixtures/fakeHub';
 import { removeFaultyWorkers, writeFaultyWorker } from '../fixtures/faultyWorker';
@@ -115,10 +117,20 @@ function ensureWorkerBundle(): void {
 	});
 }
 
-/** The client's current worker thread (white-box: tests only). */
-function workerOf(client: RewardWorkerClient): Worker | undefined {
+/** The client's current worker, a process or a thread (white-box: tests only). */
+function workerOf(client: RewardWorkerClient): Worker | ScorerProcess | undefined {
 	return client['conn']?.worker;
 }
+
+/** Resolves with the worker's exit code, or its signal's name for a process a signal ended. */
+function exitOf(worker: Worker | ScorerProcess): Promise<number | string> {
+	return new Promise(resolve =>
+		(worker as ScorerProcess).on('exit', (code: number | null, signal?: string | null) => resolve(signal ?? code ?? -1)),
+	);
+}
+
+/** A fault script's channel to the host, in a forked process or a thread (see faultyWorker.ts). */
+const HOST_PORT = `(require('node:worker_threads').parentPort ?? process)`;
 
 before(() => {
 	ensureWorkerBundle();
@@ -463,7 +475,7 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			}
 		});
 
-		it('the worker thread downloads from HF_ENDPOINT too (it inherits the environment)', async () => {
+		it('the worker downloads from HF_ENDPOINT too (it inherits the environment)', async () => {
 			const fresh = path.join(tmp, 'cache-worker');
 			const c = new RewardWorkerClient({
 				workerPath: WORKER,
@@ -502,8 +514,7 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 			try {
 				const controller = new AbortController();
 				const loading = c.load(controller.signal);
-				const worker = workerOf(c)!;
-				const exited = once(worker, 'exit');
+				const exited = exitOf(workerOf(c)!);
 				await until('a download to start', () => hub.openResponses > 0, 5000);
 				controller.abort();
 				await rejectsWith(within(loading, 1000, 'the rejection'), 'cancelled');
@@ -536,338 +547,407 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 	});
 });
 
-describe('reward worker (dist/rewardWorker.js)', () => {
-	const clients: RewardWorkerClient[] = [];
-	function client(model = dirs.base, idleMs = 0): RewardWorkerClient {
-		const c = new RewardWorkerClient({ workerPath: WORKER, request: request(model), idleMs });
-		clients.push(c);
-		return c;
-	}
-	afterEach(() => {
-		for (const c of clients.splice(0)) c.dispose();
-		removeFaultyWorkers();
-	});
+for (const isolation of ['process', 'thread'] as const satisfies readonly Isolation[])
+	describe(`reward worker (dist/rewardWorker.js, in a ${isolation})`, () => {
+		const clients: RewardWorkerClient[] = [];
+		function client(model = dirs.base, idleMs = 0): RewardWorkerClient {
+			const c = new RewardWorkerClient({ workerPath: WORKER, request: request(model), idleMs, isolation });
+			clients.push(c);
+			return c;
+		}
+		afterEach(() => {
+			for (const c of clients.splice(0)) c.dispose();
+			removeFaultyWorkers();
+		});
 
-	/**
-	 * A client whose first worker thread ends the way the system ends it (out of memory, SIGKILL: exit
-	 * code 137) the moment the first score request reaches it: the real bundle, plus a hook that exits
-	 * there. Only the first worker dies (a marker file says it happened); the ones started after it
-	 * are the real bundle at work.
-	 */
-	function dyingClient(): { c: RewardWorkerClient; killed: () => boolean } {
-		const dying = writeFaultyWorker(
-			WORKER,
-			marker => `
+		/**
+		 * A client whose first worker ends the way the system ends it (out of memory, a kill) the moment
+		 * the first score request reaches it: a process is killed by SIGKILL; a thread, which no signal
+		 * can end alone, exits with the code a killed process has (137). The real bundle, plus a hook that
+		 * ends it there. Only the first worker dies (a marker file says it happened); the ones started after it
+		 * are the real bundle at work.
+		 */
+		function dyingClient(): { c: RewardWorkerClient; killed: () => boolean } {
+			const dying = writeFaultyWorker(
+				WORKER,
+				marker => `
 	const fs = require('node:fs');
-	require('node:worker_threads').parentPort.on('message', m => {
+	${HOST_PORT}.on('message', m => {
 		if (m.type !== 'score' || fs.existsSync(${marker})) return;
 		fs.writeFileSync(${marker}, '');
-		process.exit(137);
+		${isolation === 'process' ? "process.kill(process.pid, 'SIGKILL')" : 'process.exit(137)'};
 	});`,
-		);
-		const c = new RewardWorkerClient({ workerPath: dying.file, request: request(dirs.base), idleMs: 0 });
-		clients.push(c);
-		return { c, killed: dying.fired };
-	}
-
-	/** Pairs that keep the worker busy for a while (tokenizing ~200k words). */
-	const heavy = Array.from({ length: 200 }, () => ({ prompt: 'the code '.repeat(400), response: 'good' }));
-
-	it('answers each request exactly once, progress carrying the load’s id', async () => {
-		// Its stdout (the warm-up's debug line) piped, as the host pipes it, rather than in the test report.
-		const worker = new Worker(WORKER, { stdout: true });
-		const messages: { type: string; id: number; kind?: string }[] = [];
-		worker.on('message', (m: (typeof messages)[number]) => messages.push(m));
-		try {
-			worker.postMessage({ type: 'score', id: 1, pairs: PAIRS });
-			worker.postMessage({ type: 'load', id: 2, request: request(dirs.base) });
-			worker.postMessage({ type: 'load', id: 3, request: request(dirs.base) });
-			worker.postMessage({ type: 'score', id: 4, pairs: PAIRS });
-			worker.postMessage({ type: 'load', id: 5, request: request(dirs.noOnnx) });
-			while (messages.filter(m => m.type !== 'progress').length < 5) await once(worker, 'message');
-			const answers = messages.filter(m => m.type !== 'progress');
-			assert.deepEqual(
-				answers.map(m => [m.id, m.type, m.kind]),
-				[
-					[1, 'error', 'reward-failed'],
-					[2, 'loaded', undefined],
-					[3, 'loaded', undefined],
-					[4, 'scores', undefined],
-					[5, 'error', 'reward-no-onnx'],
-				],
 			);
-			const progressIds = new Set(messages.filter(m => m.type === 'progress').map(m => m.id));
-			assert.deepEqual([...progressIds], [2], 'only the first load reads files; a repeated load is answered from memory');
-		} finally {
-			await worker.terminate();
-		}
-	});
-
-	it('scores through the worker equal the in-process scores, with load progress forwarded', async () => {
-		const c = client();
-		const progress: LoadProgress[] = [];
-		const info = await c.load(never(), p => progress.push(p));
-		assert.deepEqual(info, { id: dirs.base, maxLength: 512, source: 'local' });
-		assert.ok(progress.some(p => p.file === 'onnx/model.onnx' && p.status === 'done'));
-		const inProcess = await loadRewardModel(request(dirs.base));
-		try {
-			assert.deepEqual(await c.score(PAIRS, never()), await inProcess.score(PAIRS));
-		} finally {
-			await inProcess.dispose();
-		}
-	});
-
-	it('warms the session after a load, but not when a score is already waiting: that score goes first', async () => {
-		/** A client whose log (the worker's own lines included) is kept in `lines`. */
-		const logging = () => {
-			const lines: string[] = [];
-			const add = (m: string) => void lines.push(m);
-			const logger = { trace: add, debug: add, info: add, warn: add, error: add };
-			const c = new RewardWorkerClient({ workerPath: WORKER, request: request(dirs.base), idleMs: 0, logger });
+			const c = new RewardWorkerClient({ workerPath: dying.file, request: request(dirs.base), idleMs: 0, isolation });
 			clients.push(c);
-			return { c, lines };
-		};
-		// A candidate that completed during the load: its score is sent as soon as the load answers.
-		const waiting = logging();
-		assertFormulaScores(await waiting.c.score([PAIRS[0]], never()), [PAIRS[0]]);
-		await until('the worker to say what it did', () => waiting.lines.some(l => /warm/.test(l)));
-		assert.ok(
-			waiting.lines.some(l => l.includes('warm-up skipped: a request is waiting')),
-			waiting.lines.join('\n'),
-		);
-		assert.ok(!waiting.lines.some(l => l.includes('session warmed up')));
-		// Nothing waiting: the session is warmed while generation goes on.
-		const idle = logging();
-		await idle.c.load(never());
-		await until('the warm-up', () => idle.lines.some(l => l.includes('session warmed up')));
-	});
-
-	it('loads once per worker: two scores and a later load reuse the warm model', async () => {
-		const c = client();
-		assert.equal(c.running, false, 'nothing starts before the first call');
-		await c.score([PAIRS[0]], never());
-		const worker = workerOf(c)!;
-		const sent: string[] = [];
-		const post = worker.postMessage.bind(worker);
-		worker.postMessage = (m: { type: string }) => {
-			sent.push(m.type);
-			post(m);
-		};
-		await c.score([PAIRS[1]], never());
-		await c.load(never());
-		await c.score([PAIRS[2]], never());
-		assert.deepEqual(sent, ['score', 'score']);
-		assert.equal(workerOf(c), worker);
-	});
-
-	it('a worker that dies mid-score rejects the pending call with worker-crashed; the next call starts a fresh worker', async () => {
-		// Not terminate() from here: ending a thread inside an onnxruntime run aborts the whole process,
-		// this test's included.
-		const { c, killed } = dyingClient();
-		await c.load(never());
-		const first = workerOf(c)!;
-		const pending = c.score(heavy, never());
-		await rejectsWith(
-			within(pending, 2000, 'the rejection'),
-			'worker-crashed',
-			'stopped unexpectedly',
-			'the next run starts a fresh worker',
-		);
-		assert.ok(killed());
-		assert.equal(c.running, false);
-
-		const scores = await c.score(PAIRS, never());
-		assertFormulaScores(scores, PAIRS);
-		assert.ok(workerOf(c) && workerOf(c) !== first);
-	});
-
-	it('dispose during a score lets the score end before the thread is terminated', async () => {
-		// Terminating a thread inside an onnxruntime run can abort the whole process (the built-in
-		// generator's test shows it), e.g. when a run switches reward models while the last one scores.
-		const c = client();
-		await c.load(never());
-		const worker = workerOf(c)!;
-		const order: string[] = [];
-		// First in line: the client's own listener answers the score by terminating.
-		worker.prependListener('message', (m: { type: string }) => m.type === 'scores' && order.push('scored'));
-		const terminate = worker.terminate.bind(worker);
-		worker.terminate = () => {
-			order.push('terminate');
-			return terminate();
-		};
-		const post = worker.postMessage.bind(worker);
-		let sent!: () => void;
-		const scoreSent = new Promise<void>(resolve => (sent = resolve));
-		worker.postMessage = (m: { type: string }) => {
-			post(m);
-			if (m.type === 'score') sent();
-		};
-		const pending = c.score(heavy, never());
-		await scoreSent;
-		c.dispose();
-		await rejectsWith(pending, 'cancelled');
-		assert.equal(c.running, false, 'the client lets go of the worker at once');
-		await within(once(worker, 'exit'), 15_000, 'the worker’s exit');
-		assert.deepEqual(order, ['scored', 'terminate']);
-	});
-
-	it('unloads after idleMs without calls, and the next score works', async () => {
-		const c = client(dirs.base, 200);
-		await c.score([PAIRS[0]], never());
-		const worker = workerOf(c)!;
-		const exited = once(worker, 'exit');
-		assert.equal(c.running, true);
-		await new Promise(r => setTimeout(r, 300));
-		assert.equal(c.running, false);
-		await within(exited, 1000, 'the worker’s exit'); // the thread really ended
-		assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
-		assert.equal(c.running, true);
-	});
-
-	it('an abort during load rejects cancelled and terminates the worker', async () => {
-		const c = client();
-		const controller = new AbortController();
-		// Abort as soon as the worker reports the first file: the load is under way. The bound starts
-		// at the abort, not at the call: starting a worker thread on a loaded machine is not the point.
-		let aborted!: () => void;
-		const abortedP = new Promise<void>(r => (aborted = r));
-		const loading = c.load(controller.signal, () => {
-			controller.abort();
-			aborted();
-		});
-		loading.catch(() => {});
-		const worker = workerOf(c)!;
-		const exited = once(worker, 'exit');
-		await abortedP;
-		await rejectsWith(within(loading, 1000, 'the rejection'), 'cancelled');
-		assert.equal(c.running, false);
-		// The thread ends once the score in progress returns (never inside onnxruntime), 10 s at most.
-		await within(exited, 15_000, 'the worker’s exit');
-	});
-
-	it('an abort during score rejects at once; the warm worker stays for the next call', async () => {
-		const c = client();
-		await c.load(never());
-		const worker = workerOf(c)!;
-		const controller = new AbortController();
-		// Abort right after the score request went out, while the worker is busy with it.
-		const post = worker.postMessage.bind(worker);
-		worker.postMessage = (m: { type: string }) => {
-			post(m);
-			if (m.type === 'score') controller.abort();
-		};
-		const scoring = c.score(heavy, controller.signal);
-		await rejectsWith(within(scoring, 50, 'the rejection'), 'cancelled');
-		assert.equal(workerOf(c), worker);
-		assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
-	});
-
-	it('dispose terminates the worker and cancels calls in flight', async () => {
-		const c = client();
-		await c.load(never());
-		const worker = workerOf(c)!;
-		const exited = once(worker, 'exit');
-		const scoring = c.score(heavy, never());
-		await new Promise(r => setImmediate(r));
-		c.dispose();
-		await rejectsWith(within(scoring, 1000, 'the rejection'), 'cancelled');
-		assert.equal(c.running, false);
-		// The thread ends once the score in progress returns (never inside onnxruntime), 10 s at most.
-		await within(exited, 15_000, 'the worker’s exit');
-	});
-
-	it('an error thrown outside a request still answers it with error; the worker exits and the next call starts fresh', async () => {
-		// The real bundle plus a fault: a throw from a callback while a "boom" score is in progress.
-		const faulty = writeFaultyWorker(
-			WORKER,
-			() => `
-	require('node:worker_threads').parentPort.on('message', m => {
-		if (m.type === 'score' && m.pairs[0].prompt === 'boom') setImmediate(() => { throw new Error('boom'); });
-	});`,
-		);
-		const c = new RewardWorkerClient({ workerPath: faulty.file, request: request(dirs.base), idleMs: 0 });
-		clients.push(c);
-		await c.load(never());
-		const first = workerOf(c);
-		const boom = c.score(
-			heavy.map(p => ({ ...p, prompt: 'boom' })),
-			never(),
-		);
-		const queued = c.score([PAIRS[0]], never());
-		await rejectsWith(within(boom, 2000, 'the answer'), 'reward-failed', 'boom');
-		await rejectsWith(within(queued, 2000, 'the rejection'), 'worker-crashed');
-		assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
-		assert.notEqual(workerOf(c), first);
-	});
-
-	it('damaged model files: the load error names the file, through the worker', async () => {
-		for (const [file, damage, says] of MODEL_FILE_DAMAGES) {
-			const dir = writeTinyRewardModel(path.join(tmp, `damaged-${file.replace(/\W/g, '-')}`));
-			const target = path.join(dir, file);
-			fs.writeFileSync(target, damage(fs.readFileSync(target)));
-			const error = await rejectsWith(
-				client(dir).load(never()),
-				'reward-failed',
-				`has a damaged file: ${target} `,
-				says,
-				'truncated',
-			);
-			assert.equal(error.setting, 'rewardModel');
+			return { c, killed: dying.fired };
 		}
-	});
 
-	for (const ranker of ['auto', 'reward'] as const) {
-		it(`killed mid-scoring (ranker ${ranker}): candidates stay, ${ranker === 'auto' ? 'ranked by consensus' : 'unranked'}, the message says the worker stopped; the next run gets a fresh worker`, async () => {
-			const { c, killed } = dyingClient();
-			const texts = ['this code is good and clear', 'this code is broken and wrong', 'great correct code'];
-			const generator: CandidateGenerator = {
-				generate: async request => ({ text: at(texts, request.options.seed - 1, 'the text for this seed') }),
+		/** Pairs that keep the worker busy for a while (tokenizing ~200k words). */
+		const heavy = Array.from({ length: 200 }, () => ({ prompt: 'the code '.repeat(400), response: 'good' }));
+
+		it('answers each request exactly once, progress carrying the load’s id', async () => {
+			// Its stdout (the warm-up's debug line) piped, as the host pipes it, rather than in the test report.
+			const worker = isolation === 'process' ? ScorerProcess.start(WORKER) : new Worker(WORKER, { stdout: true });
+			const messages: { type: string; id: number; kind?: string }[] = [];
+			(worker as ScorerProcess).on('message', m => messages.push(m as (typeof messages)[number]));
+			try {
+				worker.postMessage({ type: 'score', id: 1, pairs: PAIRS });
+				worker.postMessage({ type: 'load', id: 2, request: request(dirs.base) });
+				worker.postMessage({ type: 'load', id: 3, request: request(dirs.base) });
+				worker.postMessage({ type: 'score', id: 4, pairs: PAIRS });
+				worker.postMessage({ type: 'load', id: 5, request: request(dirs.noOnnx) });
+				await until('five answers', () => messages.filter(m => m.type !== 'progress').length >= 5, 30_000);
+				const answers = messages.filter(m => m.type !== 'progress');
+				assert.deepEqual(
+					answers.map(m => [m.id, m.type, m.kind]),
+					[
+						[1, 'error', 'reward-failed'],
+						[2, 'loaded', undefined],
+						[3, 'loaded', undefined],
+						[4, 'scores', undefined],
+						[5, 'error', 'reward-no-onnx'],
+					],
+				);
+				const progressIds = new Set(messages.filter(m => m.type === 'progress').map(m => m.id));
+				assert.deepEqual([...progressIds], [2], 'only the first load reads files; a repeated load is answered from memory');
+			} finally {
+				await worker.terminate();
+			}
+		});
+
+		it('scores through the worker equal the in-process scores, with load progress forwarded', async () => {
+			const c = client();
+			const progress: LoadProgress[] = [];
+			const info = await c.load(never(), p => progress.push(p));
+			assert.deepEqual(info, { id: dirs.base, maxLength: 512, source: 'local' });
+			assert.ok(progress.some(p => p.file === 'onnx/model.onnx' && p.status === 'done'));
+			const inProcess = await loadRewardModel(request(dirs.base));
+			try {
+				assert.deepEqual(await c.score(PAIRS, never()), await inProcess.score(PAIRS));
+			} finally {
+				await inProcess.dispose();
+			}
+		});
+
+		it('warms the session after a load, but not when a score is already waiting: that score goes first', async () => {
+			/** A client whose log (the worker's own lines included) is kept in `lines`. */
+			const logging = () => {
+				const lines: string[] = [];
+				const add = (m: string) => void lines.push(m);
+				const logger = { trace: add, debug: add, info: add, warn: add, error: add };
+				const c = new RewardWorkerClient({ workerPath: WORKER, request: request(dirs.base), idleMs: 0, logger, isolation });
+				clients.push(c);
+				return { c, lines };
 			};
-			const settings: Settings = { ...DEFAULT_SETTINGS, candidates: 3, concurrency: 1, ranker, rewardModel: dirs.base };
-			const task = rewriteTask({ instruction: 'explain this function', text: 'x', languageId: 'plaintext' });
-			const start = () => new BestOfNRun({ runId: 1, task, settings, generator, scorer: c, seed: 1 }).start();
+			// A candidate that completed during the load: its score is sent as soon as the load answers.
+			const waiting = logging();
+			assertFormulaScores(await waiting.c.score([PAIRS[0]], never()), [PAIRS[0]]);
+			await until('the worker to say what it did', () => waiting.lines.some(l => /warm/.test(l)));
+			assert.ok(
+				waiting.lines.some(l => l.includes('warm-up skipped: a request is waiting')),
+				waiting.lines.join('\n'),
+			);
+			assert.ok(!waiting.lines.some(l => l.includes('session warmed up')));
+			// Nothing waiting: the session is warmed while generation goes on.
+			const idle = logging();
+			await idle.c.load(never());
+			await until('the warm-up', () => idle.lines.some(l => l.includes('session warmed up')));
+		});
 
+		it('loads once per worker: two scores and a later load reuse the warm model', async () => {
+			const c = client();
+			assert.equal(c.running, false, 'nothing starts before the first call');
+			await c.score([PAIRS[0]], never());
+			const worker = workerOf(c)!;
+			const sent: string[] = [];
+			const post = worker.postMessage.bind(worker);
+			worker.postMessage = (m: { type: string }) => {
+				sent.push(m.type);
+				post(m);
+			};
+			await c.score([PAIRS[1]], never());
+			await c.load(never());
+			await c.score([PAIRS[2]], never());
+			assert.deepEqual(sent, ['score', 'score']);
+			assert.equal(workerOf(c), worker);
+		});
+
+		it('a worker that dies mid-score rejects the pending call with worker-crashed; the next call starts a fresh worker', async () => {
+			// The worker ends itself: ending a thread from outside inside an onnxruntime run aborts the
+			// whole process, this test's included.
+			const { c, killed } = dyingClient();
 			await c.load(never());
 			const first = workerOf(c)!;
-			// The system kills the thread as the first score request reaches it (an OOM kill, SIGKILL).
-			const { state } = await start();
-			assert.ok(killed(), 'the worker was killed as it scored');
-			assert.equal(state.phase, 'done');
-			assert.equal(state.candidates.length, 3);
-			assert.ok(
-				state.candidates.every(k => k.status === 'done' && texts.includes(k.text)),
-				'every candidate stays',
+			const pending = c.score(heavy, never());
+			await rejectsWith(
+				within(pending, 2000, 'the rejection'),
+				'worker-crashed',
+				'stopped unexpectedly',
+				'the next run starts a fresh worker',
 			);
-			assert.match(
-				state.notice!.text,
-				/The reward worker stopped unexpectedly \(exit code 137\).*the next run starts a fresh worker/,
-			);
-			if (ranker === 'auto') {
-				assert.equal(state.ranker.kind, 'consensus');
-				assert.ok(state.candidates.every(k => k.rank !== undefined));
-			} else {
-				assert.equal(state.notice!.severity, 'error');
-				assert.ok(state.candidates.every(k => k.score === undefined));
-			}
+			assert.ok(killed());
+			assert.equal(c.running, false);
 
-			const next = await start();
-			assert.equal(next.state.ranker.kind, 'reward');
-			assert.equal(next.state.notice, undefined);
-			assert.ok(workerOf(c) && workerOf(c) !== first, 'a fresh worker');
-			for (const k of next.state.candidates) {
-				assert.ok(Math.abs(k.score! - tinyRewardLogit(task.rewardPair(k.text))) < 1e-6);
+			const scores = await c.score(PAIRS, never());
+			assertFormulaScores(scores, PAIRS);
+			assert.ok(workerOf(c) && workerOf(c) !== first);
+		});
+
+		if (isolation === 'thread')
+			it('dispose during a score lets the score end before the thread is terminated', async () => {
+				// Terminating a thread inside an onnxruntime run can abort the whole process (the built-in
+				// generator's test shows it), e.g. when a run switches reward models while the last one scores.
+				const c = client();
+				await c.load(never());
+				const worker = workerOf(c) as Worker;
+				const order: string[] = [];
+				// First in line: the client's own listener answers the score by terminating.
+				worker.prependListener('message', (m: { type: string }) => m.type === 'scores' && order.push('scored'));
+				const terminate = worker.terminate.bind(worker);
+				worker.terminate = () => {
+					order.push('terminate');
+					return terminate();
+				};
+				const post = worker.postMessage.bind(worker);
+				let sent!: () => void;
+				const scoreSent = new Promise<void>(resolve => (sent = resolve));
+				worker.postMessage = (m: { type: string }) => {
+					post(m);
+					if (m.type === 'score') sent();
+				};
+				const pending = c.score(heavy, never());
+				await scoreSent;
+				c.dispose();
+				await rejectsWith(pending, 'cancelled');
+				assert.equal(c.running, false, 'the client lets go of the worker at once');
+				await within(exitOf(worker), 15_000, 'the worker’s exit');
+				assert.deepEqual(order, ['scored', 'terminate']);
+			});
+
+		if (isolation === 'process')
+			it('dispose during a score kills the process at once: the score is not waited for', async () => {
+				const c = client();
+				await c.load(never());
+				const worker = workerOf(c) as ScorerProcess;
+				const answers: string[] = [];
+				worker.on('message', m => answers.push((m as { type: string }).type));
+				const exited = exitOf(worker);
+				const post = worker.postMessage.bind(worker);
+				let sent!: () => void;
+				const scoreSent = new Promise<void>(resolve => (sent = resolve));
+				worker.postMessage = (m: unknown) => {
+					post(m);
+					if ((m as { type: string }).type === 'score') sent();
+				};
+				const pending = c.score(heavy, never());
+				await scoreSent;
+				c.dispose();
+				await rejectsWith(pending, 'cancelled');
+				assert.equal(c.running, false);
+				assert.equal(await within(exited, 15_000, 'the process’s exit'), 'SIGKILL');
+				assert.deepEqual(answers, [], 'the process ended before it answered the score');
+			});
+
+		if (isolation === 'process')
+			it('runs in a process of its own, started with glibc’s mmap threshold raised, that exits when the host goes', async function () {
+				if (process.platform !== 'linux') this.skip(); // /proc
+				const c = client();
+				await c.load(never());
+				const worker = workerOf(c) as ScorerProcess;
+				assert.notEqual(worker.threadId, process.pid);
+				const environ = fs.readFileSync(`/proc/${worker.threadId}/environ`, 'utf8').split('\0');
+				assert.ok(
+					environ.includes(`MALLOC_MMAP_THRESHOLD_=${SCORER_MMAP_THRESHOLD}`),
+					environ.filter(v => v.startsWith('MALLOC')).join(' '),
+				);
+				assertFormulaScores(await c.score(PAIRS, never()), PAIRS);
+
+				// A host that dies (its end of the channel closes) takes its scorer with it.
+				const orphan = fork(WORKER, [], { execArgv: [], stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+				await new Promise<void>(resolve => orphan.once('spawn', resolve));
+				const gone = once(orphan, 'exit');
+				orphan.disconnect();
+				assert.deepEqual(await within(gone, 15_000, 'the orphan’s exit'), [0, null]);
+			});
+
+		if (isolation === 'process')
+			it('scores in a worker thread when no process can be started, saying so in the log', async () => {
+				const lines: string[] = [];
+				const add = (m: string) => void lines.push(m);
+				const logger = { trace: add, debug: add, info: add, warn: add, error: add };
+				const c = new RewardWorkerClient({ workerPath: WORKER, request: request(dirs.base), idleMs: 0, logger, isolation });
+				clients.push(c);
+				const execPath = process.execPath;
+				process.execPath = path.join(tmp, 'no-such-node');
+				try {
+					assertFormulaScores(await c.score(PAIRS, never()), PAIRS);
+				} finally {
+					process.execPath = execPath;
+				}
+				assert.ok(workerOf(c) instanceof Worker);
+				assert.ok(
+					lines.some(l => l.includes('process could not start') && l.includes('scoring in a worker thread instead')),
+					lines.join('\n'),
+				);
+			});
+
+		it('unloads after idleMs without calls, and the next score works', async () => {
+			const c = client(dirs.base, 200);
+			await c.score([PAIRS[0]], never());
+			const exited = exitOf(workerOf(c)!);
+			assert.equal(c.running, true);
+			await new Promise(r => setTimeout(r, 300));
+			assert.equal(c.running, false);
+			await within(exited, 1000, 'the worker’s exit'); // the thread really ended
+			assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
+			assert.equal(c.running, true);
+		});
+
+		it('an abort during load rejects cancelled and terminates the worker', async () => {
+			const c = client();
+			const controller = new AbortController();
+			// Abort as soon as the worker reports the first file: the load is under way. The bound starts
+			// at the abort, not at the call: starting a worker thread on a loaded machine is not the point.
+			let aborted!: () => void;
+			const abortedP = new Promise<void>(r => (aborted = r));
+			const loading = c.load(controller.signal, () => {
+				controller.abort();
+				aborted();
+			});
+			loading.catch(() => {});
+			const exited = exitOf(workerOf(c)!);
+			await abortedP;
+			await rejectsWith(within(loading, 1000, 'the rejection'), 'cancelled');
+			assert.equal(c.running, false);
+			// A thread ends once the step in progress returns (never inside onnxruntime), 10 s at most.
+			await within(exited, 15_000, 'the worker’s exit');
+		});
+
+		it('an abort during score rejects at once; the warm worker stays for the next call', async () => {
+			const c = client();
+			await c.load(never());
+			const worker = workerOf(c)!;
+			const controller = new AbortController();
+			// Abort right after the score request went out, while the worker is busy with it.
+			const post = worker.postMessage.bind(worker);
+			worker.postMessage = (m: { type: string }) => {
+				post(m);
+				if (m.type === 'score') controller.abort();
+			};
+			const scoring = c.score(heavy, controller.signal);
+			await rejectsWith(within(scoring, 50, 'the rejection'), 'cancelled');
+			assert.equal(workerOf(c), worker);
+			assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
+		});
+
+		it('dispose terminates the worker and cancels calls in flight', async () => {
+			const c = client();
+			await c.load(never());
+			const exited = exitOf(workerOf(c)!);
+			const scoring = c.score(heavy, never());
+			await new Promise(r => setImmediate(r));
+			c.dispose();
+			await rejectsWith(within(scoring, 1000, 'the rejection'), 'cancelled');
+			assert.equal(c.running, false);
+			// A thread ends once the score in progress returns (never inside onnxruntime), 10 s at most.
+			await within(exited, 15_000, 'the worker’s exit');
+		});
+
+		it('an error thrown outside a request still answers it with error; the worker exits and the next call starts fresh', async () => {
+			// The real bundle plus a fault: a throw from a callback while a "boom" score is in progress.
+			const faulty = writeFaultyWorker(
+				WORKER,
+				() => `
+	${HOST_PORT}.on('message', m => {
+		if (m.type === 'score' && m.pairs[0].prompt === 'boom') setImmediate(() => { throw new Error('boom'); });
+	});`,
+			);
+			const c = new RewardWorkerClient({ workerPath: faulty.file, request: request(dirs.base), idleMs: 0, isolation });
+			clients.push(c);
+			await c.load(never());
+			const first = workerOf(c);
+			const boom = c.score(
+				heavy.map(p => ({ ...p, prompt: 'boom' })),
+				never(),
+			);
+			const queued = c.score([PAIRS[0]], never());
+			await rejectsWith(within(boom, 2000, 'the answer'), 'reward-failed', 'boom');
+			await rejectsWith(within(queued, 2000, 'the rejection'), 'worker-crashed');
+			assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
+			assert.notEqual(workerOf(c), first);
+		});
+
+		it('damaged model files: the load error names the file, through the worker', async () => {
+			for (const [file, damage, says] of MODEL_FILE_DAMAGES) {
+				const dir = writeTinyRewardModel(path.join(tmp, `damaged-${file.replace(/\W/g, '-')}`));
+				const target = path.join(dir, file);
+				fs.writeFileSync(target, damage(fs.readFileSync(target)));
+				const error = await rejectsWith(
+					client(dir).load(never()),
+					'reward-failed',
+					`has a damaged file: ${target} `,
+					says,
+					'truncated',
+				);
+				assert.equal(error.setting, 'rewardModel');
 			}
 		});
-	}
 
-	it('load errors come back with their kind, and a failed load is retried by the next call', async () => {
-		const dir = writeTinyRewardModel(path.join(tmp, 'converted-later'), { withoutOnnx: true });
-		const c = client(dir);
-		await rejectsWith(c.load(never()), 'reward-no-onnx', 'optimum-cli');
-		const worker = workerOf(c);
-		// The user converts the model meanwhile; the same worker is asked again.
-		writeTinyRewardModel(dir);
-		assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
-		assert.equal(workerOf(c), worker);
+		for (const ranker of ['auto', 'reward'] as const) {
+			it(`killed mid-scoring (ranker ${ranker}): candidates stay, ${ranker === 'auto' ? 'ranked by consensus' : 'unranked'}, the message says the worker stopped; the next run gets a fresh worker`, async () => {
+				const { c, killed } = dyingClient();
+				const texts = ['this code is good and clear', 'this code is broken and wrong', 'great correct code'];
+				const generator: CandidateGenerator = {
+					generate: async request => ({ text: at(texts, request.options.seed - 1, 'the text for this seed') }),
+				};
+				const settings: Settings = { ...DEFAULT_SETTINGS, candidates: 3, concurrency: 1, ranker, rewardModel: dirs.base };
+				const task = rewriteTask({ instruction: 'explain this function', text: 'x', languageId: 'plaintext' });
+				const start = () => new BestOfNRun({ runId: 1, task, settings, generator, scorer: c, seed: 1 }).start();
+
+				await c.load(never());
+				const first = workerOf(c)!;
+				// The worker dies as the first score request reaches it (as a thread ends on an OOM kill or SIGKILL).
+				const { state } = await start();
+				assert.ok(killed(), 'the worker was killed as it scored');
+				assert.equal(state.phase, 'done');
+				assert.equal(state.candidates.length, 3);
+				assert.ok(
+					state.candidates.every(k => k.status === 'done' && texts.includes(k.text)),
+					'every candidate stays',
+				);
+				assert.match(
+					state.notice!.text,
+					isolation === 'process'
+						? /The reward worker stopped unexpectedly \(killed by SIGKILL\).*the next run starts a fresh worker/
+						: /The reward worker stopped unexpectedly \(exit code 137\).*the next run starts a fresh worker/,
+				);
+				if (ranker === 'auto') {
+					assert.equal(state.ranker.kind, 'consensus');
+					assert.ok(state.candidates.every(k => k.rank !== undefined));
+				} else {
+					assert.equal(state.notice!.severity, 'error');
+					assert.ok(state.candidates.every(k => k.score === undefined));
+				}
+
+				const next = await start();
+				assert.equal(next.state.ranker.kind, 'reward');
+				assert.equal(next.state.notice, undefined);
+				assert.ok(workerOf(c) && workerOf(c) !== first, 'a fresh worker');
+				for (const k of next.state.candidates) {
+					assert.ok(Math.abs(k.score! - tinyRewardLogit(task.rewardPair(k.text))) < 1e-6);
+				}
+			});
+		}
+
+		it('load errors come back with their kind, and a failed load is retried by the next call', async () => {
+			const dir = writeTinyRewardModel(path.join(tmp, `converted-later-${isolation}`), { withoutOnnx: true });
+			const c = client(dir);
+			await rejectsWith(c.load(never()), 'reward-no-onnx', 'optimum-cli');
+			const worker = workerOf(c);
+			// The user converts the model meanwhile; the same worker is asked again.
+			writeTinyRewardModel(dir);
+			assertFormulaScores(await c.score([PAIRS[0]], never()), [PAIRS[0]]);
+			assert.equal(workerOf(c), worker);
+		});
 	});
-});
