@@ -1,6 +1,6 @@
 /**
- * The contract between a run and a reward model. `reward/` implements it with a worker thread
- * running transformers.js; a run only sees `RewardScorer`.
+ * The contract between a run and a reward model. `reward/` implements it with a worker (a process of
+ * its own) running transformers.js; a run only sees `RewardScorer`.
  */
 
 export interface RewardModelInfo {

@@ -429,7 +429,7 @@ export class BestOfNRun {
 
 	/**
 	 * Scores this candidate once the reward model has loaded: beside earlier scores for a scorer that
-	 * takes concurrent calls (a server); for a local model (one worker thread) behind the call in
+	 * takes concurrent calls (a server); for a local model (one worker) behind the call in
 	 * progress, together with every other candidate that completed meanwhile, in one call, which the
 	 * scorer may run as one batch (faster on a CPU when their lengths are alike).
 	 */

@@ -1,7 +1,8 @@
 /**
- * Messages between the extension (or CLI) and the reward worker thread. Both sides import this file;
- * nothing is redeclared on the other side. Every request carries an `id`; the worker answers each
- * with exactly one `result` or `error` of the same id (plus any number of `progress` before it).
+ * Messages between the extension (or CLI) and the reward worker (a process or a thread). Both sides
+ * import this file; nothing is redeclared on the other side. Every request carries an `id`; the worker
+ * answers each with exactly one `result` or `error` of the same id (plus any number of `progress`
+ * before it).
  */
 import type { ErrorKind, SettingField } from './errors';
 import type { LoadProgress, RewardModelInfo, RewardPair } from './reward';

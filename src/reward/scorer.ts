@@ -1,6 +1,6 @@
 /**
  * The pure scoring module: loads a reward model with transformers.js and turns (prompt, response)
- * pairs into raw logits. No worker and no `vscode` here: the reward worker runs it on its own thread,
+ * pairs into raw logits. No worker and no `vscode` here: the reward worker runs it in its own process,
  * and the CLI and unit tests may run it in-process.
  */
 import * as fs from 'node:fs';
@@ -214,7 +214,7 @@ export async function loadRewardModel(
 	T.env.allowLocalModels = true;
 	if (where.source === 'hub') {
 		T.env.localModelPath = request.cacheDir;
-		// HF_ENDPOINT is read at every load; a worker thread has the environment of its start.
+		// HF_ENDPOINT is read at every load; a worker has the environment of its start.
 		builtInRemoteHost ??= T.env.remoteHost;
 		T.env.remoteHost = hubEndpoint() ?? builtInRemoteHost;
 	}
