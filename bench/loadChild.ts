@@ -3,22 +3,26 @@
  * can only be measured once, so each load gets its own). Started by bench/scoring.ts with fork;
  * answers one `LoadFigures` over IPC and exits.
  *
- * - `worker`: the extension's path, `RewardWorkerClient` and dist/rewardWorker.js (with or without the
- *   warm-up after the load), then the idle unload;
+ * - `worker`: the extension's path, `RewardWorkerClient` and dist/rewardWorker.js in a process of its
+ *   own (with or without the warm-up after the load), then the idle unload; `worker-thread`: the same
+ *   in a worker thread of this process, as the extension scored before (src/reward/scorerProcess.ts);
  * - `transformers`: transformers.js's own `from_pretrained` on the same folder, as the scorer loaded
  *   models before it opened the file itself (the "before" of that change);
  * - `onnxruntime-file` / `onnxruntime-external`: onnxruntime-node alone opening the single model file
  *   (the worker before the external-data copy) and the copy (src/reward/externalData.ts);
  * - `onnxruntime-optimized`: the same, opening the copy's optimised graph (src/reward/optimizedGraph.ts).
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
 import type * as Ort from 'onnxruntime-node';
 import type { RewardPair } from '../src/core/reward';
 import { RewardWorkerClient } from '../src/reward/rewardClient';
+import { ScorerProcess } from '../src/reward/scorerProcess';
 
-export type LoadMode = 'worker' | 'worker-cold' | 'transformers' | 'onnxruntime-file' | 'onnxruntime-external' | 'onnxruntime-optimized';
+export type LoadMode =
+	'worker' | 'worker-cold' | 'worker-thread' | 'transformers' | 'onnxruntime-file' | 'onnxruntime-external' | 'onnxruntime-optimized';
 
 export interface LoadChildArgs {
 	readonly mode: LoadMode;
@@ -41,24 +45,43 @@ export interface LoadFigures {
 	/** The first score after the load, and the second (a warm one), each one pair. */
 	readonly firstScoreMs: number;
 	readonly secondScoreMs: number;
-	/** The process's peak resident memory (VmHWM), bytes: Node, transformers.js and the model. */
+	/**
+	 * The peak resident memory (VmHWM), bytes, of the process that holds the model: Node,
+	 * transformers.js and the model. For a worker in a process of its own, that process's (a whole Node).
+	 */
 	readonly peakBytes: number;
-	/** Resident memory before anything was loaded, bytes. */
+	/**
+	 * Resident memory of the process that holds the model before anything was loaded, bytes: this
+	 * process's at its start, or for a scorer process a bare Node's (this process runs the bench's
+	 * TypeScript loader, which a scorer process does not).
+	 */
 	readonly baseBytes: number;
-	/** Resident memory once the idle worker was terminated (worker modes only), bytes. */
+	/** This process's resident memory once the idle worker was stopped (worker modes only), bytes. */
 	readonly afterUnloadBytes?: number;
+	/** This process's resident memory at its start, bytes (what `afterUnloadBytes` returns to). */
+	readonly hostBaseBytes: number;
+	/** Whose VmHWM `peakBytes` is: this process's, or the scorer process's. */
+	readonly peakOf: 'self' | 'scorer process';
 }
 
-function status(field: 'VmHWM' | 'VmRSS'): number {
-	const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'));
-	return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
+function status(field: 'VmHWM' | 'VmRSS', pid: number | 'self' = 'self'): number {
+	const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+	if (m) return Number(m[1]) * 1024;
+	if (pid === 'self') return process.memoryUsage().rss;
+	throw new Error(`no ${field} in /proc/${pid}/status`);
+}
+
+/** A bare Node's resident memory: what a scorer process holds before it loads anything. */
+function bareNodeBytes(): number {
+	const script = `process.stdout.write(/^VmRSS:\\s+(\\d+) kB/m.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1])`;
+	return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) * 1024;
 }
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 const never = () => new AbortController().signal;
 
 async function viaWorker(args: LoadChildArgs): Promise<LoadFigures> {
-	const baseBytes = status('VmRSS');
+	const hostBaseBytes = status('VmRSS');
 	const idleMs = 1500;
 	const client = new RewardWorkerClient({
 		workerPath: args.workerPath,
@@ -68,9 +91,10 @@ async function viaWorker(args: LoadChildArgs): Promise<LoadFigures> {
 			cacheDir: args.cacheDir,
 			allowRemote: false,
 			threads: 0,
-			warmUp: args.mode === 'worker',
+			warmUp: args.mode !== 'worker-cold',
 		},
 		idleMs,
+		isolation: args.mode === 'worker-thread' ? 'thread' : 'process',
 	});
 	let t = performance.now();
 	await client.load(never());
@@ -82,10 +106,16 @@ async function viaWorker(args: LoadChildArgs): Promise<LoadFigures> {
 	t = performance.now();
 	await client.score([args.pair], never());
 	const secondScoreMs = performance.now() - t;
-	const peakBytes = status('VmHWM');
+	// A process of its own holds the model: its peak, read before the idle unload ends it.
+	const worker = client['conn']?.worker;
+	const scorer = worker instanceof ScorerProcess ? worker.threadId : undefined;
+	const peakBytes = status('VmHWM', scorer);
+	const baseBytes = scorer === undefined ? hostBaseBytes : bareNodeBytes();
 	while (client.running) await sleep(100);
 	await sleep(500);
-	return { mode: args.mode, loadMs, firstScoreMs, secondScoreMs, peakBytes, baseBytes, afterUnloadBytes: status('VmRSS') };
+	const afterUnloadBytes = status('VmRSS');
+	const peakOf = scorer === undefined ? 'self' : 'scorer process';
+	return { mode: args.mode, loadMs, firstScoreMs, secondScoreMs, peakBytes, baseBytes, afterUnloadBytes, hostBaseBytes, peakOf };
 }
 
 async function viaTransformers(args: LoadChildArgs): Promise<LoadFigures> {
@@ -108,7 +138,7 @@ async function viaTransformers(args: LoadChildArgs): Promise<LoadFigures> {
 	const secondScoreMs = performance.now() - t;
 	const peakBytes = status('VmHWM');
 	await model.dispose();
-	return { mode: args.mode, loadMs, firstScoreMs, secondScoreMs, peakBytes, baseBytes };
+	return { mode: args.mode, loadMs, firstScoreMs, secondScoreMs, peakBytes, baseBytes, hostBaseBytes: baseBytes, peakOf: 'self' };
 }
 
 async function viaOnnxruntime(args: LoadChildArgs): Promise<LoadFigures> {
@@ -139,7 +169,7 @@ async function viaOnnxruntime(args: LoadChildArgs): Promise<LoadFigures> {
 	const secondScoreMs = performance.now() - t;
 	const peakBytes = status('VmHWM');
 	await session.release();
-	return { mode: args.mode, loadMs, firstScoreMs, secondScoreMs, peakBytes, baseBytes };
+	return { mode: args.mode, loadMs, firstScoreMs, secondScoreMs, peakBytes, baseBytes, hostBaseBytes: baseBytes, peakOf: 'self' };
 }
 
 if (require.main === module) {

@@ -72,7 +72,10 @@ async function main(): Promise<void> {
 		threads: 0,
 	};
 	const workerPath = path.join(ROOT, 'dist', 'rewardWorker.js');
-	const worker = new RewardWorkerClient({ workerPath, request, idleMs: 0 });
+	const worker = new RewardWorkerClient({ workerPath, request, idleMs: 0, isolation: 'process' });
+	// The same worker in a thread of this process, as the extension scored before (src/reward/scorerProcess.ts):
+	// loaded only by the figures that compare the two.
+	const threadWorker = new RewardWorkerClient({ workerPath, request, idleMs: 0, isolation: 'thread' });
 	const server = await ServerProcess.start();
 	let firstPaint: Section | undefined;
 	try {
@@ -90,7 +93,7 @@ async function main(): Promise<void> {
 
 		if (wants(1, 2, 4)) {
 			const ctx: PipelineContext = { server, scorer: worker, raw, modelDir, tokenDelayMs, words };
-			await pipelineFigures(ctx, request, oneScore);
+			await pipelineFigures(ctx, request, oneScore, threadWorker);
 			// The CPU-bound server's runs take about 25 s: full runs, or --quick --only 1 (or 2).
 			if (wants(1, 2) && (!quick || only?.has(1) || only?.has(2))) await sameCpuFigures(ctx, { workerPath, request });
 		}
@@ -109,11 +112,18 @@ async function main(): Promise<void> {
 			const debertaDir = deberta
 				? ensureDebertaRewardModel(path.join(ROOT, 'bench', '.models', 'deberta-v3-base'), DEBERTA_V3_BASE)
 				: undefined;
-			await scoringFigures(raw, worker, { workerPath, cacheDir: request.cacheDir, pair }, request, variants(modelDir, debertaDir));
+			await scoringFigures(
+				raw,
+				{ process: worker, thread: threadWorker },
+				{ workerPath, cacheDir: request.cacheDir, pair },
+				request,
+				variants(modelDir, debertaDir),
+			);
 		}
 	} finally {
 		server.stop();
 		worker.dispose();
+		threadWorker.dispose();
 		await raw.dispose();
 	}
 	if (startup) {
@@ -154,11 +164,15 @@ async function main(): Promise<void> {
 	writeResults(Date.now() - started, modelBytes);
 }
 
-/** Figures 1, 2 and 4: whole runs through the extension's pipeline, before (one by one) and now, and a naive client. */
+/**
+ * Figures 1, 2 and 4: whole runs through the extension's pipeline, before (one by one) and now, and a
+ * naive client; for N 4 with 4 slots also ours through the worker thread it scored in before its process.
+ */
 async function pipelineFigures(
 	ctx: PipelineContext,
 	request: ConstructorParameters<typeof InProcessRewardScorer>[0],
 	oneScore: number,
+	threadWorker: RewardWorkerClient,
 ): Promise<void> {
 	const { words, tokenDelayMs } = ctx;
 	const configs: Array<[number, number]> = quick
@@ -175,18 +189,31 @@ async function pipelineFigures(
 	const repeats = times(1, 8);
 	const clients: Client[] = ['ours', 'ours-one-by-one', 'naive'];
 	const runs: RunFigures[] = [];
+	// Ours with the worker in a thread (before it had a process of its own): only where K = N missed its target.
+	const threaded = (n: number, k: number) => n === 4 && k === 4;
+	const threadRuns: RunFigures[] = [];
+	await threadWorker.load(new AbortController().signal);
+	await threadWorker.score([typicalPair(words)], new AbortController().signal);
 	let seed = 1000;
 	for (let r = 0; r < repeats; r++) {
 		for (const [n, k] of configs) {
-			for (const client of clients) {
-				const f = await runOnce(ctx, client, n, k, (seed += 100));
+			// The thread's run beside ours, which of the two first alternating with the repeat.
+			const order: Array<Client | 'thread'> = !threaded(n, k)
+				? clients
+				: r % 2 === 0
+					? ['ours', 'thread', 'ours-one-by-one', 'naive']
+					: ['thread', 'ours', 'ours-one-by-one', 'naive'];
+			for (const client of order) {
+				const thread = client === 'thread';
+				const f = await runOnce(thread ? { ...ctx, scorer: threadWorker } : ctx, thread ? 'ours' : client, n, k, (seed += 100));
 				log(
-					`${client} N=${n} K=${k}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)}, started before last token ${f.startedBefore}/${f.scored}, loop p99 ${fmt(f.loopP99Ms, 1)} ms`,
+					`${thread ? 'ours (worker thread)' : client} N=${n} K=${k}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)}, started before last token ${f.startedBefore}/${f.scored}, loop p99 ${fmt(f.loopP99Ms, 1)} ms`,
 				);
-				runs.push(f);
+				(thread ? threadRuns : runs).push(f);
 			}
 		}
 	}
+	const wallOf = (fs: readonly RunFigures[]) => median(fs.map(f => f.wallMs));
 	const rows1: string[][] = [];
 	const rows2: string[][] = [];
 	for (const [n, k] of configs) {
@@ -217,10 +244,37 @@ async function pipelineFigures(
 			ms(median(ours.map(f => f.tailMs))),
 			ms(median(ours.map(f => f.leastLeftMs))),
 		]);
+		if (!threaded(n, k)) continue;
+		const thread = threadRuns.filter(f => f.n === n && f.k === k);
+		const label = `N ${n}, ${k} slots (worker thread, before)`;
+		rows1.push([
+			label,
+			fmt(median(thread.map(overhead))),
+			'—',
+			'—',
+			'—',
+			fmt(wallOf(thread) / median(naive.map(f => f.wallMs))),
+			`${median(thread.map(f => f.startedBefore))} of ${n}`,
+			ms(median(thread.map(f => f.spanMs))),
+		]);
+		rows2.push([
+			label,
+			tailRatio(thread),
+			'—',
+			fmt(median(thread.map(f => f.tailMs / oneScore))),
+			'—',
+			'—',
+			'—',
+			ms(median(thread.map(f => f.tailMs))),
+			ms(median(thread.map(f => f.leastLeftMs))),
+		]);
 	}
+	const ours44 = runs.filter(f => f.client === 'ours' && threaded(f.n, f.k));
+	const tailOf = (fs: readonly RunFigures[]) => median(fs.map(f => f.tailMs));
+	const processVsThread = `Ours scores in a process of its own; (worker thread, before): the same run through the worker thread the extension scored in before (src/reward/scorerProcess.ts), beside ours in each repeat, which of the two first alternating. N 4, 4 slots, ours ÷ the worker thread: wall ${fmt(wallOf(ours44) / wallOf(threadRuns))}, tail ${fmt(tailOf(ours44) / tailOf(threadRuns))}.`;
 	sections.push({
 		title: '1. Run overhead',
-		note: `Wall time from the command to the final ranking ÷ (the server's own span + the least CPU time for the scores left after its last token). Candidates of ${words} words at ${tokenDelayMs} ms a word per stream; warm worker; median of ${repeats}. Ours: candidates that complete while a score runs are scored together, batched when that is faster on this CPU. One by one (before): the same run, each pair in a call of its own. Naive: generate all, then score all in one call.`,
+		note: `Wall time from the command to the final ranking ÷ (the server's own span + the least CPU time for the scores left after its last token). Candidates of ${words} words at ${tokenDelayMs} ms a word per stream; warm worker; median of ${repeats}. Ours: candidates that complete while a score runs are scored together, batched when that is faster on this CPU. One by one (before): the same run, each pair in a call of its own. Naive: generate all, then score all in one call. ${processVsThread}`,
 		header: [
 			'run',
 			'ours',
@@ -235,7 +289,7 @@ async function pipelineFigures(
 	});
 	sections.push({
 		title: '2. Ranking tail',
-		note: `Server's last token → final ranking ÷ the least time to score what was still unscored then (best of one-by-one and batched raw onnxruntime-node on the same tensors), and ÷ one score (raw, ${ms(oneScore)}, ${words}-word candidate). Before: each pair in a call of its own.`,
+		note: `Server's last token → final ranking ÷ the least time to score what was still unscored then (best of one-by-one and batched raw onnxruntime-node on the same tensors), and ÷ one score (raw, ${ms(oneScore)}, ${words}-word candidate). Before: each pair in a call of its own. ${processVsThread}`,
 		header: [
 			'run',
 			'tail ÷ least',
@@ -251,9 +305,9 @@ async function pipelineFigures(
 	});
 	sections.push({
 		title: '4. Editor responsiveness',
-		note: `Event-loop delay of the run's thread (the extension host's, in the editor) during a run of N 4, 4 slots, the reward model scoring in the worker (ours) vs on the same thread (transformers.js in process). Median of ${repeats}.`,
+		note: `Event-loop delay of the run's thread (the extension host's, in the editor) during a run of N 4, 4 slots, the reward model scoring in the worker's process (ours), in a worker thread (before) vs on the same thread (transformers.js in process). Median of ${repeats}.`,
 		header: ['scoring', 'p99', 'max', 'p99 ÷ 10 ms target'],
-		rows: await responsiveness(ctx, request, runs, repeats),
+		rows: await responsiveness(ctx, request, runs, threadRuns, repeats),
 	});
 }
 
@@ -376,16 +430,24 @@ function variants(bertDir: string, debertaDir: string | undefined): Variant[] {
 			'fp32',
 			// --quick: ours and the last change's before; the older befores (no warm-up, transformers.js) in the full run.
 			quick
-				? ['worker', 'onnxruntime-file', 'onnxruntime-external']
-				: ['worker', 'worker-cold', 'transformers', 'onnxruntime-file', 'onnxruntime-external', 'onnxruntime-optimized'],
+				? ['worker', 'worker-thread', 'onnxruntime-file', 'onnxruntime-external']
+				: [
+						'worker',
+						'worker-thread',
+						'worker-cold',
+						'transformers',
+						'onnxruntime-file',
+						'onnxruntime-external',
+						'onnxruntime-optimized',
+					],
 			lengths,
 		),
-		model('BERT-base 8-bit', bertDir, 'q8', ['worker', 'onnxruntime-external', 'onnxruntime-optimized']),
+		model('BERT-base 8-bit', bertDir, 'q8', ['worker', 'worker-thread', 'onnxruntime-external', 'onnxruntime-optimized']),
 	];
 	if (debertaDir)
 		list.push(
-			model('DeBERTa-v3-base fp32', debertaDir, 'fp32', ['worker']),
-			model('DeBERTa-v3-base 8-bit', debertaDir, 'q8', ['worker', 'onnxruntime-external', 'onnxruntime-optimized']),
+			model('DeBERTa-v3-base fp32', debertaDir, 'fp32', ['worker', 'worker-thread']),
+			model('DeBERTa-v3-base 8-bit', debertaDir, 'q8', ['worker', 'worker-thread', 'onnxruntime-external', 'onnxruntime-optimized']),
 		);
 	return list;
 }
@@ -457,11 +519,12 @@ async function firstCandidateFigures(ctx: {
 
 /**
  * Figure 5: scoring throughput, ours vs raw, and each load's memory and first score in a fresh process,
- * for every model in `models`. The first is the one already loaded for the other figures (`raw`, `worker`).
+ * for every model in `models`. The first is the one already loaded for the other figures (`raw`,
+ * `workers.process`); for it, 5a also measures the worker thread it scored in before (`workers.thread`).
  */
 async function scoringFigures(
 	raw: RawScorer,
-	worker: RewardWorkerClient,
+	workers: { readonly process: RewardWorkerClient; readonly thread: RewardWorkerClient },
 	load: { workerPath: string; cacheDir: string; pair: ReturnType<typeof typicalPair> },
 	request: LoadRequest,
 	models: readonly Variant[],
@@ -472,8 +535,9 @@ async function scoringFigures(
 	const ps = (v: number) => `${fmt(v, 2)}`;
 	const mb = (b: number | undefined) => (b === undefined ? '—' : `${(b / 1e6).toFixed(0)} MB`);
 	const label = {
-		worker: 'worker, warm-up (ours)',
-		'worker-cold': 'worker, no warm-up (before)',
+		worker: 'worker process, warm-up (ours)',
+		'worker-cold': 'worker process, no warm-up (before)',
+		'worker-thread': 'worker thread, warm-up (before)',
 		transformers: 'transformers.js from_pretrained (before)',
 		'onnxruntime-file': 'onnxruntime-node alone, the single file (before)',
 		'onnxruntime-external': 'onnxruntime-node alone, the external-data copy (before)',
@@ -489,16 +553,21 @@ async function scoringFigures(
 					request: { ...request, model: model.modelDir, dtype: model.dtype },
 					idleMs: 0,
 				})
-			: worker;
+			: workers.process;
 		try {
 			if (own) {
 				await w.load(new AbortController().signal);
 				await w.score([load.pair], new AbortController().signal);
 			}
 			const through = await measureThroughput(r, w, model.lengths, repeats, log, model.batched);
-			for (const t of through) {
+			// The first model also through the worker thread (before), after ours at every length.
+			const viaThread = own ? [] : await throughThread(workers.thread, r, model, repeats);
+			for (const [t, modelLabel] of [
+				...through.map(t => [t, model.label] as const),
+				...viaThread.map(t => [t, `${model.label}, worker thread (before)`] as const),
+			]) {
 				throughRows.push([
-					model.label,
+					modelLabel,
 					String(t.tokens),
 					ps(t.rawSingle),
 					model.batched ? ps(t.rawBatch) : '—',
@@ -545,8 +614,10 @@ async function scoringFigures(
 				fmt((f.peakBytes - f.baseBytes) / model.bytes),
 				mb(f.peakBytes),
 				mb(model.bytes),
-				mb(f.baseBytes),
-				mb(f.afterUnloadBytes),
+				f.peakOf === 'self' ? mb(f.baseBytes) : `${mb(f.baseBytes)} (a bare Node)`,
+				f.peakOf === 'self' || f.afterUnloadBytes === undefined
+					? mb(f.afterUnloadBytes)
+					: `${mb(f.afterUnloadBytes)} (the host; ${mb(f.hostBaseBytes)} at its start)`,
 				ms(f.loadMs),
 				ms(f.firstScoreMs),
 				ms(f.secondScoreMs),
@@ -559,7 +630,7 @@ async function scoringFigures(
 	}
 	sections.push({
 		title: '5a. Scoring cost',
-		note: `Pairs per second, four different pairs of each length, median of ${repeats}, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Raw: onnxruntime-node on this thread on the same tensors, one by one and as one padded batch. Ours: through the reward worker, four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). The ratios are medians of ratios of times taken back to back (each pair raw and ours, which first alternating: ${repeats * 4} for one by one; for the call of four, the best raw of each repeat ÷ ours, ${repeats}), so a change in the machine's load between the two falls on few of them. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ` --quick: the 8-bit ${deberta ? 'models' : 'BERT'} at 256 tokens only${deberta ? '' : ' and no DeBERTa-v3-base-shaped model (--deberta adds it)'}; \`npm run bench\` measures both at all three lengths.` : ''}`,
+		note: `Pairs per second, four different pairs of each length, median of ${repeats}, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Raw: onnxruntime-node on this thread on the same tensors, one by one and as one padded batch. Ours: through the reward worker in its process (as shipped), four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). Worker thread (before): the same through the worker thread it scored in before its process (src/reward/scorerProcess.ts), in this process beside raw, measured after ours${quick ? '; --quick: one pair a call only' : ''}. The ratios are medians of ratios of times taken back to back (each pair raw and ours, which first alternating: ${repeats * 4} for one by one; for the call of four, the best raw of each repeat ÷ ours, ${repeats}), so a change in the machine's load between the two falls on few of them. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ` --quick: the 8-bit ${deberta ? 'models' : 'BERT'} at 256 tokens only${deberta ? '' : ' and no DeBERTa-v3-base-shaped model (--deberta adds it)'}; \`npm run bench\` measures both at all three lengths.` : ''}`,
 		header: [
 			'model',
 			'tokens',
@@ -575,7 +646,7 @@ async function scoringFigures(
 	});
 	sections.push({
 		title: '5b. Memory and load',
-		note: `Each in a fresh process: load the model, wait 1 s (generation still going), score one typical pair, then another. Peak is the process's VmHWM (Node and transformers.js included; before the load it held the "base", which weighs most against the small 8-bit files). Ours opens the model with onnxruntime-node from the optimised graph of its external-data copy (the weights in a file onnxruntime maps, written once on the first load of a file of 64 MB or more, then the graph with onnxruntime's basic optimisations such as constant folding applied once in a child process and saved beside it; the times of both are the last columns, from scratch); before, from the copy itself, which onnxruntime optimises at every load; before that, onnxruntime-node opened the single file, and before that transformers.js's from_pretrained, whose file response also streamed the whole file into memory. The onnxruntime-node rows load and score alone in their process (no worker, no transformers.js, the typical pair's length in made-up ids): the single file, its copy and the copy's optimised graph, which is what onnxruntime itself holds; the worker rows add a worker thread, transformers.js and the tokenizer, a fixed cost whatever the model's size (BERT's tokenizer ~60 MB with the rest, DeBERTa-v3's 128k-piece one ~200 MB). After unload: the process's RSS once the idle worker (1.5 s) was terminated.${deberta ? '' : ' --quick: no DeBERTa-v3-base-shaped model (--deberta adds it).'}`,
+		note: `Each in a fresh process: load the model, wait 1 s (generation still going), score one typical pair, then another. Peak is the VmHWM of the process that holds the model (Node and transformers.js included; before the load it held the "base", which weighs most against the small 8-bit files). The worker process rows (ours): the scorer's own process, read from /proc/<pid>/status after the second score, a whole Node of its own; base there is a bare Node's RSS (what a fresh Node costs before it loads anything), so peak − base is what the scorer holds beyond a bare Node, and after idle unload is the host's RSS once the scorer process exited (the load process itself, which also runs the bench's TypeScript loader, with its RSS at its start). The worker thread rows (before): the load process's own VmHWM, worker thread included, base its RSS at its start, as measured before the scorer had a process. Ours opens the model with onnxruntime-node from the optimised graph of its external-data copy (the weights in a file onnxruntime maps, written once on the first load of a file of 64 MB or more, then the graph with onnxruntime's basic optimisations such as constant folding applied once in a child process and saved beside it; the times of both are the last columns, from scratch); before, from the copy itself, which onnxruntime optimises at every load; before that, onnxruntime-node opened the single file, and before that transformers.js's from_pretrained, whose file response also streamed the whole file into memory. The onnxruntime-node rows load and score alone in their process (no worker, no transformers.js, the typical pair's length in made-up ids): the single file, its copy and the copy's optimised graph, which is what onnxruntime itself holds; the worker rows add a worker (a process or a thread), transformers.js and the tokenizer, a fixed cost whatever the model's size (BERT's tokenizer ~60 MB with the rest, DeBERTa-v3's 128k-piece one ~200 MB). After unload: the host's RSS once the idle worker (1.5 s) was stopped.${deberta ? '' : ' --quick: no DeBERTa-v3-base-shaped model (--deberta adds it).'}`,
 		header: [
 			'model',
 			'load',
@@ -596,11 +667,23 @@ async function scoringFigures(
 	});
 }
 
-/** Event-loop delay during N 4 / 4-slot runs: the worker's (from figure 1) vs the same model on this thread. */
+/**
+ * 5a through the worker thread the extension scored in before its process, on the model `thread` was
+ * made for (the first). --quick: one pair a call only (the batched columns in the full run).
+ */
+async function throughThread(thread: RewardWorkerClient, raw: RawScorer, model: Variant, repeats: number) {
+	log(`figure 5: ${model.label} through a worker thread (before) …`);
+	await thread.load(new AbortController().signal);
+	await thread.score([typicalPair(100)], new AbortController().signal);
+	return measureThroughput(raw, thread, model.lengths, repeats, log, model.batched && !quick);
+}
+
+/** Event-loop delay during N 4 / 4-slot runs: the worker's process and thread (from figure 1) vs the same model on this thread. */
 async function responsiveness(
 	ctx: PipelineContext,
 	request: ConstructorParameters<typeof InProcessRewardScorer>[0],
 	runs: readonly RunFigures[],
+	threadRuns: readonly RunFigures[],
 	repeats: number,
 ): Promise<string[][]> {
 	const inWorker = runs.filter(f => f.client === 'ours' && f.n === 4 && f.k === 4);
@@ -621,7 +704,7 @@ async function responsiveness(
 		const p99 = median(fs.map(f => f.loopP99Ms));
 		return [label, `${fmt(p99, 1)} ms`, `${fmt(median(fs.map(f => f.loopMaxMs)), 1)} ms`, fmt(p99 / 10)];
 	};
-	return [row('worker thread (ours)', inWorker), row('same thread', same)];
+	return [row('worker process (ours)', inWorker), row('worker thread (before)', threadRuns), row('same thread', same)];
 }
 
 function writeResults(elapsedMs: number, modelBytes: number): void {
