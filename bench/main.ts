@@ -22,7 +22,7 @@ import { median, RawScorer } from './raw';
 import { measureGeneration } from './generation';
 import { measureStartup } from './startup';
 import { measureFirstCandidate, type PaintTimes } from './firstCandidate';
-import { measureLoad, measureThroughput } from './scoring';
+import { measureLoad, measureThroughput, type Throughput } from './scoring';
 import type { LoadFigures } from './loadChild';
 
 const ROOT = path.join(__dirname, '..');
@@ -407,6 +407,8 @@ interface Variant {
 	readonly lengths: readonly number[];
 	/** Which fresh-process loads 5b measures (the "before" modes only for the model the changes were made on). */
 	readonly loads: readonly LoadFigures['mode'][];
+	/** Whether 5a also scores it through a worker thread (before the worker had a process). */
+	readonly viaThread: boolean;
 }
 
 function variants(bertDir: string, debertaDir: string | undefined): Variant[] {
@@ -422,6 +424,8 @@ function variants(bertDir: string, debertaDir: string | undefined): Variant[] {
 		batched: dtype === 'fp32',
 		lengths: measured,
 		loads,
+		// The BERT-shaped models: enough to compare the two at both precisions without lengthening the full run much.
+		viaThread: dir === bertDir,
 	});
 	const list = [
 		model(
@@ -561,7 +565,9 @@ async function scoringFigures(
 			}
 			const through = await measureThroughput(r, w, model.lengths, repeats, log, model.batched);
 			// The first model also through the worker thread (before), after ours at every length.
-			const viaThread = own ? [] : await throughThread(workers.thread, r, model, repeats);
+			const viaThread = model.viaThread
+				? await throughThread(own ? undefined : workers.thread, r, model, request, load.workerPath, repeats)
+				: [];
 			for (const [t, modelLabel] of [
 				...through.map(t => [t, model.label] as const),
 				...viaThread.map(t => [t, `${model.label}, worker thread (before)`] as const),
@@ -630,7 +636,7 @@ async function scoringFigures(
 	}
 	sections.push({
 		title: '5a. Scoring cost',
-		note: `Pairs per second, four different pairs of each length, median of ${repeats}, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Raw: onnxruntime-node on this thread on the same tensors, one by one and as one padded batch. Ours: through the reward worker in its process (as shipped), four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). Worker thread (before): the same through the worker thread it scored in before its process (src/reward/scorerProcess.ts), in this process beside raw, measured after ours${quick ? '; --quick: one pair a call only' : ''}. The ratios are medians of ratios of times taken back to back (each pair raw and ours, which first alternating: ${repeats * 4} for one by one; for the call of four, the best raw of each repeat ÷ ours, ${repeats}), so a change in the machine's load between the two falls on few of them. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ` --quick: the 8-bit ${deberta ? 'models' : 'BERT'} at 256 tokens only${deberta ? '' : ' and no DeBERTa-v3-base-shaped model (--deberta adds it)'}; \`npm run bench\` measures both at all three lengths.` : ''}`,
+		note: `Pairs per second, four different pairs of each length, median of ${repeats}, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Raw: onnxruntime-node on this thread on the same tensors, one by one and as one padded batch. Ours: through the reward worker in its process (as shipped), four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). Worker thread (before), for the BERT-base-shaped models: the same through the worker thread it scored in before its process (src/reward/scorerProcess.ts), in this process beside raw, measured after ours${quick ? '; --quick: one pair a call only' : ''}. The ratios are medians of ratios of times taken back to back (each pair raw and ours, which first alternating: ${repeats * 4} for one by one; for the call of four, the best raw of each repeat ÷ ours, ${repeats}), so a change in the machine's load between the two falls on few of them. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ` --quick: the 8-bit ${deberta ? 'models' : 'BERT'} at 256 tokens only${deberta ? '' : ' and no DeBERTa-v3-base-shaped model (--deberta adds it)'}; \`npm run bench\` measures both at all three lengths.` : ''}`,
 		header: [
 			'model',
 			'tokens',
@@ -668,14 +674,34 @@ async function scoringFigures(
 }
 
 /**
- * 5a through the worker thread the extension scored in before its process, on the model `thread` was
- * made for (the first). --quick: one pair a call only (the batched columns in the full run).
+ * 5a through the worker thread the extension scored in before its process: `thread` when it was made
+ * for this model (the first), else one of its own. --quick: one pair a call only (the batched columns
+ * in the full run).
  */
-async function throughThread(thread: RewardWorkerClient, raw: RawScorer, model: Variant, repeats: number) {
+async function throughThread(
+	thread: RewardWorkerClient | undefined,
+	raw: RawScorer,
+	model: Variant,
+	request: LoadRequest,
+	workerPath: string,
+	repeats: number,
+): Promise<Throughput[]> {
 	log(`figure 5: ${model.label} through a worker thread (before) …`);
-	await thread.load(new AbortController().signal);
-	await thread.score([typicalPair(100)], new AbortController().signal);
-	return measureThroughput(raw, thread, model.lengths, repeats, log, model.batched && !quick);
+	const w =
+		thread ??
+		new RewardWorkerClient({
+			workerPath,
+			request: { ...request, model: model.modelDir, dtype: model.dtype },
+			idleMs: 0,
+			isolation: 'thread',
+		});
+	try {
+		await w.load(new AbortController().signal);
+		await w.score([typicalPair(100)], new AbortController().signal);
+		return await measureThroughput(raw, w, model.lengths, repeats, log, model.batched && !quick);
+	} finally {
+		if (!thread) w.dispose();
+	}
 }
 
 /** Event-loop delay during N 4 / 4-slot runs: the worker's process and thread (from figure 1) vs the same model on this thread. */
