@@ -2,8 +2,9 @@
  * `RewardScorer` implementations for the host side. `RewardWorkerClient` is the typed proxy of the
  * reward worker: the worker (a process of its own, or a thread) starts on the first call, keeps the
  * model warm between runs, is stopped after `idleMs` without calls (unloading the model), and a crash
- * fails only the calls in flight: the next call starts a fresh worker. `InProcessRewardScorer` runs the same scorer module on
- * the calling thread, so unit tests check the worker's scores against the module's own.
+ * fails only the calls in flight: the next call starts a fresh worker. `InProcessRewardScorer` runs
+ * the same scorer module on the calling thread, so unit tests check the worker's scores against the
+ * module's own.
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -49,7 +50,7 @@ class Connection extends WorkerConnection<HostToWorker, WorkerToHost, Reply> {
 	constructor(
 		worker: Worker | ScorerProcess,
 		options: ConstructorParameters<typeof WorkerConnection<HostToWorker, WorkerToHost, Reply>>[1],
-		/** Whether a close must let a score end first (a thread's, see WorkerConnection); a process is killed at once. */
+		/** Whether a close lets a score end first (a thread's, see WorkerConnection); a process is killed at once. */
 		readonly drainsScores: boolean,
 	) {
 		super(worker, options);
