@@ -47,13 +47,10 @@ function workerCrashed(reason: string): BestOfNError {
 class Connection extends WorkerConnection<HostToWorker, WorkerToHost, Reply> {
 	declare readonly worker: Worker | ScorerProcess;
 	load: SharedLoad<RewardModelInfo> | undefined;
-	constructor(
-		worker: Worker | ScorerProcess,
-		options: ConstructorParameters<typeof WorkerConnection<HostToWorker, WorkerToHost, Reply>>[1],
-		/** Whether a close lets a score end first (a thread's, see WorkerConnection); a process is killed at once. */
-		readonly drainsScores: boolean,
-	) {
-		super(worker, options);
+
+	/** Whether a close lets a score end first (a thread's, see WorkerConnection); a process is killed at once. */
+	get drainsScores(): boolean {
+		return this.worker instanceof Worker;
 	}
 }
 
@@ -167,20 +164,16 @@ export class RewardWorkerClient implements RewardScorer {
 					{ cause: e },
 				);
 			}
-			const conn: Connection = new Connection(
-				worker,
-				{
-					name: 'reward worker',
-					logger: this.logger,
-					nextId: () => ++this.lastId,
-					isAnswer: (m): m is Reply => m.type === 'loaded' || m.type === 'scores',
-					crashed: workerCrashed,
-					onClosed: () => {
-						if (this.conn === conn) this.conn = undefined;
-					},
+			const conn: Connection = new Connection(worker, {
+				name: 'reward worker',
+				logger: this.logger,
+				nextId: () => ++this.lastId,
+				isAnswer: (m): m is Reply => m.type === 'loaded' || m.type === 'scores',
+				crashed: workerCrashed,
+				onClosed: () => {
+					if (this.conn === conn) this.conn = undefined;
 				},
-				worker instanceof Worker,
-			);
+			});
 			this.conn = conn;
 			this.logger.debug(
 				`reward worker started (${worker instanceof Worker ? `thread ${worker.threadId}` : `process ${worker.threadId}`})`,
