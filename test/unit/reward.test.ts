@@ -129,6 +129,22 @@ function exitOf(worker: Worker | ScorerProcess): Promise<number | string> {
 	);
 }
 
+/**
+ * Resolves once the client has posted a request of `type` to `worker`; `then` runs right after it
+ * went out, before the client's next step.
+ */
+function whenSent(worker: Worker | ScorerProcess, type: string, then: () => void = () => undefined): Promise<void> {
+	const post = worker.postMessage.bind(worker);
+	return new Promise(resolve => {
+		worker.postMessage = (m: unknown) => {
+			post(m);
+			if ((m as { type?: string }).type !== type) return;
+			then();
+			resolve();
+		};
+	});
+}
+
 /** A fault script's channel to the host, in a forked process or a thread (see faultyWorker.ts). */
 const HOST_PORT = `(require('node:worker_threads').parentPort ?? process)`;
 
@@ -709,13 +725,7 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 					order.push('terminate');
 					return terminate();
 				};
-				const post = worker.postMessage.bind(worker);
-				let sent!: () => void;
-				const scoreSent = new Promise<void>(resolve => (sent = resolve));
-				worker.postMessage = (m: { type: string }) => {
-					post(m);
-					if (m.type === 'score') sent();
-				};
+				const scoreSent = whenSent(worker, 'score');
 				const pending = c.score(heavy, never());
 				await scoreSent;
 				c.dispose();
@@ -733,13 +743,7 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 				const answers: string[] = [];
 				worker.on('message', m => answers.push((m as { type: string }).type));
 				const exited = exitOf(worker);
-				const post = worker.postMessage.bind(worker);
-				let sent!: () => void;
-				const scoreSent = new Promise<void>(resolve => (sent = resolve));
-				worker.postMessage = (m: unknown) => {
-					post(m);
-					if ((m as { type: string }).type === 'score') sent();
-				};
+				const scoreSent = whenSent(worker, 'score');
 				const pending = c.score(heavy, never());
 				await scoreSent;
 				c.dispose();
@@ -830,11 +834,7 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 			const worker = workerOf(c)!;
 			const controller = new AbortController();
 			// Abort right after the score request went out, while the worker is busy with it.
-			const post = worker.postMessage.bind(worker);
-			worker.postMessage = (m: { type: string }) => {
-				post(m);
-				if (m.type === 'score') controller.abort();
-			};
+			void whenSent(worker, 'score', () => controller.abort());
 			const scoring = c.score(heavy, controller.signal);
 			await rejectsWith(within(scoring, 50, 'the rejection'), 'cancelled');
 			assert.equal(workerOf(c), worker);
