@@ -1,35 +1,63 @@
 /**
  * The floor the pipeline is measured against: the same model and the same input tensors run by
- * onnxruntime-node directly on this thread, with nothing around it. The tokenizer and the pair
- * encoding are the extension's own (`encodePair`), so raw and ours score identical tensors.
+ * onnxruntime-node directly, with nothing around it, in a process started the way the extension
+ * starts its scorer (bench/rawChild.ts). The tokenizer and the pair encoding are the extension's own
+ * (`encodePair`, here in the bench's process), so raw and ours score identical tensors.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
-import * as Ort from 'onnxruntime-node';
 import type { RewardPair } from '../src/core/reward';
 import { effectiveMaxLength, encodePair, type PairInput } from '../src/reward/scorer';
+import { SCORER_MMAP_THRESHOLD } from '../src/reward/scorerProcess';
+import type { RawChildReply, RawChildRequest } from './rawChild';
 
 export class RawScorer {
 	private readonly singles = new Map<string, number>();
 	private readonly batches = new Map<string, number>();
+	private lastId = 0;
+	private readonly waiting = new Map<number, { resolve: (ms: number) => void; reject: (e: Error) => void }>();
 
 	private constructor(
-		private readonly ort: typeof Ort,
-		private readonly session: Ort.InferenceSession,
+		private readonly child: ChildProcess,
 		private readonly tokenizer: Transformers.PreTrainedTokenizer,
 		private readonly maxLength: number,
 		/** How many times each figure is measured; the median is kept. */
 		private readonly repeats: number,
-	) {}
+	) {
+		child.on('message', (reply: RawChildReply) => {
+			if (reply.type === 'ready' || reply.id === undefined) return;
+			const waiter = this.waiting.get(reply.id);
+			this.waiting.delete(reply.id);
+			if (reply.type === 'timed') waiter?.resolve(reply.ms);
+			else waiter?.reject(new Error(`raw onnxruntime-node: ${reply.message}`));
+		});
+		child.once('exit', code => {
+			for (const waiter of this.waiting.values()) waiter.reject(new Error(`the raw scorer's process exited with ${code}`));
+			this.waiting.clear();
+		});
+	}
 
 	/** `file`: which of the folder's ONNX files (onnx/model.onnx is fp32, onnx/model_quantized.onnx dtype q8). */
 	static async create(modelDir: string, repeats: number, file = 'model.onnx'): Promise<RawScorer> {
 		const T = require('@huggingface/transformers') as typeof Transformers;
-		const ort = Ort;
 		const tokenizer = await T.AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
 		const config = (await T.AutoConfig.from_pretrained(modelDir, { local_files_only: true })) as unknown as Record<string, unknown>;
-		const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', file));
-		return new RawScorer(ort, session, tokenizer, effectiveMaxLength(tokenizer.model_max_length, config), repeats);
+		const child = fork(path.join(__dirname, 'rawChild.ts'), [path.join(modelDir, 'onnx', file)], {
+			execArgv: ['--import', 'tsx'],
+			env: { ...process.env, MALLOC_MMAP_THRESHOLD_: String(SCORER_MMAP_THRESHOLD) },
+			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+			serialization: 'advanced',
+		});
+		await new Promise<void>((resolve, reject) => {
+			child.once('error', reject);
+			child.once('exit', code => reject(new Error(`the raw scorer's process exited with ${code} before it was ready`)));
+			child.on('message', (reply: RawChildReply) => {
+				if (reply.type === 'ready') resolve();
+				else if (reply.type === 'failed' && reply.id === undefined) reject(new Error(`raw onnxruntime-node: ${reply.message}`));
+			});
+		});
+		return new RawScorer(child, tokenizer, effectiveMaxLength(tokenizer.model_max_length, config), repeats);
 	}
 
 	encode(pair: RewardPair): PairInput {
@@ -40,30 +68,13 @@ export class RawScorer {
 		return this.encode(pair).input_ids.length;
 	}
 
-	/** One forward pass over these inputs, right-padded as the extension pads them; milliseconds. */
-	async time(inputs: readonly PairInput[]): Promise<number> {
-		const width = Math.max(...inputs.map(i => i.input_ids.length));
-		const shape = [inputs.length, width];
-		const fill = (row: (i: PairInput) => readonly number[], pad: number) => {
-			const data = new BigInt64Array(inputs.length * width).fill(BigInt(pad));
-			inputs.forEach((input, r) => row(input).forEach((v, c) => (data[r * width + c] = BigInt(v))));
-			return new this.ort.Tensor('int64', data, shape);
-		};
-		const all: Record<string, () => Ort.Tensor> = {
-			input_ids: () => fill(i => i.input_ids, 0),
-			attention_mask: () => fill(i => i.input_ids.map(() => 1), 0),
-			token_type_ids: () => fill(i => i.token_type_ids ?? i.input_ids.map(() => 0), 0),
-		};
-		// Only what the graph takes (a DeBERTa-v3 export has no token_type_ids), as the scorer does.
-		const feeds: Record<string, Ort.Tensor> = {};
-		for (const name of this.session.inputNames) {
-			const make = all[name];
-			if (!make) throw new Error(`the model asks for an input "${name}", which a reward model does not have`);
-			feeds[name] = make();
-		}
-		const t0 = performance.now();
-		await this.session.run(feeds);
-		return performance.now() - t0;
+	/** One forward pass over these inputs, right-padded as the extension pads them; milliseconds of the pass alone. */
+	time(inputs: readonly PairInput[]): Promise<number> {
+		const id = ++this.lastId;
+		return new Promise<number>((resolve, reject) => {
+			this.waiting.set(id, { resolve, reject });
+			this.child.send({ type: 'time', id, inputs } satisfies RawChildRequest);
+		});
 	}
 
 	private async median(inputs: readonly PairInput[]): Promise<number> {
@@ -105,7 +116,10 @@ export class RawScorer {
 	}
 
 	async dispose(): Promise<void> {
-		await this.session.release();
+		if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+		const exited = new Promise<void>(resolve => this.child.once('exit', () => resolve()));
+		this.child.disconnect();
+		await exited;
 	}
 }
 
