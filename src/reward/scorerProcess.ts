@@ -9,6 +9,11 @@
  * gets a process whose main thread makes the session, started with the mmap threshold raised. A
  * process also keeps a native crash (or the OOM killer) out of the extension host, can be stopped in
  * the middle of an onnxruntime run, and returns all its memory when it exits.
+ *
+ * On Linux and macOS it leads a process group of its own, which it shares with the child a first load
+ * starts to optimise the graph (optimizedGraph.ts). Ending the scorer ends the group, so a run
+ * cancelled during that load does not leave the optimiser working on, with the model in memory,
+ * beside the next run's. Windows has no process groups: there the optimiser ends on its own.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { WorkerThread } from '../core/workerConnection';
@@ -27,7 +32,13 @@ export class ScorerProcess implements WorkerThread {
 
 	private constructor(private readonly child: ChildProcess) {
 		this.threadId = child.pid ?? -1;
-		this.exited = new Promise(resolve => child.once('exit', () => resolve()));
+		this.exited = new Promise(resolve =>
+			child.once('exit', () => {
+				// However it ended (a crash, the OOM killer), what it started ends with it.
+				endProcessGroup(this.threadId);
+				resolve();
+			}),
+		);
 	}
 
 	/**
@@ -43,6 +54,9 @@ export class ScorerProcess implements WorkerThread {
 			env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', MALLOC_MMAP_THRESHOLD_: String(SCORER_MMAP_THRESHOLD) },
 			stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
 			serialization: 'advanced',
+			// A process group of its own (and a session: Node has no option for the group alone), ended
+			// with it. It still ends with the host: it exits when the host's channel closes (worker.ts).
+			detached: process.platform !== 'win32',
 		});
 		if (child.pid === undefined) {
 			// The spawn failed synchronously enough to know (ENOENT, EACCES): its `error` event follows.
@@ -89,10 +103,25 @@ export class ScorerProcess implements WorkerThread {
 		(this.child.stderr as { unref?: () => void } | null)?.unref?.();
 	}
 
-	/** Ends the process at once (a score in progress included: nothing in it is worth saving). */
+	/** Ends the process and what it started at once (a score in progress included: nothing in it is worth saving). */
 	async terminate(): Promise<number> {
-		if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+		if (this.child.exitCode === null && this.child.signalCode === null && !endProcessGroup(this.threadId)) this.child.kill('SIGKILL');
 		await this.exited;
 		return this.child.exitCode ?? 1;
+	}
+}
+
+/**
+ * Kills the process group `leader` leads, if there is one (a scorer started by `ScorerProcess.start`
+ * on Linux or macOS); returns whether there was. Not a group leader, or Windows: nothing happens.
+ */
+export function endProcessGroup(leader: number): boolean {
+	if (process.platform === 'win32' || leader <= 0) return false;
+	try {
+		process.kill(-leader, 'SIGKILL');
+		return true;
+	} catch {
+		// ESRCH: no such group (not a leader, or every member has exited).
+		return false;
 	}
 }

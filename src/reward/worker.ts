@@ -6,6 +6,7 @@
  * uses every core for one call, and a score must not overtake the load it depends on.
  */
 import { parentPort } from 'node:worker_threads';
+import { endProcessGroup } from './scorerProcess';
 import { BestOfNError, errorMessage } from '../core/errors';
 import type { LoadProgress } from '../core/reward';
 import type { HostToWorker, LoadRequest, WorkerToHost } from '../core/workerProtocol';
@@ -26,8 +27,13 @@ function hostPort(): Port {
 	}
 	const send = process.send?.bind(process);
 	if (!send) throw new Error('rewardWorker.js must be started as a worker thread or a forked process.');
-	// A host that is gone (killed, crashed) closes the channel: nobody is left to score for.
-	process.on('disconnect', () => process.exit(0));
+	// A host that is gone (killed, crashed) closes the channel: nobody is left to score for. The
+	// process group goes too (scorerProcess.ts: one of its own), so the graph optimiser's child of a
+	// first load (optimizedGraph.ts) does not run on with a model in memory.
+	process.on('disconnect', () => {
+		endProcessGroup(process.pid);
+		process.exit(0);
+	});
 	let sending = 0;
 	const flushed: (() => void)[] = [];
 	return {

@@ -776,6 +776,89 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 			});
 
 		if (isolation === 'process')
+			describe('what the scorer process started (a first load’s graph optimiser) ends with it', () => {
+				/**
+				 * The real bundle, plus a hook that starts a long-lived child as the graph optimiser's
+				 * would be (a first load of a large model) and writes its pid to the marker; `thenCrash`:
+				 * the scorer then dies as the OOM killer would end it.
+				 */
+				function scorerWithChild(thenCrash = false): { file: string; child: () => number | undefined } {
+					const faulty = writeFaultyWorker(
+						WORKER,
+						marker => `
+	const fs = require('node:fs');
+	if (!fs.existsSync(${marker})) {
+		const child = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+		fs.writeFileSync(${marker}, String(child.pid));
+		${thenCrash ? "setTimeout(() => process.kill(process.pid, 'SIGKILL'), 100);" : ''}
+	}`,
+					);
+					return {
+						file: faulty.file,
+						child: () =>
+							faulty.fired() ? Number(fs.readFileSync(path.join(path.dirname(faulty.file), 'fired'), 'utf8')) : undefined,
+					};
+				}
+
+				/** Whether `pid` runs (a zombie, exited but not yet reaped by whoever inherited it, does not). */
+				function running(pid: number): boolean {
+					try {
+						return !/^\d+ \(.*\) [ZX]/s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+					} catch {
+						return false;
+					}
+				}
+
+				/** Waits for the child's pid, checks it runs, calls `end`, and waits for the child to end. */
+				async function endsWith(scorer: { child: () => number | undefined }, end: () => unknown): Promise<void> {
+					const child = await until('the scorer’s child', scorer.child, 30_000);
+					assert.ok(running(child), 'the child runs while its scorer does');
+					try {
+						await end();
+						await until(`the end of child ${child}`, () => !running(child), 10_000);
+					} finally {
+						// A failed test leaves nothing running.
+						if (running(child)) process.kill(child, 'SIGKILL');
+					}
+				}
+
+				beforeEach(function () {
+					if (process.platform !== 'linux') this.skip(); // /proc; Windows has no process groups
+				});
+
+				it('when the client disposes of it', async () => {
+					const scorer = scorerWithChild();
+					const c = new RewardWorkerClient({ workerPath: scorer.file, request: request(dirs.base), idleMs: 0, isolation });
+					clients.push(c);
+					await c.load(never());
+					const exited = exitOf(workerOf(c)!);
+					await endsWith(scorer, () => c.dispose());
+					assert.equal(await within(exited, 15_000, 'the scorer’s exit'), 'SIGKILL');
+				});
+
+				it('when it crashes', async () => {
+					const scorer = scorerWithChild(true);
+					const c = new RewardWorkerClient({ workerPath: scorer.file, request: request(dirs.base), idleMs: 0, isolation });
+					clients.push(c);
+					// Whether the load answered before the kill does not matter here.
+					const load = c.load(never()).catch(() => undefined);
+					const exited = exitOf(workerOf(c)!);
+					await endsWith(scorer, () => within(exited, 15_000, 'the scorer’s exit'));
+					assert.equal(await exited, 'SIGKILL');
+					await load;
+				});
+
+				it('when its host goes', async () => {
+					const scorer = scorerWithChild();
+					// Started as ScorerProcess.start starts it: a process group of its own.
+					const orphan = fork(scorer.file, [], { execArgv: [], detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+					const gone = once(orphan, 'exit');
+					await endsWith(scorer, () => orphan.disconnect());
+					await within(gone, 15_000, 'the orphan’s exit');
+				});
+			});
+
+		if (isolation === 'process')
 			it('scores in a worker thread when no process can be started, saying so in the log', async () => {
 				const lines: string[] = [];
 				const add = (m: string) => void lines.push(m);
