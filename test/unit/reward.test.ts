@@ -795,8 +795,7 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 					);
 					return {
 						file: faulty.file,
-						child: () =>
-							faulty.fired() ? Number(fs.readFileSync(path.join(path.dirname(faulty.file), 'fired'), 'utf8')) : undefined,
+						child: () => (faulty.fired() ? Number(fs.readFileSync(faulty.marker, 'utf8')) : undefined),
 					};
 				}
 
