@@ -103,9 +103,12 @@ export class ScorerProcess implements WorkerThread {
 		(this.child.stderr as { unref?: () => void } | null)?.unref?.();
 	}
 
-	/** Ends the process and what it started at once (a score in progress included: nothing in it is worth saving). */
+	/**
+	 * Ends the process at once (a score in progress included: nothing in it is worth saving); its exit
+	 * ends what it started.
+	 */
 	async terminate(): Promise<number> {
-		if (this.child.exitCode === null && this.child.signalCode === null && !endProcessGroup(this.threadId)) this.child.kill('SIGKILL');
+		if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
 		await this.exited;
 		return this.child.exitCode ?? 1;
 	}
