@@ -117,6 +117,29 @@ export class PickerPanel extends Disposable {
 		return this.isDisposed ? undefined : this.panel.viewColumn;
 	}
 
+	/**
+	 * Disposes the panel and resolves once its tab has left the workbench, or after `timeoutMs`. Its
+	 * page can take the keyboard back while it goes, so focus given to an editor before that may not last.
+	 */
+	close(timeoutMs = 500): Promise<void> {
+		const count = () => vscode.window.tabGroups.all.reduce((n, group) => n + group.tabs.filter(isPickerTab).length, 0);
+		const before = count();
+		const gone = new Promise<void>(resolve => {
+			if (before === 0) return resolve();
+			const done = () => {
+				clearTimeout(timer);
+				listener.dispose();
+				resolve();
+			};
+			const timer = setTimeout(done, timeoutMs);
+			const listener = vscode.window.tabGroups.onDidChangeTabs(() => {
+				if (count() < before) done();
+			});
+		});
+		this.dispose();
+		return gone;
+	}
+
 	override dispose(): void {
 		if (this.isDisposed) return;
 		const wasActive = this.wasActive;

@@ -7,7 +7,7 @@
  * whatever still runs.
  */
 import * as vscode from 'vscode';
-import type { BestOfNError } from '../core/errors';
+import { errorMessage, type BestOfNError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { PickerState, RankerAgreementView, WebviewToHost } from '../core/protocol';
 import { BestOfNRun, type RunResult } from '../core/run';
@@ -143,7 +143,7 @@ export class PickerSession extends Disposable {
 				// Closed by the user (its tab's ×, Ctrl+W) while it had focus: focus goes back to the editor.
 				// Later, not now: when every editor is being closed (Close All) the picker may go first, and
 				// focusing the document then would open it again after the rest close.
-				if (!this.disposed && wasActive) setTimeout(() => this.focusEditor(), 100);
+				if (!this.disposed && wasActive) setTimeout(() => void this.focusEditor(), 100);
 				this.dispose();
 			}),
 		);
@@ -191,15 +191,19 @@ export class PickerSession extends Disposable {
 	}
 
 	/** Focus back to the editor the selection came from, if it is still on screen. */
-	private focusEditor(): void {
+	private async focusEditor(): Promise<void> {
 		const editor = vscode.window.visibleTextEditors.find(e => e.document === this.spec.document);
 		// Only an editor still open: showTextDocument would open a closed one again.
 		const uri = this.spec.document.uri.toString();
 		const open = vscode.window.tabGroups.all.some(g =>
 			g.tabs.some(t => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri),
 		);
-		if (!open) return;
-		if (editor) void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
+		if (!open || !editor) return;
+		try {
+			await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
+		} catch (e) {
+			this.deps.logger.debug(`could not focus the editor again: ${errorMessage(e)}`);
+		}
 	}
 
 	/** The latest snapshot shown in the picker. */
@@ -320,7 +324,11 @@ export class PickerSession extends Disposable {
 			if (outcome === 'applied') {
 				const again = state.runKey === this.replayedRunKey;
 				this.accepted.fire({ state, id, task: this.spec.task, document: this.spec.document, again });
+				const closed = this.panel.close();
 				this.dispose();
+				// The editor has the keyboard once the picker has gone, so the next keys typed go there.
+				await closed;
+				await this.focusEditor();
 			}
 			return outcome;
 		} finally {
@@ -382,11 +390,16 @@ export class PickerSession extends Disposable {
 			case 'regenerate':
 				void this.startRun();
 				return;
-			case 'close':
-				// Esc in the picker: the picker goes and the editor it rewrites takes the keyboard back.
+			case 'close': {
+				// Esc in the picker: the picker goes and the editor it rewrites takes the keyboard back,
+				// at once and again once the picker's page has gone (it could take it back while going).
+				const closed = this.panel.close();
 				this.dispose();
-				this.focusEditor();
+				await this.focusEditor();
+				await closed;
+				await this.focusEditor();
 				return;
+			}
 			case 'showLog':
 				void vscode.commands.executeCommand('bestOfN.showLog');
 				return;

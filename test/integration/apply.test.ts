@@ -97,6 +97,8 @@ describe('Applying a candidate', function () {
 		await rewrite('shorter');
 
 		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate'), 'applied');
+		// Its page could take the keyboard back while it goes, so accept ends once it has gone.
+		assert.equal(pickerTabs().length, 0, 'the picker has closed');
 		const active = vscode.window.activeTextEditor;
 		assert.equal(active?.document, editor.document, 'the rewritten editor has focus again');
 		assert.ok(active.selection.isEmpty, 'no live selection over the new text');
