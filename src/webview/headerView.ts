@@ -4,7 +4,17 @@
  */
 import type { PickerState } from '../core/protocol';
 import { button, el, setAttr, setText, show } from './dom';
-import { agreementLine, builtinLine, formatElapsed, formatProgress, isRunning, modelLine, phaseLabel, rankerLine } from './view';
+import {
+	agreementLine,
+	builtinLine,
+	formatElapsed,
+	formatProgress,
+	isRunning,
+	modelLine,
+	phaseLabel,
+	rankerLine,
+	runProgress,
+} from './view';
 import { showHidden } from '../core/hiddenText';
 
 export interface HeaderActions {
@@ -24,7 +34,10 @@ export interface HeaderView {
 
 export function createHeaderView(actions: HeaderActions): HeaderView {
 	const root = el('header', 'header');
+	// The run's progress along the top edge (the status row says it in words): still between snapshots.
 	const busyBar = el('div', 'busy-bar', { 'aria-hidden': 'true' });
+	const busyFill = el('div', 'busy-fill');
+	busyBar.append(busyFill);
 	const titleRow = el('div', 'title-row');
 	const instruction = el('h1', 'instruction');
 	const cancelButton = button('Cancel', 'secondary', () => actions.cancel(), 'Stop generating (Esc)');
@@ -109,6 +122,8 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		setText(progressText, formatProgress(s));
 		renderElapsed();
 		show(busyBar, running);
+		const width = `${(100 * runProgress(s)).toFixed(1)}%`;
+		if (busyFill.style.width !== width) busyFill.style.width = width;
 		show(cancelButton, running);
 		show(regenerateButton, !running);
 

@@ -23,7 +23,6 @@ interface Row {
 	readonly tie: HTMLElement;
 	readonly preview: HTMLElement;
 	readonly count: HTMLElement;
-	readonly spinner: HTMLElement;
 	readonly status: HTMLElement;
 	readonly stats: HTMLElement;
 }
@@ -56,14 +55,13 @@ export function createListView(diffs: DiffCache, actions: ListActions): ListView
 		const tie = el('span', 'tie');
 		tie.textContent = 'tie';
 		const count = el('span', 'badge count');
-		const spinner = el('span', 'spinner', { 'aria-hidden': 'true' });
 		const status = el('span', 'status');
 		const stats = el('span', 'stats');
-		meta.append(tie, count, spinner, status, stats);
+		meta.append(tie, count, status, stats);
 		row.append(number, score, preview, meta);
 		row.addEventListener('click', () => actions.select(id));
 		row.addEventListener('dblclick', () => actions.accept(id));
-		return { root: row, number, score, tie, preview, count, spinner, status, stats };
+		return { root: row, number, score, tie, preview, count, status, stats };
 	}
 
 	/** Per snapshot: which rows share a shown score, and the words for it. */
@@ -110,7 +108,6 @@ export function createListView(diffs: DiffCache, actions: ListActions): ListView
 		setText(row.count, c.count > 1 ? `×${c.count}` : '');
 		setAttr(row.count, 'title', c.count > 1 ? `${c.count} candidates had exactly this text` : undefined);
 		show(row.count, c.count > 1);
-		show(row.spinner, c.status === 'streaming');
 		const status = c.status === 'failed' ? 'failed' : statusLabel(c);
 		setText(row.status, status);
 		show(row.status, status !== '');

@@ -49,6 +49,29 @@ export function formatProgress(state: PickerState): string {
 	return parts.join(' · ');
 }
 
+/**
+ * How far the run has got, 0 to 1, for the bar along the header's top edge: each generation counts
+ * half while it streams and whole once it has ended; when something ranks, the second half of each is
+ * its score (or why it has none). It moves only when a snapshot does, never by itself: an animation
+ * would have the browser redraw the panel at the display's rate for as long as the run lasts, which
+ * on a machine that composites in software takes a core from the scoring a person waits for.
+ */
+export function runProgress(state: PickerState): number {
+	const ranks = state.ranker.kind !== 'none';
+	let done = 0;
+	let seen = 0;
+	for (const c of state.candidates) {
+		const n = Math.max(1, c.count);
+		seen += n;
+		const generated = c.status === 'queued' ? 0 : c.status === 'streaming' ? 0.5 : 1;
+		const ended = c.status === 'failed' || c.status === 'cancelled';
+		const scored = ended || (c.status === 'done' && (c.score !== undefined || c.scoreError !== undefined)) ? 1 : 0;
+		done += n * (ranks ? (generated + scored) / 2 : generated);
+	}
+	const total = Math.max(state.requested, seen);
+	return total > 0 ? Math.min(1, done / total) : 0;
+}
+
 export function phaseLabel(phase: RunPhase): string {
 	switch (phase) {
 		case 'generating':

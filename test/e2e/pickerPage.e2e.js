@@ -137,6 +137,38 @@ describe('the picker page, from its own HTML (headless Chromium)', function () {
 		await h.until('the newer run', async () => (await rows().count()) === 1 && /newer/.test(await rows().first().innerText()));
 	});
 
+	it('shows a running run without animating anything: the bar and the rows change only with the run', async function () {
+		const running = state(
+			3,
+			[
+				{ id: 0, status: 'done', text: 'const scored = 1;', score: 0.5, count: 1 },
+				{ id: 1, status: 'done', text: 'const unscored = 1;', count: 1 },
+				{ id: 2, status: 'streaming', text: 'const streaming', count: 1 },
+				{ id: 3, status: 'queued', text: '', count: 1 },
+			],
+			'generating',
+		);
+		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), running);
+		await h.until('the running run', async () => (await rows().count()) === 4 && /streaming/.test(await rows().nth(2).innerText()));
+		// Anything running here would have the browser redraw the panel at the display's rate all run long.
+		const animations = await page.evaluate(
+			`document.getAnimations().map(a => (a.animationName ?? a.transitionProperty ?? 'script') + ' on ' + a.effect?.target?.className)`,
+		);
+		assert.deepEqual(animations, [], 'nothing animates while the run goes');
+		// The bar shows how far the run has got: of 4, one generated and scored (1), one generated (1/2),
+		// one half way (1/4), one queued (0).
+		const bar = await page.locator('.busy-bar').boundingBox();
+		const fill = await page.locator('.busy-bar .busy-fill').boundingBox();
+		assert.ok(bar && fill && bar.width > 100, 'the bar is shown across the header');
+		assert.ok(Math.abs(fill.width / bar.width - 7 / 16) < 0.01, `filled ${fill.width} of ${bar.width}`);
+		const done = state(
+			3,
+			[0, 1, 2, 3].map(id => ({ id, status: 'done', text: `const c${id} = 1;`, score: id, rank: 4 - id, count: 1 })),
+		);
+		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), done);
+		await h.until('the run done, its bar gone', async () => !(await page.locator('.busy-bar').isVisible()));
+	});
+
 	it('on a reload (the panel shown again) waits for the newest state instead of drawing the old one in its HTML', async function () {
 		await page.reload();
 		await h.until('ready', () => page.evaluate('window.posted?.length === 1'));

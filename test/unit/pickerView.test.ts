@@ -24,6 +24,7 @@ import {
 	rankerLine,
 	reconcileSelection,
 	rowPreview,
+	runProgress,
 	statusLabel,
 	type Selection,
 } from '../../src/webview/view';
@@ -93,6 +94,30 @@ describe('picker view', () => {
 			assert.equal(formatProgress(s), '3 of 4 done · 1 failed');
 			const running = snapshot([cand(0), cand(1, { status: 'streaming' }), cand(2, { status: 'queued' })], { requested: 3 });
 			assert.equal(formatProgress(running), '1 of 3 done');
+		});
+		it("fills the run's bar as generations stream and end, then as their scores come in", () => {
+			const at = (candidates: CandidateView[], over: Partial<PickerState> = {}) => runProgress(snapshot(candidates, over));
+			assert.equal(at([]), 0);
+			const queued = [0, 1, 2, 3].map(id => cand(id, { status: 'queued', text: '' }));
+			assert.equal(at(queued), 0);
+			const streaming = [0, 1, 2, 3].map(id => cand(id, { status: 'streaming' }));
+			assert.equal(at(streaming), 0.25, 'each streaming generation is half generated, none scored');
+			const generated = [0, 1, 2, 3].map(id => cand(id));
+			assert.equal(at(generated), 0.5);
+			const oneScored = [cand(0, { score: 1.2 }), cand(1), cand(2), cand(3)];
+			assert.equal(at(oneScored), 0.625, "the first score moves the bar, as the candidate's number shows");
+			const ended = [
+				cand(0, { score: 1 }),
+				cand(1, { scoreError: 'too long' }),
+				cand(2, { status: 'failed', error: 'x' }),
+				cand(3, { count: 1, score: 0 }),
+			];
+			assert.equal(at(ended), 1, 'a failure or a score error leaves nothing to wait for');
+			// Unranked runs fill with generation alone; a collapsed duplicate stands for its count.
+			assert.equal(
+				at([cand(0, { count: 2 }), cand(1, { status: 'streaming' })], { ranker: { kind: 'none', label: '', reason: '' } }),
+				0.625,
+			);
 		});
 		it('says the built-in model is in use, how fast it went here, and how to do better', () => {
 			const line = builtinLine({ tokensPerSecond: 12.345 });
