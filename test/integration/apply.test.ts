@@ -33,19 +33,22 @@ const change = (key: string, value: unknown) => {
 };
 const BASE: Record<string, unknown> = { model: 'llama3.1:8b', candidates: 1, concurrency: 1, ranker: 'consensus' };
 
+/** How long to wait for the workbench to catch up: generous, since a loaded 2-core machine can stall the extension host for seconds. */
+const WAIT_MS = 30_000;
+
+const until = (what: string, check: () => boolean, timeoutMs = WAIT_MS) => waitUntil(what, check, timeoutMs);
+
 async function editorWith(content: string, language = 'plaintext', column = vscode.ViewColumn.One): Promise<vscode.TextEditor> {
 	const doc = await vscode.workspace.openTextDocument({ content, language });
-	return vscode.window.showTextDocument(doc, column);
+	const editor = await vscode.window.showTextDocument(doc, column);
+	// The extension host hears of the active editor in a message of its own, which can come later.
+	await until('the new editor to be the active one', () => vscode.window.activeTextEditor?.document === doc);
+	return editor;
 }
 
 function rewrite(instruction: string): Thenable<PickerState | undefined> {
 	return vscode.commands.executeCommand<PickerState | undefined>('bestOfN.rewriteSelection', { instruction });
 }
-
-/** How long to wait for the workbench to catch up: generous, since a loaded 2-core machine can stall the extension host for seconds. */
-const WAIT_MS = 30_000;
-
-const until = (what: string, check: () => boolean, timeoutMs = WAIT_MS) => waitUntil(what, check, timeoutMs);
 
 const diffTabs = () => allTabs().filter(t => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === 'bestofn');
 const activeDiff = () => {
