@@ -14,7 +14,7 @@ import { FakeOllama } from '../fixtures/fakeOllama';
 import { at, cycle, defined } from '../fixtures/present';
 import { applyAnyway } from '../fixtures/quickInput';
 import { until as waitUntil } from '../fixtures/until';
-import { allTabs, pickerTabs, readLogFolder } from '../fixtures/extensionHost';
+import { allTabs, pickerTabs, readLogFolder, showActive } from '../fixtures/extensionHost';
 
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -40,10 +40,7 @@ const until = (what: string, check: () => boolean, timeoutMs = WAIT_MS) => waitU
 
 async function editorWith(content: string, language = 'plaintext', column = vscode.ViewColumn.One): Promise<vscode.TextEditor> {
 	const doc = await vscode.workspace.openTextDocument({ content, language });
-	const editor = await vscode.window.showTextDocument(doc, column);
-	// The extension host hears of the active editor in a message of its own, which can come later.
-	await until('the new editor to be the active one', () => vscode.window.activeTextEditor?.document === doc);
-	return editor;
+	return showActive(doc, column);
 }
 
 function rewrite(instruction: string): Thenable<PickerState | undefined> {

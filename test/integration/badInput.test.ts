@@ -16,7 +16,7 @@ import type { BestOfNApi } from '../../src/extension';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { until } from '../fixtures/until';
 import { at } from '../fixtures/present';
-import { pickerTabs } from '../fixtures/extensionHost';
+import { pickerTabs, showActive } from '../fixtures/extensionHost';
 
 let fake: FakeOllama;
 let api: BestOfNApi;
@@ -37,14 +37,14 @@ const accept = () => vscode.commands.executeCommand<string | undefined>('bestOfN
 
 async function untitled(content: string, language = 'plaintext'): Promise<vscode.TextEditor> {
 	const doc = await vscode.workspace.openTextDocument({ content, language });
-	return vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+	return showActive(doc);
 }
 
 async function onDisk(name: string, content: string): Promise<vscode.TextEditor> {
 	const file = path.join(scratch, name);
 	fs.writeFileSync(file, content);
 	const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
-	return vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+	return showActive(doc);
 }
 
 const selectOffsets = (editor: vscode.TextEditor, from: number, to: number) =>

@@ -15,6 +15,7 @@ import type { BestOfNApi } from '../../src/extension';
 import { GENERATOR_THREAD } from '../../src/core/builtinProtocol';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { until } from '../fixtures/until';
+import { showActive } from '../fixtures/extensionHost';
 
 const config = () => vscode.workspace.getConfiguration('bestOfN');
 const set = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
@@ -39,7 +40,7 @@ function generatorThreads(): string[] | undefined {
 
 async function selectAllOf(text: string): Promise<void> {
 	const doc = await vscode.workspace.openTextDocument({ content: text, language: 'javascript' });
-	const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+	const editor = await showActive(doc);
 	editor.selection = new vscode.Selection(0, 0, 0, text.length);
 }
 

@@ -21,7 +21,7 @@ import { readManifest } from '../fixtures/manifest';
 import { tinyRewardLogit } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
 import { cycle } from '../fixtures/present';
-import { globalStorageFolder } from '../fixtures/extensionHost';
+import { globalStorageFolder, showActive } from '../fixtures/extensionHost';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const manifest = readManifest(path.join(ROOT, 'package.json'));
@@ -46,7 +46,7 @@ const set = (key: string, value: unknown) => config().update(key, value, vscode.
 /** Starts a rewrite of a fresh one-line document; resolves with the final state. */
 async function rewrite(text: string, instruction: string): Promise<PickerState | undefined> {
 	const doc = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
-	const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+	const editor = await showActive(doc);
 	editor.selection = new vscode.Selection(0, 0, 0, text.length);
 	return vscode.commands.executeCommand<PickerState | undefined>('bestOfN.rewriteSelection', { instruction });
 }

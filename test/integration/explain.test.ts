@@ -19,6 +19,7 @@ import { FakeOllama } from '../fixtures/fakeOllama';
 import { tinyRewardLogit, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { at, cycle } from '../fixtures/present';
 import { until } from '../fixtures/until';
+import { showActive } from '../fixtures/extensionHost';
 
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -44,12 +45,12 @@ async function fileEditor(name: string, content: string): Promise<vscode.TextEdi
 	const file = path.join(scratch, name);
 	fs.writeFileSync(file, content);
 	const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
-	return vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+	return showActive(doc);
 }
 
 async function untitledEditor(content: string, language: string): Promise<vscode.TextEditor> {
 	const doc = await vscode.workspace.openTextDocument({ content, language });
-	return vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+	return showActive(doc);
 }
 
 /** Selects whole lines `from`–`to` (0-based) and runs Explain Selection; resolves with the run's end state. */

@@ -22,6 +22,7 @@ import { applyAnyway } from '../fixtures/quickInput';
 import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
+import { showActive } from '../fixtures/extensionHost';
 
 /** How far the extension host's heap (after a full collection) may end above where it started. */
 const HEAP_BOUND_MB = 16;
@@ -151,7 +152,7 @@ describe('Load: runs back to back and overlapping leave nothing behind', functio
 	async function load(backend: string): Promise<Set<string>> {
 		const doc = await vscode.workspace.openTextDocument({ content: 'function add(a, b) { return a + b }\n', language: 'javascript' });
 		const select = async () => {
-			const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+			const editor = await showActive(doc);
 			editor.selection = new vscode.Selection(0, 0, 0, doc.lineAt(0).text.length);
 		};
 		// A first run loads what stays loaded for the window's life (modules, the tokenizer cache, and

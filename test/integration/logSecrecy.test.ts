@@ -11,7 +11,7 @@ import type { BestOfNApi } from '../../src/extension';
 import { FakeVllm } from '../fixtures/fakeVllm';
 import { until } from '../fixtures/until';
 import { at, cycle } from '../fixtures/present';
-import { readLogFolder } from '../fixtures/extensionHost';
+import { readLogFolder, showActive } from '../fixtures/extensionHost';
 
 const MODEL = 'Qwen/Qwen2.5-7B-Instruct';
 const RM = 'Skywork/Skywork-Reward-V2-Qwen3-0.6B';
@@ -33,7 +33,7 @@ const SETTINGS = ['backend', 'openai.baseUrl', 'model', 'candidates', 'concurren
 
 async function run(command: 'bestOfN.rewriteSelection' | 'bestOfN.explainSelection'): Promise<PickerState | undefined> {
 	const doc = await vscode.workspace.openTextDocument({ content: `${SELECTION}\n`, language: 'javascript' });
-	const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+	const editor = await showActive(doc);
 	editor.selection = new vscode.Selection(0, 0, 0, SELECTION.length);
 	return vscode.commands.executeCommand<PickerState | undefined>(command, { instruction: 'rename zorblatQuux' });
 }
