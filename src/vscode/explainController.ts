@@ -49,7 +49,8 @@ export class ExplainController {
 			selection,
 			title: `Best-of-N: ${task.view.title}`,
 		});
-		const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Best-of-N' }, () => run);
+		// No window progress: its spinner would animate the status bar all run (see statusBar.ts).
+		const result = await run;
 		return result.state;
 	}
 }

@@ -111,7 +111,8 @@ export class RewriteController extends Disposable {
 			title: `Best-of-N: ${shorten(instruction, 40)}`,
 			numCtx: context.numCtx,
 		});
-		const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Best-of-N' }, () => run);
+		// No window progress: its spinner would animate the status bar all run (see statusBar.ts).
+		const result = await run;
 		return result.state;
 	}
 

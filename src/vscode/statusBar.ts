@@ -1,7 +1,11 @@
 /**
  * The status bar item: the generation model and the ranker (`$(sparkle) llama3.1:8b · reward`), a
- * spinner while a run, a pull or a reward-model load is going, the host and reward model in the
- * tooltip; a click opens the model picker. It follows settings as they change, without a reload.
+ * still `$(pulse)` while a run goes (its picker shows how far it has got) and a spinner while a pull or
+ * a reward-model load goes with no run, the host and reward model in the tooltip; a click opens the
+ * model picker. It follows settings as they change, without a reload.
+ *
+ * Nothing spins during a run: a spinning icon far from the picker makes the browser redraw everything
+ * between the two at the display's rate, which in software compositing takes a core from the scores.
  */
 import * as vscode from 'vscode';
 import { generationHost, runSettings, type Settings } from '../core/settings';
@@ -65,7 +69,8 @@ export class StatusBar extends Disposable {
 		const speed = isBuiltin ? this.builtin?.speed() : undefined;
 		const perSecond = speed ? ` · ${speed.tokensPerSecond.toFixed(1)} tok/s` : '';
 		const model = isBuiltin ? `${shortName(settings.model)} (built-in${perSecond})` : settings.model;
-		const text = task ? `$(loading~spin) ${task.label}` : `${busy ? '$(loading~spin)' : '$(sparkle)'} ${model} · ${ranker}`;
+		const icon = this.isRunning() ? '$(pulse)' : task ? '$(loading~spin)' : '$(sparkle)';
+		const text = task ? `${icon} ${task.label}` : `${icon} ${model} · ${ranker}`;
 		const rewardLine =
 			settings.ranker === 'consensus'
 				? 'Ranker: consensus (bestOfN.ranker)'

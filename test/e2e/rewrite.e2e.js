@@ -226,6 +226,14 @@ describe('e2e: rewrite a selection through the picker', function () {
 		await until('the first request to stream', () => fake.openRequests > 0 && fake.requests.length > before);
 		await picker.locator('.list [role=option].status-streaming').first().waitFor();
 		assert.strictEqual(await phase(), 'Generating…');
+		// Nothing of the run moves by itself, in the workbench or the picker: a spinner in the status bar
+		// and the picker's animations had the browser redraw the whole editor area at the display's rate
+		// (in software here), taking a core from the scoring a person waits for. The picker's bar and the
+		// status bar's pulse change only when the run does.
+		const moving = `document.getAnimations().filter(a => a.playState === 'running').map(a => (a.animationName ?? 'script') + ' on ' + (a.effect?.target?.className ?? ''))`;
+		assert.deepStrictEqual(await page.evaluate(moving), [], 'nothing animates in the workbench during the run');
+		assert.deepStrictEqual(await picker.locator('html').evaluate(moving), [], 'nothing animates in the picker during the run');
+		assert.ok(await picker.locator('.busy-bar').isVisible(), 'the picker shows the run going');
 
 		await page.keyboard.press('Escape');
 		await h.waitForPhase(picker, 'Cancelled', { timeout: 5000 });
