@@ -64,12 +64,13 @@ export class StatusBar extends Disposable {
 		const problem = this.rewardProblem(settings);
 		const ranker = rankerWord(settings, problem);
 		const task = this.activity.current;
-		const busy = this.isRunning() || task !== undefined;
+		const running = this.isRunning();
+		const busy = running || task !== undefined;
 		const isBuiltin = settings.backend === 'builtin';
 		const speed = isBuiltin ? this.builtin?.speed() : undefined;
 		const perSecond = speed ? ` · ${speed.tokensPerSecond.toFixed(1)} tok/s` : '';
 		const model = isBuiltin ? `${shortName(settings.model)} (built-in${perSecond})` : settings.model;
-		const icon = this.isRunning() ? '$(pulse)' : task ? '$(loading~spin)' : '$(sparkle)';
+		const icon = running ? '$(pulse)' : task ? '$(loading~spin)' : '$(sparkle)';
 		const text = task ? `${icon} ${task.label}` : `${icon} ${model} · ${ranker}`;
 		const rewardLine =
 			settings.ranker === 'consensus'
@@ -78,7 +79,7 @@ export class StatusBar extends Disposable {
 					? 'Ranker: consensus (no reward model set)'
 					: `Reward model: ${settings.rewardModel} (${settings.rewardDtype})${problem ? ` — not in use: ${problem}` : ''}`;
 		const lines = [
-			`Best-of-N${this.isRunning() ? ' (running)' : ''}`,
+			`Best-of-N${running ? ' (running)' : ''}`,
 			isBuiltin
 				? `Generation: the built-in model ${settings.model}, on this machine${speed ? `, ${speed.tokensPerSecond.toFixed(1)} tokens/s in the last run (${speed.rows} at once)` : ''}`
 				: `Generation: ${settings.model} at ${generationHost(settings)}`,

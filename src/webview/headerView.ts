@@ -38,6 +38,8 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 	const busyBar = el('div', 'busy-bar', { 'aria-hidden': 'true' });
 	const busyFill = el('div', 'busy-fill');
 	busyBar.append(busyFill);
+	// What the fill was last given: the style reads back normalised ("50%" for "50.0%").
+	let shownWidth = '';
 	const titleRow = el('div', 'title-row');
 	const instruction = el('h1', 'instruction');
 	const cancelButton = button('Cancel', 'secondary', () => actions.cancel(), 'Stop generating (Esc)');
@@ -123,7 +125,7 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		renderElapsed();
 		show(busyBar, running);
 		const width = `${(100 * runProgress(s)).toFixed(1)}%`;
-		if (busyFill.style.width !== width) busyFill.style.width = width;
+		if (width !== shownWidth) busyFill.style.width = shownWidth = width;
 		show(cancelButton, running);
 		show(regenerateButton, !running);
 
