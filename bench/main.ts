@@ -17,7 +17,7 @@ import type { LoadRequest } from '../src/core/workerProtocol';
 import { BERT_BASE, ensureBertRewardModel } from './bertModel';
 import { DEBERTA_V3_BASE, ensureDebertaRewardModel } from './debertaModel';
 import { MODEL_FILE } from './onnxGraph';
-import { runOnce, ServerProcess, typicalPair, type Client, type PipelineContext, type RunFigures } from './pipeline';
+import { runOnce, ServerProcess, typicalPair, type Backend, type Client, type PipelineContext, type RunFigures } from './pipeline';
 import { median, RawScorer } from './raw';
 import { measureGeneration } from './generation';
 import { measureStartup } from './startup';
@@ -175,7 +175,7 @@ async function pipelineFigures(
 	threadWorker: RewardWorkerClient,
 ): Promise<void> {
 	const { words, tokenDelayMs } = ctx;
-	const configs: Array<[number, number]> = quick
+	const sizes: Array<[number, number]> = quick
 		? [
 				[4, 1],
 				[4, 4],
@@ -186,28 +186,42 @@ async function pipelineFigures(
 				[8, 1],
 				[8, 8],
 			];
+	// Each size through both backends: Ollama (a request per candidate, K at once) and an OpenAI-compatible
+	// server as vLLM runs one (the N candidates as one request with `n`, K the server's slots).
+	const backends: Backend[] = ['ollama', 'openai'];
+	const configs = backends.flatMap(backend => sizes.map(([n, k]) => ({ backend, n, k })));
 	const repeats = times(1, 8);
 	const clients: Client[] = ['ours', 'ours-one-by-one', 'naive'];
 	const runs: RunFigures[] = [];
 	// Ours with the worker in a thread (before it had a process of its own): only where K = N missed its target.
-	const threaded = (n: number, k: number) => n === 4 && k === 4;
+	const threaded = (c: { backend: Backend; n: number; k: number }) => c.backend === 'ollama' && c.n === 4 && c.k === 4;
 	const threadRuns: RunFigures[] = [];
 	await threadWorker.load(new AbortController().signal);
 	await threadWorker.score([typicalPair(words)], new AbortController().signal);
+	const label = (c: { backend: Backend; n: number; k: number }) =>
+		`N ${c.n}, ${c.k} slot${c.k > 1 ? 's' : ''}, ${c.backend === 'openai' ? `OpenAI-compatible (n ${c.n})` : 'Ollama'}`;
 	let seed = 1000;
 	for (let r = 0; r < repeats; r++) {
-		for (const [n, k] of configs) {
+		for (const config of configs) {
+			const { backend, n, k } = config;
 			// The thread's run beside ours, which of the two first alternating with the repeat.
-			const order: Array<Client | 'thread'> = !threaded(n, k)
+			const order: Array<Client | 'thread'> = !threaded(config)
 				? clients
 				: r % 2 === 0
 					? ['ours', 'thread', 'ours-one-by-one', 'naive']
 					: ['thread', 'ours', 'ours-one-by-one', 'naive'];
 			for (const client of order) {
 				const thread = client === 'thread';
-				const f = await runOnce(thread ? { ...ctx, scorer: threadWorker } : ctx, thread ? 'ours' : client, n, k, (seed += 100));
+				const f = await runOnce(
+					thread ? { ...ctx, scorer: threadWorker } : ctx,
+					thread ? 'ours' : client,
+					n,
+					k,
+					(seed += 100),
+					backend,
+				);
 				log(
-					`${thread ? 'ours (worker thread)' : client} N=${n} K=${k}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)}, started before last token ${f.startedBefore}/${f.scored}, loop p99 ${fmt(f.loopP99Ms, 1)} ms`,
+					`${thread ? 'ours (worker thread)' : client} ${label(config)}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)}, started before last token ${f.startedBefore}/${f.scored}, loop p99 ${fmt(f.loopP99Ms, 1)} ms`,
 				);
 				(thread ? threadRuns : runs).push(f);
 			}
@@ -216,15 +230,16 @@ async function pipelineFigures(
 	const wallOf = (fs: readonly RunFigures[]) => median(fs.map(f => f.wallMs));
 	const rows1: string[][] = [];
 	const rows2: string[][] = [];
-	for (const [n, k] of configs) {
-		const of = (client: Client) => runs.filter(f => f.client === client && f.n === n && f.k === k);
+	for (const config of configs) {
+		const { backend, n, k } = config;
+		const of = (client: Client) => runs.filter(f => f.client === client && f.backend === backend && f.n === n && f.k === k);
 		const overhead = (f: RunFigures) => f.wallMs / (f.spanMs + f.leastLeftMs);
 		const ours = of('ours');
 		const before = of('ours-one-by-one');
 		const naive = of('naive');
 		const tailRatio = (fs: RunFigures[]) => fmt(median(fs.map(f => (f.leastLeftMs > 0 ? f.tailMs / f.leastLeftMs : NaN))));
 		rows1.push([
-			`N ${n}, ${k} slot${k > 1 ? 's' : ''}`,
+			label(config),
 			fmt(median(ours.map(overhead))),
 			fmt(median(before.map(overhead))),
 			fmt(median(naive.map(overhead))),
@@ -234,7 +249,7 @@ async function pipelineFigures(
 			ms(median(ours.map(f => f.spanMs))),
 		]);
 		rows2.push([
-			`N ${n}, ${k} slot${k > 1 ? 's' : ''}`,
+			label(config),
 			tailRatio(ours),
 			tailRatio(before),
 			fmt(median(ours.map(f => f.tailMs / oneScore))),
@@ -244,11 +259,11 @@ async function pipelineFigures(
 			ms(median(ours.map(f => f.tailMs))),
 			ms(median(ours.map(f => f.leastLeftMs))),
 		]);
-		if (!threaded(n, k)) continue;
+		if (!threaded(config)) continue;
 		const thread = threadRuns.filter(f => f.n === n && f.k === k);
-		const label = `N ${n}, ${k} slots (worker thread, before)`;
+		const threadLabel = `${label(config)} (worker thread, before)`;
 		rows1.push([
-			label,
+			threadLabel,
 			fmt(median(thread.map(overhead))),
 			'—',
 			'—',
@@ -258,7 +273,7 @@ async function pipelineFigures(
 			ms(median(thread.map(f => f.spanMs))),
 		]);
 		rows2.push([
-			label,
+			threadLabel,
 			tailRatio(thread),
 			'—',
 			fmt(median(thread.map(f => f.tailMs / oneScore))),
@@ -269,12 +284,12 @@ async function pipelineFigures(
 			ms(median(thread.map(f => f.leastLeftMs))),
 		]);
 	}
-	const ours44 = runs.filter(f => f.client === 'ours' && threaded(f.n, f.k));
+	const ours44 = runs.filter(f => f.client === 'ours' && threaded(f));
 	const tailOf = (fs: readonly RunFigures[]) => median(fs.map(f => f.tailMs));
 	const processVsThread = `Ours scores in a process of its own; (worker thread, before): the same run through the worker thread the extension scored in before (src/reward/scorerProcess.ts), beside ours in each repeat, which of the two first alternating. N 4, 4 slots, ours ÷ the worker thread: wall ${fmt(wallOf(ours44) / wallOf(threadRuns))}, tail ${fmt(tailOf(ours44) / tailOf(threadRuns))}.`;
 	sections.push({
 		title: '1. Run overhead',
-		note: `Wall time from the command to the final ranking ÷ (the server's own span + the least CPU time for the scores left after its last token). Candidates of ${words} words at ${tokenDelayMs} ms a word per stream; warm worker; median of ${repeats}. Ours: candidates that complete while a score runs are scored together, batched when that is faster on this CPU. One by one (before): the same run, each pair in a call of its own. Naive: generate all, then score all in one call. ${processVsThread}`,
+		note: `Wall time from the command to the final ranking ÷ (the server's own span + the least CPU time for the scores left after its last token). Candidates of ${words} words at ${tokenDelayMs} ms a word per stream; warm worker; median of ${repeats}. Ollama: one request per candidate, K open at once (the run's \`concurrency\`), the server generating K at a time. OpenAI-compatible (n N): the loopback server as vLLM runs one (test/fixtures/fakeVllm.ts), all N candidates in one streamed request with \`n\`, their chunks interleaved, the server generating K of them at a time (its batch); the naive client asks the same one request. Both servers in the bench's server process, alike in pacing and texts; the server's span runs from the first request's arrival to the last candidate's final chunk. Ours: candidates that complete while a score runs are scored together, batched when that is faster on this CPU. One by one (before): the same run, each pair in a call of its own. Naive: generate all, then score all in one call. ${processVsThread}`,
 		header: [
 			'run',
 			'ours',
@@ -305,7 +320,7 @@ async function pipelineFigures(
 	});
 	sections.push({
 		title: '4. Editor responsiveness',
-		note: `Event-loop delay of the run's thread (the extension host's, in the editor) during a run of N 4, 4 slots, the reward model scoring in the worker's process (ours), in a worker thread (before) vs on the same thread (transformers.js in process). Median of ${repeats}.`,
+		note: `Event-loop delay of the run's thread (the extension host's, in the editor) during a run of N 4, 4 slots through Ollama, the reward model scoring in the worker's process (ours), in a worker thread (before) vs on the same thread (transformers.js in process). Median of ${repeats}.`,
 		header: ['scoring', 'p99', 'max', 'p99 ÷ 10 ms target'],
 		rows: await responsiveness(ctx, request, runs, threadRuns, repeats),
 	});
@@ -712,7 +727,7 @@ async function responsiveness(
 	threadRuns: readonly RunFigures[],
 	repeats: number,
 ): Promise<string[][]> {
-	const inWorker = runs.filter(f => f.client === 'ours' && f.n === 4 && f.k === 4);
+	const inWorker = runs.filter(f => f.client === 'ours' && f.backend === 'ollama' && f.n === 4 && f.k === 4);
 	const inProcess = new InProcessRewardScorer(request);
 	const same: RunFigures[] = [];
 	try {

@@ -9,17 +9,19 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as path from 'node:path';
+import type { CandidateGenerator } from '../src/core/generation';
 import type { RewardPair, RewardScorer, LoadProgress, RewardModelInfo } from '../src/core/reward';
 import { BestOfNRun } from '../src/core/run';
 import { parseSettings } from '../src/core/settings';
 import { rewriteTask } from '../src/core/tasks/rewrite';
 import { OllamaGenerator } from '../src/generation/ollamaGenerator';
+import { OpenAIGenerator } from '../src/generation/openaiGenerator';
 import type { DecoderOptions } from './cpuDecoder';
 import type { RawScorer } from './raw';
 import { epochMs, type ParentMessage, type ServerConfig, type ServerMessage } from './server';
 import { candidateText, INSTRUCTION, SOURCE } from './text';
 
-/** The loopback Ollama in a child process. */
+/** The loopback Ollama, and the OpenAI-compatible server beside it, in a child process. */
 export class ServerProcess {
 	private readonly finished: Array<Extract<ServerMessage, { type: 'finished' }>> = [];
 	private waiters: Array<(m: ServerMessage) => void> = [];
@@ -27,6 +29,7 @@ export class ServerProcess {
 	private constructor(
 		private readonly child: ChildProcess,
 		readonly url: string,
+		readonly openaiBaseUrl: string,
 	) {
 		child.on('message', (m: ServerMessage) => {
 			if (m.type === 'finished') this.finished.push(m);
@@ -41,12 +44,12 @@ export class ServerProcess {
 			execArgv: ['--import', 'tsx'],
 			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 		});
-		const url = await new Promise<string>((resolve, reject) => {
+		const ready = await new Promise<Extract<ServerMessage, { type: 'ready' }>>((resolve, reject) => {
 			child.once('error', reject);
 			child.once('exit', code => reject(new Error(`the bench server exited with ${code}`)));
-			child.on('message', (m: ServerMessage) => m.type === 'ready' && resolve(m.url));
+			child.on('message', (m: ServerMessage) => m.type === 'ready' && resolve(m));
 		});
-		return new ServerProcess(child, url);
+		return new ServerProcess(child, ready.url, ready.openaiBaseUrl);
 	}
 
 	async configure(config: ServerConfig): Promise<void> {
@@ -58,6 +61,20 @@ export class ServerProcess {
 	/** Forgets what was recorded so far; returns it. */
 	take(): Array<Omit<Extract<ServerMessage, { type: 'finished' }>, 'type'>> {
 		return this.finished.splice(0);
+	}
+
+	/**
+	 * Resolves once `count` candidates' ends are recorded, or after `timeoutMs`: the server's note of a
+	 * last line comes over IPC and may reach us after the client has read that line.
+	 */
+	async finishedCount(count: number, timeoutMs = 2000): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		while (this.finished.length < count && Date.now() < deadline) {
+			await new Promise<void>(resolve => {
+				const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+				this.waiters.push(() => (clearTimeout(timer), resolve()));
+			});
+		}
 	}
 
 	/** Lets the first tokens held (`hold` in the config) go out. */
@@ -105,8 +122,15 @@ class RecordingScorer implements RewardScorer {
 /** The extension's run; the same scoring one pair per call (before it batched); generate all, then score. */
 export type Client = 'ours' | 'ours-one-by-one' | 'naive';
 
+/**
+ * The generation backend: Ollama, one request per candidate, K at once; or an OpenAI-compatible server
+ * as vLLM runs one, all N candidates in one request with `n`, K being the server's slots.
+ */
+export type Backend = 'ollama' | 'openai';
+
 export interface RunFigures {
 	readonly client: Client;
+	readonly backend: Backend;
 	readonly n: number;
 	readonly k: number;
 	/** Command → final ranking. */
@@ -138,12 +162,22 @@ export interface PipelineContext {
 
 const task = () => rewriteTask({ instruction: INSTRUCTION, text: SOURCE, languageId: 'markdown' });
 
-export async function runOnce(ctx: PipelineContext, client: Client, n: number, k: number, seed: number): Promise<RunFigures> {
+export async function runOnce(
+	ctx: PipelineContext,
+	client: Client,
+	n: number,
+	k: number,
+	seed: number,
+	backend: Backend = 'ollama',
+): Promise<RunFigures> {
+	if (backend === 'openai' && ctx.cpu) throw new Error('the CPU-bound server is an Ollama only');
 	await ctx.server.configure({ parallel: k, tokenDelayMs: ctx.tokenDelayMs, words: ctx.words, cpu: ctx.cpu });
 	ctx.server.take();
 	const scorer = new RecordingScorer(ctx.scorer, client === 'ours-one-by-one');
 	const settings = parseSettings({
+		backend,
 		'ollama.host': ctx.server.url,
+		'openai.baseUrl': ctx.server.openaiBaseUrl,
 		model: 'bench',
 		candidates: n,
 		concurrency: k,
@@ -151,7 +185,11 @@ export async function runOnce(ctx: PipelineContext, client: Client, n: number, k
 		ranker: 'reward',
 		maxTokens: 4096,
 	}).settings;
-	const generator = new OllamaGenerator({ host: ctx.server.url });
+	// A generator of its own per run, so no run inherits what an earlier one learnt of the server.
+	const generator =
+		backend === 'openai'
+			? new OpenAIGenerator({ baseUrl: ctx.server.openaiBaseUrl, ignoresN: new Set() })
+			: new OllamaGenerator({ host: ctx.server.url });
 	const loop = monitorEventLoopDelay({ resolution: 1 });
 	loop.enable();
 	const t0 = epochMs();
@@ -165,8 +203,9 @@ export async function runOnce(ctx: PipelineContext, client: Client, n: number, k
 	}
 	const tFinal = epochMs();
 	loop.disable();
+	await ctx.server.finishedCount(n);
 	const served = ctx.server.take();
-	if (served.length !== n) throw new Error(`the server finished ${served.length} requests, not ${n}`);
+	if (served.length !== n) throw new Error(`the server finished ${served.length} candidates, not ${n}`);
 	const firstArrival = Math.min(...served.map(s => s.receivedAt));
 	const lastToken = Math.max(...served.map(s => s.finishedAt));
 
@@ -181,6 +220,7 @@ export async function runOnce(ctx: PipelineContext, client: Client, n: number, k
 	leastLeft += await ctx.raw.least(unstarted);
 	return {
 		client,
+		backend,
 		n,
 		k,
 		wallMs: tFinal - t0,
@@ -194,30 +234,44 @@ export async function runOnce(ctx: PipelineContext, client: Client, n: number, k
 	};
 }
 
-/** Generates all N (K at a time) with the same client, then scores them all in one call. */
-async function naiveRun(generator: OllamaGenerator, scorer: RewardScorer, n: number, k: number, seed: number): Promise<void> {
+/**
+ * Generates all N with the same client, then scores them all in one call: K requests at a time, or
+ * (a generator with `generateMany`, the OpenAI-compatible one) one request with `n`.
+ */
+async function naiveRun(generator: CandidateGenerator, scorer: RewardScorer, n: number, k: number, seed: number): Promise<void> {
 	const t = task();
 	const signal = new AbortController().signal;
 	setMaxListeners(0, signal); // k generations listen at once, as a run's own signal allows (src/core/run.ts)
 	const texts: string[] = [];
 	let next = 0;
-	await Promise.all(
-		Array.from({ length: k }, async () => {
-			while (next < n) {
-				const i = next++;
-				const result = await generator.generate(
-					{
-						model: 'bench',
-						messages: t.messages(),
-						options: { temperature: 0.8, topP: 0.95, maxTokens: 4096, contextLength: 0, seed: seed + i },
-					},
-					signal,
-					() => {},
-				);
-				texts[i] = t.clean(result.text, false);
-			}
-		}),
-	);
+	const options = { temperature: 0.8, topP: 0.95, maxTokens: 4096, contextLength: 0, seed };
+	if (generator.generateMany) {
+		let failure: Error | undefined;
+		await generator.generateMany({ model: 'bench', messages: t.messages(), options }, n, k, signal, {
+			started: () => {},
+			delta: () => {},
+			finished: (i, result) => (texts[i] = t.clean(result.text, false)),
+			failed: (i, error) => (failure ??= error instanceof Error ? error : new Error(`candidate ${i} failed: ${String(error)}`)),
+		});
+		if (failure) throw failure;
+	} else
+		await Promise.all(
+			Array.from({ length: k }, async () => {
+				while (next < n) {
+					const i = next++;
+					const result = await generator.generate(
+						{
+							model: 'bench',
+							messages: t.messages(),
+							options: { ...options, seed: seed + i },
+						},
+						signal,
+						() => {},
+					);
+					texts[i] = t.clean(result.text, false);
+				}
+			}),
+		);
 	await scorer.score(
 		[...new Set(texts)].map(text => t.rewardPair(text)),
 		signal,
