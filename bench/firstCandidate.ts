@@ -50,6 +50,10 @@ interface PageRecord {
 	/** By row element id: when the animation frame after that message ran its callbacks, just before the picker drew. */
 	textFrame: Record<string, number | undefined>;
 	scoreFrame: Record<string, number | undefined>;
+	/** By row element id: the first task after the frame that drew its first text, i.e. once that frame's style, layout and paint were done. */
+	textRendered: Record<string, number | undefined>;
+	/** The first state messages to reach the frame: when, and which rows had text in each. */
+	messages: Array<{ at: number; withText: string[] }>;
 }
 
 /**
@@ -67,10 +71,15 @@ export const RECORDER = `(() => {
 		host = window !== parent && parent.location.pathname.endsWith('/webview/browser/pre/index.html');
 	} catch {}
 	if (!host) return;
-	const rec = { text: {}, score: {}, textMessage: {}, scoreMessage: {}, textFrame: {}, scoreFrame: {} };
+	const rec = { text: {}, score: {}, textMessage: {}, scoreMessage: {}, textFrame: {}, scoreFrame: {}, textRendered: {}, messages: [] };
 	// Asked for before the picker asks for its frame (this listener captures, so it runs first): this
-	// callback runs in the same frame, just before the picker draws.
-	const frameOf = (of, id) => requestAnimationFrame(() => (of[id] ??= Date.now()));
+	// callback runs in the same frame, just before the picker draws. A task queued there runs once the
+	// frame's rendering (style, layout, paint) is done.
+	const frameOf = (of, id, rendered) =>
+		requestAnimationFrame(() => {
+			of[id] ??= Date.now();
+			if (rendered) setTimeout(() => (rendered[id] ??= Date.now()));
+		});
 	window.__bestOfNBench = rec;
 	const look = () => {
 		try {
@@ -84,11 +93,12 @@ export const RECORDER = `(() => {
 		const state = event.data && event.data.type === 'state' ? event.data.state : undefined;
 		if (!state) return;
 		rec.messageAt ??= now;
+		if (rec.messages.length < 40) rec.messages.push({ at: now, withText: state.candidates.filter(c => c.text).map(c => 'candidate-' + c.id) });
 		for (const c of state.candidates) {
 			const id = 'candidate-' + c.id;
 			if (c.text && rec.textMessage[id] === undefined) {
 				rec.textMessage[id] = now;
-				frameOf(rec.textFrame, id);
+				frameOf(rec.textFrame, id, rec.textRendered);
 			}
 			if (c.score !== undefined && rec.scoreMessage[id] === undefined) {
 				rec.scoreMessage[id] = now;
@@ -143,6 +153,12 @@ export interface FirstCandidateFigures {
 	readonly firstTokenToDomMs: number[];
 	/** Every candidate of every sample: its first token written → its text in the DOM. */
 	readonly eachTokenToDomMs: number[];
+	/** The same split as the first token's: → its first state message with text in the frame, that message → its animation frame, that frame → the DOM. */
+	readonly eachTokenToMessageMs: number[];
+	readonly eachTextMessageToFrameMs: number[];
+	readonly eachTextFrameToDomMs: number[];
+	/** After the DOM: that frame's style, layout and paint, until the first task after it. */
+	readonly eachTextDomToRenderedMs: number[];
 	/** Per sample: the first completed candidate's last line written → its score in the DOM. */
 	readonly completedToScoreMs: number[];
 	/** The first token's and the score's paths split where the state message reached the picker's frame. */
@@ -194,6 +210,10 @@ export async function measureFirstCandidate(o: FirstCandidateOptions): Promise<F
 	const figures = {
 		firstTokenToDomMs: [] as number[],
 		eachTokenToDomMs: [] as number[],
+		eachTokenToMessageMs: [] as number[],
+		eachTextMessageToFrameMs: [] as number[],
+		eachTextFrameToDomMs: [] as number[],
+		eachTextDomToRenderedMs: [] as number[],
 		completedToScoreMs: [] as number[],
 		firstTokenToMessageMs: [] as number[],
 		textMessageToDomMs: [] as number[],
@@ -222,11 +242,16 @@ export async function measureFirstCandidate(o: FirstCandidateOptions): Promise<F
 			o.log(
 				`${sample === 0 ? 'warm-up' : `sample ${sample}`}: first token → DOM ${s.firstTokenToDomMs.toFixed(0)} ms (message in the frame ${s.firstTokenToMessageMs.toFixed(0)}, its frame ${s.firstTokenToFrameMs.toFixed(0)}; each ${s.eachTokenToDomMs.map(v => v.toFixed(0)).join(', ')}), completed → score ${s.completedToScoreMs.toFixed(0)} ms (message ${s.completedToScoreMessageMs.toFixed(0)}, frame ${s.completedToScoreFrameMs.toFixed(0)}), Enter → page built ${s.paint.builtMs} ms, first message ${s.paint.messageMs} ms, run shown ${s.paint.stateShownMs} ms, painted ${s.paint.paintedMs} ms`,
 			);
+			for (const line of s.eachLines) o.log(`  ${line}`);
 			figures.paint.push(s.paint);
 			if (sample === 0) continue;
 			figures.oneScoreMs.push(await o.timeOneScore());
 			figures.firstTokenToDomMs.push(s.firstTokenToDomMs);
 			figures.eachTokenToDomMs.push(...s.eachTokenToDomMs);
+			figures.eachTokenToMessageMs.push(...s.each.map(e => e.toMessage));
+			figures.eachTextMessageToFrameMs.push(...s.each.map(e => e.messageToFrame));
+			figures.eachTextFrameToDomMs.push(...s.each.map(e => e.frameToDom));
+			figures.eachTextDomToRenderedMs.push(...s.each.map(e => e.domToRendered));
 			figures.completedToScoreMs.push(s.completedToScoreMs);
 			figures.firstTokenToMessageMs.push(s.firstTokenToMessageMs);
 			figures.textMessageToDomMs.push(s.firstTokenToDomMs - s.firstTokenToMessageMs);
@@ -290,9 +315,30 @@ async function oneRun(h: Harness, page: Page, o: FirstCandidateOptions, warmUp: 
 			scoreMessageAt: heard(rec.scoreMessage[id]),
 			textFrameAt: heard(rec.textFrame[id]),
 			scoreFrameAt: heard(rec.scoreFrame[id]),
+			textRenderedAt: heard(rec.textRendered?.[id]),
 		};
 	});
 	const first = shown.reduce((a, b) => (b.served.firstTokenAt < a.served.firstTokenAt ? b : a));
+	const each = shown.map(s => ({
+		toMessage: s.textMessageAt - s.served.firstTokenAt,
+		messageToFrame: s.textFrameAt - s.textMessageAt,
+		frameToDom: s.textAt - s.textFrameAt,
+		domToRendered: s.textRenderedAt - s.textAt,
+	}));
+	// For the log: each candidate's path from its first token, on the run's clock (0: the run's first token written).
+	const t0 = first.served.firstTokenAt;
+	const eachLines = [...shown]
+		.sort((a, b) => a.served.firstTokenAt - b.served.firstTokenAt)
+		.map(
+			s =>
+				`seed +${(s.served.seed ?? 0) - baseSeed}: token ${s.served.firstTokenAt - t0}, message ${s.textMessageAt - t0}, frame ${s.textFrameAt - t0}, DOM ${s.textAt - t0}, rendered ${s.textRenderedAt - t0} ms`,
+		);
+	eachLines.push(
+		`messages: ${(rec.messages ?? [])
+			.slice(0, 12)
+			.map(m => `${m.at - t0} (${m.withText.length} with text)`)
+			.join(', ')}`,
+	);
 	const completed = shown.reduce((a, b) => (b.served.finishedAt < a.served.finishedAt ? b : a));
 
 	// Esc closes the finished picker and gives the editor back.
@@ -301,6 +347,8 @@ async function oneRun(h: Harness, page: Page, o: FirstCandidateOptions, warmUp: 
 	return {
 		firstTokenToDomMs: first.textAt - first.served.firstTokenAt,
 		eachTokenToDomMs: shown.map(s => s.textAt - s.served.firstTokenAt),
+		each,
+		eachLines,
 		completedToScoreMs: completed.scoreAt - completed.served.finishedAt,
 		firstTokenToMessageMs: first.textMessageAt - first.served.firstTokenAt,
 		completedToScoreMessageMs: completed.scoreMessageAt - completed.served.finishedAt,

@@ -76,8 +76,6 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 	head.append(title, detailActions);
 	const body = el('div', 'detail-body', { tabindex: '-1' });
 	const pre = el('pre', 'code text-view');
-	const preText = document.createTextNode('');
-	pre.append(preText);
 	const diffView = el('div', 'code diff-view', { role: 'list', 'aria-label': 'Line diff against the selection' });
 	const markdownView = el('div', 'markdown-view');
 	const placeholder = el('div', 'placeholder');
@@ -167,19 +165,18 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 				if (shownText?.id !== c.id || shownText.text !== c.text || !shownText.highlighted)
 					pre.replaceChildren(tokenLinesFragment(lines));
 			} else {
-				if (shownText?.highlighted || pre.firstChild !== preText || pre.childNodes.length !== 1) {
-					pre.replaceChildren(preText);
-					preText.data = '';
-				}
+				// New words go in a text node of their own: the browser then lays out and repaints the
+				// lines they fall on, where growing one node repaints all of the text shown so far.
+				const shown = shownText;
 				if (
-					shownText?.id === c.id &&
-					!shownText.highlighted &&
-					c.text.startsWith(shownText.text) &&
-					preText.data === showHidden(shownText.text)
+					shown?.id === c.id &&
+					!shown.highlighted &&
+					c.text.startsWith(shown.text) &&
+					pre.textContent === showHidden(shown.text)
 				) {
-					if (c.text.length > shownText.text.length) preText.appendData(showHidden(c.text.slice(shownText.text.length)));
-				} else if (preText.data !== showHidden(c.text)) {
-					preText.data = showHidden(c.text);
+					if (c.text.length > shown.text.length) pre.append(showHidden(c.text.slice(shown.text.length)));
+				} else if (pre.childNodes.length !== 1 || pre.textContent !== showHidden(c.text)) {
+					pre.replaceChildren(showHidden(c.text));
 				}
 			}
 			shownText = { id: c.id, text: c.text, highlighted: !!lines };

@@ -13,6 +13,7 @@ import {
 	modelLine,
 	phaseLabel,
 	rankerLine,
+	runningElapsed,
 	runProgress,
 } from './view';
 import { showHidden } from '../core/hiddenText';
@@ -93,13 +94,22 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 
 	/** The snapshot last drawn, which the elapsed-time ticker reads between snapshots. */
 	let state: PickerState | undefined;
-	let elapsedTimer: ReturnType<typeof setInterval> | undefined;
+	/** While a run goes: the next time its elapsed text changes (see `runningElapsed`). */
+	let elapsedTimer: ReturnType<typeof setTimeout> | undefined;
 
 	function renderElapsed(): void {
+		clearTimeout(elapsedTimer);
+		elapsedTimer = undefined;
 		if (!state) return;
 		// startedAt comes from the host's clock; clamp so a small clock skew never shows negative time.
 		const ms = state.elapsedMs ?? Math.max(0, Date.now() - state.startedAt);
-		setText(elapsedText, formatElapsed(ms));
+		if (!isRunning(state.phase) || state.elapsedMs !== undefined) {
+			setText(elapsedText, formatElapsed(ms));
+			return;
+		}
+		const shown = runningElapsed(ms);
+		setText(elapsedText, shown.text);
+		elapsedTimer = setTimeout(renderElapsed, shown.changesInMs);
 	}
 
 	function render(s: PickerState): void {
@@ -138,12 +148,6 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		noticeText.title = n?.text ?? '';
 		show(showLogButton, !!n && n.severity !== 'info');
 		if (n) fitNotice();
-
-		if (running && !elapsedTimer) elapsedTimer = setInterval(renderElapsed, 100);
-		if (!running && elapsedTimer) {
-			clearInterval(elapsedTimer);
-			elapsedTimer = undefined;
-		}
 	}
 
 	return { root, render };

@@ -30,6 +30,19 @@ export function formatElapsed(ms: number): string {
 	return `${m} m ${String(s).padStart(2, '0')} s`;
 }
 
+/**
+ * The elapsed time while a run goes, in whole seconds ("12 s", "2 m 05 s"), and how long until that
+ * text changes. The header redraws it only then: once a second, not at every tick of a clock that
+ * would have the browser repaint the header ten times a second for the whole run (on a machine that
+ * composites in software, CPU taken from the run itself). The run's final time keeps its tenths.
+ */
+export function runningElapsed(ms: number): { text: string; changesInMs: number } {
+	const safe = Number.isFinite(ms) && ms > 0 ? ms : 0;
+	const total = Math.floor(safe / 1000);
+	const text = total < 60 ? `${total} s` : `${Math.floor(total / 60)} m ${String(total % 60).padStart(2, '0')} s`;
+	return { text, changesInMs: 1000 - (safe % 1000) };
+}
+
 /** Collapsed duplicates still stand for `count` generations, so progress counts them all. */
 export function formatProgress(state: PickerState): string {
 	let done = 0;

@@ -169,6 +169,94 @@ describe('the picker page, from its own HTML (headless Chromium)', function () {
 		await h.until('the run done, its bar gone', async () => !(await page.locator('.busy-bar').isVisible()));
 	});
 
+	it('adds the new words of a streaming candidate after the text already shown, leaving that text as it is', async function () {
+		const streaming = text => state(5, [{ id: 0, status: 'streaming', text, count: 1 }], 'generating');
+		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), streaming('The first words'));
+		const pre = page.locator('.detail-body pre.text-view');
+		await h.until('the first words', async () => (await pre.textContent()) === 'The first words');
+		// What happens to the text shown so far as more comes: changing it has the browser lay out and
+		// repaint all of it again at every snapshot, where new nodes after it cost only their own lines.
+		await page.evaluate(`(() => {
+			const node = document.querySelector('.detail-body pre.text-view');
+			window.firstNode = node.firstChild;
+			window.textChanges = [];
+			const observer = new MutationObserver(records => window.textChanges.push(...records.map(r => r.type)));
+			observer.observe(node, { subtree: true, characterData: true, childList: true });
+		})()`);
+		for (const text of ['The first words and', 'The first words and more', 'The first words and more of them.'])
+			await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), streaming(text));
+		await h.until('all the words', async () => (await pre.textContent()) === 'The first words and more of them.');
+		assert.deepEqual(await page.evaluate('[...new Set(window.textChanges)]'), ['childList'], 'only added, never rewritten');
+		assert.equal(await page.evaluate('window.firstNode.data'), 'The first words');
+		assert.ok(await page.evaluate('window.firstNode.parentNode === document.querySelector(".detail-body pre.text-view")'));
+	});
+
+	it('dims a row that cannot be applied yet by its colour, with no opacity to come and go as candidates end', async function () {
+		const rowsOf = statuses =>
+			state(
+				6,
+				statuses.map((status, id) => ({ id, status, text: `const c${id} = 1;`, count: 1 })),
+				'generating',
+			);
+		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), rowsOf(['done', 'streaming']));
+		await h.until('a done row and a streaming row', async () => /streaming/.test(await rows().nth(1).innerText()));
+		const looks = () =>
+			page.evaluate(`[...document.querySelectorAll('.list [role=option]')].map(row => {
+				const opacities = [row, ...row.querySelectorAll('*')].map(e => getComputedStyle(e).opacity);
+				const color = getComputedStyle(row.querySelector('.preview')).color;
+				return { color, rowColor: getComputedStyle(row).color, opacities: [...new Set(opacities)] };
+			})`);
+		const alpha = color => {
+			const m = /^(?:rgba?\(|color\(srgb )([^)]*)\)$/.exec(color);
+			const parts = (m?.[1] ?? '').split(/[\s,/]+/).filter(Boolean);
+			return parts.length === 4 ? Number(parts[3]) : 1;
+		};
+		const [done, streaming] = await looks();
+		assert.deepEqual(done.opacities, ['1'], 'nothing on a finished row has an opacity');
+		assert.deepEqual(streaming.opacities, ['1'], 'nothing on a streaming row has an opacity');
+		assert.equal(alpha(done.color), 1, `a finished row's text is as its row's: ${done.color}`);
+		assert.ok(
+			Math.abs(alpha(streaming.color) - 0.75) < 0.01,
+			`a streaming row's text is dimmed: ${streaming.color} on ${streaming.rowColor}`,
+		);
+		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), rowsOf(['done', 'done']));
+		await h.until('both rows done', async () => !/streaming/.test(await rows().nth(1).innerText()));
+		const [, ended] = await looks();
+		assert.equal(alpha(ended.color), 1, `once done, its text is no longer dimmed: ${ended.color}`);
+	});
+
+	it('shows a running time in whole seconds that moves on, and the final time in tenths', async function () {
+		const startedAt = Date.now() - 2_500;
+		const running = { ...state(4, [{ id: 0, status: 'streaming', text: 'const clocked', count: 1 }], 'generating'), startedAt };
+		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), running);
+		await h.until('the run drawn', async () => (await rows().count()) === 1 && /clocked/.test(await rows().first().innerText()));
+		// Every text the clock shows from now on, as the page draws it.
+		await page.evaluate(`(() => {
+			window.clockTexts = [];
+			const row = document.querySelector('.status-row');
+			new MutationObserver(() => {
+				const text = row.querySelector('.elapsed')?.textContent ?? '';
+				if (text !== window.clockTexts.at(-1)) window.clockTexts.push(text);
+			}).observe(row, { subtree: true, childList: true, characterData: true });
+		})()`);
+		await h.until('the clock to have shown three seconds', async () => (await page.evaluate('window.clockTexts.length')) >= 3);
+		const texts = await page.evaluate('window.clockTexts');
+		const seconds = texts.map(t => {
+			assert.match(t, /^\d+ s$/, `whole seconds while the run goes: ${JSON.stringify(texts)}`);
+			return Number.parseInt(t, 10);
+		});
+		// Counted from the run's start (2.5 s before the state was posted), and moving on.
+		assert.ok(seconds[0] >= 3, `${JSON.stringify(texts)} counts from the run's start`);
+		seconds.slice(1).forEach((s, i) => assert.ok(s > seconds[i], `the clock moves on: ${JSON.stringify(texts)}`));
+		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), {
+			...running,
+			phase: 'done',
+			elapsedMs: 4_321,
+			candidates: [{ id: 0, status: 'done', text: 'const done = 1;', count: 1 }],
+		});
+		await h.until('the final time', async () => (await page.locator('.status-row .elapsed').textContent()) === '4.3 s');
+	});
+
 	it('on a reload (the panel shown again) waits for the newest state instead of drawing the old one in its HTML', async function () {
 		await page.reload();
 		await h.until('ready', () => page.evaluate('window.posted?.length === 1'));

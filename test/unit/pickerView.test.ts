@@ -24,6 +24,7 @@ import {
 	rankerLine,
 	reconcileSelection,
 	rowPreview,
+	runningElapsed,
 	runProgress,
 	statusLabel,
 	type Selection,
@@ -88,6 +89,25 @@ describe('picker view', () => {
 			assert.equal(formatElapsed(-5), '0.0 s');
 			assert.equal(formatElapsed(59_990), '1 m 00 s');
 			assert.equal(formatElapsed(125_000), '2 m 05 s');
+		});
+		it('shows a running time in whole seconds, and says when that text next changes', () => {
+			assert.deepEqual(runningElapsed(12_345), { text: '12 s', changesInMs: 655 });
+			assert.deepEqual(runningElapsed(0), { text: '0 s', changesInMs: 1000 });
+			assert.deepEqual(runningElapsed(-5), { text: '0 s', changesInMs: 1000 });
+			assert.deepEqual(runningElapsed(Number.NaN), { text: '0 s', changesInMs: 1000 });
+			// Never rounded up: the clock shows a second only once it has passed.
+			assert.deepEqual(runningElapsed(59_990), { text: '59 s', changesInMs: 10 });
+			assert.deepEqual(runningElapsed(60_000), { text: '1 m 00 s', changesInMs: 1000 });
+			assert.deepEqual(runningElapsed(125_500), { text: '2 m 05 s', changesInMs: 500 });
+			// At each change the text is new: ticking at changesInMs shows every second once.
+			let at = 700;
+			const shown: string[] = [];
+			for (let i = 0; i < 4; i++) {
+				const r = runningElapsed(at);
+				shown.push(r.text);
+				at += r.changesInMs;
+			}
+			assert.deepEqual(shown, ['0 s', '1 s', '2 s', '3 s']);
 		});
 		it('counts progress over generations, duplicates included', () => {
 			const s = snapshot([cand(0, { count: 2 }), cand(1), cand(2, { status: 'failed', error: 'timeout' })], { requested: 4 });
