@@ -77,6 +77,47 @@ function bareNodeBytes(): number {
 	return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) * 1024;
 }
 
+/** The least resident memory any scorer process of this model can peak at, and what it is made of. */
+export interface ScorerFloor {
+	/** A bare Node's RSS. */
+	readonly bareBytes: number;
+	/**
+	 * The RSS of a fresh Node (no TypeScript loader, as a scorer process is started) that has required
+	 * onnxruntime-node, required transformers.js and tokenized the typical pair with the model's own
+	 * tokenizer: what a scorer holds besides the model, before it opens it.
+	 */
+	readonly fixedBytes: number;
+	/**
+	 * The model file's bytes that every forward pass reads: all of it but the word-embedding table, of
+	 * which a pass reads only its tokens' rows (vocab_size × hidden_size, 1 byte a value in the 8-bit file
+	 * and 4 in fp32). Every pass multiplies by all of the other weights, so they are resident at a score
+	 * whether onnxruntime copies them or maps the file.
+	 */
+	readonly readEachPassBytes: number;
+}
+
+/** Measures `ScorerFloor` for a model folder: its fixed part in a fresh Node of its own. */
+export function scorerFloor(modelDir: string, file: string, dtype: 'fp32' | 'q8', pair: RewardPair): ScorerFloor {
+	const script = `
+		const rss = () => Number(/^VmRSS:\\s+(\\d+) kB/m.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+		require('onnxruntime-node');
+		const T = require('@huggingface/transformers');
+		const [dir, prompt, response] = JSON.parse(process.argv[1]);
+		T.AutoTokenizer.from_pretrained(dir, { local_files_only: true }).then(tokenizer => {
+			tokenizer(prompt, { text_pair: response, truncation: true });
+			process.stdout.write(String(rss()));
+		});`;
+	const fixedBytes = Number(
+		execFileSync(process.execPath, ['-e', script, JSON.stringify([modelDir, pair.prompt, pair.response])], {
+			encoding: 'utf8',
+			cwd: path.join(__dirname, '..'),
+		}),
+	);
+	const config = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { vocab_size: number; hidden_size: number };
+	const table = config.vocab_size * config.hidden_size * (dtype === 'q8' ? 1 : 4);
+	return { bareBytes: bareNodeBytes(), fixedBytes, readEachPassBytes: fs.statSync(file).size - table };
+}
+
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 const never = () => new AbortController().signal;
 

@@ -23,7 +23,7 @@ import { measureGeneration } from './generation';
 import { measureStartup } from './startup';
 import { measureFirstCandidate, type PaintTimes } from './firstCandidate';
 import { measureLoad, measureThroughput, type Throughput } from './scoring';
-import type { LoadFigures } from './loadChild';
+import { scorerFloor, type LoadFigures } from './loadChild';
 
 const ROOT = path.join(__dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -658,6 +658,20 @@ async function scoringFigures(
 			]);
 		}
 		for (const mode of model.loads) loadRows.push(rows.get(mode) ?? []);
+		// The least any scorer process of this model can hold at a score, whatever it does with the file.
+		const floor = scorerFloor(model.modelDir, single, model.dtype, load.pair);
+		const bound = floor.fixedBytes + floor.readEachPassBytes;
+		log(`${model.label}: a scorer's fixed part ${mb(floor.fixedBytes)}, weights read at each pass ${mb(floor.readEachPassBytes)}`);
+		loadRows.push([
+			model.label,
+			'the least a scorer can hold (a bound, not a load)',
+			fmt(bound / model.bytes),
+			fmt((bound - floor.bareBytes) / model.bytes),
+			mb(bound),
+			mb(model.bytes),
+			`${mb(floor.bareBytes)} (a bare Node)`,
+			...Array<string>(7).fill('—'),
+		]);
 	}
 	sections.push({
 		title: '5a. Scoring cost',
@@ -677,7 +691,7 @@ async function scoringFigures(
 	});
 	sections.push({
 		title: '5b. Memory and load',
-		note: `Each in a fresh process: load the model, wait 1 s (generation still going), score one typical pair, then another. Peak is the VmHWM of the process that holds the model (Node and transformers.js included; before the load it held the "base", which weighs most against the small 8-bit files). The worker process rows (ours): the scorer's own process, read from /proc/<pid>/status after the second score, a whole Node of its own; base there is a bare Node's RSS (what a fresh Node costs before it loads anything), so peak − base is what the scorer holds beyond a bare Node, and after idle unload is the host's RSS once the scorer process exited (the load process itself, which also runs the bench's TypeScript loader, with its RSS at its start). The worker thread rows (before): the load process's own VmHWM, worker thread included, base its RSS at its start, as measured before the scorer had a process. Ours opens the model with onnxruntime-node from the optimised graph of its external-data copy (the weights in a file onnxruntime maps, written once on the first load of a file of 64 MB or more, then the graph with onnxruntime's basic optimisations such as constant folding applied once in a child process and saved beside it; the times of both are the last columns, from scratch); before, from the copy itself, which onnxruntime optimises at every load; before that, onnxruntime-node opened the single file, and before that transformers.js's from_pretrained, whose file response also streamed the whole file into memory. The onnxruntime-node rows load and score alone in their process (no worker, no transformers.js, the typical pair's length in made-up ids): the single file, its copy and the copy's optimised graph, which is what onnxruntime itself holds; the worker rows add a worker (a process or a thread), transformers.js and the tokenizer, a fixed cost whatever the model's size (BERT's tokenizer ~60 MB with the rest, DeBERTa-v3's 128k-piece one ~200 MB). After unload: the host's RSS once the idle worker (1.5 s) was stopped.${deberta ? '' : ' --quick: no DeBERTa-v3-base-shaped model (--deberta adds it).'}`,
+		note: `Each in a fresh process: load the model, wait 1 s (generation still going), score one typical pair, then another. Peak is the VmHWM of the process that holds the model (Node and transformers.js included; before the load it held the "base", which weighs most against the small 8-bit files). The worker process rows (ours): the scorer's own process, read from /proc/<pid>/status after the second score, a whole Node of its own; base there is a bare Node's RSS (what a fresh Node costs before it loads anything), so peak − base is what the scorer holds beyond a bare Node, and after idle unload is the host's RSS once the scorer process exited (the load process itself, which also runs the bench's TypeScript loader, with its RSS at its start). The worker thread rows (before): the load process's own VmHWM, worker thread included, base its RSS at its start, as measured before the scorer had a process. Ours opens the model with onnxruntime-node from the optimised graph of its external-data copy (the weights in a file onnxruntime maps, written once on the first load of a file of 64 MB or more, then the graph with onnxruntime's basic optimisations such as constant folding applied once in a child process and saved beside it; the times of both are the last columns, from scratch); before, from the copy itself, which onnxruntime optimises at every load; before that, onnxruntime-node opened the single file, and before that transformers.js's from_pretrained, whose file response also streamed the whole file into memory. The onnxruntime-node rows load and score alone in their process (no worker, no transformers.js, the typical pair's length in made-up ids): the single file, its copy and the copy's optimised graph, which is what onnxruntime itself holds; the worker rows add a worker (a process or a thread), transformers.js and the tokenizer, a fixed cost whatever the model's size (BERT's tokenizer ~60 MB with the rest, DeBERTa-v3's 128k-piece one ~200 MB). After unload: the host's RSS once the idle worker (1.5 s) was stopped. The least a scorer can hold: not a load but a lower bound on any scorer process's peak, the resident memory of a fresh Node (no TypeScript loader) that has required onnxruntime-node and transformers.js and tokenized the typical pair with the model's tokenizer (measured), plus the model file's bytes that every forward pass reads (all but the word-embedding table, of which a pass reads only its tokens' rows), resident at a score whether onnxruntime copies them or maps the file.${deberta ? '' : ' --quick: no DeBERTa-v3-base-shaped model (--deberta adds it).'}`,
 		header: [
 			'model',
 			'load',
