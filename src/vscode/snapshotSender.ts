@@ -1,7 +1,9 @@
 /**
  * Delivers whole-state snapshots to a webview: nothing until it says `ready`, then at most one post
- * per interval, always the newest, except news, which goes out at once. Pure (timers are injected)
- * so the picker's pacing is unit-tested.
+ * per interval, always the newest, except news, which goes out at once: as soon as the event loop has
+ * handled what arrived with it, so news that comes together (the first words of N streams, read from
+ * their sockets in one turn) goes in one post. Pure (timers are injected) so the picker's pacing is
+ * unit-tested.
  */
 import type { PickerState } from '../core/protocol';
 
@@ -23,6 +25,8 @@ export class SnapshotSender<T> {
 	private isReady = false;
 	private lastPostAt = Number.NEGATIVE_INFINITY;
 	private timer: unknown;
+	/** Whether `timer` is the one that posts news (at once), not the interval's. */
+	private newsDue = false;
 
 	constructor(
 		private readonly post: (value: T) => void,
@@ -32,14 +36,17 @@ export class SnapshotSender<T> {
 
 	/**
 	 * Streaming produces many snapshots a second; only the newest matters, so older ones are dropped.
-	 * `news` (see `pickerNews`) is posted at once, without waiting out the interval.
+	 * `news` (see `pickerNews`) is posted at once, without waiting out the interval: in a timer of 0 ms,
+	 * which runs once this turn's other I/O callbacks have run, with the newest snapshot by then.
 	 */
 	update(value: T, news = false): void {
 		this.latest = { value };
 		this.pending = true;
 		if (news && this.isReady) {
+			if (this.newsDue) return;
 			this.clearTimer();
-			this.flush();
+			this.newsDue = true;
+			this.timer = this.timers.setTimeout(() => this.due(), 0);
 			return;
 		}
 		this.schedule();
@@ -75,10 +82,13 @@ export class SnapshotSender<T> {
 			this.flush();
 			return;
 		}
-		this.timer = this.timers.setTimeout(() => {
-			this.timer = undefined;
-			if (this.pending && this.isReady) this.flush();
-		}, wait);
+		this.timer = this.timers.setTimeout(() => this.due(), wait);
+	}
+
+	private due(): void {
+		this.timer = undefined;
+		this.newsDue = false;
+		if (this.pending && this.isReady) this.flush();
 	}
 
 	private flush(): void {
@@ -89,6 +99,7 @@ export class SnapshotSender<T> {
 	}
 
 	private clearTimer(): void {
+		this.newsDue = false;
 		if (this.timer === undefined) return;
 		this.timers.clearTimeout(this.timer);
 		this.timer = undefined;

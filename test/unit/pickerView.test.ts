@@ -589,12 +589,36 @@ describe('snapshot sender', () => {
 		timers.advance(10);
 		sender.update(2);
 		sender.update(3, true);
+		timers.advance(0);
 		assert.deepEqual(posted, [1, 3], 'news does not wait out the interval');
 		sender.update(4);
 		timers.advance(99);
 		assert.deepEqual(posted, [1, 3]);
 		timers.advance(1);
 		assert.deepEqual(posted, [1, 3, 4]);
+	});
+	it('posts news that comes in one turn of the event loop together, as the newest snapshot', () => {
+		const { timers, posted, sender } = setup();
+		sender.ready();
+		sender.update(1);
+		timers.advance(10);
+		// The first words of three streams, read from their sockets in the same turn.
+		sender.update(2, true);
+		sender.update(3, true);
+		sender.update(4, true);
+		sender.update(5);
+		assert.deepEqual(posted, [1], 'nothing posted before the turn ends');
+		timers.advance(0);
+		assert.deepEqual(posted, [1, 5], 'one post, with all of it');
+		sender.update(6, true);
+		timers.advance(0);
+		assert.deepEqual(posted, [1, 5, 6], 'news in a later turn is posted at once again');
+		sender.update(7, true);
+		sender.notReady();
+		timers.advance(1000);
+		assert.deepEqual(posted, [1, 5, 6], 'a webview that went away gets nothing');
+		sender.ready();
+		assert.deepEqual(posted, [1, 5, 6, 7]);
 	});
 	it('holds news too until the webview is ready', () => {
 		const { posted, sender } = setup();
