@@ -253,6 +253,8 @@ const remoteUri = abs => `vscode-remote://remote${path.resolve(abs)}`; // code-s
 
 // The page URL. `payload` is how the web workbench receives what desktop VS Code takes as CLI flags
 // (code-server rejects --extensionDevelopmentPath); it is honoured only with enable-smoke-test-driver.
+// The workbench reads the payload into a Map, so of several extensionDevelopmentPath entries only the
+// last one loads (code-server 4.139.1): a second extension goes in through `installExtension` instead.
 /**
  * @param {string} base
  * @param {{ folder?: string, extensionDevelopmentPath?: string | string[], extensionTestsPath?: string, disableExtensions?: boolean }} [payload]
@@ -370,11 +372,13 @@ function installExtensionLink(extensionsDir, root = ROOT) {
  * - for people (`profile` given, as `npm start` does): that profile folder kept across starts, the
  *   extension `installExtension` linked into its extensions folder, and no driver, so the bare URL
  *   has the extension and notifications show as toasts.
+ * `installExtension` works in both: each folder named is linked into the extensions folder before
+ * the server starts, installed as a person's extension is (the bench loads two extensions that way).
  *
  * @param {{
- *   workspace?: string, port?: number, extensionDevelopmentPath?: string, vsix?: string,
+ *   workspace?: string, port?: number, extensionDevelopmentPath?: string | string[], vsix?: string,
  *   userSettings?: Record<string, unknown>, env?: Record<string, string>, profile?: string,
- *   installExtension?: string, workspaceTrust?: boolean,
+ *   installExtension?: string | string[], workspaceTrust?: boolean,
  * }} [options]
  */
 async function startServer({
@@ -404,7 +408,7 @@ async function startServer({
 	if (!profile || !fs.existsSync(settingsFile)) {
 		fs.writeFileSync(settingsFile, JSON.stringify({ ...QUIET_SETTINGS, ...userSettings }, null, 2));
 	}
-	if (installExtension) installExtensionLink(extensionsDir, installExtension);
+	for (const folder of /** @type {string[]} */ ([]).concat(installExtension || [])) installExtensionLink(extensionsDir, folder);
 	port = port || (await freePort());
 	// Without a config file code-server writes one (with a random password) into XDG_CONFIG_HOME.
 	fs.writeFileSync(path.join(scratch, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);

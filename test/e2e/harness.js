@@ -67,12 +67,15 @@ async function until(what, check, { timeout: quiet = WAIT } = {}) {
  * The workspace is copied into the run's scratch folder first (copyWorkspace: false opts out), so
  * a test that applies an edit cannot dirty the fixtures in git. `workspaceSettings` become the
  * copy's .vscode/settings.json before the window opens (only with a copy, for the same reason).
- * `viewport` is the browser window's inner size (default 1400×850).
+ * `viewport` is the browser window's inner size (default 1400×850). `installExtensions`: folders
+ * installed (linked) into the server's extensions folder, as a person's extensions are; with them,
+ * `extensionDevelopmentPath: []` loads nothing from the page URL (it holds at most one such path).
  *
  * @param {{
  *   workspace?: string, copyWorkspace?: boolean, workspaceSettings?: Record<string, unknown>,
- *   extensionDevelopmentPath?: string, vsix?: string, userSettings?: Record<string, unknown>,
- *   env?: Record<string, string>, viewport?: { width: number, height: number },
+ *   extensionDevelopmentPath?: string | string[], installExtensions?: string[], vsix?: string,
+ *   userSettings?: Record<string, unknown>, env?: Record<string, string>,
+ *   viewport?: { width: number, height: number },
  * }} [options]
  */
 async function openWorkbench({
@@ -80,6 +83,7 @@ async function openWorkbench({
 	copyWorkspace = true,
 	workspaceSettings,
 	extensionDevelopmentPath = ROOT,
+	installExtensions,
 	vsix,
 	userSettings,
 	env,
@@ -90,6 +94,7 @@ async function openWorkbench({
 	// With a vsix, the installed package and nothing from the repository.
 	const server = await host.startServer({
 		extensionDevelopmentPath: vsix ? undefined : extensionDevelopmentPath,
+		installExtension: installExtensions,
 		vsix,
 		userSettings,
 		env,
