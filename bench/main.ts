@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { externalDataCopy } from '../src/reward/externalData';
-import { optimizedGraph } from '../src/reward/optimizedGraph';
+import { optimizedGraph, optimizedPath } from '../src/reward/optimizedGraph';
 import { InProcessRewardScorer, RewardWorkerClient } from '../src/reward/rewardClient';
 import type { LoadRequest } from '../src/core/workerProtocol';
 import { BERT_BASE, ensureBertRewardModel } from './bertModel';
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
 				: undefined;
 			await scoringFigures(
 				raw,
-				{ process: worker, thread: threadWorker },
+				{ thread: threadWorker },
 				{ workerPath, cacheDir: request.cacheDir, pair },
 				request,
 				variants(modelDir, debertaDir),
@@ -572,18 +572,21 @@ async function firstCandidateFigures(ctx: {
 }
 
 /**
- * Figure 5: scoring throughput, ours vs raw, and each load's memory and first score in a fresh process,
- * for every model in `models`. The first is the one already loaded for the other figures (`raw`,
- * `workers.process`); for it, 5a also measures the worker thread it scored in before (`workers.thread`).
+ * Figure 5: scoring throughput, ours vs raw in fresh sets of processes, and each load's memory and
+ * first score in a fresh process, for every model in `models`. The first is the one already loaded for
+ * the other figures (`raw`, `workers.thread`): 5a measures the worker thread it scored in before
+ * against that raw.
  */
 async function scoringFigures(
 	raw: RawScorer,
-	workers: { readonly process: RewardWorkerClient; readonly thread: RewardWorkerClient },
+	workers: { readonly thread: RewardWorkerClient },
 	load: { workerPath: string; cacheDir: string; pair: ReturnType<typeof typicalPair> },
 	request: LoadRequest,
 	models: readonly Variant[],
 ): Promise<void> {
 	const repeats = times(1, 3);
+	/** Fresh process sets per model for 5a (raw on the model's file, raw on the graph ours opens, ours). */
+	const sets = times(2, 4);
 	const throughRows: string[][] = [];
 	const loadRows: string[][] = [];
 	const ps = (v: number) => `${fmt(v, 2)}`;
@@ -600,24 +603,71 @@ async function scoringFigures(
 	for (const [i, model] of models.entries()) {
 		log(`figure 5: ${model.label} (${mb(model.bytes)}) …`);
 		const own = i > 0;
+		// Tokenizes the pairs and, for the worker-thread rows, is their raw; figure 5b takes the typical pair's length from it.
 		const r = own ? await RawScorer.create(model.modelDir, times(1, 3), MODEL_FILE[model.dtype]) : raw;
-		const w = own
-			? new RewardWorkerClient({
-					workerPath: load.workerPath,
-					request: { ...request, model: model.modelDir, dtype: model.dtype },
-					idleMs: 0,
-				})
-			: workers.process;
+		const single = path.join(model.modelDir, 'onnx', MODEL_FILE[model.dtype]);
+		const request5 = { ...request, model: model.modelDir, dtype: model.dtype };
 		try {
-			if (own) {
-				await w.load(new AbortController().signal);
-				await w.score([load.pair], new AbortController().signal);
-			}
-			const through = await measureThroughput(r, w, model.lengths, repeats, log, model.batched);
+			// Every set of processes fresh, the model's own included: each draws its own placement of
+			// onnxruntime's memory. The set made first for an own model takes over `r`, made just before.
+			const through = await measureThroughput(
+				r,
+				sets,
+				async s => {
+					const started: Array<{ dispose(): unknown }> = [];
+					try {
+						const ours = new RewardWorkerClient({ workerPath: load.workerPath, request: request5, idleMs: 0 });
+						started.push(ours);
+						const startOurs = async () => {
+							await ours.load(new AbortController().signal);
+							await ours.score([load.pair], new AbortController().signal);
+						};
+						const startRaw = async () => {
+							const lent = own && s === 0;
+							const rawOne = lent ? r : await RawScorer.create(model.modelDir, 1, MODEL_FILE[model.dtype], r);
+							if (!lent) started.push(rawOne);
+							// The graph file ours opens: the optimised graph beside the external-data copy, which ours'
+							// first load writes (or the copy, or the file itself, when it is not made).
+							const copy = externalDataCopy(single, load.cacheDir);
+							const optimised = optimizedPath(copy);
+							const graph = copy === single ? single : fs.existsSync(optimised) ? optimised : copy;
+							const rawGraph = await RawScorer.create(model.modelDir, 1, graph, r);
+							started.push(rawGraph);
+							// Warmed as ours is after its load, on the same typical pair.
+							for (const scorer of [rawOne, rawGraph]) await scorer.time([scorer.encode(load.pair)]);
+							return { rawOne, rawGraph };
+						};
+						// Ours first in the first set (its load writes the graph raw opens second), then turn about.
+						let raws: Awaited<ReturnType<typeof startRaw>>;
+						if (s % 2 === 0) {
+							await startOurs();
+							raws = await startRaw();
+						} else {
+							raws = await startRaw();
+							await startOurs();
+						}
+						return {
+							raw: raws.rawOne,
+							rawGraph: raws.rawGraph,
+							ours,
+							dispose: async () => {
+								for (const p of started) await p.dispose();
+							},
+						};
+					} catch (e) {
+						for (const p of started) await p.dispose();
+						throw e;
+					}
+				},
+				model.lengths,
+				log,
+				model.batched,
+			);
 			// The first model also through the worker thread (before), after ours at every length.
 			const viaThread = model.viaThread
 				? await throughThread(own ? undefined : workers.thread, r, model, request, load.workerPath, repeats)
 				: [];
+			const ratios = (v: readonly number[]) => v.map(x => fmt(x)).join(' ');
 			for (const [t, modelLabel] of [
 				...through.map(t => [t, model.label] as const),
 				...viaThread.map(t => [t, `${model.label}, worker thread (before)`] as const),
@@ -631,18 +681,17 @@ async function scoringFigures(
 					ps(t.oursSingle),
 					model.batched ? ps(t.oursBatch) : '—',
 					fmt(t.singleRatio),
-					model.batched ? fmt(t.batchRatio) : '—',
+					ratios(t.singleRatios),
+					fmt(t.graphRatio),
+					fmt(t.pathRatio),
+					model.batched && t.batchRatios.length ? `${fmt(t.batchRatio)} (${ratios(t.batchRatios)})` : '—',
 				]);
 			}
 		} finally {
-			if (own) {
-				w.dispose();
-				await r.dispose();
-			}
+			if (own) await r.dispose();
 		}
 		// The worker opens a large single-file model from its external-data copy, written on its first
 		// load; time that here, from scratch, so each measured load below starts with the copy in place.
-		const single = path.join(model.modelDir, 'onnx', MODEL_FILE[model.dtype]);
 		fs.rmSync(path.join(load.cacheDir, '.external-data'), { recursive: true, force: true });
 		const t = performance.now();
 		const external = externalDataCopy(single, load.cacheDir);
@@ -700,7 +749,7 @@ async function scoringFigures(
 	}
 	sections.push({
 		title: '5a. Scoring cost',
-		note: `Pairs per second, four different pairs of each length, median of ${repeats}, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Raw: onnxruntime-node alone on the same tensors, one by one and as one padded batch, in a process of its own started as the scorer's is (bench/rawChild.ts), timing the forward pass alone. Ours: through the reward worker in its process (as shipped), four calls of one pair, and one call of four (the scorer batches them or not by the costs it has measured). Worker thread (before), for the BERT-base-shaped models: the same through the worker thread it scored in before its process (src/reward/scorerProcess.ts), in a thread of the bench's process, measured after ours${quick ? '; --quick: one pair a call only' : ''}. The ratios are medians of ratios of times taken back to back (each pair raw and ours, which first alternating: ${repeats * 4} for one by one; for the call of four, the best raw of each repeat ÷ ours, ${repeats}), so a change in the machine's load between the two falls on few of them. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ` --quick: the 8-bit ${deberta ? 'models' : 'BERT'} at 256 tokens only${deberta ? '' : ' and no DeBERTa-v3-base-shaped model (--deberta adds it)'}; \`npm run bench\` measures both at all three lengths.` : ''}`,
+		note: `Pairs per second, four different pairs of each length, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Each model is measured in ${sets} sets of fresh processes, one set after another, each set three processes: raw onnxruntime-node on the model's file (onnx/model.onnx or model_quantized.onnx, as onnxruntime-node alone would open it), raw on the graph file ours opens (the optimised graph beside the external-data copy, src/reward/optimizedGraph.ts), both started as the scorer's process is (bench/rawChild.ts: the same malloc setting, onnxruntime's default session options as ours, timing \`session.run\` alone on tensors built before the clock starts), and ours, the reward worker's process as shipped, timed around the call (tokenizing, the round trip, the tensors and the same \`session.run\`). All three get the same token ids (the extension's \`encodePair\`, the model's own tokenizer and maximum length) and are warmed with one typical pair. In a set, each pair is scored by each of the three back to back, which first turning from pair to pair; then the four in one call (raw: one padded batch; ours: one call of four, which the scorer batches or not by the costs it has measured). A set's raw ÷ ours is the median of its four pairs' ratios; the table gives the median over the sets and each set's own, because the speed of a fresh process on the same file moves by up to ±10% from one process to the next (bench/RESULTS.md, "DeBERTa-v3 fp32 at 512 tokens"), so one process against one other compares two draws. Raw ÷ ours is split, the same way, into raw on the model's file ÷ raw on ours' graph (what the graph ours opens changes in the forward pass) and raw on ours' graph ÷ ours (our call around the same pass). Pairs per second are the median over the sets of each set's four pairs. Worker thread (before), for the BERT-base-shaped models: the same pairs through the worker thread the extension scored in before its process (src/reward/scorerProcess.ts), in a thread of the bench's process, measured after ours against one raw process on the model's file (for fp32, the one figures 1–4 used) in ${repeats} round${repeats === 1 ? '' : 's'}${quick ? ', one pair a call only with --quick' : ''}, so its spread is of rounds, not of processes. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ` --quick: ${deberta ? 'every model but BERT-base fp32' : "BERT's 8-bit file"} at 256 tokens only${deberta ? '' : ' and no DeBERTa-v3-base-shaped model (--deberta adds it)'}; \`npm run bench\` measures each at all three lengths.` : ''}`,
 		header: [
 			'model',
 			'tokens',
@@ -709,8 +758,11 @@ async function scoringFigures(
 			'batched ÷ one by one (raw)',
 			'ours one by one',
 			'ours, one call of 4',
-			'raw ÷ ours (one by one; target ≥ 0.95)',
-			'best raw ÷ ours (one call)',
+			'raw ÷ ours (one by one; target ≥ 0.95; median of the sets)',
+			'each set',
+			"raw: model file ÷ ours' graph",
+			"raw on ours' graph ÷ ours",
+			'best raw ÷ ours, one call of 4 (median; each set)',
 		],
 		rows: throughRows,
 	});
@@ -762,7 +814,9 @@ async function throughThread(
 	try {
 		await w.load(new AbortController().signal);
 		await w.score([typicalPair(100)], new AbortController().signal);
-		return await measureThroughput(raw, w, model.lengths, repeats, log, model.batched && !quick);
+		// One raw process and one thread, in `repeats` rounds: rows kept as they were measured before.
+		const set = { raw, ours: w, dispose: () => Promise.resolve() };
+		return await measureThroughput(raw, repeats, () => Promise.resolve(set), model.lengths, log, model.batched && !quick);
 	} finally {
 		if (!thread) w.dispose();
 	}

@@ -38,12 +38,26 @@ export class RawScorer {
 		});
 	}
 
-	/** `file`: which of the folder's ONNX files (onnx/model.onnx is fp32, onnx/model_quantized.onnx dtype q8). */
-	static async create(modelDir: string, repeats: number, file = 'model.onnx'): Promise<RawScorer> {
-		const T = require('@huggingface/transformers') as typeof Transformers;
-		const tokenizer = await T.AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
-		const config = (await T.AutoConfig.from_pretrained(modelDir, { local_files_only: true })) as unknown as Record<string, unknown>;
-		const child = fork(path.join(__dirname, 'rawChild.ts'), [path.join(modelDir, 'onnx', file)], {
+	/**
+	 * `file`: which of the folder's ONNX files (onnx/model.onnx is fp32, onnx/model_quantized.onnx dtype
+	 * q8), or an absolute path to another graph of the same model (the optimised graph the scorer opens).
+	 * `like`: a raw scorer of the same model whose tokenizer this one shares (DeBERTa-v3's takes ~200 MB
+	 * and seconds to load).
+	 */
+	static async create(modelDir: string, repeats: number, file = 'model.onnx', like?: RawScorer): Promise<RawScorer> {
+		let tokenizer: Transformers.PreTrainedTokenizer;
+		let maxLength: number;
+		if (like) {
+			tokenizer = like.tokenizer;
+			maxLength = like.maxLength;
+		} else {
+			const T = require('@huggingface/transformers') as typeof Transformers;
+			tokenizer = await T.AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
+			const config = (await T.AutoConfig.from_pretrained(modelDir, { local_files_only: true })) as unknown as Record<string, unknown>;
+			maxLength = effectiveMaxLength(tokenizer.model_max_length, config);
+		}
+		const onnx = path.isAbsolute(file) ? file : path.join(modelDir, 'onnx', file);
+		const child = fork(path.join(__dirname, 'rawChild.ts'), [onnx], {
 			execArgv: ['--import', 'tsx'],
 			env: { ...process.env, MALLOC_MMAP_THRESHOLD_: String(SCORER_MMAP_THRESHOLD) },
 			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -57,7 +71,7 @@ export class RawScorer {
 				else if (reply.type === 'failed' && reply.id === undefined) reject(new Error(`raw onnxruntime-node: ${reply.message}`));
 			});
 		});
-		return new RawScorer(child, tokenizer, effectiveMaxLength(tokenizer.model_max_length, config), repeats);
+		return new RawScorer(child, tokenizer, maxLength, repeats);
 	}
 
 	encode(pair: RewardPair): PairInput {

@@ -13,19 +13,44 @@ import { candidateText, INSTRUCTION } from './text';
 
 export interface Throughput {
 	readonly tokens: number;
-	/** Pairs per second. */
+	/** Pairs per second: the median over the process sets of each set's four pairs. */
 	readonly rawSingle: number;
 	/** NaN when not measured (models the product scores one pair at a time). */
 	readonly rawBatch: number;
+	/** Raw onnxruntime-node on the graph file ours opens, one pair a call (NaN when not measured). */
+	readonly rawGraphSingle: number;
 	readonly oursSingle: number;
 	/** One call of four pairs: the scorer decides how to run them (NaN when not measured). */
 	readonly oursBatch: number;
-	/** Raw ÷ ours, one pair a call: the median of the ratios of each pair's two times, taken back to back. */
+	/**
+	 * Raw ÷ ours, one pair a call: in each process set the median of the ratios of each pair's times
+	 * taken back to back; the median of those over the sets.
+	 */
 	readonly singleRatio: number;
-	/** Best raw (one by one or batched) ÷ ours' one call of four, the median of the ratios of each repeat. */
+	/** Each set's raw ÷ ours (one pair a call), in the order measured. */
+	readonly singleRatios: readonly number[];
+	/** Raw on the model's file ÷ raw on the graph file ours opens, the same way (NaN when not measured). */
+	readonly graphRatio: number;
+	/** Raw on the graph file ours opens ÷ ours, the same way (NaN when not measured). */
+	readonly pathRatio: number;
+	/** Best raw (one by one or batched) ÷ ours' one call of four: the median over the sets. */
 	readonly batchRatio: number;
-	/** How many ratios each median is of. */
-	readonly samples: number;
+	readonly batchRatios: readonly number[];
+	/** How many process sets, and how many back-to-back ratios each set's median is of. */
+	readonly sets: number;
+	readonly perSet: number;
+}
+
+/**
+ * What one process set scores with: raw onnxruntime-node on the model's file, optionally raw on the
+ * graph file ours opens, and ours, each a process of its own (or, for the worker-thread rows, a thread).
+ */
+export interface ScoringSet {
+	readonly raw: RawScorer;
+	readonly rawGraph?: RawScorer;
+	readonly ours: RewardScorer;
+	/** Ends what this set started (not what it was lent). */
+	dispose(): Promise<void>;
 }
 
 const never = () => new AbortController().signal;
@@ -51,72 +76,138 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 	return performance.now() - t;
 }
 
+/** Runs `calls` back to back, the first one `shift` places along, and returns their times in the given order. */
+async function rotated(calls: ReadonlyArray<() => Promise<number>>, shift: number): Promise<number[]> {
+	const times = new Array<number>(calls.length);
+	for (let i = 0; i < calls.length; i++) {
+		const at = (i + shift) % calls.length;
+		times[at] = await calls[at]!();
+	}
+	return times;
+}
+
+interface LengthSamples {
+	readonly raw: number[];
+	readonly rawGraph: number[];
+	readonly ours: number[];
+	readonly rawBatch: number[];
+	readonly oursBatch: number[];
+	readonly single: number[];
+	readonly graph: number[];
+	readonly path: number[];
+	readonly batch: number[];
+}
+
+/**
+ * Figure 5a for one model. Each of `sets` process sets is started fresh by `start` (so each process
+ * draws its own placement of onnxruntime's memory, which moved one process's speed by ±10% against
+ * another's on the same file), scores four pairs of each length one by one, raw and ours back to back
+ * in turn, then the four as one call, and is ended before the next starts.
+ */
 export async function measureThroughput(
-	raw: RawScorer,
-	scorer: RewardScorer,
+	/** Tokenizes the pairs (any raw scorer of the model). */
+	tokenizer: RawScorer,
+	sets: number,
+	start: (index: number) => Promise<ScoringSet>,
 	lengths: readonly number[],
-	repeats: number,
 	log: (line: string) => void,
 	/** False for models the product scores one pair at a time (8-bit): their batches are not measured. */
 	batched = true,
 ): Promise<Throughput[]> {
-	const rows: Throughput[] = [];
-	for (const tokens of lengths) {
-		const pairs = pairsOf(raw, tokens, tokens * 10);
-		const inputs = pairs.map(p => raw.encode(p));
-		const rs: number[] = [];
-		const rb: number[] = [];
-		const os: number[] = [];
-		const ob: number[] = [];
-		// Ratios of times taken back to back: the machine's load drifts between a pair's raw and ours far
-		// less than across a whole block of pairs. Which goes first alternates, so neither always follows the other.
-		const singleRatios: number[] = [];
-		const batchRatios: number[] = [];
-		for (let r = 0; r < repeats; r++) {
-			let rawSum = 0;
-			let oursSum = 0;
-			for (const [k, pair] of pairs.entries()) {
-				const input = raw.encode(pair);
-				const oursOne = () => timed(() => scorer.score([pair], never()));
-				const rawFirst = (r + k) % 2 === 0;
-				const first = rawFirst ? await raw.time([input]) : await oursOne();
-				const second = rawFirst ? await oursOne() : await raw.time([input]);
-				const [rawMs, oursMs] = rawFirst ? [first, second] : [second, first];
-				singleRatios.push(rawMs / oursMs);
-				rawSum += rawMs;
-				oursSum += oursMs;
+	const pairs = lengths.map(tokens => pairsOf(tokenizer, tokens, tokens * 10));
+	const samples: LengthSamples[] = lengths.map(() => ({
+		raw: [],
+		rawGraph: [],
+		ours: [],
+		rawBatch: [],
+		oursBatch: [],
+		single: [],
+		graph: [],
+		path: [],
+		batch: [],
+	}));
+	for (let s = 0; s < sets; s++) {
+		const set = await start(s);
+		try {
+			for (const [l, four] of pairs.entries()) {
+				const got = samples[l]!;
+				const single: number[] = [];
+				const graph: number[] = [];
+				const viaGraph: number[] = [];
+				let rawSum = 0;
+				let graphSum = 0;
+				let oursSum = 0;
+				for (const [k, pair] of four.entries()) {
+					const input = set.raw.encode(pair);
+					const calls = [() => set.raw.time([input]), () => timed(() => set.ours.score([pair], never()))];
+					if (set.rawGraph) calls.push(() => set.rawGraph!.time([input]));
+					// Which goes first turns with the pair and the set, so none always follows another.
+					const [rawMs, oursMs, graphMs] = await rotated(calls, k + s);
+					single.push(rawMs! / oursMs!);
+					rawSum += rawMs!;
+					oursSum += oursMs!;
+					if (graphMs !== undefined) {
+						graph.push(rawMs! / graphMs);
+						viaGraph.push(graphMs / oursMs!);
+						graphSum += graphMs;
+					}
+				}
+				got.raw.push(rawSum);
+				got.ours.push(oursSum);
+				got.single.push(median(single));
+				if (graph.length) {
+					got.rawGraph.push(graphSum);
+					got.graph.push(median(graph));
+					got.path.push(median(viaGraph));
+				}
+				if (batched) {
+					const inputs = four.map(p => set.raw.encode(p));
+					const [rawBatch, oursBatch] = await rotated(
+						[() => set.raw.time(inputs), () => timed(() => set.ours.score(four, never()))],
+						s,
+					);
+					got.rawBatch.push(rawBatch!);
+					got.oursBatch.push(oursBatch!);
+					got.batch.push(Math.min(rawSum, rawBatch!) / oursBatch!);
+				}
+				log(
+					`set ${s + 1} of ${sets}, ${lengths[l]} tokens: raw ÷ ours ${fmt(median(single))}${graph.length ? `, raw ÷ raw on ours' graph ${fmt(median(graph))}, raw on ours' graph ÷ ours ${fmt(median(viaGraph))}` : ''}${batched ? `, best raw ÷ ours' call of 4 ${fmt(got.batch[got.batch.length - 1]!)}` : ''}`,
+				);
 			}
-			rs.push(rawSum);
-			os.push(oursSum);
-			if (batched) {
-				const oursAll = () => timed(() => scorer.score(pairs, never()));
-				const rawFirst = r % 2 === 0;
-				const first = rawFirst ? await raw.time(inputs) : await oursAll();
-				const second = rawFirst ? await oursAll() : await raw.time(inputs);
-				const [rawBatch, oursBatch] = rawFirst ? [first, second] : [second, first];
-				rb.push(rawBatch);
-				ob.push(oursBatch);
-				batchRatios.push(Math.min(rawSum, rawBatch) / oursBatch);
-			}
+		} finally {
+			await set.dispose();
 		}
-		const perSecond = (ms: number[]) => (ms.length ? (pairs.length * 1000) / median(ms) : NaN);
+	}
+	const rows: Throughput[] = [];
+	for (const [l, four] of pairs.entries()) {
+		const got = samples[l]!;
+		const perSecond = (ms: number[]) => (ms.length ? (four.length * 1000) / median(ms) : NaN);
+		const mid = (v: number[]) => (v.length ? median(v) : NaN);
 		const row: Throughput = {
-			tokens: Math.max(...inputs.map(i => i.input_ids.length)),
-			rawSingle: perSecond(rs),
-			rawBatch: perSecond(rb),
-			oursSingle: perSecond(os),
-			oursBatch: perSecond(ob),
-			singleRatio: median(singleRatios),
-			batchRatio: batchRatios.length ? median(batchRatios) : NaN,
-			samples: singleRatios.length,
+			tokens: Math.max(...four.map(p => tokenizer.tokens(p))),
+			rawSingle: perSecond(got.raw),
+			rawBatch: perSecond(got.rawBatch),
+			rawGraphSingle: perSecond(got.rawGraph),
+			oursSingle: perSecond(got.ours),
+			oursBatch: perSecond(got.oursBatch),
+			singleRatio: mid(got.single),
+			singleRatios: got.single,
+			graphRatio: mid(got.graph),
+			pathRatio: mid(got.path),
+			batchRatio: mid(got.batch),
+			batchRatios: got.batch,
+			sets,
+			perSet: four.length,
 		};
 		log(
-			`${row.tokens} tokens: raw ${row.rawSingle.toFixed(2)} / batched ${row.rawBatch.toFixed(2)}, ours ${row.oursSingle.toFixed(2)} / one call ${row.oursBatch.toFixed(2)} pairs/s`,
+			`${row.tokens} tokens: raw ${row.rawSingle.toFixed(2)} / batched ${row.rawBatch.toFixed(2)}, ours ${row.oursSingle.toFixed(2)} / one call ${row.oursBatch.toFixed(2)} pairs/s; raw ÷ ours ${row.singleRatios.map(r => fmt(r)).join(' ')}`,
 		);
 		rows.push(row);
 	}
 	return rows;
 }
+
+const fmt = (v: number) => v.toFixed(2);
 
 export async function measureLoad(args: Omit<LoadChildArgs, 'mode'>, mode: LoadMode): Promise<LoadFigures> {
 	const child = fork(LOAD_CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
