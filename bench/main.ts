@@ -246,7 +246,7 @@ async function pipelineFigures(
 					backend,
 				);
 				log(
-					`${thread ? 'ours (worker thread)' : client} ${label(config)}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)} (back to back ${ms(f.leastBackToBackMs)}), started before last token ${f.startedBefore}/${f.scored}, loop p99 ${fmt(f.loopP99Ms, 1)} ms`,
+					`${thread ? 'ours (worker thread)' : client} ${label(config)}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)} (after ours' pause ${ms(f.leastAfterPauseMs)}), started before last token ${f.startedBefore}/${f.scored}, loop p99 ${fmt(f.loopP99Ms, 1)} ms`,
 				);
 				(thread ? threadRuns : runs).push(f);
 			}
@@ -277,7 +277,7 @@ async function pipelineFigures(
 		rows2.push([
 			label(config),
 			tailRatio(ours),
-			tailRatio(ours, f => f.leastBackToBackMs),
+			tailRatio(ours, f => f.leastAfterPauseMs),
 			tailRatio(before),
 			fmt(median(ours.map(f => f.tailMs / oneScore))),
 			fmt(median(before.map(f => f.tailMs / oneScore))),
@@ -302,7 +302,7 @@ async function pipelineFigures(
 		rows2.push([
 			threadLabel,
 			tailRatio(thread),
-			tailRatio(thread, f => f.leastBackToBackMs),
+			tailRatio(thread, f => f.leastAfterPauseMs),
 			'—',
 			fmt(median(thread.map(f => f.tailMs / oneScore))),
 			'—',
@@ -317,7 +317,7 @@ async function pipelineFigures(
 	const processVsThread = `Ours scores in a process of its own; (worker thread, before): the same run through the worker thread the extension scored in before (src/reward/scorerProcess.ts), beside ours in each repeat, which of the two first alternating. N 4, 4 slots, ours ÷ the worker thread: wall ${fmt(wallOf(ours44) / wallOf(threadRuns))}, tail ${fmt(tailOf(ours44) / tailOf(threadRuns))}.`;
 	sections.push({
 		title: '1. Run overhead',
-		note: `Wall time from the command to the final ranking ÷ (the server's own span + the least CPU time for the scores left after its last token, as figure 2 takes it). Candidates of ${words} words at ${tokenDelayMs} ms a word per stream; warm worker; median of ${repeats}. Ollama: one request per candidate, K open at once (the run's \`concurrency\`), the server generating K at a time. OpenAI-compatible (n N): the loopback server as vLLM runs one (test/fixtures/fakeVllm.ts), all N candidates in one streamed request with \`n\`, their chunks interleaved, the server generating K of them at a time (its batch); the naive client asks the same one request. Both servers in the bench's server process, alike in pacing and texts; the server's span runs from the first request's arrival to the last candidate's final chunk. Ours: candidates that complete while a score runs are scored together, batched when that is faster on this CPU. One by one (before): the same run, each pair in a call of its own. Naive: generate all, then score all in one call. ${processVsThread}`,
+		note: `Wall time from the command to the final ranking ÷ (the server's own span + the least CPU time for the scores left after its last token, figure 2's floor). Candidates of ${words} words at ${tokenDelayMs} ms a word per stream; warm worker; median of ${repeats}. Ollama: one request per candidate, K open at once (the run's \`concurrency\`), the server generating K at a time. OpenAI-compatible (n N): the loopback server as vLLM runs one (test/fixtures/fakeVllm.ts), all N candidates in one streamed request with \`n\`, their chunks interleaved, the server generating K of them at a time (its batch); the naive client asks the same one request. Both servers in the bench's server process, alike in pacing and texts; the server's span runs from the first request's arrival to the last candidate's final chunk. Ours: candidates that complete while a score runs are scored together, batched when that is faster on this CPU. One by one (before): the same run, each pair in a call of its own. Naive: generate all, then score all in one call. ${processVsThread}`,
 		header: [
 			'run',
 			'ours',
@@ -332,11 +332,11 @@ async function pipelineFigures(
 	});
 	sections.push({
 		title: '2. Ranking tail',
-		note: `Server's last token → final ranking ÷ the least time to score what was still unscored then (raw onnxruntime-node on the same tensors, one by one or batched, whichever its back-to-back passes found faster, timed again in fresh passes after the pause ours' scorer had before that call, at most 2 s: a pass after a pause is slower for raw too; bench/raw.ts \`least\`), beside the floor as it was taken before (the lesser of the two ways' back-to-back medians), and ÷ one score (raw, ${ms(oneScore)}, ${words}-word candidate). Before: each pair in a call of its own. ${processVsThread}`,
+		note: `Server's last token → final ranking ÷ the least time to score what was still unscored then (best of one-by-one and batched raw onnxruntime-node on the same tensors, each the median of back-to-back passes: the stricter floor, as warm passes and the lesser of two noisy values both put it low), beside the same pairs timed as ours' scorer met them (the way its back-to-back passes found faster, timed again in fresh passes after the pause ours' scorer had before that call, at most 2 s: a pass after a pause is slower for raw too; bench/raw.ts \`least\`), and ÷ one score (raw, ${ms(oneScore)}, ${words}-word candidate). Before: each pair in a call of its own. ${processVsThread}`,
 		header: [
 			'run',
 			'tail ÷ least',
-			'tail ÷ least from back-to-back passes (the floor before)',
+			"tail ÷ least timed after ours' pause",
 			'before: tail ÷ least',
 			'tail ÷ one score',
 			'before: tail ÷ one score',

@@ -140,12 +140,13 @@ export interface RunFigures {
 	/** Server's last line → final ranking. */
 	readonly tailMs: number;
 	/**
-	 * The least CPU time for the scoring still left at the server's last line, each call's pairs timed
-	 * after the pause ours' scorer had before that call (`RawScorer.least`).
+	 * The least CPU time for the scoring still left at the server's last line: back-to-back passes, the
+	 * lesser of one by one and batched (`RawScorer.leastBackToBack`), the figures' floor. Warm passes
+	 * and the lesser of two noisy values both put it low, so it is the stricter of the two floors.
 	 */
 	readonly leastLeftMs: number;
-	/** The same from back-to-back passes, the lesser of one by one and batched (before). */
-	readonly leastBackToBackMs: number;
+	/** The same, each call's pairs timed after the pause ours' scorer had before that call (`RawScorer.least`). */
+	readonly leastAfterPauseMs: number;
 	/** Score calls begun before the server's last line, of all score calls' pairs. */
 	readonly startedBefore: number;
 	readonly scored: number;
@@ -250,8 +251,8 @@ export async function runOnce(
 		wallMs: tFinal - t0,
 		spanMs: lastToken - firstArrival,
 		tailMs: tFinal - lastToken,
-		leastLeftMs: leastLeft,
-		leastBackToBackMs: leastBefore,
+		leastLeftMs: leastBefore,
+		leastAfterPauseMs: leastLeft,
 		startedBefore: scorer.calls.filter(c => c.start < lastToken).reduce((sum, c) => sum + c.pairs.length, 0),
 		scored: scorer.calls.reduce((sum, c) => sum + c.pairs.length, 0),
 		loopP99Ms: loop.percentile(99) / 1e6,
