@@ -19,6 +19,7 @@ import type * as Transformers from '@huggingface/transformers' with { 'resolutio
 import type * as Ort from 'onnxruntime-node';
 import type { RewardPair } from '../src/core/reward';
 import { RewardWorkerClient } from '../src/reward/rewardClient';
+import { scorerSessionOptions } from '../src/reward/scorer';
 import { ScorerProcess } from '../src/reward/scorerProcess';
 
 export type LoadMode =
@@ -186,7 +187,8 @@ async function viaOnnxruntime(args: LoadChildArgs): Promise<LoadFigures> {
 	const ort = require('onnxruntime-node') as typeof Ort;
 	const baseBytes = status('VmRSS');
 	let t = performance.now();
-	const session = await ort.InferenceSession.create(args.onnxPath ?? '');
+	// The scorer's session options: what onnxruntime itself holds on the scorer's terms.
+	const session = await ort.InferenceSession.create(args.onnxPath ?? '', scorerSessionOptions(0));
 	const loadMs = performance.now() - t;
 	await sleep(args.pauseMs);
 	const width = args.tokens ?? 256;
