@@ -119,8 +119,8 @@ export function effectiveMaxLength(
  * every core). Memory patterns are off: with them onnxruntime plans one block for all of a shape's
  * intermediate tensors and keeps it in its arena, and the scorer's inputs change shape at every pair.
  * Measured on base-sized encoders, 374 tokens, a fresh process each (bench/RESULTS.md, "Memory
- * patterns off"): peak 20 MB lower for an 8-bit BERT, 71 MB for an 8-bit DeBERTa-v3, 18–73 MB for fp32
- * ones, and scores no slower (equal or 3–10% faster).
+ * patterns off, and a scorer without transformers.js"): peak 20 MB lower for an 8-bit BERT, 72 MB for
+ * an 8-bit DeBERTa-v3, 18–73 MB for fp32 ones, with 0.82–1.01× the time for the same runs.
  */
 export function scorerSessionOptions(threads: number): Ort.InferenceSession.SessionOptions {
 	return { ...(threads > 0 ? { intraOpNumThreads: threads } : {}), enableMemPattern: false };
