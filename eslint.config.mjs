@@ -144,10 +144,10 @@ export default tseslint.config(
 			// An `async` method without `await` is how a promise-returning interface is implemented (a throw
 			// becomes a rejection); requiring an await there only invites `await Promise.resolve()`.
 			'@typescript-eslint/require-await': 'off',
-			// transformers.js and onnxruntime-node are loaded on first use, as CommonJS (see src/reward/scorer.ts); markdown-it too, in the host (src/core/commentFormat.ts).
+			// transformers.js, its tokenizers and onnxruntime-node are loaded on first use, as CommonJS (see src/reward/scorer.ts); markdown-it too, in the host (src/core/commentFormat.ts).
 			'@typescript-eslint/no-require-imports': [
 				'error',
-				{ allow: ['^@huggingface/transformers$', '^onnxruntime-node$', '^markdown-it$'] },
+				{ allow: ['^@huggingface/transformers$', '^@huggingface/tokenizers$', '^onnxruntime-node$', '^markdown-it$'] },
 			],
 			'@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
 			eqeqeq: ['error', 'smart'],

@@ -19,6 +19,7 @@ import type * as Transformers from '@huggingface/transformers' with { 'resolutio
 import type * as Ort from 'onnxruntime-node';
 import type { RewardPair } from '../src/core/reward';
 import { RewardWorkerClient } from '../src/reward/rewardClient';
+import { scorerSessionOptions } from '../src/reward/scorer';
 import { ScorerProcess } from '../src/reward/scorerProcess';
 
 export type LoadMode =
@@ -83,8 +84,9 @@ export interface ScorerFloor {
 	readonly bareBytes: number;
 	/**
 	 * The RSS of a fresh Node (no TypeScript loader, as a scorer process is started) that has required
-	 * onnxruntime-node, required transformers.js and tokenized the typical pair with the model's own
-	 * tokenizer: what a scorer holds besides the model, before it opens it.
+	 * onnxruntime-node, built the model's own tokenizer with @huggingface/tokenizers (as the scorer does
+	 * when the files are on disk, src/reward/localTokenizer.ts; transformers.js is not loaded) and
+	 * tokenized the typical pair: what a scorer holds besides the model, before it opens it.
 	 */
 	readonly fixedBytes: number;
 	/**
@@ -101,12 +103,11 @@ export function scorerFloor(modelDir: string, file: string, dtype: 'fp32' | 'q8'
 	const script = `
 		const rss = () => Number(/^VmRSS:\\s+(\\d+) kB/m.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
 		require('onnxruntime-node');
-		const T = require('@huggingface/transformers');
+		const { Tokenizer } = require('@huggingface/tokenizers');
 		const [dir, prompt, response] = JSON.parse(process.argv[1]);
-		T.AutoTokenizer.from_pretrained(dir, { local_files_only: true }).then(tokenizer => {
-			tokenizer(prompt, { text_pair: response, truncation: true });
-			process.stdout.write(String(rss()));
-		});`;
+		const json = file => JSON.parse(require('fs').readFileSync(require('path').join(dir, file), 'utf8'));
+		new Tokenizer(json('tokenizer.json'), json('tokenizer_config.json')).encode(prompt, { text_pair: response });
+		process.stdout.write(String(rss()));`;
 	const fixedBytes = Number(
 		execFileSync(process.execPath, ['-e', script, JSON.stringify([modelDir, pair.prompt, pair.response])], {
 			encoding: 'utf8',
@@ -186,7 +187,8 @@ async function viaOnnxruntime(args: LoadChildArgs): Promise<LoadFigures> {
 	const ort = require('onnxruntime-node') as typeof Ort;
 	const baseBytes = status('VmRSS');
 	let t = performance.now();
-	const session = await ort.InferenceSession.create(args.onnxPath ?? '');
+	// The scorer's session options: what onnxruntime itself holds on the scorer's terms.
+	const session = await ort.InferenceSession.create(args.onnxPath ?? '', scorerSessionOptions(0));
 	const loadMs = performance.now() - t;
 	await sleep(args.pauseMs);
 	const width = args.tokens ?? 256;

@@ -7,7 +7,7 @@
  * `session.run` alone (the tensors are built before the clock starts, as before).
  */
 import * as Ort from 'onnxruntime-node';
-import type { PairInput } from '../src/reward/scorer';
+import { scorerSessionOptions, type PairInput } from '../src/reward/scorer';
 
 export type RawChildRequest = { readonly type: 'time'; readonly id: number; readonly inputs: readonly PairInput[] };
 export type RawChildReply =
@@ -43,7 +43,8 @@ function feeds(session: Ort.InferenceSession, inputs: readonly PairInput[]): Rec
 }
 
 async function main(file: string): Promise<void> {
-	const session = await Ort.InferenceSession.create(file);
+	// The scorer's own session options, so raw and ours run the same pass.
+	const session = await Ort.InferenceSession.create(file, scorerSessionOptions(0));
 	// One at a time: the parent awaits each answer before it asks again.
 	process.on('message', (request: RawChildRequest) => {
 		void (async () => {

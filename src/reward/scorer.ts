@@ -1,6 +1,7 @@
 /**
- * The pure scoring module: loads a reward model with transformers.js and turns (prompt, response)
- * pairs into raw logits. No worker and no `vscode` here: the reward worker runs it in its own process,
+ * The pure scoring module: loads a reward model (its files read by transformers.js, or without it when
+ * they are on disk, see localTokenizer.ts; the session opened with onnxruntime-node) and turns
+ * (prompt, response) pairs into raw logits. No worker and no `vscode` here: the reward worker runs it in its own process,
  * and the CLI and unit tests may run it in-process.
  */
 import * as fs from 'node:fs';
@@ -24,6 +25,7 @@ import {
 } from '../core/modelFiles';
 import { CostEstimator, planBatches, type TokenCosts } from './batchPlan';
 import { externalDataCopy, hasWeights, releaseWeights } from './externalData';
+import { loadLocalTokenizer, type InnerTokenizer, type ModelConfig, type PairTokenizer } from './localTokenizer';
 import { discardOptimizedGraph, optimizedGraph, optimizedPath, type OptimizeOptions } from './optimizedGraph';
 
 // Callers of the scorer have always found these here; they live in core now, shared with the built-in generator.
@@ -62,12 +64,22 @@ const BATCH_DEPENDENT: ReadonlySet<RewardDtype> = new Set<RewardDtype>(['q8', 'i
 export const FALLBACK_MAX_LENGTH = 512;
 
 // Loaded on first use, with `require` so that the worker bundle, tsx and the CLI all get the same
-// (CommonJS) build, and importing this module stays cheap for whoever only needs its types.
+// (CommonJS) build, and importing this module stays cheap for whoever only needs its types. Only a
+// load that needs transformers.js (a download, or files the local path does not take) loads it.
 function transformers(): typeof Transformers {
+	return needsOnnxruntime(() => require('@huggingface/transformers') as typeof Transformers);
+}
+
+/** onnxruntime-node, the very instance transformers.js runs on (it is external to every bundle). */
+function onnxruntime(): typeof Ort {
+	return needsOnnxruntime(() => require('onnxruntime-node') as typeof Ort);
+}
+
+function needsOnnxruntime<T>(load: () => T): T {
 	try {
-		return require('@huggingface/transformers') as typeof Transformers;
+		return load();
 	} catch (e) {
-		// Loading it loads onnxruntime's native binding for this platform; a package for a platform
+		// Loading either loads onnxruntime's native binding for this platform; a package for a platform
 		// onnxruntime-node has no build for (Intel macs, as of 1.30) has none to load.
 		if (/onnxruntime_binding\.node/.test(errorMessage(e))) {
 			throw fail(
@@ -80,23 +92,7 @@ function transformers(): typeof Transformers {
 	}
 }
 
-/**
- * The parts of @huggingface/tokenizers' `Tokenizer` that `encodePair` uses. That package's type files
- * import without file extensions, which Node16 resolution rejects, so `PreTrainedTokenizer._tokenizer`
- * comes out untyped; this states the shape (as of tokenizers 0.2) instead of passing `any` around.
- */
-interface InnerTokenizer {
-	post_processor: ((tokens: string[], pair: string[] | null, addSpecialTokens: boolean) => PostProcessed) | null;
-	model: { unk_token_id?: number } | null;
-	token_to_id(token: string): number | undefined;
-	get_added_tokens_decoder(): Map<number, { content: string }>;
-}
-interface PostProcessed {
-	tokens: string[];
-	token_type_ids?: number[];
-}
-
-function innerTokenizer(tokenizer: Transformers.PreTrainedTokenizer): InnerTokenizer {
+function innerTokenizer(tokenizer: PairTokenizer): InnerTokenizer {
 	return tokenizer._tokenizer as InnerTokenizer;
 }
 
@@ -118,9 +114,16 @@ export function effectiveMaxLength(
 	return limits.length ? Math.min(...limits) : FALLBACK_MAX_LENGTH;
 }
 
-/** onnxruntime-node, the very instance transformers.js runs on (it is external to every bundle). */
-function onnxruntime(): typeof Ort {
-	return require('onnxruntime-node') as typeof Ort;
+/**
+ * The session options the scorer opens every model with. `threads` 0 lets onnxruntime choose (it uses
+ * every core). Memory patterns are off: with them onnxruntime plans one block for all of a shape's
+ * intermediate tensors and keeps it in its arena, and the scorer's inputs change shape at every pair.
+ * Measured on base-sized encoders, 374 tokens, a fresh process each (bench/RESULTS.md, "Memory
+ * patterns off, and a scorer without transformers.js"): peak 20 MB lower for an 8-bit BERT, 72 MB for
+ * an 8-bit DeBERTa-v3, 18–73 MB for fp32 ones, with 0.82–1.01× the time for the same runs.
+ */
+export function scorerSessionOptions(threads: number): Ort.InferenceSession.SessionOptions {
+	return { ...(threads > 0 ? { intraOpNumThreads: threads } : {}), enableMemPattern: false };
 }
 
 // ---- Errors ------------------------------------------------------------------------------------
@@ -201,23 +204,27 @@ export async function loadRewardModel(
 	} = {},
 ): Promise<LoadedRewardModel> {
 	const log = options.log ?? ((line: string) => console.warn(`[rewardWorker] ${line}`));
-	const T = transformers();
+	onnxruntime();
 	const where = locateModel(request.model);
 	const model = request.model;
 	const onnxFile = ONNX_FILE[request.dtype];
 
-	// transformers.js keeps these on a global `env`; the worker owns its thread's copy.
-	T.env.cacheDir = request.cacheDir;
-	T.env.allowRemoteModels = request.allowRemote;
-	// Local lookups must stay on: the download cache is read through them even when offline. A Hub id's
-	// "local" copy is looked for in the cache folder rather than inside the extension's install folder.
-	T.env.allowLocalModels = true;
-	if (where.source === 'hub') {
-		T.env.localModelPath = request.cacheDir;
-		// HF_ENDPOINT is read at every load; a worker has the environment of its start.
-		builtInRemoteHost ??= T.env.remoteHost;
-		T.env.remoteHost = hubEndpoint() ?? builtInRemoteHost;
-	}
+	/** transformers.js, set up for this load (it keeps its settings on a global `env`; the process is the worker's). */
+	const setUp = (): typeof Transformers => {
+		const T = transformers();
+		T.env.cacheDir = request.cacheDir;
+		T.env.allowRemoteModels = request.allowRemote;
+		// Local lookups must stay on: the download cache is read through them even when offline. A Hub id's
+		// "local" copy is looked for in the cache folder rather than inside the extension's install folder.
+		T.env.allowLocalModels = true;
+		if (where.source === 'hub') {
+			T.env.localModelPath = request.cacheDir;
+			// HF_ENDPOINT is read at every load; a worker has the environment of its start.
+			builtInRemoteHost ??= T.env.remoteHost;
+			T.env.remoteHost = hubEndpoint() ?? builtInRemoteHost;
+		}
+		return T;
+	};
 
 	// An absolute path is not a valid Hub id, so transformers.js reads it as is (no localModelPath join).
 	const location = where.source === 'local' ? where.dir : where.id;
@@ -244,39 +251,46 @@ export async function loadRewardModel(
 	const cached = where.source === 'hub';
 	const progress_callback = onProgress ? (info: Transformers.ProgressInfo) => forwardProgress(info, onProgress) : undefined;
 	const common = { cache_dir: request.cacheDir, local_files_only: !request.allowRemote, progress_callback };
+	const onDisk = path.join(folder, subfolder, onnxFile);
 
-	let config: Transformers.PretrainedConfig;
-	try {
-		config = await T.AutoConfig.from_pretrained(location, common);
-	} catch (e) {
-		throw hubFailure(request, e, 'config.json', folder, cached);
-	}
-	const modelType = String(config.model_type);
-	if (!T.AutoModelForSequenceClassification.supports(modelType)) {
-		throw fail(
-			'reward-failed',
-			`The reward model ${model} is a "${modelType}" model, which transformers.js cannot run for sequence classification; set {rewardModel} to an encoder reward model (BERT, DeBERTa, RoBERTa, ELECTRA, ModernBERT), or set {ranker} to consensus.`,
-		);
-	}
-
-	let tokenizer: Transformers.PreTrainedTokenizer;
-	try {
-		tokenizer = await T.AutoTokenizer.from_pretrained(location, common);
-	} catch (e) {
-		if (isFileNotFound(e) && !networkReason(e) && request.allowRemote) {
+	// With every file on disk, config and tokenizer are read without transformers.js (localTokenizer.ts).
+	const local = fs.existsSync(onDisk) ? loadLocalTokenizer(folder) : undefined;
+	let config: ModelConfig;
+	let tokenizer: PairTokenizer;
+	/** transformers.js's own config, when it read it: a download hands it on. */
+	let loadedConfig: Transformers.PretrainedConfig | undefined;
+	if (local) {
+		({ config, tokenizer } = local);
+	} else {
+		const T = setUp();
+		try {
+			config = loadedConfig = await T.AutoConfig.from_pretrained(location, common);
+		} catch (e) {
+			throw hubFailure(request, e, 'config.json', folder, cached);
+		}
+		const modelType = String(config.model_type);
+		if (!T.AutoModelForSequenceClassification.supports(modelType)) {
 			throw fail(
-				'reward-no-onnx',
-				`The reward model ${model} has no tokenizer.json, which transformers.js needs; ${conversionHint(model)} (the export writes one).`,
-				e,
+				'reward-failed',
+				`The reward model ${model} is a "${modelType}" model, which transformers.js cannot run for sequence classification; set {rewardModel} to an encoder reward model (BERT, DeBERTa, RoBERTa, ELECTRA, ModernBERT), or set {ranker} to consensus.`,
 			);
 		}
-		throw hubFailure(request, e, 'tokenizer.json', folder, cached);
+		try {
+			tokenizer = await T.AutoTokenizer.from_pretrained(location, common);
+		} catch (e) {
+			if (isFileNotFound(e) && !networkReason(e) && request.allowRemote) {
+				throw fail(
+					'reward-no-onnx',
+					`The reward model ${model} has no tokenizer.json, which transformers.js needs; ${conversionHint(model)} (the export writes one).`,
+					e,
+				);
+			}
+			throw hubFailure(request, e, 'tokenizer.json', folder, cached);
+		}
 	}
 
 	const relative = subfolder ? `${subfolder}/${onnxFile}` : onnxFile;
-	const onDisk = path.join(folder, subfolder, onnxFile);
-	// 0 lets onnxruntime choose (it uses every core).
-	const sessionOptions: Ort.InferenceSession.SessionOptions = request.threads > 0 ? { intraOpNumThreads: request.threads } : {};
+	const sessionOptions = scorerSessionOptions(request.threads);
 	let session: Ort.InferenceSession;
 	try {
 		if (fs.existsSync(onDisk)) {
@@ -293,9 +307,9 @@ export async function loadRewardModel(
 			onProgress?.({ file: relative, status: 'done' });
 		} else {
 			// Not downloaded yet: transformers.js fetches it into the cache (with progress) and opens it.
-			const model = await T.AutoModelForSequenceClassification.from_pretrained(location, {
+			const model = await setUp().AutoModelForSequenceClassification.from_pretrained(location, {
 				...common,
-				config,
+				...(loadedConfig ? { config: loadedConfig } : {}),
 				dtype: request.dtype,
 				subfolder,
 				session_options: sessionOptions,
@@ -385,12 +399,7 @@ export interface PairInput {
  * checks it). Decoding the cut ids and re-encoding the text was rejected: WordPiece and SentencePiece
  * do not round-trip exactly, so the length after re-encoding is not guaranteed.
  */
-export function encodePair(
-	tokenizer: Transformers.PreTrainedTokenizer,
-	pair: RewardPair,
-	maxLength: number,
-	prompts?: PromptTokens,
-): PairInput {
+export function encodePair(tokenizer: PairTokenizer, pair: RewardPair, maxLength: number, prompts?: PromptTokens): PairInput {
 	const inner = innerTokenizer(tokenizer);
 	const postProcess = inner.post_processor;
 	let prompt = prompts ? prompts.tokens(pair.prompt) : tokenizer.tokenize(pair.prompt);
@@ -429,7 +438,7 @@ export class PromptTokens {
 	private readonly memo = new Map<string, readonly string[]>();
 
 	constructor(
-		private readonly tokenizer: Transformers.PreTrainedTokenizer,
+		private readonly tokenizer: PairTokenizer,
 		private readonly size = 4,
 	) {}
 
@@ -451,7 +460,7 @@ export class PromptTokens {
 const addedTokenIds = new WeakMap<object, Map<string, number>>();
 
 /** Added (special) tokens first, then the model's vocabulary, then unk: the order `encode` uses. */
-function tokenId(tokenizer: Transformers.PreTrainedTokenizer, token: string): number {
+function tokenId(tokenizer: PairTokenizer, token: string): number {
 	const inner = innerTokenizer(tokenizer);
 	let added = addedTokenIds.get(inner);
 	if (!added) {
@@ -472,7 +481,7 @@ class OnnxRewardModel implements LoadedRewardModel {
 
 	constructor(
 		readonly info: RewardModelInfo,
-		private readonly tokenizer: Transformers.PreTrainedTokenizer,
+		private readonly tokenizer: PairTokenizer,
 		private readonly session: Ort.InferenceSession,
 		private readonly onePairAtATime: boolean,
 		/** Fixed costs instead of measured ones (tests: the tiny models are too fast to time). */
