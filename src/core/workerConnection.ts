@@ -6,7 +6,9 @@
  *
  * Closing while the worker is inside an onnxruntime step lets the step end first: terminating a thread
  * there can abort the whole process (a native exception escapes as the thread is torn down), and
- * with it the extension host. Calls marked `drain` are waited for, STOP_GRACE_MS at most.
+ * with it the extension host. Calls marked `drain` are waited for, STOP_GRACE_MS at most. A worker
+ * that understands `closeMessage` is asked to end itself instead, after whatever step it is in (a load
+ * opening its session, a warm-up): the host cannot see those steps, the worker can.
  *
  * The caller starts the thread in its own layer and hands it over, so this module needs no threads.
  */
@@ -68,6 +70,12 @@ export interface WorkerConnectionOptions<Message, Reply extends WorkerReply, Ans
 	readonly crashed: (reason: string) => BestOfNError;
 	/** A message that asks the worker to end request `id` early, sent to each drained call on close. */
 	readonly cancel?: (id: number) => Message;
+	/**
+	 * The message that asks this worker to end itself once its step in progress returns, if it takes
+	 * one (`undefined`: it is terminated at once, or after its drained calls). It is then terminated
+	 * only if it has not exited after STOP_GRACE_MS.
+	 */
+	readonly closeMessage?: () => Message | undefined;
 	/** Once, when the connection closes (crash or close()): it is not to be used again. */
 	readonly onClosed: () => void;
 	/** Once, when the thread has exited. */
@@ -170,13 +178,18 @@ export class WorkerConnection<Message extends { readonly id: number }, Reply ext
 		this.pending.clear();
 		for (const p of calls) p.reject(error);
 		this.options.onClosed();
-		if (this.exited || drained.length === 0) {
+		const closeMessage = this.exited ? undefined : this.options.closeMessage?.();
+		if (this.exited || (drained.length === 0 && !closeMessage)) {
 			this.terminate();
 			return;
 		}
-		this.draining = new Set(drained);
-		const { cancel } = this.options;
-		if (cancel) for (const id of drained) this.worker.postMessage(cancel(id));
+		if (drained.length > 0) {
+			this.draining = new Set(drained);
+			const { cancel } = this.options;
+			if (cancel) for (const id of drained) this.worker.postMessage(cancel(id));
+		}
+		if (closeMessage) this.worker.postMessage(closeMessage);
+		// The exit clears it.
 		this.drainTimer = setTimeout(() => this.terminate(), STOP_GRACE_MS);
 	}
 

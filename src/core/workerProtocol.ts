@@ -24,7 +24,12 @@ export interface LoadRequest {
 /** Sent by the host. */
 export type HostToWorker =
 	| { readonly type: 'load'; readonly id: number; readonly request: LoadRequest }
-	| { readonly type: 'score'; readonly id: number; readonly pairs: readonly RewardPair[] };
+	| { readonly type: 'score'; readonly id: number; readonly pairs: readonly RewardPair[] }
+	/**
+	 * The host is done with a worker thread: it ends itself once the step in progress (a load, a score,
+	 * a warm-up) has returned, at once if none is. Never answered; see WorkerConnection's `closeMessage`.
+	 */
+	| { readonly type: 'close'; readonly id: number };
 
 /** Sent by the worker. */
 export type WorkerToHost =

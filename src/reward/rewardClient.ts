@@ -96,8 +96,9 @@ export class RewardWorkerClient implements RewardScorer {
 		try {
 			const { conn } = await this.loaded(signal);
 			// An abort drops the result: the worker finishes the batch and its answer is ignored.
-			// A score runs onnxruntime on a thread's own stack: a close waits for it (a load, which may be
-			// a download, is not waited for). A process is stopped at once.
+			// A score runs onnxruntime on a thread's own stack: a close waits for it (and a thread ends
+			// itself after any other step it is in, such as a load opening its session). A process is
+			// stopped at once.
 			const reply = await raceAbort(conn.call({ type: 'score', pairs }, { drain: conn.drainsScores }).reply, signal);
 			if (reply.type !== 'scores')
 				throw new BestOfNError('reward-failed', `The reward worker answered a score request with "${reply.type}".`);
@@ -170,6 +171,8 @@ export class RewardWorkerClient implements RewardScorer {
 				nextId: () => ++this.lastId,
 				isAnswer: (m): m is Reply => m.type === 'loaded' || m.type === 'scores',
 				crashed: workerCrashed,
+				// A thread ends itself between steps (worker.ts); a process is killed at once.
+				closeMessage: () => (worker instanceof Worker ? { type: 'close', id: ++this.lastId } : undefined),
 				onClosed: () => {
 					if (this.conn === conn) this.conn = undefined;
 				},

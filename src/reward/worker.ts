@@ -81,6 +81,16 @@ function requestWithin(ms: number): Promise<boolean> {
 }
 /** The request in flight and whether it has had its one answer. */
 let current: { readonly id: number; answered: boolean } | undefined;
+/** The host sent `close`: end once the step in progress has returned. */
+let closing = false;
+
+/**
+ * Ends the worker, after what it posted has been handed over. A thread must not be torn down inside
+ * onnxruntime (workerConnection.ts says why), so it ends itself between steps instead.
+ */
+function end(): void {
+	port.flush(() => process.exit(0));
+}
 
 function answer(message: Exclude<WorkerToHost, { type: 'progress' }>): void {
 	if (!current || current.id !== message.id || current.answered) return;
@@ -129,6 +139,9 @@ async function handle(message: HostToWorker): Promise<void> {
 			answer({ type: 'scores', id: message.id, scores: await loaded.model.score(message.pairs) });
 			return;
 		}
+		case 'close':
+			// Taken when it arrives (see the listener below), never queued.
+			return;
 		default: {
 			const unknown: never = message;
 			throw new Error(`unknown request ${JSON.stringify(unknown)}`);
@@ -141,7 +154,14 @@ function requestKey(r: LoadRequest): string {
 }
 
 port.on('message', (message: HostToWorker) => {
+	// Any message, `close` too, skips a warm-up that has not begun.
 	onRequest?.();
+	if (message?.type === 'close') {
+		closing = true;
+		if (!current) end();
+		return;
+	}
+	if (closing) return;
 	const id = typeof message?.id === 'number' ? message.id : -1;
 	queue = queue.then(async () => {
 		current = { id, answered: false };
@@ -151,6 +171,7 @@ port.on('message', (message: HostToWorker) => {
 			answerError(id, e);
 		} finally {
 			current = undefined;
+			if (closing) end();
 		}
 	});
 });
