@@ -43,6 +43,35 @@ export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string | unde
 	return url.href.endsWith('/') ? url.href : `${url.href}/`;
 }
 
+/** What a load sets of transformers.js's global `env` (a worker's process or thread has its own). */
+export interface TransformersEnv {
+	cacheDir: string | null;
+	allowRemoteModels: boolean;
+	allowLocalModels: boolean;
+	localModelPath: string;
+	remoteHost: string;
+}
+
+/** transformers.js's own `env.remoteHost`, restored when `HF_ENDPOINT` is not (or no longer) set. */
+let builtInRemoteHost: string | undefined;
+
+/**
+ * Points transformers.js at the model `where` for one load: its download cache, whether it may reach
+ * the Hub, and which Hub (`HF_ENDPOINT`, read at every load: a worker has the environment of its start).
+ */
+export function configureTransformersEnv(env: TransformersEnv, where: ModelLocation, cacheDir: string, allowRemote: boolean): void {
+	env.cacheDir = cacheDir;
+	env.allowRemoteModels = allowRemote;
+	// Local lookups must stay on: the download cache is read through them even when offline. A Hub id's
+	// "local" copy is looked for in the cache folder rather than inside the extension's install folder.
+	env.allowLocalModels = true;
+	if (where.source === 'hub') {
+		env.localModelPath = cacheDir;
+		builtInRemoteHost ??= env.remoteHost;
+		env.remoteHost = hubEndpoint() ?? builtInRemoteHost;
+	}
+}
+
 /** How messages name the Hub a download goes to: the mirror, when `HF_ENDPOINT` picked one. */
 export function hubName(env: NodeJS.ProcessEnv = process.env): string {
 	const endpoint = hubEndpoint(env);

@@ -10,7 +10,7 @@ import type { BatchRequest, BatchResult, BuiltinDtype, BuiltinLoadRequest, Built
 import { BestOfNError, errorMessage } from '../core/errors';
 import {
 	forwardProgress,
-	hubEndpoint,
+	configureTransformersEnv,
 	isDirectory,
 	isFileNotFound,
 	locateModel,
@@ -114,9 +114,6 @@ function loadFailure(request: BuiltinLoadRequest, e: unknown, file: string): Bes
 	return failed(request.model, `could not be loaded: ${errorMessage(e)}`, e);
 }
 
-/** transformers.js's own `env.remoteHost`, restored when `HF_ENDPOINT` is not (or no longer) set. */
-let builtInRemoteHost: string | undefined;
-
 /**
  * Loads tokenizer and model. Rejects with a `BestOfNError` (`model-not-found` when a piece is missing,
  * `builtin-failed` otherwise) whose text names the model and the way out.
@@ -128,14 +125,7 @@ export async function loadBuiltinModel(request: BuiltinLoadRequest, onProgress?:
 	const model = request.model;
 	const onnxFile = BUILTIN_ONNX_FILE[request.dtype];
 
-	T.env.cacheDir = request.cacheDir;
-	T.env.allowRemoteModels = request.allowRemote;
-	T.env.allowLocalModels = true;
-	if (where.source === 'hub') {
-		T.env.localModelPath = request.cacheDir;
-		builtInRemoteHost ??= T.env.remoteHost;
-		T.env.remoteHost = hubEndpoint() ?? builtInRemoteHost;
-	}
+	configureTransformersEnv(T.env, where, request.cacheDir, request.allowRemote);
 	const location = where.source === 'local' ? where.dir : where.id;
 	let externalData = false;
 	if (where.source === 'local') {

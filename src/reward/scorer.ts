@@ -14,7 +14,7 @@ import type { RewardDtype } from '../core/settings';
 import type { LoadRequest } from '../core/workerProtocol';
 import {
 	forwardProgress,
-	hubEndpoint,
+	configureTransformersEnv,
 	hubName,
 	isDirectory,
 	isFileNotFound,
@@ -183,9 +183,6 @@ function hubFailure(request: LoadRequest, e: unknown, file: string, folder: stri
 
 // ---- Loading -----------------------------------------------------------------------------------
 
-/** transformers.js's own `env.remoteHost`, restored when `HF_ENDPOINT` is not (or no longer) set. */
-let builtInRemoteHost: string | undefined;
-
 /**
  * Loads tokenizer and model. Rejects with a `BestOfNError` of kind `reward-not-found`,
  * `reward-no-onnx` or `reward-failed` whose message names the model and the way out.
@@ -209,20 +206,10 @@ export async function loadRewardModel(
 	const model = request.model;
 	const onnxFile = ONNX_FILE[request.dtype];
 
-	/** transformers.js, set up for this load (it keeps its settings on a global `env`; the process is the worker's). */
+	/** transformers.js, set up for this load. */
 	const setUp = (): typeof Transformers => {
 		const T = transformers();
-		T.env.cacheDir = request.cacheDir;
-		T.env.allowRemoteModels = request.allowRemote;
-		// Local lookups must stay on: the download cache is read through them even when offline. A Hub id's
-		// "local" copy is looked for in the cache folder rather than inside the extension's install folder.
-		T.env.allowLocalModels = true;
-		if (where.source === 'hub') {
-			T.env.localModelPath = request.cacheDir;
-			// HF_ENDPOINT is read at every load; a worker has the environment of its start.
-			builtInRemoteHost ??= T.env.remoteHost;
-			T.env.remoteHost = hubEndpoint() ?? builtInRemoteHost;
-		}
+		configureTransformersEnv(T.env, where, request.cacheDir, request.allowRemote);
 		return T;
 	};
 
