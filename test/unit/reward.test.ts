@@ -914,12 +914,14 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 		});
 
 		if (isolation === 'thread')
-			it('a close after the load, during its warm-up pass, lets the pass end: the thread ends itself', async () => {
+			it('a close after the load ends the thread by itself (code 0), never by terminate, so never inside its warm-up pass', async () => {
 				const c = client();
 				await c.load(never());
 				const worker = workerOf(c) as Worker;
 				const exited = exitOf(worker);
-				// The warm-up pass begins ~100 ms after the load's answer when no request comes (worker.ts).
+				// Around the warm-up pass, which begins ~100 ms after the load's answer when no request comes
+				// (worker.ts). The tiny model's pass takes too little to be hit reliably, so what is checked
+				// is the way the thread ends: a terminate (code 1) is what could land inside the pass.
 				await new Promise(r => setTimeout(r, 150));
 				c.dispose();
 				assert.equal(await within(exited, 15_000, 'the worker’s exit'), 0);
