@@ -332,7 +332,7 @@ async function pipelineFigures(
 	});
 	sections.push({
 		title: '2. Ranking tail',
-		note: `Server's last token → final ranking ÷ the least time to score what was still unscored then (best of one-by-one and batched raw onnxruntime-node on the same tensors, each the median of back-to-back passes: the stricter floor, as warm passes and the lesser of two noisy values both put it low), beside the same pairs timed as ours' scorer met them (the way its back-to-back passes found faster, timed again in fresh passes after the pause ours' scorer had before that call, at most 2 s: a pass after a pause is slower for raw too; bench/raw.ts \`least\`), and ÷ one score (raw, ${ms(oneScore)}, ${words}-word candidate). Before: each pair in a call of its own. ${processVsThread}`,
+		note: `Server's last token → final ranking ÷ the least time to score what was still unscored then (best of one-by-one and batched raw onnxruntime-node on the same tensors, each the median of back-to-back passes: the stricter floor, as warm passes and the lesser of two noisy values both put it low), beside the same pairs timed as ours' scorer met them (the way its back-to-back passes found faster, timed again in fresh passes after the pause ours' scorer had before that call, at most 2 s: a pass after a pause is slower for raw too; bench/raw.ts \`leastAfterPause\`), and ÷ one score (raw, ${ms(oneScore)}, ${words}-word candidate). Before: each pair in a call of its own. ${processVsThread}`,
 		header: [
 			'run',
 			'tail ÷ least',

@@ -141,11 +141,11 @@ export interface RunFigures {
 	readonly tailMs: number;
 	/**
 	 * The least CPU time for the scoring still left at the server's last line: back-to-back passes, the
-	 * lesser of one by one and batched (`RawScorer.leastBackToBack`), the figures' floor. Warm passes
+	 * lesser of one by one and batched (`RawScorer.least`), the figures' floor. Warm passes
 	 * and the lesser of two noisy values both put it low, so it is the stricter of the two floors.
 	 */
 	readonly leastLeftMs: number;
-	/** The same, each call's pairs timed after the pause ours' scorer had before that call (`RawScorer.least`). */
+	/** The same, each call's pairs timed after the pause ours' scorer had before that call (`RawScorer.leastAfterPause`). */
 	readonly leastAfterPauseMs: number;
 	/** Score calls begun before the server's last line, of all score calls' pairs. */
 	readonly startedBefore: number;
@@ -222,9 +222,9 @@ export async function runOnce(
 	const firstArrival = Math.min(...served.map(s => s.receivedAt));
 	const lastToken = Math.max(...served.map(s => s.finishedAt));
 
-	// The floor, before (back-to-back passes) and as the scorer met the pairs (after the pause it had).
-	let leastLeft = 0;
-	let leastBefore = 0;
+	// The floor (back-to-back passes), and beside it the same pairs as the scorer met them (after its pause).
+	let backToBack = 0;
+	let afterPause = 0;
 	const unstarted: RewardPair[] = [];
 	let unstartedIdle = 0;
 	const calls = [...scorer.calls].sort((a, b) => a.start - b.start);
@@ -238,11 +238,11 @@ export async function runOnce(
 		}
 		// A call in progress at the last token: credit the work it had done by then.
 		const done = lastToken - call.start;
-		leastBefore += Math.max(0, (await ctx.raw.leastBackToBack(call.pairs)) - done);
-		leastLeft += Math.max(0, (await ctx.raw.least(call.pairs, idle)) - done);
+		backToBack += Math.max(0, (await ctx.raw.least(call.pairs)) - done);
+		afterPause += Math.max(0, (await ctx.raw.leastAfterPause(call.pairs, idle)) - done);
 	}
-	leastBefore += await ctx.raw.leastBackToBack(unstarted);
-	leastLeft += await ctx.raw.least(unstarted, unstartedIdle);
+	backToBack += await ctx.raw.least(unstarted);
+	afterPause += await ctx.raw.leastAfterPause(unstarted, unstartedIdle);
 	return {
 		client,
 		backend,
@@ -251,8 +251,8 @@ export async function runOnce(
 		wallMs: tFinal - t0,
 		spanMs: lastToken - firstArrival,
 		tailMs: tFinal - lastToken,
-		leastLeftMs: leastBefore,
-		leastAfterPauseMs: leastLeft,
+		leastLeftMs: backToBack,
+		leastAfterPauseMs: afterPause,
 		startedBefore: scorer.calls.filter(c => c.start < lastToken).reduce((sum, c) => sum + c.pairs.length, 0),
 		scored: scorer.calls.reduce((sum, c) => sum + c.pairs.length, 0),
 		loopP99Ms: loop.percentile(99) / 1e6,

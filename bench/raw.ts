@@ -123,11 +123,11 @@ export class RawScorer {
 
 	/**
 	 * The least of one by one and one batch, each the median of back-to-back passes taken just after
-	 * the run (figures 1 and 2 before; kept beside `least` to show what the change moved). For several
+	 * the run: the floor figures 1 and 2 are measured against (`leastAfterPause` is beside it). For several
 	 * pairs it is the smaller of two noisy values, so low by that noise; and a back-to-back pass runs
 	 * on a process its previous pass left warm, which a scorer that waited for a candidate is not.
 	 */
-	async leastBackToBack(pairs: readonly RewardPair[]): Promise<number> {
+	async least(pairs: readonly RewardPair[]): Promise<number> {
 		if (pairs.length === 0) return 0;
 		let oneByOne = 0;
 		for (const p of pairs) oneByOne += await this.single(p);
@@ -143,7 +143,7 @@ export class RawScorer {
 	 * several, the way (one by one or one batch) is chosen on the back-to-back medians and then timed
 	 * in fresh passes, so the choice's noise does not lower the time.
 	 */
-	async least(pairs: readonly RewardPair[], idleMs: number): Promise<number> {
+	async leastAfterPause(pairs: readonly RewardPair[], idleMs: number): Promise<number> {
 		if (pairs.length === 0) return 0;
 		let batched = false;
 		if (pairs.length > 1) {
