@@ -96,7 +96,7 @@ export class WorkerConnection<Message extends { readonly id: number }, Reply ext
 	private exited = false;
 	/** Calls the closed worker is still ending; it is terminated once they are answered. */
 	private draining: Set<number> | undefined;
-	private drainTimer: ReturnType<typeof setTimeout> | undefined;
+	private stopTimer: ReturnType<typeof setTimeout> | undefined;
 
 	constructor(
 		readonly worker: WorkerThread,
@@ -109,7 +109,7 @@ export class WorkerConnection<Message extends { readonly id: number }, Reply ext
 		worker.on('error', e => this.crash(errorMessage(e)));
 		worker.on('exit', (code, signal) => {
 			this.exited = true;
-			clearTimeout(this.drainTimer);
+			clearTimeout(this.stopTimer);
 			this.crash(signal ? `killed by ${signal}` : `exit code ${code}`);
 			options.onExited?.();
 		});
@@ -190,11 +190,11 @@ export class WorkerConnection<Message extends { readonly id: number }, Reply ext
 		}
 		if (closeMessage) this.worker.postMessage(closeMessage);
 		// The exit clears it.
-		this.drainTimer = setTimeout(() => this.terminate(), STOP_GRACE_MS);
+		this.stopTimer = setTimeout(() => this.terminate(), STOP_GRACE_MS);
 	}
 
 	private terminate(): void {
-		clearTimeout(this.drainTimer);
+		clearTimeout(this.stopTimer);
 		this.draining = undefined;
 		void this.worker.terminate();
 	}

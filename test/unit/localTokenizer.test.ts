@@ -9,6 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
 import { ensureBertRewardModel, type BertShape } from '../../bench/bertModel';
 import { ensureDebertaRewardModel, type DebertaShape } from '../../bench/debertaModel';
@@ -153,6 +154,40 @@ describe('the scorer’s tokenizer without transformers.js', function () {
 			assert.ok(truncated >= 8, `only ${truncated} encodings were truncated`);
 		});
 	}
+
+	it('a scorer loading and scoring a model on disk never loads transformers.js (a fresh process)', () => {
+		// What the local path is for: the scorer's process without transformers.js's ~25 MB. Scores come
+		// out the same either way, so only the modules the process loaded can tell the paths apart.
+		const script = `
+			const { loadRewardModel } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'src', 'reward', 'scorer.ts'))});
+			const request = { model: process.argv[1], dtype: 'fp32', cacheDir: process.argv[2], allowRemote: false, threads: 1 };
+			loadRewardModel(request).then(async model => {
+				const [score] = await model.score([{ prompt: 'Rewrite this.', response: 'Rewritten.' }]);
+				const loaded = Object.keys(require.cache);
+				const has = name => loaded.some(k => k.includes(name));
+				console.log(JSON.stringify({ score, transformers: has('@huggingface/transformers'), tokenizers: has('@huggingface/tokenizers') }));
+				await model.dispose();
+			});
+		`;
+		const child = spawnSync(
+			process.execPath,
+			['--require', 'tsx/cjs', '-e', script, path.join(root, 'bert'), path.join(root, 'cache')],
+			{
+				cwd: path.join(__dirname, '..', '..'),
+				encoding: 'utf8',
+				timeout: 90_000,
+			},
+		);
+		assert.equal(child.status, 0, child.stderr);
+		const seen = JSON.parse(child.stdout.trim().split('\n').pop() ?? '') as {
+			score: unknown;
+			transformers: boolean;
+			tokenizers: boolean;
+		};
+		assert.equal(typeof seen.score, 'number');
+		assert.equal(seen.tokenizers, true, 'the tokenizer came from @huggingface/tokenizers');
+		assert.equal(seen.transformers, false, 'transformers.js was loaded');
+	});
 
 	it('every listed model type is one transformers.js classifies sequences with', () => {
 		for (const type of LOCAL_MODEL_TYPES) assert.ok(T.AutoModelForSequenceClassification.supports(type), type);
