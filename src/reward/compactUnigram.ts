@@ -1,7 +1,7 @@
 /**
  * A SentencePiece Unigram tokenizer without @huggingface/tokenizers' trie. Its `Unigram` model (0.2.0)
  * keeps every piece in a `CharTrie` of one object and one Map per character: ~95 MB of heap for
- * DeBERTa-v3's 128k pieces, more than the half of its 8-bit model file, held for the scorer's life.
+ * DeBERTa-v3's 128k pieces, half the size of its 8-bit model file, held for the scorer's life.
  * The model asks the trie one thing, in `populate_nodes`: which pieces start at a position, shortest
  * first. A sorted array of the pieces answers the same with binary searches, for ~1 MB.
  *
