@@ -14,7 +14,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { buildSync } from 'esbuild';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
 import type * as Ort from 'onnxruntime-node';
 import type { RewardPair } from '../src/core/reward';
@@ -84,8 +86,9 @@ export interface ScorerFloor {
 	readonly bareBytes: number;
 	/**
 	 * The RSS of a fresh Node (no TypeScript loader, as a scorer process is started) that has required
-	 * onnxruntime-node, built the model's own tokenizer with @huggingface/tokenizers (as the scorer does
-	 * when the files are on disk, src/reward/localTokenizer.ts; transformers.js is not loaded) and
+	 * onnxruntime-node, built the model's own tokenizer with src/reward/localTokenizer.ts as the scorer
+	 * does when the files are on disk (@huggingface/tokenizers, a Unigram one without the package's
+	 * trie; transformers.js is not loaded) and
 	 * tokenized the typical pair: what a scorer holds besides the model, before it opens it.
 	 */
 	readonly fixedBytes: number;
@@ -103,17 +106,33 @@ export function scorerFloor(modelDir: string, file: string, dtype: 'fp32' | 'q8'
 	const script = `
 		const rss = () => Number(/^VmRSS:\\s+(\\d+) kB/m.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
 		require('onnxruntime-node');
-		const { Tokenizer } = require('@huggingface/tokenizers');
-		const [dir, prompt, response] = JSON.parse(process.argv[1]);
-		const json = file => JSON.parse(require('fs').readFileSync(require('path').join(dir, file), 'utf8'));
-		new Tokenizer(json('tokenizer.json'), json('tokenizer_config.json')).encode(prompt, { text_pair: response });
+		const [bundle, dir, prompt, response] = JSON.parse(process.argv[1]);
+		const local = require(bundle).loadLocalTokenizer(dir);
+		if (!local) throw new Error('the scorer would load this tokenizer through transformers.js');
+		local.tokenizer._tokenizer.encode(prompt, { text_pair: response });
 		process.stdout.write(String(rss()));`;
-	const fixedBytes = Number(
-		execFileSync(process.execPath, ['-e', script, JSON.stringify([modelDir, pair.prompt, pair.response])], {
-			encoding: 'utf8',
-			cwd: path.join(__dirname, '..'),
-		}),
-	);
+	// The scorer's own tokenizer code, bundled as dist bundles it (the package inlined, no TypeScript loader).
+	const bundle = path.join(os.tmpdir(), `bestofn-floor-tokenizer-${process.pid}.js`);
+	let fixedBytes: number;
+	try {
+		buildSync({
+			entryPoints: [path.join(__dirname, '..', 'src', 'reward', 'localTokenizer.ts')],
+			outfile: bundle,
+			bundle: true,
+			platform: 'node',
+			format: 'cjs',
+			target: 'node20',
+			logLevel: 'silent',
+		});
+		fixedBytes = Number(
+			execFileSync(process.execPath, ['-e', script, JSON.stringify([bundle, modelDir, pair.prompt, pair.response])], {
+				encoding: 'utf8',
+				cwd: path.join(__dirname, '..'),
+			}),
+		);
+	} finally {
+		fs.rmSync(bundle, { force: true });
+	}
 	const config = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { vocab_size: number; hidden_size: number };
 	const table = config.vocab_size * config.hidden_size * (dtype === 'q8' ? 1 : 4);
 	return { bareBytes: bareNodeBytes(), fixedBytes, readEachPassBytes: fs.statSync(file).size - table };

@@ -11,6 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { newTokenizer } from './compactUnigram';
 
 /** Encoder model types transformers.js classifies sequences with (AutoModelForSequenceClassification). */
 export const LOCAL_MODEL_TYPES: ReadonlySet<string> = new Set([
@@ -146,7 +147,8 @@ export function loadLocalTokenizer(folder: string): { config: ModelConfig; token
 	if (!json) return undefined;
 	try {
 		const { Tokenizer } = require('@huggingface/tokenizers') as { Tokenizer: new (json: object, config: object) => InnerTokenizer };
-		return { config, tokenizer: new LocalTokenizer(new Tokenizer(json, tokenizerConfig), tokenizerConfig, typeIds) };
+		// A Unigram vocabulary without the package's trie (compactUnigram.ts): the same ids, far less memory.
+		return { config, tokenizer: new LocalTokenizer(newTokenizer(Tokenizer, json, tokenizerConfig), tokenizerConfig, typeIds) };
 	} catch {
 		// A tokenizer.json this version cannot build, a token it cannot read: transformers.js says which.
 		return undefined;
