@@ -197,9 +197,13 @@ describe('e2e: error messages and their actions', function () {
 		);
 	}
 
+	/**
+	 * Opens the notification center as a person would from the palette, asking again if it did not
+	 * open: in CI the palette once closed on the command and the center never showed (a 50 s wait).
+	 */
 	async function openNotificationCenter() {
 		const center = page.locator('.notifications-center.visible');
-		if (!(await center.isVisible())) await h.runCommand(page, 'Notifications: Show Notifications');
+		if (!(await center.isVisible())) await h.runCommandUntil(page, 'Notifications: Show Notifications', center);
 		await center.waitFor();
 	}
 
