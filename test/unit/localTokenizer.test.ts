@@ -155,6 +155,15 @@ describe('the scorer’s tokenizer without transformers.js', function () {
 		});
 	}
 
+	it('a Unigram tokenizer from disk holds no @huggingface/tokenizers trie (compactUnigram.ts)', () => {
+		// The ids are the same either way, so only the model's members can tell that the scorer lost the
+		// trie's memory (~95 MB for DeBERTa-v3's 128k pieces); a WordPiece one is the package's as-is.
+		const model = (dir: string) => (loadLocalTokenizer(dir)?.tokenizer._tokenizer as { model: { trie?: { root?: unknown } } }).model;
+		assert.ok(model(path.join(root, 'deberta')).trie, 'the Unigram model answers prefix searches');
+		assert.equal(model(path.join(root, 'deberta')).trie?.root, undefined, 'the package’s trie was built');
+		assert.equal(model(path.join(root, 'bert')).trie, undefined);
+	});
+
 	it('a scorer loading and scoring a model on disk never loads transformers.js (a fresh process)', () => {
 		// What the local path is for: the scorer's process without transformers.js's ~25 MB. Scores come
 		// out the same either way, so only the modules the process loaded can tell the paths apart.
