@@ -198,6 +198,11 @@ export async function loadRewardModel(
 		readonly externalData?: Parameters<typeof externalDataCopy>[2];
 		/** The optimising child's program and time limit (tests: one that cannot start). */
 		readonly optimize?: Omit<OptimizeOptions, 'log'>;
+		/**
+		 * Called once the tokenizer is built, before onnxruntime opens the model: the scorer's process
+		 * collects the garbage of reading tokenizer.json there (worker.ts says why).
+		 */
+		readonly beforeSession?: () => void;
 	} = {},
 ): Promise<LoadedRewardModel> {
 	const log = options.log ?? ((line: string) => console.warn(`[rewardWorker] ${line}`));
@@ -276,6 +281,7 @@ export async function loadRewardModel(
 		}
 	}
 
+	options.beforeSession?.();
 	const relative = subfolder ? `${subfolder}/${onnxFile}` : onnxFile;
 	const sessionOptions = scorerSessionOptions(request.threads);
 	let session: Ort.InferenceSession;

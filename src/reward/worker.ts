@@ -53,6 +53,16 @@ function hostPort(): Port {
 
 const port = hostPort();
 
+/**
+ * A full garbage collection, where the process exposes one (scorerProcess.ts starts the scorer with
+ * `--expose-gc`; a worker thread has none). Reading a tokenizer.json leaves its parse behind as
+ * garbage (~30 MB for DeBERTa-v3's 128k pieces), which V8 would collect only after onnxruntime has
+ * opened the model and run the first passes, so it sat in the process's peak. Collected before the
+ * session opens, the peak holds only the tokenizer itself (bench/RESULTS.md, "The 8-bit DeBERTa-v3
+ * scorer's peak").
+ */
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
 let loaded: { readonly key: string; readonly model: LoadedRewardModel } | undefined;
 let queue: Promise<void> = Promise.resolve();
 /** Called when the next request arrives (see `requestWithin`). */
@@ -113,7 +123,7 @@ async function handle(message: HostToWorker): Promise<void> {
 				await previous?.model.dispose();
 				const onProgress = (progress: LoadProgress) =>
 					port.postMessage({ type: 'progress', id: message.id, progress } satisfies WorkerToHost);
-				loaded = { key, model: await loadRewardModel(message.request, onProgress) };
+				loaded = { key, model: await loadRewardModel(message.request, onProgress, { beforeSession: collectGarbage }) };
 				answer({ type: 'loaded', id: message.id, info: loaded.model.info });
 				// Right after the load, while the candidates are still being generated: the first real
 				// score then finds onnxruntime's threads and buffers ready. Scores queue behind it, so not

@@ -22,7 +22,7 @@ import { BestOfNRun } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { InProcessRewardScorer, RewardWorkerClient, type Isolation } from '../../src/reward/rewardClient';
-import { SCORER_MMAP_THRESHOLD, ScorerProcess } from '../../src/reward/scorerProcess';
+import { SCORER_MMAP_THRESHOLD, SCORER_NODE_FLAGS, ScorerProcess } from '../../src/reward/scorerProcess';
 import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel, PromptTokens } from '../../src/reward/scorer';
 import { FakeHub } from '../fixtures/fakeHub';
 import { removeFaultyWorkers, writeFaultyWorker } from '../fixtures/faultyWorker';
@@ -337,6 +337,19 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		assert.equal(effectiveMaxLength(512, { max_position_embeddings: 514, model_type: 'roberta', pad_token_id: 1 }), 512);
 		assert.equal(effectiveMaxLength(1e30, { max_position_embeddings: 514, model_type: 'xlm-roberta', pad_token_id: 1 }), 512);
 		assert.equal(effectiveMaxLength(8192, { max_position_embeddings: 512 }), 512);
+	});
+
+	it('calls beforeSession once, after the tokenizer is built and before onnxruntime opens the model', async () => {
+		const events: string[] = [];
+		const model = await loadRewardModel(request(dirs.base), p => events.push(`${p.status} ${p.file}`), {
+			beforeSession: () => events.push('beforeSession'),
+		});
+		try {
+			assert.deepEqual(events, ['beforeSession', 'initiate onnx/model.onnx', 'done onnx/model.onnx', `ready ${dirs.base}`]);
+			assertFormulaScores(await model.score([PAIRS[0]]), [PAIRS[0]]);
+		} finally {
+			await model.dispose();
+		}
 	});
 
 	it('loads a folder laid out by optimum-cli (model.onnx beside config.json)', async () => {
@@ -765,6 +778,9 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 					environ.includes(`MALLOC_MMAP_THRESHOLD_=${SCORER_MMAP_THRESHOLD}`),
 					environ.filter(v => v.startsWith('MALLOC')).join(' '),
 				);
+				// Its own V8 flags (a garbage collection the worker calls, a small young generation), not the host's.
+				const argv = fs.readFileSync(`/proc/${worker.threadId}/cmdline`, 'utf8').split('\0').filter(Boolean);
+				assert.deepEqual(argv.slice(1), [...SCORER_NODE_FLAGS, WORKER]);
 				assertFormulaScores(await c.score(PAIRS, never()), PAIRS);
 
 				// A host that dies (its end of the channel closes) takes its scorer with it.
