@@ -22,7 +22,7 @@ import type * as Ort from 'onnxruntime-node';
 import type { RewardPair } from '../src/core/reward';
 import { RewardWorkerClient } from '../src/reward/rewardClient';
 import { scorerSessionOptions, type PairInput } from '../src/reward/scorer';
-import { ScorerProcess } from '../src/reward/scorerProcess';
+import { SCORER_NODE_FLAGS, ScorerProcess } from '../src/reward/scorerProcess';
 
 export type LoadMode =
 	'worker' | 'worker-cold' | 'worker-thread' | 'transformers' | 'onnxruntime-file' | 'onnxruntime-external' | 'onnxruntime-optimized';
@@ -85,10 +85,10 @@ export interface ScorerFloor {
 	/** A bare Node's RSS. */
 	readonly bareBytes: number;
 	/**
-	 * The RSS of a fresh Node (no TypeScript loader, as a scorer process is started) that has required
-	 * onnxruntime-node, built the model's own tokenizer with src/reward/localTokenizer.ts as the scorer
-	 * does when the files are on disk (@huggingface/tokenizers, a Unigram one without the package's
-	 * trie; transformers.js is not loaded) and
+	 * The RSS of a fresh Node (no TypeScript loader and the scorer's V8 flags, as a scorer process is
+	 * started) that has required onnxruntime-node, built the model's own tokenizer with
+	 * src/reward/localTokenizer.ts as the scorer does when the files are on disk (@huggingface/tokenizers,
+	 * a Unigram one without the package's trie; transformers.js is not loaded), collected the garbage and
 	 * tokenized the typical pair: what a scorer holds besides the model, before it opens it.
 	 */
 	readonly fixedBytes: number;
@@ -109,6 +109,8 @@ export function scorerFloor(modelDir: string, file: string, dtype: 'fp32' | 'q8'
 		const [bundle, dir, prompt, response] = JSON.parse(process.argv[1]);
 		const local = require(bundle).loadLocalTokenizer(dir);
 		if (!local) throw new Error('the scorer would load this tokenizer through transformers.js');
+		// As the scorer's worker does before it opens the session (src/reward/worker.ts).
+		globalThis.gc();
 		local.tokenizer._tokenizer.encode(prompt, { text_pair: response });
 		process.stdout.write(String(rss()));`;
 	// The scorer's own tokenizer code, bundled as dist bundles it (the package inlined, no TypeScript loader).
@@ -125,10 +127,15 @@ export function scorerFloor(modelDir: string, file: string, dtype: 'fp32' | 'q8'
 			logLevel: 'silent',
 		});
 		fixedBytes = Number(
-			execFileSync(process.execPath, ['-e', script, JSON.stringify([bundle, modelDir, pair.prompt, pair.response])], {
-				encoding: 'utf8',
-				cwd: path.join(__dirname, '..'),
-			}),
+			// Started with the scorer process's V8 flags (src/reward/scorerProcess.ts).
+			execFileSync(
+				process.execPath,
+				[...SCORER_NODE_FLAGS, '-e', script, JSON.stringify([bundle, modelDir, pair.prompt, pair.response])],
+				{
+					encoding: 'utf8',
+					cwd: path.join(__dirname, '..'),
+				},
+			),
 		);
 	} finally {
 		fs.rmSync(bundle, { force: true });
