@@ -29,7 +29,7 @@ export const SCORER_MMAP_THRESHOLD = 32 * 1024 * 1024;
  * The scorer's V8 flags. `--expose-gc`: the worker collects the tokenizer's garbage before onnxruntime
  * opens the model (worker.ts). `--max-semi-space-size=1` (MB): V8's young generation otherwise grows
  * to 2 × 16 MB while reading a large tokenizer.json and keeps it; the scorer's own garbage per call
- * (one pair's tokens, a message) is far smaller. Together they take 36 MB off the peak of an 8-bit
+ * (one pair's tokens, a message) is far smaller. Together they take 46–57 MB off the peak of an 8-bit
  * DeBERTa-v3 at 512 tokens (bench/RESULTS.md, "The 8-bit DeBERTa-v3 scorer's peak").
  */
 export const SCORER_NODE_FLAGS: readonly string[] = ['--expose-gc', '--max-semi-space-size=1'];
