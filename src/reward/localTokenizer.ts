@@ -131,6 +131,21 @@ function readJson(file: string): Record<string, unknown> | undefined {
 }
 
 /**
+ * The package keeps the parsed tokenizer.json for the tokenizer's life (as the Tokenizer's `tokenizer`
+ * and its model's `config`), though a model reads the vocabulary and merges only while it is built,
+ * into maps and arrays of its own. Dropping the parsed copies frees them: about 5 MB of heap for a
+ * 50k-token byte-level BPE, 12 MB for 150k, 1.5 MB for BERT's WordPiece (bench/RESULTS.md).
+ */
+function releaseParsedVocabulary(tokenizer: InnerTokenizer): void {
+	const parsed = (tokenizer as { tokenizer?: { model?: Record<string, unknown> } }).tokenizer?.model;
+	const model = tokenizer.model as { tokens_to_ids?: unknown; vocab?: unknown } | null;
+	// Only when the model holds its own copy: another version of the package might read the JSON's.
+	if (!parsed || !(model?.tokens_to_ids instanceof Map) || !Array.isArray(model.vocab) || model.vocab === parsed.vocab) return;
+	delete parsed.vocab;
+	delete parsed.merges;
+}
+
+/**
  * The config and tokenizer of the model in `folder`, or `undefined` when this path does not take it
  * (see the header): the caller then loads both through transformers.js.
  */
@@ -148,7 +163,9 @@ export function loadLocalTokenizer(folder: string): { config: ModelConfig; token
 	try {
 		const { Tokenizer } = require('@huggingface/tokenizers') as { Tokenizer: new (json: object, config: object) => InnerTokenizer };
 		// A Unigram vocabulary without the package's trie (compactUnigram.ts): the same ids, far less memory.
-		return { config, tokenizer: new LocalTokenizer(newTokenizer(Tokenizer, json, tokenizerConfig), tokenizerConfig, typeIds) };
+		const inner = newTokenizer(Tokenizer, json, tokenizerConfig);
+		releaseParsedVocabulary(inner);
+		return { config, tokenizer: new LocalTokenizer(inner, tokenizerConfig, typeIds) };
 	} catch {
 		// A tokenizer.json this version cannot build, a token it cannot read: transformers.js says which.
 		return undefined;

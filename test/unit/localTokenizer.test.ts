@@ -164,6 +164,19 @@ describe('the scorer’s tokenizer without transformers.js', function () {
 		assert.equal(model(path.join(root, 'bert')).trie, undefined);
 	});
 
+	it('keeps no parsed copy of tokenizer.json’s vocabulary or merges beside the model’s own', () => {
+		// The package holds the parsed JSON for the tokenizer's life; the model reads it only while built.
+		for (const name of ['bert', 'deberta', 'roberta']) {
+			const inner = loadLocalTokenizer(path.join(root, name))?.tokenizer._tokenizer as {
+				tokenizer: { model: Record<string, unknown> };
+				model: { tokens_to_ids: Map<string, number> };
+			};
+			assert.ok(inner.model.tokens_to_ids.size > 200, `${name}: the model has its vocabulary`);
+			assert.equal(inner.tokenizer.model.vocab, undefined, `${name}: the parsed vocabulary is still held`);
+			assert.equal(inner.tokenizer.model.merges, undefined, `${name}: the parsed merges are still held`);
+		}
+	});
+
 	it('a scorer loading and scoring a model on disk never loads transformers.js (a fresh process)', () => {
 		// What the local path is for: the scorer's process without transformers.js's ~25 MB. Scores come
 		// out the same either way, so only the modules the process loaded can tell the paths apart.
