@@ -72,14 +72,28 @@ export const RECORDER = `(() => {
 	} catch {}
 	if (!host) return;
 	const rec = { text: {}, score: {}, textMessage: {}, scoreMessage: {}, textFrame: {}, scoreFrame: {}, textRendered: {}, messages: [] };
-	// Asked for before the picker asks for its frame (this listener captures, so it runs first): this
-	// callback runs in the same frame, just before the picker draws. A task queued there runs once the
-	// frame's rendering (style, layout, paint) is done.
-	const frameOf = (of, id, rendered) =>
-		requestAnimationFrame(() => {
-			of[id] ??= Date.now();
+	// The animation frame after a message: noted as the frame's first callback starts, before the
+	// picker draws in it. A callback asked for here could run after the picker's (its listener can
+	// come first: a Chromium trace shows it does), so the picker's own requests are wrapped once its
+	// page is built (it looks requestAnimationFrame up at each call). A task queued there runs once
+	// the frame's rendering (style, layout, paint) is done.
+	const waiting = [];
+	const frameOf = (of, id, rendered) => waiting.push([of, id, rendered]);
+	const frameStarts = () => {
+		const now = Date.now();
+		for (const [of, id, rendered] of waiting.splice(0)) {
+			of[id] ??= now;
 			if (rendered) setTimeout(() => (rendered[id] ??= Date.now()));
-		});
+		}
+	};
+	const wrapFrames = () => {
+		const request = window.requestAnimationFrame.bind(window);
+		window.requestAnimationFrame = callback =>
+			request(time => {
+				frameStarts();
+				return callback(time);
+			});
+	};
 	window.__bestOfNBench = rec;
 	const look = () => {
 		try {
@@ -110,6 +124,7 @@ export const RECORDER = `(() => {
 		if (rec.builtAt === undefined && document.querySelector('.list')) {
 			rec.builtAt = now;
 			addEventListener('message', heard, true);
+			wrapFrames();
 		}
 		if (rec.stateAt === undefined && document.querySelector('.status-row .phase')?.textContent) {
 			rec.stateAt = now;

@@ -9,6 +9,7 @@ import { appendTokens, tokenLinesFragment } from './codeView';
 import { button, el, setAttr, setText, show } from './dom';
 import { HighlightCache, highlightDiffRows, type TokenLine } from './highlight';
 import { renderMarkdown } from './markdown';
+import { ScrollPlace } from './scrollPlace';
 import { showHidden } from '../core/hiddenText';
 import {
 	canAccept,
@@ -81,6 +82,8 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 	const placeholder = el('div', 'placeholder');
 	body.append(pre, markdownView, diffView, placeholder);
 	root.append(head, body);
+	const place = new ScrollPlace(body);
+	body.addEventListener('scroll', () => place.scrolled(), { passive: true });
 
 	/** The candidate shown last, to tell growth of the same text from a switch to another. */
 	let lastId: number | undefined;
@@ -88,6 +91,8 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 	let shownText: { id: number; text: string; highlighted: boolean } | undefined;
 	let shownDiff: { id: number; rows: DiffRow[]; highlighted: boolean } | undefined;
 	let shownMarkdown: { id: number; text: string } | undefined;
+	/** Which of the pane's views showed, and how, at the last draw: a change can move the reader's place. */
+	let shownLayout: string | undefined;
 	const highlights = new HighlightCache();
 
 	function render(s: PickerState, activeId: number | undefined, mode: ViewMode, wrap: boolean): void {
@@ -146,8 +151,11 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 
 		// Keep the reader's place while the same candidate grows or is rebuilt; another candidate
 		// starts at its top.
-		const scrollTop = lastId === c.id ? body.scrollTop : 0;
+		const sameCandidate = lastId === c.id;
 		lastId = c.id;
+		const layout = `${mode} ${markdown} ${wrap} ${!!c.text} ${message !== ''}`;
+		let rebuilt = layout !== shownLayout;
+		shownLayout = layout;
 		// A streaming candidate is shown plain and only appended to, so a reader's selection in it
 		// survives; once finished it is highlighted, in the selection's language, once.
 		const highlight = c.status !== 'streaming';
@@ -155,6 +163,7 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 			if (shownMarkdown?.id !== c.id || shownMarkdown.text !== c.text) {
 				markdownView.replaceChildren(renderMarkdown(c.text, { openLink: href => actions.openLink(href) }));
 				shownMarkdown = { id: c.id, text: c.text };
+				rebuilt = true;
 			}
 			shownText = undefined;
 			shownDiff = undefined;
@@ -162,8 +171,10 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 			shownMarkdown = undefined;
 			const lines = highlight ? highlights.lines(`candidate ${c.id}`, c.text, s.languageId) : undefined;
 			if (lines) {
-				if (shownText?.id !== c.id || shownText.text !== c.text || !shownText.highlighted)
+				if (shownText?.id !== c.id || shownText.text !== c.text || !shownText.highlighted) {
 					pre.replaceChildren(tokenLinesFragment(lines));
+					rebuilt = true;
+				}
 			} else {
 				// New words go in a text node of their own: the browser then lays out and repaints the
 				// lines they fall on, where growing one node repaints all of the text shown so far.
@@ -177,6 +188,7 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 					if (c.text.length > shown.text.length) pre.append(showHidden(c.text.slice(shown.text.length)));
 				} else if (pre.childNodes.length !== 1 || pre.textContent !== showHidden(c.text)) {
 					pre.replaceChildren(showHidden(c.text));
+					rebuilt = true;
 				}
 			}
 			shownText = { id: c.id, text: c.text, highlighted: !!lines };
@@ -196,11 +208,12 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 				diff.forEach((row, i) => rows.append(renderDiffRow(row, tokens[i])));
 				diffView.replaceChildren(rows);
 				shownDiff = { id: c.id, rows: diff, highlighted: highlight };
+				rebuilt = true;
 			}
 			shownText = undefined;
 			shownMarkdown = undefined;
 		}
-		if (body.scrollTop !== scrollTop) body.scrollTop = scrollTop;
+		place.afterDraw(sameCandidate, rebuilt);
 	}
 
 	return {
@@ -210,10 +223,15 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 			shownText = undefined;
 			shownDiff = undefined;
 			shownMarkdown = undefined;
+			shownLayout = undefined;
 			highlights.clear();
-			if (toTop) body.scrollTop = 0;
+			if (toTop) place.toTop();
 		},
-		scrollPage: direction => body.scrollBy({ top: direction * 0.9 * body.clientHeight }),
+		scrollPage: direction => {
+			body.scrollBy({ top: direction * 0.9 * body.clientHeight });
+			// A key's scroll, read now: a draw before its scroll event must not put the pane back.
+			place.scrolled();
+		},
 		render,
 	};
 }
