@@ -7,6 +7,8 @@ import * as assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
+// The module object itself (the namespace import's members are read-only): one test wraps a function on it.
+import nodeFs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -341,11 +343,28 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 
 	it('calls beforeSession once, after the tokenizer is built and before onnxruntime opens the model', async () => {
 		const events: string[] = [];
-		const model = await loadRewardModel(request(dirs.base), p => events.push(`${p.status} ${p.file}`), {
-			beforeSession: () => events.push('beforeSession'),
-		});
+		// The tokenizer's file read shows where the hook falls: a collection before the parse frees nothing.
+		const readFileSync = nodeFs.readFileSync;
+		nodeFs.readFileSync = ((file: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+			if (String(file).endsWith('tokenizer.json')) events.push('read tokenizer.json');
+			return (readFileSync as (...args: unknown[]) => unknown)(file, ...rest);
+		}) as typeof fs.readFileSync;
+		let model: Awaited<ReturnType<typeof loadRewardModel>>;
 		try {
-			assert.deepEqual(events, ['beforeSession', 'initiate onnx/model.onnx', 'done onnx/model.onnx', `ready ${dirs.base}`]);
+			model = await loadRewardModel(request(dirs.base), p => events.push(`${p.status} ${p.file}`), {
+				beforeSession: () => events.push('beforeSession'),
+			});
+		} finally {
+			nodeFs.readFileSync = readFileSync;
+		}
+		try {
+			assert.deepEqual(events, [
+				'read tokenizer.json',
+				'beforeSession',
+				'initiate onnx/model.onnx',
+				'done onnx/model.onnx',
+				`ready ${dirs.base}`,
+			]);
 			assertFormulaScores(await model.score([PAIRS[0]]), [PAIRS[0]]);
 		} finally {
 			await model.dispose();
