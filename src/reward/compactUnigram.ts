@@ -53,8 +53,8 @@ const isLow = (unit: number) => unit >= 0xdc00 && unit <= 0xdfff;
  * unit: `first[n]` to `first[n + 1]`. A piece ends at a node when `slot[n]` is its id (not -1), whose
  * score is the model's `scores[id]`.
  * Code units rather than code points keep labels 16-bit and the build a walk down the pieces sorted
- * as JavaScript sorts strings; a match is only taken where the word has a code point boundary, so a
- * piece ending inside a surrogate pair is no match (as in the package's trie of whole code points).
+ * as JavaScript sorts strings. A piece can then match up to the middle of a word's surrogate pair,
+ * where the package's trie of whole code points has no match; such a node is never on a path (below).
  */
 class PieceTrie implements PrefixSearch {
 	private readonly label: Uint16Array;
@@ -190,8 +190,10 @@ class PieceTrie implements PrefixSearch {
 				continue;
 			}
 			for (let j = s + 1; ;) {
+				// A piece that ends inside one of the word's surrogate pairs (a lone high surrogate) ends where
+				// no node starts and is not the word's end: a node no path goes on from, as if not there.
 				const piece = slot[node]!;
-				if (piece >= 0 && (j === length || !isHigh(word.charCodeAt(j - 1)) || !isLow(word.charCodeAt(j)))) {
+				if (piece >= 0) {
 					// As `populate_nodes`: a score past the model's (an added token's id) is undefined, NaN in a sum.
 					this.insert(s, j, scores[piece] as number);
 					if (j === next) single = true;
