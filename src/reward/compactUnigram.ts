@@ -75,12 +75,12 @@ class PieceTrie implements PrefixSearch {
 	private nodes = 0;
 
 	/**
-	 * `sorted`: distinct pieces in JavaScript's string order, `ids[i]` the id of `sorted[i]`, `scores`
-	 * the model's scores by id.
+	 * `sorted`: distinct pieces in JavaScript's string order, `ids` the model's ids of pieces, `scores`
+	 * its scores by id.
 	 */
 	constructor(
 		sorted: readonly string[],
-		ids: Int32Array,
+		ids: ReadonlyMap<string, number>,
 		private readonly scores: readonly number[],
 	) {
 		// One node per distinct prefix: the root, then each piece's units past its common prefix with
@@ -93,34 +93,38 @@ class PieceTrie implements PrefixSearch {
 			while (common < before.length && common < piece.length && before.charCodeAt(common) === piece.charCodeAt(common)) common++;
 			count += piece.length - common;
 		}
-		this.label = new Uint16Array(count);
-		this.first = new Int32Array(count + 1);
-		this.slot = new Int32Array(count).fill(-1);
-		// Breadth first: node n stands for the pieces sorted[lo[n]] to sorted[hi[n]] (exclusive), which
-		// share their first depth[n] units; the one that has no more (if any) is the first of them.
-		const lo = new Int32Array(count);
-		const hi = new Int32Array(count);
-		const depth = new Int32Array(count);
-		hi[0] = sorted.length;
+		const label = (this.label = new Uint16Array(count));
+		const first = (this.first = new Int32Array(count + 1));
+		const slot = (this.slot = new Int32Array(count));
+		// Breadth first, one depth after another: node n stands for the pieces sorted[first[n]] to
+		// sorted[slot[n]] (exclusive) until it is expanded (the two arrays hold that range until then, so
+		// the build needs no array of its own), which share their first d units; the one that has no
+		// more (if any) is the first of them.
+		slot[0] = sorted.length;
 		let made = 1;
+		let d = 0;
+		let depthEnd = 1;
 		for (let n = 0; n < count; n++) {
-			this.first[n] = made;
-			const d = depth[n]!;
-			let i = lo[n]!;
-			const end = hi[n]!;
+			if (n === depthEnd) {
+				d++;
+				depthEnd = made;
+			}
+			let i = first[n]!;
+			const end = slot[n]!;
+			first[n] = made;
+			slot[n] = -1;
 			if (i < end && sorted[i]!.length === d) {
 				// The empty piece is never matched: the package's trie yields a piece only after a character.
-				if (d > 0) this.slot[n] = ids[i]!;
+				if (d > 0) slot[n] = ids.get(sorted[i]!)!;
 				i++;
 			}
 			while (i < end) {
 				const unit = sorted[i]!.charCodeAt(d);
 				let j = i + 1;
 				while (j < end && sorted[j]!.charCodeAt(d) === unit) j++;
-				this.label[made] = unit;
-				lo[made] = i;
-				hi[made] = j;
-				depth[made] = d + 1;
+				label[made] = unit;
+				first[made] = i;
+				slot[made] = j;
 				made++;
 				i = j;
 			}
@@ -326,10 +330,12 @@ function isPackageUnigram(model: unknown): model is UnigramModel {
  * a piece's content takes its id).
  */
 function pieceTrie(pieces: readonly Piece[], m: UnigramModel): PieceTrie {
-	const sorted = [...new Set(pieces.map(p => p[0]))].sort();
-	const ids = new Int32Array(sorted.length);
-	sorted.forEach((piece, i) => (ids[i] = m.tokens_to_ids.get(piece)!));
-	return new PieceTrie(sorted, ids, m.scores);
+	const sorted = pieces.map(p => p[0]).sort();
+	// Each once (equal pieces are neighbours once sorted), in place: no Set of 128k strings at load.
+	let kept = 0;
+	for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[kept - 1]) sorted[kept++] = sorted[i]!;
+	sorted.length = kept;
+	return new PieceTrie(sorted, m.tokens_to_ids, m.scores);
 }
 
 /** PROBES, and words glued from a few pieces from here and there in the vocabulary. */
