@@ -47,8 +47,6 @@ function workerCrashed(reason: string): BestOfNError {
 class Connection extends WorkerConnection<HostToWorker, WorkerToHost, Reply> {
 	declare readonly worker: Worker | ScorerProcess;
 	load: SharedLoad<RewardModelInfo> | undefined;
-	/** Set once this worker's model has loaded: a score then goes out without joining the load. */
-	ready = false;
 
 	/** Whether a close lets a score end first (a thread's, see WorkerConnection); a process is killed at once. */
 	get drainsScores(): boolean {
@@ -96,10 +94,7 @@ export class RewardWorkerClient implements RewardScorer {
 		if (pairs.length === 0) return [];
 		this.idle.begin();
 		try {
-			// A loaded worker is sent the pairs at once: joining its settled load still took an abort
-			// listener and several promise turns before the send (bench/RESULTS.md, "Our call around
-			// session.run, step by step").
-			const conn = this.conn?.ready && !this.disposed ? this.conn : (await this.loaded(signal)).conn;
+			const { conn } = await this.loaded(signal);
 			// An abort drops the result: the worker finishes the batch and its answer is ignored.
 			// A score runs onnxruntime on a thread's own stack: a close waits for it (and a thread ends
 			// itself after any other step it is in, such as a load opening its session). A process is
@@ -143,7 +138,6 @@ export class RewardWorkerClient implements RewardScorer {
 				reply => {
 					if (reply.type !== 'loaded')
 						throw new BestOfNError('reward-failed', `The reward worker answered a load request with "${reply.type}".`);
-					conn.ready = true;
 					this.logger.info(
 						`reward model ${reply.info.id} loaded in ${Date.now() - started} ms (max ${reply.info.maxLength} tokens, ${reply.info.source})`,
 					);
