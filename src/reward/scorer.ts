@@ -70,9 +70,15 @@ function transformers(): typeof Transformers {
 	return needsOnnxruntime(() => require('@huggingface/transformers') as typeof Transformers);
 }
 
-/** onnxruntime-node, the very instance transformers.js runs on (it is external to every bundle). */
+let ortModule: typeof Ort | undefined;
+
+/**
+ * onnxruntime-node, the very instance transformers.js runs on (it is external to every bundle). Kept
+ * once loaded: `require` resolves the name again at each call, which took ~0.1 ms of every score in
+ * the scorer's process after a pause (bench/RESULTS.md, "Our call around session.run, step by step").
+ */
 function onnxruntime(): typeof Ort {
-	return needsOnnxruntime(() => require('onnxruntime-node') as typeof Ort);
+	return (ortModule ??= needsOnnxruntime(() => require('onnxruntime-node') as typeof Ort));
 }
 
 function needsOnnxruntime<T>(load: () => T): T {
@@ -398,7 +404,7 @@ export function encodePair(tokenizer: PairTokenizer, pair: RewardPair, maxLength
 	let prompt = prompts ? prompts.tokens(pair.prompt) : tokenizer.tokenize(pair.prompt);
 	let response = tokenizer.tokenize(pair.response);
 
-	const overhead = postProcess ? postProcess([], [], true).tokens.length : 0;
+	const overhead = specialTokens(inner);
 	const budget = Math.max(0, maxLength - overhead);
 	const dropped = { prompt: 0, response: 0 };
 	if (prompt.length + response.length > budget) {
@@ -451,6 +457,17 @@ export class PromptTokens {
 }
 
 const addedTokenIds = new WeakMap<object, Map<string, number>>();
+const specialTokenCounts = new WeakMap<object, number>();
+
+/** How many tokens the post-processor adds to a pair ([CLS] and two [SEP] for BERT), worked out once per tokenizer. */
+function specialTokens(inner: InnerTokenizer): number {
+	let count = specialTokenCounts.get(inner);
+	if (count === undefined) {
+		count = inner.post_processor ? inner.post_processor([], [], true).tokens.length : 0;
+		specialTokenCounts.set(inner, count);
+	}
+	return count;
+}
 
 /** Added (special) tokens first, then the model's vocabulary, then unk: the order `encode` uses. */
 function tokenId(tokenizer: PairTokenizer, token: string): number {

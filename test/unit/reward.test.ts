@@ -721,6 +721,18 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 			assert.equal(workerOf(c), worker);
 		});
 
+		it('a loaded worker that ends between two scores: the next score starts a fresh worker, which loads the model again', async () => {
+			const c = client();
+			await c.score([PAIRS[0]], never());
+			const first = workerOf(c)!;
+			// Between calls, as an idle scorer ends when the system kills it (nothing of onnxruntime runs).
+			await first.terminate();
+			await until('the client to see the exit', () => !c.running, 2000);
+			const scores = await c.score([PAIRS[1]], never());
+			assertFormulaScores(scores, [PAIRS[1]]);
+			assert.ok(workerOf(c) && workerOf(c) !== first);
+		});
+
 		it('a worker that dies mid-score rejects the pending call with worker-crashed; the next call starts a fresh worker', async () => {
 			// The worker ends itself: ending a thread from outside inside an onnxruntime run aborts the
 			// whole process, this test's included.
