@@ -651,6 +651,80 @@ describe('snapshot sender', () => {
 		assert.equal(pickerNews(scored, { ...scored, phase: 'scoring' }), true);
 		assert.equal(pickerNews(scored, { ...scored, runId: scored.runId + 1 }), true);
 	});
+	it("gathers a candidate's first text for the others' first texts, up to 16 ms, and posts them together", () => {
+		const { timers, posted, sender } = setup();
+		sender.ready();
+		sender.update(1, true);
+		timers.advance(0);
+		assert.deepEqual(posted, [1]);
+		timers.advance(200);
+		sender.update(2, 'gather');
+		timers.advance(0);
+		assert.deepEqual(posted, [1], 'a first text waits for the others');
+		timers.advance(5);
+		sender.update(3, 'gather');
+		sender.update(4);
+		timers.advance(5);
+		assert.deepEqual(posted, [1], 'a second first text does not push the post back, nor does more text');
+		sender.update(5, true);
+		timers.advance(0);
+		assert.deepEqual(posted, [1, 5], 'the last first text (news that cannot wait) posts all of them at once');
+		timers.advance(200);
+		sender.update(6, 'gather');
+		timers.advance(15);
+		assert.deepEqual(posted, [1, 5]);
+		timers.advance(1);
+		assert.deepEqual(posted, [1, 5, 6], 'a first text whose company never comes waits 16 ms, no more');
+		sender.update(7, true);
+		sender.update(8, 'gather');
+		timers.advance(0);
+		assert.deepEqual(posted, [1, 5, 6, 8], 'news already due at once takes a first text with it');
+	});
+	it('shows the first texts of streams the host reads a few ms apart in one message', () => {
+		const { timers, posted, sender } = setup();
+		const streaming = [0, 1, 2, 3].map(id => cand(id, { status: 'streaming', text: '' }));
+		let last: PickerState | undefined;
+		const update = (state: PickerState) => {
+			sender.update(JSON.stringify(state.candidates.map(c => c.text)) as unknown as number, pickerNews(last, state));
+			last = state;
+		};
+		sender.ready();
+		update(snapshot(streaming));
+		timers.advance(300);
+		// The server wrote the four first tokens together; the extension host read them 0, 3, 7 and 12 ms later.
+		const texts = ['', '', '', ''];
+		for (const [id, after] of [
+			[2, 0],
+			[0, 3],
+			[3, 4],
+			[1, 5],
+		]) {
+			timers.advance(after);
+			texts[id] = `words of ${id}`;
+			update(snapshot(streaming.map(c => ({ ...c, text: texts[c.id] }))));
+		}
+		timers.advance(0);
+		assert.deepEqual(
+			posted.slice(1).map(p => JSON.parse(String(p)) as string[]),
+			[['words of 0', 'words of 1', 'words of 2', 'words of 3']],
+			'one message, all four texts',
+		);
+	});
+	it('calls a first text while other candidates stream without text "gather", the last one and one with a status news at once', () => {
+		const waiting = snapshot([cand(0, { status: 'streaming', text: '' }), cand(1, { status: 'streaming', text: '' })]);
+		const one = snapshot([cand(0, { status: 'streaming', text: 'x' }), cand(1, { status: 'streaming', text: '' })]);
+		const both = snapshot([cand(0, { status: 'streaming', text: 'x' }), cand(1, { status: 'streaming', text: 'y' })]);
+		assert.equal(pickerNews(waiting, one), 'gather');
+		assert.equal(pickerNews(one, both), true);
+		const oneDone = snapshot([cand(0, { status: 'done', text: 'x' }), cand(1, { status: 'streaming', text: '' })]);
+		assert.equal(pickerNews(waiting, oneDone), true, 'a status does not wait');
+		const queued = snapshot([cand(0, { status: 'streaming', text: 'x' }), cand(1, { status: 'queued', text: '' })]);
+		assert.equal(
+			pickerNews(snapshot([cand(0, { status: 'streaming', text: '' }), cand(1, { status: 'queued', text: '' })]), queued),
+			true,
+			'a queued candidate has no request open: nothing to wait for',
+		);
+	});
 	it('does not post again the snapshot the page drew from its HTML, but anything newer', () => {
 		const { timers, posted, sender } = setup();
 		sender.update(1);
