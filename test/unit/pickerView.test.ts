@@ -91,14 +91,14 @@ describe('picker view', () => {
 			assert.equal(formatElapsed(125_000), '2 m 05 s');
 		});
 		it('shows a running time in whole seconds, and says when that text next changes', () => {
-			assert.deepEqual(runningElapsed(12_345), { text: '12 s', changesInMs: 655 });
-			assert.deepEqual(runningElapsed(0), { text: '0 s', changesInMs: 1000 });
-			assert.deepEqual(runningElapsed(-5), { text: '0 s', changesInMs: 1000 });
-			assert.deepEqual(runningElapsed(Number.NaN), { text: '0 s', changesInMs: 1000 });
+			assert.deepEqual(runningElapsed(12_345), { text: '12 s', changesInMs: 655, redrawInMs: 905 });
+			assert.deepEqual(runningElapsed(0), { text: '0 s', changesInMs: 1000, redrawInMs: 1250 });
+			assert.deepEqual(runningElapsed(-5), { text: '0 s', changesInMs: 1000, redrawInMs: 1250 });
+			assert.deepEqual(runningElapsed(Number.NaN), { text: '0 s', changesInMs: 1000, redrawInMs: 1250 });
 			// Never rounded up: the clock shows a second only once it has passed.
-			assert.deepEqual(runningElapsed(59_990), { text: '59 s', changesInMs: 10 });
-			assert.deepEqual(runningElapsed(60_000), { text: '1 m 00 s', changesInMs: 1000 });
-			assert.deepEqual(runningElapsed(125_500), { text: '2 m 05 s', changesInMs: 500 });
+			assert.deepEqual(runningElapsed(59_990), { text: '59 s', changesInMs: 10, redrawInMs: 260 });
+			assert.deepEqual(runningElapsed(60_000), { text: '1 m 00 s', changesInMs: 1000, redrawInMs: 1250 });
+			assert.deepEqual(runningElapsed(125_500), { text: '2 m 05 s', changesInMs: 500, redrawInMs: 750 });
 			// At each change the text is new: ticking at changesInMs shows every second once.
 			let at = 700;
 			const shown: string[] = [];
@@ -108,6 +108,22 @@ describe('picker view', () => {
 				at += r.changesInMs;
 			}
 			assert.deepEqual(shown, ['0 s', '1 s', '2 s', '3 s']);
+		});
+		it('redraws the running time on its own a quarter second after it changes, so the snapshots streaming meanwhile draw it', () => {
+			// Nothing streaming: redrawn only at its own timer, every second shown once, each at most 250 ms late.
+			let at = 700;
+			const shown: string[] = [];
+			for (let i = 0; i < 4; i++) {
+				const r = runningElapsed(at);
+				shown.push(`${r.text} at ${at}`);
+				at += r.redrawInMs;
+			}
+			assert.deepEqual(shown, ['0 s at 700', '1 s at 1250', '2 s at 2250', '3 s at 3250']);
+			// Snapshots drawn every 100 ms: each draw shows the text of its time, and the timer never comes due.
+			const timerAt = 900 + runningElapsed(900).redrawInMs;
+			const drawnBefore = [1000, 1100].map(t => `${runningElapsed(t).text} at ${t}`);
+			assert.deepEqual(drawnBefore, ['1 s at 1000', '1 s at 1100']);
+			assert.ok(timerAt > 1100, 'the second changed at 1000; the next snapshot at 1100 drew it before the timer');
 		});
 		it('counts progress over generations, duplicates included', () => {
 			const s = snapshot([cand(0, { count: 2 }), cand(1), cand(2, { status: 'failed', error: 'timeout' })], { requested: 4 });
