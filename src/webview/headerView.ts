@@ -109,7 +109,8 @@ export function createHeaderView(actions: HeaderActions): HeaderView {
 		}
 		const shown = runningElapsed(ms);
 		setText(elapsedText, shown.text);
-		elapsedTimer = setTimeout(renderElapsed, shown.changesInMs);
+		// Usually a snapshot's draw writes the new text first (see CLOCK_FOLD_MS), and this is cleared.
+		elapsedTimer = setTimeout(renderElapsed, shown.redrawInMs);
 	}
 
 	function render(s: PickerState): void {

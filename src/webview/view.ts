@@ -31,16 +31,28 @@ export function formatElapsed(ms: number): string {
 }
 
 /**
- * The elapsed time while a run goes, in whole seconds ("12 s", "2 m 05 s"), and how long until that
- * text changes. The header redraws it only then: once a second, not at every tick of a clock that
- * would have the browser repaint the header ten times a second for the whole run (on a machine that
- * composites in software, CPU taken from the run itself). The run's final time keeps its tenths.
+ * How long after the elapsed time's text changes the header redraws it on its own. While candidates
+ * stream, the host posts a snapshot about every 100 ms, and each one's draw writes the clock's newest
+ * text: a redraw of its own at the second would have the browser render and composite a frame for the
+ * clock alone between two of them (10-16 ms of CPU a frame in software), and a candidate's text
+ * arriving just after it would wait for the next frame. When nothing streams the clock is this late,
+ * which a clock in whole seconds does not show.
  */
-export function runningElapsed(ms: number): { text: string; changesInMs: number } {
+export const CLOCK_FOLD_MS = 250;
+
+/**
+ * The elapsed time while a run goes, in whole seconds ("12 s", "2 m 05 s"), how long until that text
+ * changes, and when the header should redraw it if no snapshot has by then (`CLOCK_FOLD_MS` later).
+ * The header redraws it only then: once a second, not at every tick of a clock that would have the
+ * browser repaint the header ten times a second for the whole run (on a machine that composites in
+ * software, CPU taken from the run itself). The run's final time keeps its tenths.
+ */
+export function runningElapsed(ms: number): { text: string; changesInMs: number; redrawInMs: number } {
 	const safe = Number.isFinite(ms) && ms > 0 ? ms : 0;
 	const total = Math.floor(safe / 1000);
 	const text = total < 60 ? `${total} s` : `${Math.floor(total / 60)} m ${String(total % 60).padStart(2, '0')} s`;
-	return { text, changesInMs: 1000 - (safe % 1000) };
+	const changesInMs = 1000 - (safe % 1000);
+	return { text, changesInMs, redrawInMs: changesInMs + CLOCK_FOLD_MS };
 }
 
 /** Collapsed duplicates still stand for `count` generations, so progress counts them all. */

@@ -257,6 +257,52 @@ describe('the picker page, from its own HTML (headless Chromium)', function () {
 		await h.until('the final time', async () => (await page.locator('.status-row .elapsed').textContent()) === '4.3 s');
 	});
 
+	it('moves the clock on with the streaming snapshots while they come, never in a frame of its own', async function () {
+		// A run 2.8 s old whose candidate streams: a snapshot with more words every 100 ms, as the host posts them.
+		const startedAt = Date.now() - 2_800;
+		const running = words => ({
+			...state(
+				5,
+				[
+					{
+						id: 0,
+						status: 'streaming',
+						text: `const streamed = [${Array.from({ length: words }, (_, i) => i).join(', ')}`,
+						count: 1,
+					},
+				],
+				'generating',
+			),
+			startedAt,
+		});
+		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), running(1));
+		await h.until('the run drawn', async () => (await rows().count()) === 1 && /streamed/.test(await rows().first().innerText()));
+		// Each batch of changes the page makes (one per task or frame): whether the clock changed in it, and the text.
+		await page.evaluate(`(() => {
+			window.clockBatches = [];
+			const clock = document.querySelector('.status-row .elapsed');
+			const detail = document.querySelector('.detail');
+			let shown = clock.textContent;
+			new MutationObserver(records => {
+				const text = clock.textContent;
+				if (text === shown) return;
+				shown = text;
+				window.clockBatches.push({ clock: text, withText: records.some(r => detail.contains(r.target)) });
+			}).observe(document.body, { subtree: true, childList: true, characterData: true });
+		})()`);
+		for (let words = 2; words <= 25; words++) {
+			await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), running(words));
+			await new Promise(resolve => setTimeout(resolve, 100));
+		}
+		const batches = await page.evaluate('window.clockBatches');
+		assert.ok(batches.length >= 2, `the clock moved on while the text streamed: ${JSON.stringify(batches)}`);
+		assert.deepEqual(
+			batches.filter(b => !b.withText),
+			[],
+			`every change of the clock came in a draw of the streamed text: ${JSON.stringify(batches)}`,
+		);
+	});
+
 	it('on a reload (the panel shown again) waits for the newest state instead of drawing the old one in its HTML', async function () {
 		await page.reload();
 		await h.until('ready', () => page.evaluate('window.posted?.length === 1'));

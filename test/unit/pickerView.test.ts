@@ -91,14 +91,14 @@ describe('picker view', () => {
 			assert.equal(formatElapsed(125_000), '2 m 05 s');
 		});
 		it('shows a running time in whole seconds, and says when that text next changes', () => {
-			assert.deepEqual(runningElapsed(12_345), { text: '12 s', changesInMs: 655 });
-			assert.deepEqual(runningElapsed(0), { text: '0 s', changesInMs: 1000 });
-			assert.deepEqual(runningElapsed(-5), { text: '0 s', changesInMs: 1000 });
-			assert.deepEqual(runningElapsed(Number.NaN), { text: '0 s', changesInMs: 1000 });
+			assert.deepEqual(runningElapsed(12_345), { text: '12 s', changesInMs: 655, redrawInMs: 905 });
+			assert.deepEqual(runningElapsed(0), { text: '0 s', changesInMs: 1000, redrawInMs: 1250 });
+			assert.deepEqual(runningElapsed(-5), { text: '0 s', changesInMs: 1000, redrawInMs: 1250 });
+			assert.deepEqual(runningElapsed(Number.NaN), { text: '0 s', changesInMs: 1000, redrawInMs: 1250 });
 			// Never rounded up: the clock shows a second only once it has passed.
-			assert.deepEqual(runningElapsed(59_990), { text: '59 s', changesInMs: 10 });
-			assert.deepEqual(runningElapsed(60_000), { text: '1 m 00 s', changesInMs: 1000 });
-			assert.deepEqual(runningElapsed(125_500), { text: '2 m 05 s', changesInMs: 500 });
+			assert.deepEqual(runningElapsed(59_990), { text: '59 s', changesInMs: 10, redrawInMs: 260 });
+			assert.deepEqual(runningElapsed(60_000), { text: '1 m 00 s', changesInMs: 1000, redrawInMs: 1250 });
+			assert.deepEqual(runningElapsed(125_500), { text: '2 m 05 s', changesInMs: 500, redrawInMs: 750 });
 			// At each change the text is new: ticking at changesInMs shows every second once.
 			let at = 700;
 			const shown: string[] = [];
@@ -108,6 +108,22 @@ describe('picker view', () => {
 				at += r.changesInMs;
 			}
 			assert.deepEqual(shown, ['0 s', '1 s', '2 s', '3 s']);
+		});
+		it('redraws the running time on its own a quarter second after it changes, so the snapshots streaming meanwhile draw it', () => {
+			// Nothing streaming: redrawn only at its own timer, every second shown once, each at most 250 ms late.
+			let at = 700;
+			const shown: string[] = [];
+			for (let i = 0; i < 4; i++) {
+				const r = runningElapsed(at);
+				shown.push(`${r.text} at ${at}`);
+				at += r.redrawInMs;
+			}
+			assert.deepEqual(shown, ['0 s at 700', '1 s at 1250', '2 s at 2250', '3 s at 3250']);
+			// Snapshots drawn every 100 ms: each draw shows the text of its time, and the timer never comes due.
+			const timerAt = 900 + runningElapsed(900).redrawInMs;
+			const drawnBefore = [1000, 1100].map(t => `${runningElapsed(t).text} at ${t}`);
+			assert.deepEqual(drawnBefore, ['1 s at 1000', '1 s at 1100']);
+			assert.ok(timerAt > 1100, 'the second changed at 1000; the next snapshot at 1100 drew it before the timer');
 		});
 		it('counts progress over generations, duplicates included', () => {
 			const s = snapshot([cand(0, { count: 2 }), cand(1), cand(2, { status: 'failed', error: 'timeout' })], { requested: 4 });
@@ -650,6 +666,80 @@ describe('snapshot sender', () => {
 		assert.equal(pickerNews(done, scored), true);
 		assert.equal(pickerNews(scored, { ...scored, phase: 'scoring' }), true);
 		assert.equal(pickerNews(scored, { ...scored, runId: scored.runId + 1 }), true);
+	});
+	it("gathers a candidate's first text for the others' first texts, up to 16 ms, and posts them together", () => {
+		const { timers, posted, sender } = setup();
+		sender.ready();
+		sender.update(1, true);
+		timers.advance(0);
+		assert.deepEqual(posted, [1]);
+		timers.advance(200);
+		sender.update(2, 'gather');
+		timers.advance(0);
+		assert.deepEqual(posted, [1], 'a first text waits for the others');
+		timers.advance(5);
+		sender.update(3, 'gather');
+		sender.update(4);
+		timers.advance(5);
+		assert.deepEqual(posted, [1], 'a second first text does not push the post back, nor does more text');
+		sender.update(5, true);
+		timers.advance(0);
+		assert.deepEqual(posted, [1, 5], 'the last first text (news that cannot wait) posts all of them at once');
+		timers.advance(200);
+		sender.update(6, 'gather');
+		timers.advance(15);
+		assert.deepEqual(posted, [1, 5]);
+		timers.advance(1);
+		assert.deepEqual(posted, [1, 5, 6], 'a first text whose company never comes waits 16 ms, no more');
+		sender.update(7, true);
+		sender.update(8, 'gather');
+		timers.advance(0);
+		assert.deepEqual(posted, [1, 5, 6, 8], 'news already due at once takes a first text with it');
+	});
+	it('shows the first texts of streams the host reads a few ms apart in one message', () => {
+		const { timers, posted, sender } = setup();
+		const streaming = [0, 1, 2, 3].map(id => cand(id, { status: 'streaming', text: '' }));
+		let last: PickerState | undefined;
+		const update = (state: PickerState) => {
+			sender.update(JSON.stringify(state.candidates.map(c => c.text)) as unknown as number, pickerNews(last, state));
+			last = state;
+		};
+		sender.ready();
+		update(snapshot(streaming));
+		timers.advance(300);
+		// The server wrote the four first tokens together; the extension host read them 0, 3, 7 and 12 ms later.
+		const texts = ['', '', '', ''];
+		for (const [id, after] of [
+			[2, 0],
+			[0, 3],
+			[3, 4],
+			[1, 5],
+		]) {
+			timers.advance(after);
+			texts[id] = `words of ${id}`;
+			update(snapshot(streaming.map(c => ({ ...c, text: texts[c.id] }))));
+		}
+		timers.advance(0);
+		assert.deepEqual(
+			posted.slice(1).map(p => JSON.parse(String(p)) as string[]),
+			[['words of 0', 'words of 1', 'words of 2', 'words of 3']],
+			'one message, all four texts',
+		);
+	});
+	it('calls a first text while other candidates stream without text "gather", the last one and one with a status news at once', () => {
+		const waiting = snapshot([cand(0, { status: 'streaming', text: '' }), cand(1, { status: 'streaming', text: '' })]);
+		const one = snapshot([cand(0, { status: 'streaming', text: 'x' }), cand(1, { status: 'streaming', text: '' })]);
+		const both = snapshot([cand(0, { status: 'streaming', text: 'x' }), cand(1, { status: 'streaming', text: 'y' })]);
+		assert.equal(pickerNews(waiting, one), 'gather');
+		assert.equal(pickerNews(one, both), true);
+		const oneDone = snapshot([cand(0, { status: 'done', text: 'x' }), cand(1, { status: 'streaming', text: '' })]);
+		assert.equal(pickerNews(waiting, oneDone), true, 'a status does not wait');
+		const queued = snapshot([cand(0, { status: 'streaming', text: 'x' }), cand(1, { status: 'queued', text: '' })]);
+		assert.equal(
+			pickerNews(snapshot([cand(0, { status: 'streaming', text: '' }), cand(1, { status: 'queued', text: '' })]), queued),
+			true,
+			'a queued candidate has no request open: nothing to wait for',
+		);
 	});
 	it('does not post again the snapshot the page drew from its HTML, but anything newer', () => {
 		const { timers, posted, sender } = setup();
