@@ -709,15 +709,16 @@ describe('snapshot sender', () => {
 		timers.advance(300);
 		// The server wrote the four first tokens together; the extension host read them 0, 3, 7 and 12 ms later.
 		const texts = ['', '', '', ''];
-		for (const [id, after] of [
+		const reads: ReadonlyArray<readonly [id: number, after: number]> = [
 			[2, 0],
 			[0, 3],
 			[3, 4],
 			[1, 5],
-		]) {
+		];
+		for (const [id, after] of reads) {
 			timers.advance(after);
 			texts[id] = `words of ${id}`;
-			update(snapshot(streaming.map(c => ({ ...c, text: texts[c.id] }))));
+			update(snapshot(streaming.map(c => ({ ...c, text: texts[c.id] ?? '' }))));
 		}
 		timers.advance(0);
 		assert.deepEqual(
