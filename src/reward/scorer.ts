@@ -497,9 +497,9 @@ const WARM_UP_PAIR: RewardPair = { prompt: 'Warm up.', response: 'Ready.' };
  * pair a scorer tokenizes takes its tokenizer's code through V8's first compilations: 4–17 ms more
  * than the next for DeBERTa-v3's Unigram tokenizer on a 414-token pair, where the few tokens of
  * `WARM_UP_PAIR` leave it at that (bench/RESULTS.md, "The first score after the load"). Tokenizing
- * this costs a few ms. A forward pass at a paragraph's length is not run: it would cost a whole score
- * of CPU while the model server may be generating on the same cores, for less than half of that off
- * the first score.
+ * this costs ~6 ms. A forward pass at a paragraph's length is not run: it would cost a whole score of
+ * CPU while the model server may be generating on the same cores, for a third of that or less off the
+ * first score (the rest of the first score's extra is onnxruntime's arena taking fresh pages).
  */
 const WARM_UP_PARAGRAPH: RewardPair = {
 	prompt: 'Rewrite the selected text so that it reads more clearly; keep its meaning and its names.\n\n',
