@@ -136,7 +136,7 @@ async function handle(message: HostToWorker): Promise<void> {
 					return;
 				}
 				await loaded.model.warmUp().then(
-					() => console.log('session warmed up'),
+					done => console.log(`session warmed up (a pass of ${done.passTokens} tokens; the tokenizer over ${done.tokenized})`),
 					(e: unknown) => console.error('[rewardWorker] warm-up failed', e),
 				);
 				return;

@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
+import type * as Ort from 'onnxruntime-node';
 import { buildSync } from 'esbuild';
 import { BestOfNError, type ErrorKind } from '../../src/core/errors';
 import type { LoadProgress, RewardPair } from '../../src/core/reward';
@@ -240,6 +241,36 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		split.length = 0;
 		for (const text of ['a', 'b', 'a', 'c', 'b']) two.tokens(text);
 		assert.deepEqual(split, ['a', 'b', 'c', 'b']);
+	});
+
+	it('warms the tokenizer over a paragraph but runs only one pass of a few tokens, and scores stay the same', async () => {
+		const ort = require('onnxruntime-node') as typeof Ort;
+		// The scorer's sessions are this module's (it is external to every bundle and loaded once).
+		const sessions = (ort.InferenceSession as unknown as { prototype: Ort.InferenceSession }).prototype;
+		const warmed = await loadRewardModel(request(dirs.base));
+		const cold = await loadRewardModel(request(dirs.base));
+		// Put back as it was in `finally`, and called with the scorer's own session as `this`.
+		// eslint-disable-next-line @typescript-eslint/unbound-method
+		const run = sessions.run;
+		/** The width of each forward pass, in the order run. */
+		const passes: number[] = [];
+		sessions.run = function (this: Ort.InferenceSession, ...args: Parameters<Ort.InferenceSession['run']>) {
+			passes.push(args[0].input_ids!.dims[1]!);
+			return run.apply(this, args);
+		} as Ort.InferenceSession['run'];
+		try {
+			const done = await warmed.warmUp();
+			// The tokenizer's code has seen a paragraph, as a first real pair would make it do.
+			assert.ok(done.tokenized >= 100, `tokenized ${done.tokenized}`);
+			// Its cost stays bounded: one pass, of a few tokens, whatever the paragraph's length.
+			assert.deepEqual(passes, [done.passTokens]);
+			assert.ok(done.passTokens <= 16, `a pass of ${done.passTokens}`);
+			assert.deepEqual(await warmed.score(PAIRS), await cold.score(PAIRS));
+		} finally {
+			sessions.run = run;
+			await warmed.dispose();
+			await cold.dispose();
+		}
 	});
 
 	it('a batch of N pairs gives the same fp32 scores as one pair at a time (padding is masked)', async () => {
@@ -701,6 +732,11 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 			const idle = logging();
 			await idle.c.load(never());
 			await until('the warm-up', () => idle.lines.some(l => l.includes('session warmed up')));
+			// What it did, for whoever looks into a slow first score: a small pass, the tokenizer over a paragraph.
+			assert.ok(
+				idle.lines.some(l => /session warmed up \(a pass of \d+ tokens; the tokenizer over \d{3,}\)/.test(l)),
+				idle.lines.join('\n'),
+			);
 		});
 
 		it('loads once per worker: two scores and a later load reuse the warm model', async () => {
