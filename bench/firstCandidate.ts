@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BrowserContext, FrameLocator, Page } from 'playwright-core';
+import type { BrowserContext, Frame, FrameLocator, Page } from 'playwright-core';
 import type { ServerProcess } from './pipeline';
 import { candidateText, INSTRUCTION, SOURCE } from './text';
 
@@ -95,6 +95,22 @@ export const RECORDER = `(() => {
 			});
 	};
 	window.__bestOfNBench = rec;
+	// The bench waits here for a run's scores, in one pending evaluate, rather than asking the page
+	// every 100 ms: each of Playwright's questions is a few DevTools messages on this renderer's main
+	// thread, the one the first texts' way to the picker goes through (a trace showed them there).
+	const waiters = [];
+	const settle = () => {
+		for (const w of waiters.splice(0)) {
+			if (w.done()) w.resolve();
+			else waiters.push(w);
+		}
+	};
+	window.__bestOfNBenchScored = n =>
+		new Promise(resolve => {
+			const ids = Array.from({ length: n }, (_, i) => 'candidate-' + i);
+			waiters.push({ done: () => rec.paintedAt !== undefined && ids.every(id => rec.score[id]), resolve: () => resolve(true) });
+			settle();
+		});
 	const look = () => {
 		try {
 			see(Date.now());
@@ -129,7 +145,10 @@ export const RECORDER = `(() => {
 		if (rec.stateAt === undefined && document.querySelector('.status-row .phase')?.textContent) {
 			rec.stateAt = now;
 			// A task queued while a frame is being drawn runs once that frame's rendering is done.
-			setTimeout(() => (rec.paintedAt = Date.now()));
+			setTimeout(() => {
+				rec.paintedAt = Date.now();
+				settle();
+			});
 		}
 		for (const row of document.querySelectorAll('.list [role=option]')) {
 			const preview = row.querySelector('.preview')?.textContent ?? '';
@@ -137,6 +156,7 @@ export const RECORDER = `(() => {
 			const score = row.querySelector('.score')?.textContent ?? '';
 			if (!rec.score[row.id] && /[0-9]/.test(score)) rec.score[row.id] = { at: now, text: score };
 		}
+		settle();
 	};
 	addEventListener('DOMContentLoaded', () => {
 		if (!location.pathname.endsWith('/fake.html')) return;
@@ -299,18 +319,20 @@ async function oneRun(h: Harness, page: Page, o: FirstCandidateOptions, warmUp: 
 	const record = () => picker.locator('html').evaluate<PageRecord | undefined, undefined>('window.__bestOfNBench', undefined);
 	// The first tokens wait until the picker shows the run, so the figure is the picker's own path.
 	await h.until('the picker to show the run', async () => (await record())?.stateAt !== undefined || undefined, { timeout: 60000 });
-	o.server.release();
+	const trace = process.env.BESTOFN_TRACE_DIR ? await startTrace(page, process.env.BESTOFN_TRACE_DIR) : undefined;
 	const rowIds = Array.from({ length: o.n }, (_, id) => `candidate-${id}`);
-	// The warm-up run loads the 438 MB reward model first.
-	const rec = await h.until(
-		'every candidate scored in the picker',
-		async () => {
-			const r = await record();
-			return r && r.paintedAt !== undefined && rowIds.every(id => r.score[id]) ? r : undefined;
-		},
-		{ timeout: warmUp ? 120000 : 60000 },
-	);
+	// The picker's frame itself, found before the tokens go, so that waiting for the scores is one
+	// evaluate sent as they go, and no DevTools message reaches the page until they show (see
+	// __bestOfNBenchScored). Polling every 100 ms put 2–19 ms of DevTools work on the renderer's main
+	// thread inside the first texts' way to the picker.
+	const scored = (await pickerFrame(page)).evaluate(`window.__bestOfNBenchScored(${o.n})`);
+	o.server.release();
+	await within(warmUp ? 120000 : 60000, 'every candidate scored in the picker', scored);
+	const rec = await record();
+	if (!rec || rec.paintedAt === undefined || !rowIds.every(id => rec.score[id]))
+		throw new Error(`the picker recorded ${JSON.stringify(rec)}`);
 	const served = o.server.take();
+	if (trace) o.log(`trace written: ${await trace.stop({ warmUp, rec, served })}`);
 	if (served.length !== o.n) throw new Error(`the server finished ${served.length} requests, not ${o.n}`);
 	const baseSeed = Math.min(...served.map(s => s.seed ?? Number.NaN));
 	const shown = served.map(s => {
@@ -374,6 +396,88 @@ async function oneRun(h: Harness, page: Page, o: FirstCandidateOptions, warmUp: 
 			messageMs: (rec.messageAt ?? Number.NaN) - enterAt,
 			stateShownMs: (rec.stateAt ?? Number.NaN) - enterAt,
 			paintedMs: (rec.paintedAt ?? Number.NaN) - enterAt,
+		},
+	};
+}
+
+/** The picker's content frame (inside the webview's host page) as a Playwright frame. */
+async function pickerFrame(page: Page): Promise<Frame> {
+	const host = await (await page.locator('iframe.webview.ready').first().elementHandle())?.contentFrame();
+	const inner = await (await host?.locator('#active-frame').elementHandle())?.contentFrame();
+	if (!inner) throw new Error("the picker's frame is not there");
+	return inner;
+}
+
+/** `promise`, or an error after `ms`. */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	try {
+		return await Promise.race([
+			promise,
+			new Promise<never>(
+				(_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+			),
+		]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+/**
+ * Diagnosis only (BESTOFN_TRACE_DIR): a Chromium trace of the browser from just before the first
+ * tokens go until every score shows, and `perf record` of the whole machine over the same time (needs
+ * perf and root). Both are on CLOCK_MONOTONIC; `clock` pairs it with Date.now(), the bench's clock,
+ * so the trace, perf's samples and the recorded times line up. Written per sample into that folder
+ * with the page's record and `ps`, to tell which process is which.
+ */
+async function startTrace(page: Page, dir: string) {
+	const { execFileSync, spawn } = await import('node:child_process');
+	fs.mkdirSync(dir, { recursive: true });
+	const cdp = await page.context().newCDPSession(page);
+	await cdp.send('Tracing.start', {
+		transferMode: 'ReturnAsStream',
+		traceConfig: {
+			recordMode: 'recordAsMuchAsPossible',
+			includedCategories: [
+				'toplevel',
+				'toplevel.flow',
+				'devtools.timeline',
+				'disabled-by-default-devtools.timeline',
+				'disabled-by-default-devtools.timeline.frame',
+				'v8.execute',
+				'ipc',
+				'mojom',
+				'scheduler',
+				'renderer.scheduler',
+				'benchmark',
+				'latencyInfo',
+			],
+		},
+	});
+	const perfFile = path.join(dir, `perf-${Date.now()}.data`);
+	const perf = spawn('perf', ['record', '-a', '-g', '-F', '1999', '-k', 'CLOCK_MONOTONIC', '-o', perfFile], { stdio: 'ignore' });
+	await new Promise(r => setTimeout(r, 300)); // perf's start-up
+	const clock = { date: Date.now(), monoUs: Number(process.hrtime.bigint() / 1000n) };
+	return {
+		async stop(record: object): Promise<string> {
+			const done = new Promise<string>(r => cdp.once('Tracing.tracingComplete', e => r(String(e.stream))));
+			await cdp.send('Tracing.end');
+			const handle = await done;
+			const parts: string[] = [];
+			for (;;) {
+				const chunk = await cdp.send('IO.read', { handle, size: 1 << 20 });
+				parts.push(chunk.base64Encoded ? Buffer.from(chunk.data, 'base64').toString() : chunk.data);
+				if (chunk.eof) break;
+			}
+			await cdp.send('IO.close', { handle });
+			await cdp.detach();
+			perf.kill('SIGINT');
+			await new Promise(r => perf.once('exit', r));
+			const stamp = String(Date.now());
+			fs.writeFileSync(path.join(dir, `trace-${stamp}.json`), parts.join(''));
+			const ps = execFileSync('ps', ['-eo', 'pid,ppid,pcpu,args', '--no-headers']).toString();
+			fs.writeFileSync(path.join(dir, `sample-${stamp}.json`), JSON.stringify({ ...record, clock, ps, perfFile }, null, 1));
+			return stamp;
 		},
 	};
 }

@@ -511,7 +511,8 @@ async function firstCandidateFigures(ctx: {
 	tokenDelayMs: number;
 	timeOneScore: () => Promise<number>;
 }): Promise<Section> {
-	const samples = times(2, 8);
+	// BESTOFN_FIG3_SAMPLES: more samples for a diagnosis (the slow ones are a few in a run; see BESTOFN_TRACE_DIR).
+	const samples = Number(process.env.BESTOFN_FIG3_SAMPLES) || times(2, 8);
 	const [n, k] = [4, 4];
 	const f = await measureFirstCandidate({ ...ctx, samples, n, k, log });
 	const oneScore = median(f.oneScoreMs);
