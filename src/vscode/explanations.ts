@@ -111,7 +111,7 @@ export class Explanations extends Disposable {
 				const column = vscode.window.visibleTextEditors.find(e => e.document === target.document)?.viewColumn ?? target.column;
 				const editor = await vscode.window.showTextDocument(target.document, {
 					viewColumn: column,
-					preserveFocus: false,
+					preserveFocus: !target.takeFocus,
 					preview: false,
 				});
 				editor.revealRange(new vscode.Range(start, 0, end, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);

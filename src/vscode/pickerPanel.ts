@@ -9,10 +9,16 @@ export interface PickerPanelLogger {
 	debug(message: string): void;
 }
 
+/** Where the picker is: its column, and whether it is alone in its group (which closes with it). */
+export interface PickerPlace {
+	readonly column: vscode.ViewColumn;
+	readonly alone: boolean;
+}
+
 /** Streaming produces a snapshot per token batch; ten redraws a second is plenty for the eye (news goes at once). */
 const POST_INTERVAL_MS = 100;
 
-function isPickerTab(tab: vscode.Tab): boolean {
+export function isPickerTab(tab: vscode.Tab): boolean {
 	return tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith(PickerPanel.viewType);
 }
 
@@ -115,6 +121,13 @@ export class PickerPanel extends Disposable {
 	/** The editor column the picker is in. */
 	get viewColumn(): vscode.ViewColumn | undefined {
 		return this.isDisposed ? undefined : this.panel.viewColumn;
+	}
+
+	/** Where the picker is, while it is open: its column, and whether its group goes with it. */
+	get place(): PickerPlace | undefined {
+		const column = this.viewColumn;
+		const group = vscode.window.tabGroups.all.find(g => g.viewColumn === column);
+		return column === undefined || !group ? undefined : { column, alone: group.tabs.every(isPickerTab) };
 	}
 
 	/**

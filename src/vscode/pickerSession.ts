@@ -22,7 +22,7 @@ import type { CandidateDocuments } from './candidateDocuments';
 import { generationHost, runSettings } from '../core/settings';
 import { readSettings } from './config';
 import { Disposable } from './dispose';
-import { PickerPanel } from './pickerPanel';
+import { isPickerTab, PickerPanel, type PickerPlace } from './pickerPanel';
 import type { RewardService } from './rewardService';
 
 /** `cancelled`: the candidate was cut at the token limit and the user chose not to apply it. */
@@ -39,6 +39,8 @@ export interface SessionTarget {
 	readonly originalRaw: string;
 	/** Whether the text at `range` is still `originalRaw` and no edit touched it. */
 	readonly unchanged: boolean;
+	/** Whether the document's editor takes the keyboard: not when the person has gone to another file. */
+	readonly takeFocus: boolean;
 }
 
 /** What accepting a candidate does for one task. */
@@ -143,7 +145,7 @@ export class PickerSession extends Disposable {
 				// Closed by the user (its tab's ×, Ctrl+W) while it had focus: focus goes back to the editor.
 				// Later, not now: when every editor is being closed (Close All) the picker may go first, and
 				// focusing the document then would open it again after the rest close.
-				if (!this.disposed && wasActive) setTimeout(() => void this.focusEditor(), 100);
+				if (!this.disposed && wasActive) setTimeout(() => void this.focusEditor(undefined), 100);
 				this.dispose();
 			}),
 		);
@@ -190,8 +192,13 @@ export class PickerSession extends Disposable {
 		return this.diff.step(delta);
 	}
 
-	/** Focus back to the editor the selection came from, if it is still on screen. */
-	private async focusEditor(): Promise<void> {
+	/**
+	 * Focus back to the editor the selection came from, if it is still on screen and the person has
+	 * not gone to another file meanwhile (opened from the explorer between Enter and the picker going).
+	 * `picker`: where the picker was; undefined when the person closed it themselves.
+	 */
+	private async focusEditor(picker: PickerPlace | undefined): Promise<void> {
+		if (picker && this.wentElsewhere(picker)) return;
 		const editor = vscode.window.visibleTextEditors.find(e => e.document === this.spec.document);
 		// Only an editor still open: showTextDocument would open a closed one again.
 		const uri = this.spec.document.uri.toString();
@@ -204,6 +211,23 @@ export class PickerSession extends Disposable {
 		} catch (e) {
 			this.deps.logger.debug(`could not focus the editor again: ${errorMessage(e)}`);
 		}
+	}
+
+	/**
+	 * Whether the active tab is one the person went to: not the picker, the document or one of its
+	 * diffs. Read from the tabs, which show a file being opened before its editor is ready. Another tab
+	 * in the picker's column, when the picker shares its group, is VS Code's doing: closing the picker
+	 * shows the tab next to it. A group of the picker's own closes with it (and the columns right of it
+	 * move one to the left).
+	 */
+	private wentElsewhere(picker: PickerPlace | undefined): boolean {
+		const group = vscode.window.tabGroups.activeTabGroup;
+		const tab = group.activeTab;
+		if (!tab || isPickerTab(tab) || (picker && !picker.alone && group.viewColumn === picker.column)) return false;
+		const input = tab.input;
+		const uri =
+			input instanceof vscode.TabInputText ? input.uri : input instanceof vscode.TabInputTextDiff ? input.modified : undefined;
+		return uri?.toString() !== this.spec.document.uri.toString() && !(uri && this.ownsDiff(uri));
 	}
 
 	/** The latest snapshot shown in the picker. */
@@ -292,7 +316,8 @@ export class PickerSession extends Disposable {
 		const doc = this.spec.document;
 		const range = doc.isClosed ? undefined : new vscode.Range(doc.positionAt(this.range.start), doc.positionAt(this.range.end));
 		const unchanged = !!range && !this.range.changed && doc.getText(range) === this.originalRaw;
-		return { document: doc, column: this.spec.column, range, originalRaw: this.originalRaw, unchanged };
+		const takeFocus = !this.wentElsewhere(this.panel.place);
+		return { document: doc, column: this.spec.column, range, originalRaw: this.originalRaw, unchanged, takeFocus };
 	}
 
 	/** The spec of a fresh session on the same selection, or undefined when its text changed or its document closed. */
@@ -324,11 +349,12 @@ export class PickerSession extends Disposable {
 			if (outcome === 'applied') {
 				const again = state.runKey === this.replayedRunKey;
 				this.accepted.fire({ state, id, task: this.spec.task, document: this.spec.document, again });
+				const place = this.panel.place;
 				const closed = this.panel.close();
 				this.dispose();
 				// The editor has the keyboard once the picker has gone, so the next keys typed go there.
 				await closed;
-				await this.focusEditor();
+				await this.focusEditor(place);
 			}
 			return outcome;
 		} finally {
@@ -393,11 +419,12 @@ export class PickerSession extends Disposable {
 			case 'close': {
 				// Esc in the picker: the picker goes and the editor it rewrites takes the keyboard back,
 				// at once and again once the picker's page has gone (it could take it back while going).
+				const place = this.panel.place;
 				const closed = this.panel.close();
 				this.dispose();
-				await this.focusEditor();
+				await this.focusEditor(place);
 				await closed;
-				await this.focusEditor();
+				await this.focusEditor(place);
 				return;
 			}
 			case 'showLog':

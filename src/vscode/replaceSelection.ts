@@ -39,9 +39,14 @@ export function replaceSelection(logger: Logger): AcceptStrategy {
 				);
 				return 'failed';
 			}
-			// Back to the editor the selection came from, not a second copy in the picker's group.
+			// Back to the editor the selection came from, not a second copy in the picker's group; the
+			// keyboard stays in another file the person has gone to.
 			const column = vscode.window.visibleTextEditors.find(e => e.document === doc)?.viewColumn ?? target.column;
-			const editor = await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: false, preview: false });
+			const editor = await vscode.window.showTextDocument(doc, {
+				viewColumn: column,
+				preserveFocus: !target.takeFocus,
+				preview: false,
+			});
 			// A caret after the new text, not a live selection: keys a person is still typing go after it.
 			const from = doc.positionAt(start);
 			const to = doc.positionAt(start + replacement.length);

@@ -277,6 +277,22 @@ describe('Applying a candidate', function () {
 		assert.deepEqual(editor.selection, new vscode.Selection(0, 0, 0, 10), 'its selection as it was');
 	});
 
+	it('leaves focus in the file the person went to before the pick was applied', async () => {
+		fake.respond = () => 'short';
+		const editor = await editorWith('rewrite me');
+		editor.selection = new vscode.Selection(0, 0, 0, 10);
+		await rewrite('shorter');
+		await until('the picker to have focus', () => vscode.window.tabGroups.activeTabGroup.activeTab === pickerTabs()[0]);
+
+		// Another file, opened to the side while the picker was up (or from the explorer just after Enter).
+		const other = await showActive(await vscode.workspace.openTextDocument({ content: 'gone to' }), vscode.ViewColumn.Three);
+		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate'), 'applied');
+		assert.equal(editor.document.getText(), 'short');
+		assert.equal(pickerTabs().length, 0, 'the picker has closed');
+		assert.equal(vscode.window.activeTextEditor?.document, other.document, 'the file the person went to keeps focus');
+		assert.equal(vscode.window.tabGroups.activeTabGroup.viewColumn, other.viewColumn);
+	});
+
 	it('opens other editors in the group they came from while the picker has focus', async () => {
 		const editor = await editorWith('rewrite me');
 		editor.selection = new vscode.Selection(0, 0, 0, 10);
