@@ -25,6 +25,7 @@ import { measureStartup } from './startup';
 import { measureFirstCandidate, type PaintTimes } from './firstCandidate';
 import { measureLoad, measureThroughput, type Throughput } from './scoring';
 import { scorerFloor, type LoadFigures } from './loadChild';
+import { RunStamps } from './runStamps';
 
 const ROOT = path.join(__dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -592,6 +593,9 @@ async function scoringFigures(
 	const repeats = times(1, 3);
 	/** Fresh process sets per model for 5a (raw on the model's file, raw on the graph ours opens, ours). */
 	const sets = times(2, 4);
+	/** Where 5a's scorer processes note their passes (bench/runStamps.ts). */
+	const stampsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bon-bench-runs-'));
+	let stampsFiles = 0;
 	const throughRows: string[][] = [];
 	const loadRows: string[][] = [];
 	const ps = (v: number) => `${fmt(v, 2)}`;
@@ -623,8 +627,10 @@ async function scoringFigures(
 					try {
 						const ours = new RewardWorkerClient({ workerPath: load.workerPath, request: request5, idleMs: 0 });
 						started.push(ours);
+						const oursRuns = new RunStamps(path.join(stampsDir, `${++stampsFiles}.txt`));
 						const startOurs = async () => {
-							await ours.load(new AbortController().signal);
+							// The scorer process forks in load(), before its first await: the hook goes into that fork only.
+							await oursRuns.fork(() => ours.load(new AbortController().signal));
 							await ours.score([load.pair], new AbortController().signal);
 						};
 						const startRaw = async () => {
@@ -655,6 +661,7 @@ async function scoringFigures(
 							raw: raws.rawOne,
 							rawGraph: raws.rawGraph,
 							ours,
+							oursRuns,
 							dispose: async () => {
 								for (const p of started) await p.dispose();
 							},
@@ -672,7 +679,9 @@ async function scoringFigures(
 			const viaThread = model.viaThread
 				? await throughThread(own ? undefined : workers.thread, r, model, request, load.workerPath, repeats)
 				: [];
-			const ratios = (v: readonly number[]) => v.map(x => fmt(x)).join(' ');
+			const ratios = (v: readonly number[], digits = 2) => v.map(x => fmt(x, digits)).join(' ');
+			const withSets = (mid: number, v: readonly number[], digits = 2) =>
+				v.length ? `${fmt(mid, digits)} (${ratios(v, digits)})` : '—';
 			for (const [t, modelLabel] of [
 				...through.map(t => [t, model.label] as const),
 				...viaThread.map(t => [t, `${model.label}, worker thread (before)`] as const),
@@ -687,8 +696,9 @@ async function scoringFigures(
 					model.batched ? ps(t.oursBatch) : '—',
 					fmt(t.singleRatio),
 					ratios(t.singleRatios),
+					withSets(t.runShare, t.runShares, 3),
+					withSets(t.rawOverRun, t.rawOverRuns),
 					fmt(t.graphRatio),
-					fmt(t.pathRatio),
 					model.batched && t.batchRatios.length ? `${fmt(t.batchRatio)} (${ratios(t.batchRatios)})` : '—',
 				]);
 			}
@@ -752,9 +762,10 @@ async function scoringFigures(
 			...Array<string>(7).fill('—'),
 		]);
 	}
+	fs.rmSync(stampsDir, { recursive: true, force: true });
 	sections.push({
 		title: '5a. Scoring cost',
-		note: `Pairs per second, four different pairs of each length, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Each model is measured in ${sets} sets of fresh processes, one set after another, each set three processes: raw onnxruntime-node on the model's file (onnx/model.onnx or model_quantized.onnx, as onnxruntime-node alone would open it), raw on the graph file ours opens (the optimised graph beside the external-data copy, src/reward/optimizedGraph.ts), both started as the scorer's process is (bench/rawChild.ts: the same malloc setting, the scorer's session options (src/reward/scorer.ts \`scorerSessionOptions\`: memory patterns off), timing \`session.run\` alone on tensors built before the clock starts), and ours, the reward worker's process as shipped, timed around the call (tokenizing, the round trip, the tensors and the same \`session.run\`). All three get the same token ids (the extension's \`encodePair\`, the model's own tokenizer and maximum length) and are warmed with one typical pair. In a set, each pair is scored by each of the three back to back, which first turning from pair to pair; then the four in one call (raw: one padded batch; ours: one call of four, which the scorer batches or not by the costs it has measured). A set's raw ÷ ours is the median of its four pairs' ratios; the table gives the median over the sets and each set's own, because the speed of a fresh process on the same file moves by up to ±10% from one process to the next (bench/RESULTS.md, "DeBERTa-v3 fp32 at 512 tokens"), so one process against one other compares two draws. Raw ÷ ours is split, the same way, into raw on the model's file ÷ raw on ours' graph (what the graph ours opens changes in the forward pass) and raw on ours' graph ÷ ours (our call around the same pass). Pairs per second are the median over the sets of each set's four pairs. Worker thread (before), for the BERT-base-shaped models: the same pairs through the worker thread the extension scored in before its process (src/reward/scorerProcess.ts), in a thread of the bench's process, measured after ours against one raw process on the model's file (for fp32, the one figures 1–4 used) in ${repeats} round${repeats === 1 ? '' : 's'}${quick ? ', one pair a call only with --quick' : ''}, so its spread is of rounds, not of processes. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ` --quick: ${deberta ? 'every model but BERT-base fp32' : "BERT's 8-bit file"} at 256 tokens only${deberta ? '' : ' and no DeBERTa-v3-base-shaped model (--deberta adds it)'}; \`npm run bench\` measures each at all three lengths.` : ''}`,
+		note: `Pairs per second, four different pairs of each length, random-weight models written by bench/bertModel.ts and bench/debertaModel.ts (8-bit: onnx/model_quantized.onnx, MatMul weights int8 and embeddings uint8 as onnxruntime's dynamic quantizer writes them, loaded as dtype q8). Each model is measured in ${sets} sets of fresh processes, one set after another, each set three processes: raw onnxruntime-node on the model's file (onnx/model.onnx or model_quantized.onnx, as onnxruntime-node alone would open it), raw on the graph file ours opens (the optimised graph beside the external-data copy, src/reward/optimizedGraph.ts), both started as the scorer's process is (bench/rawChild.ts: the same malloc setting, the scorer's session options (src/reward/scorer.ts \`scorerSessionOptions\`: memory patterns off), timing \`session.run\` alone on tensors built before the clock starts), and ours, the reward worker's process as shipped, timed around the call (tokenizing, the round trip, the tensors and the same \`session.run\`). All three get the same token ids (the extension's \`encodePair\`, the model's own tokenizer and maximum length) and are warmed with one typical pair. In a set, each pair is scored by each of the three back to back, which first turning from pair to pair; then the four in one call (raw: one padded batch; ours: one call of four, which the scorer batches or not by the costs it has measured). A set's raw ÷ ours is the median of its four pairs' ratios; the table gives the median over the sets and each set's own, because the speed of a fresh process on the same file moves by up to ±10% from one process to the next (bench/RESULTS.md, "DeBERTa-v3 fp32 at 512 tokens"), so one process against one other compares two draws. Raw ÷ ours is split in the same calls, each set's median of its four pairs as for raw ÷ ours, into ours' own \`session.run\` ÷ ours' call (what our call adds around the pass: the host's send, the scorer's wake, tokenizing, the tensors, the reply and the host's wake) and raw ÷ ours' own \`session.run\` (the forward pass on the graph ours opens, in our scorer process, against raw's on the model's file; per pair the two multiply to raw ÷ ours); the pass is read inside ours' scorer process (a hook, bench/runStampsHook.js, preloaded into the scorer processes 5a starts and nowhere else, notes each \`session.run\`'s start and end on the machine's monotonic clock, which the bench reads too, and writes them after the reply has gone; the bench reads them after the set's last call, so the calls and the pauses between them are as without it). Until 2026-12-05 this split came from the third process, raw on ours' graph, whose own draw moved it by ±20% from set to set (bench/RESULTS.md, "Figure 5a's remaining gap"); that process is still started and timed in every set, so each call's pause is as before, and its raw on the model's file ÷ raw on ours' graph is the last but one column: one fresh process against another, so read it as a draw. Pairs per second are the median over the sets of each set's four pairs. Worker thread (before), for the BERT-base-shaped models: the same pairs through the worker thread the extension scored in before its process (src/reward/scorerProcess.ts), in a thread of the bench's process, measured after ours against one raw process on the model's file (for fp32, the one figures 1–4 used) in ${repeats} round${repeats === 1 ? '' : 's'}${quick ? ', one pair a call only with --quick' : ''}, so its spread is of rounds, not of processes. 8-bit models are scored one pair at a time (their scores depend on the batch), so their batched columns are not measured.${quick ? ` --quick: ${deberta ? 'every model but BERT-base fp32' : "BERT's 8-bit file"} at 256 tokens only${deberta ? '' : ' and no DeBERTa-v3-base-shaped model (--deberta adds it)'}; \`npm run bench\` measures each at all three lengths.` : ''}`,
 		header: [
 			'model',
 			'tokens',
@@ -765,8 +776,9 @@ async function scoringFigures(
 			'ours, one call of 4',
 			'raw ÷ ours (one by one; target ≥ 0.95; median of the sets)',
 			'each set',
-			"raw: model file ÷ ours' graph",
-			"raw on ours' graph ÷ ours",
+			"ours' session.run ÷ ours' call (our call's overhead; median; each set)",
+			"raw ÷ ours' session.run (the pass, our process vs raw's; median; each set)",
+			"raw: model file ÷ ours' graph (two fresh processes)",
 			'best raw ÷ ours, one call of 4 (median; each set)',
 		],
 		rows: throughRows,

@@ -9,6 +9,7 @@ import { fork } from 'node:child_process';
 import type { RewardPair, RewardScorer } from '../src/core/reward';
 import { LOAD_CHILD, type LoadChildArgs, type LoadFigures, type LoadMode } from './loadChild';
 import { median, type RawScorer } from './raw';
+import { sharedNow, type RunStamps } from './runStamps';
 import { candidateText, INSTRUCTION } from './text';
 
 export interface Throughput {
@@ -31,8 +32,15 @@ export interface Throughput {
 	readonly singleRatios: readonly number[];
 	/** Raw on the model's file ÷ raw on the graph file ours opens, the same way (NaN when not measured). */
 	readonly graphRatio: number;
-	/** Raw on the graph file ours opens ÷ ours, the same way (NaN when not measured). */
-	readonly pathRatio: number;
+	/**
+	 * Ours' own `session.run`, read inside its scorer process (bench/runStamps.ts), ÷ ours' call, the
+	 * same way: what our call adds around the pass (NaN when not measured).
+	 */
+	readonly runShare: number;
+	readonly runShares: readonly number[];
+	/** Raw ÷ ours' own `session.run` in the same calls: the pass in our process against raw's (NaN when not measured). */
+	readonly rawOverRun: number;
+	readonly rawOverRuns: readonly number[];
 	/** Best raw (one by one or batched) ÷ ours' one call of four: the median over the sets. */
 	readonly batchRatio: number;
 	readonly batchRatios: readonly number[];
@@ -49,6 +57,8 @@ export interface ScoringSet {
 	readonly raw: RawScorer;
 	readonly rawGraph?: RawScorer;
 	readonly ours: RewardScorer;
+	/** Ours' own `session.run` times, when its scorer process was started with the hook. */
+	readonly oursRuns?: RunStamps;
 	/** Ends what this set started (not what it was lent). */
 	dispose(): Promise<void>;
 }
@@ -94,7 +104,8 @@ interface LengthSamples {
 	readonly oursBatch: number[];
 	readonly single: number[];
 	readonly graph: number[];
-	readonly path: number[];
+	readonly runShare: number[];
+	readonly rawOverRun: number[];
 	readonly batch: number[];
 }
 
@@ -123,32 +134,51 @@ export async function measureThroughput(
 		oursBatch: [],
 		single: [],
 		graph: [],
-		path: [],
+		runShare: [],
+		rawOverRun: [],
 		batch: [],
 	}));
 	for (let s = 0; s < sets; s++) {
 		const set = await start(s);
+		/** Each call of ours timed in this set, found among its scorer's passes once the set's calls are done. */
+		const oursCalls: Array<{
+			readonly length: number;
+			readonly from: number;
+			readonly to: number;
+			readonly ms: number;
+			readonly rawMs: number;
+		}> = [];
 		try {
 			for (const [l, four] of pairs.entries()) {
 				const got = samples[l]!;
 				const single: number[] = [];
 				const graph: number[] = [];
-				const viaGraph: number[] = [];
 				let rawSum = 0;
 				let graphSum = 0;
 				let oursSum = 0;
 				for (const [k, pair] of four.entries()) {
 					const input = set.raw.encode(pair);
-					const calls = [() => set.raw.time([input]), () => timed(() => set.ours.score([pair], never()))];
+					let from = 0;
+					let to = 0;
+					const calls = [
+						() => set.raw.time([input]),
+						async () => {
+							// The shared clock read outside the timed span, which is as it always was.
+							from = sharedNow();
+							const oursMs = await timed(() => set.ours.score([pair], never()));
+							to = sharedNow();
+							return oursMs;
+						},
+					];
 					if (set.rawGraph) calls.push(() => set.rawGraph!.time([input]));
 					// Which goes first turns with the pair and the set, so none always follows another.
 					const [rawMs, oursMs, graphMs] = await rotated(calls, k + s);
 					single.push(rawMs! / oursMs!);
+					oursCalls.push({ length: l, from, to, ms: oursMs!, rawMs: rawMs! });
 					rawSum += rawMs!;
 					oursSum += oursMs!;
 					if (graphMs !== undefined) {
 						graph.push(rawMs! / graphMs);
-						viaGraph.push(graphMs / oursMs!);
 						graphSum += graphMs;
 					}
 				}
@@ -158,7 +188,6 @@ export async function measureThroughput(
 				if (graph.length) {
 					got.rawGraph.push(graphSum);
 					got.graph.push(median(graph));
-					got.path.push(median(viaGraph));
 				}
 				if (batched) {
 					const inputs = four.map(p => set.raw.encode(p));
@@ -171,9 +200,25 @@ export async function measureThroughput(
 					got.batch.push(Math.min(rawSum, rawBatch!) / oursBatch!);
 				}
 				log(
-					`set ${s + 1} of ${sets}, ${lengths[l]} tokens: raw ÷ ours ${fmt(median(single))}${graph.length ? `, raw ÷ raw on ours' graph ${fmt(median(graph))}, raw on ours' graph ÷ ours ${fmt(median(viaGraph))}` : ''}${batched ? `, best raw ÷ ours' call of 4 ${fmt(got.batch[got.batch.length - 1]!)}` : ''}`,
+					`set ${s + 1} of ${sets}, ${lengths[l]} tokens: raw ÷ ours ${fmt(median(single))}${graph.length ? `, raw ÷ raw on ours' graph ${fmt(median(graph))}` : ''}${batched ? `, best raw ÷ ours' call of 4 ${fmt(got.batch[got.batch.length - 1]!)}` : ''}`,
 				);
 			}
+			// Only now, so reading the scorer's stamps changes none of the pauses between the set's calls.
+			if (set.oursRuns)
+				for (const [l, length] of lengths.entries()) {
+					const runShare: number[] = [];
+					const rawOverRun: number[] = [];
+					for (const call of oursCalls.filter(c => c.length === l)) {
+						const run = await set.oursRuns.runWithin(call.from, call.to);
+						runShare.push(run / call.ms);
+						rawOverRun.push(call.rawMs / run);
+					}
+					samples[l]!.runShare.push(median(runShare));
+					samples[l]!.rawOverRun.push(median(rawOverRun));
+					log(
+						`set ${s + 1} of ${sets}, ${length} tokens: ours' session.run ÷ ours' call ${fmt3(median(runShare))}, raw ÷ ours' session.run ${fmt(median(rawOverRun))}`,
+					);
+				}
 		} finally {
 			await set.dispose();
 		}
@@ -193,7 +238,10 @@ export async function measureThroughput(
 			singleRatio: mid(got.single),
 			singleRatios: got.single,
 			graphRatio: mid(got.graph),
-			pathRatio: mid(got.path),
+			runShare: mid(got.runShare),
+			runShares: got.runShare,
+			rawOverRun: mid(got.rawOverRun),
+			rawOverRuns: got.rawOverRun,
 			batchRatio: mid(got.batch),
 			batchRatios: got.batch,
 			sets,
@@ -208,6 +256,7 @@ export async function measureThroughput(
 }
 
 const fmt = (v: number) => v.toFixed(2);
+const fmt3 = (v: number) => v.toFixed(3);
 
 export async function measureLoad(args: Omit<LoadChildArgs, 'mode'>, mode: LoadMode): Promise<LoadFigures> {
 	const child = fork(LOAD_CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
