@@ -252,6 +252,26 @@ describe('Explain Selection in a real extension host', function () {
 		assert.equal(a.document.lineAt(5).text, 'def second():');
 	});
 
+	it('shows the pick beside the code but leaves focus in the file the person went to meanwhile', async () => {
+		await set('candidates', 1);
+		await set('ranker', 'consensus');
+		const code = await fileEditor('focus.py', 'def one():\n    return 1\n');
+		await explainLines(code, 0, 1);
+		// Another file, opened to the side while the picker was up.
+		const other = await showActive(await vscode.workspace.openTextDocument({ content: 'notes' }), vscode.ViewColumn.Three);
+		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate'), 'applied');
+		assert.deepEqual(
+			explanationsIn(code.document).map(e => [e.startLine, e.endLine]),
+			[[0, 1]],
+			'the explanation is shown beside the code',
+		);
+		assert.ok(
+			vscode.window.visibleTextEditors.some(e => e.document === code.document),
+			'the explained code is still on screen',
+		);
+		assert.equal(vscode.window.activeTextEditor?.document, other.document, 'the file the person went to keeps focus');
+	});
+
 	it('Show Other Candidates reopens the same run without generating, and another choice replaces the explanation', async () => {
 		const editor = await untitledEditor('let x = a ?? b;\n', 'javascript');
 		const state = await explainLines(editor, 0);
