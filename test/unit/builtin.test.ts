@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
-import { buildSync } from 'esbuild';
 import type { BuiltinLoadRequest } from '../../src/core/builtinProtocol';
 import { BestOfNError, type ErrorKind } from '../../src/core/errors';
 import type { CandidateSink, GenerationRequest, GenerationResult } from '../../src/core/generation';
@@ -24,6 +23,7 @@ import { writeTinyCausalModel } from '../fixtures/tinyCausalModel';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { until } from '../fixtures/until';
 import { at } from '../fixtures/present';
+import { ensureWorkerBundle } from '../fixtures/workerBundle';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORKER = path.join(ROOT, 'dist', 'generatorWorker.js');
@@ -57,26 +57,6 @@ async function rejectsWith(promise: Promise<unknown>, kind: ErrorKind, ...patter
 	});
 }
 
-/** The worker bundle under test, rebuilt when missing or older than its sources (never a stale one). */
-function ensureWorkerBundle(): void {
-	const newest = Math.max(
-		...['src/generation', 'src/core'].flatMap(d =>
-			fs.readdirSync(path.join(ROOT, d)).map(f => fs.statSync(path.join(ROOT, d, f)).mtimeMs),
-		),
-	);
-	if (fs.existsSync(WORKER) && fs.statSync(WORKER).mtimeMs >= newest) return;
-	buildSync({
-		entryPoints: [path.join(ROOT, 'src/generation/builtinWorker.ts')],
-		outfile: WORKER,
-		bundle: true,
-		platform: 'node',
-		format: 'cjs',
-		target: 'node20',
-		external: ['vscode', '@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'],
-		logLevel: 'silent',
-	});
-}
-
 /** Collects what `generateMany` reports, per candidate. */
 class Collect implements CandidateSink {
 	readonly events: string[] = [];
@@ -101,7 +81,7 @@ class Collect implements CandidateSink {
 }
 
 before(() => {
-	ensureWorkerBundle();
+	ensureWorkerBundle('src/generation/builtinWorker.ts', WORKER, ['src/generation', 'src/core']);
 	tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bon-builtin-'));
 	dirs = {
 		tiny: writeTinyCausalModel(path.join(tmp, 'tiny')),

@@ -16,7 +16,6 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
 import type * as Ort from 'onnxruntime-node';
-import { buildSync } from 'esbuild';
 import { BestOfNError, type ErrorKind } from '../../src/core/errors';
 import type { LoadProgress, RewardPair } from '../../src/core/reward';
 import type { LoadRequest } from '../../src/core/workerProtocol';
@@ -32,6 +31,7 @@ import { removeFaultyWorkers, writeFaultyWorker } from '../fixtures/faultyWorker
 import { MODEL_FILE_DAMAGES } from '../fixtures/damagedModelFiles';
 import { tinyLogitOfTokens, tinyRewardLogit, tinyTokens, writeTinyRewardModel } from '../fixtures/tinyRewardModel';
 import { at } from '../fixtures/present';
+import { ensureWorkerBundle } from '../fixtures/workerBundle';
 import { until } from '../fixtures/until';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -102,24 +102,6 @@ function restoreEnv(name: string, value: string | undefined): void {
 	else process.env[name] = value;
 }
 
-/** The worker bundle under test, rebuilt when missing or older than its sources (never a stale one). */
-function ensureWorkerBundle(): void {
-	const newest = Math.max(
-		...['src/reward', 'src/core'].flatMap(d => fs.readdirSync(path.join(ROOT, d)).map(f => fs.statSync(path.join(ROOT, d, f)).mtimeMs)),
-	);
-	if (fs.existsSync(WORKER) && fs.statSync(WORKER).mtimeMs >= newest) return;
-	buildSync({
-		entryPoints: [path.join(ROOT, 'src/reward/worker.ts')],
-		outfile: WORKER,
-		bundle: true,
-		platform: 'node',
-		format: 'cjs',
-		target: 'node20',
-		external: ['vscode', '@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'],
-		logLevel: 'silent',
-	});
-}
-
 /** The client's current worker, a process or a thread (white-box: tests only). */
 function workerOf(client: RewardWorkerClient): Worker | ScorerProcess | undefined {
 	return client['conn']?.worker;
@@ -152,7 +134,7 @@ function whenSent(worker: Worker | ScorerProcess, type: string, then: () => void
 const HOST_PORT = `(require('node:worker_threads').parentPort ?? process)`;
 
 before(() => {
-	ensureWorkerBundle();
+	ensureWorkerBundle('src/reward/worker.ts', WORKER, ['src/reward', 'src/core']);
 	tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bon-reward-'));
 	cacheDir = path.join(tmp, 'cache');
 	dirs = {

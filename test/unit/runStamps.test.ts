@@ -8,11 +8,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
 import { RunStamps, sharedNow } from '../../bench/runStamps';
 import type { RewardPair } from '../../src/core/reward';
 import { RewardWorkerClient } from '../../src/reward/rewardClient';
 import { writeTinyRewardModel } from '../fixtures/tinyRewardModel';
+import { ensureWorkerBundle } from '../fixtures/workerBundle';
 
 const ROOT = path.join(__dirname, '..', '..');
 const WORKER = path.join(ROOT, 'dist', 'rewardWorker.js');
@@ -26,18 +26,7 @@ describe('figure 5a: ours own session.run read inside its scorer (bench/runStamp
 
 	before(function () {
 		this.timeout(60_000);
-		// The worker bundle as the product ships it (the same build reward.test.ts makes when missing).
-		if (!fs.existsSync(WORKER))
-			buildSync({
-				entryPoints: [path.join(ROOT, 'src/reward/worker.ts')],
-				outfile: WORKER,
-				bundle: true,
-				platform: 'node',
-				format: 'cjs',
-				target: 'node20',
-				external: ['vscode', '@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'],
-				logLevel: 'silent',
-			});
+		ensureWorkerBundle('src/reward/worker.ts', WORKER, ['src/reward', 'src/core']);
 		tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bon-runstamps-'));
 		model = writeTinyRewardModel(path.join(tmp, 'model'));
 	});
