@@ -23,6 +23,7 @@ import { generationHost, runSettings } from '../core/settings';
 import { readSettings } from './config';
 import { Disposable } from './dispose';
 import { isPickerTab, PickerPanel, type PickerPlace } from './pickerPanel';
+import { currentPick } from './pickTracker';
 import type { RewardService } from './rewardService';
 
 /** `cancelled`: the candidate was cut at the token limit and the user chose not to apply it. */
@@ -194,11 +195,12 @@ export class PickerSession extends Disposable {
 
 	/**
 	 * Focus back to the editor the selection came from, if it is still on screen and the person has
-	 * not gone to another file meanwhile (opened from the explorer between Enter and the picker going).
+	 * not gone to another file meanwhile (opened from the explorer between Enter and the picker going)
+	 * or opened one of Best-of-N's boxes (the next rewrite's instruction), which focus would close.
 	 * `picker`: where the picker was; undefined when the person closed it themselves.
 	 */
 	private async focusEditor(picker: PickerPlace | undefined): Promise<void> {
-		if (picker && this.wentElsewhere(picker)) return;
+		if (currentPick() || (picker && this.wentElsewhere(picker))) return;
 		const editor = vscode.window.visibleTextEditors.find(e => e.document === this.spec.document);
 		// Only an editor still open: showTextDocument would open a closed one again.
 		const uri = this.spec.document.uri.toString();
@@ -214,13 +216,15 @@ export class PickerSession extends Disposable {
 	}
 
 	/**
-	 * Whether the active tab is one the person went to: not the picker, the document or one of its
-	 * diffs. Read from the tabs, which show a file being opened before its editor is ready. Another tab
+	 * Whether the person has moved on: one of Best-of-N's boxes is open (a command begun while the
+	 * picker went), or the active tab is one the person went to: not the picker, the document or one of
+	 * its diffs. Read from the tabs, which show a file being opened before its editor is ready. Another tab
 	 * in the picker's column, when the picker shares its group, is VS Code's doing: closing the picker
 	 * shows the tab next to it. A group of the picker's own closes with it (and the columns right of it
 	 * move one to the left).
 	 */
 	private wentElsewhere(picker: PickerPlace | undefined): boolean {
+		if (currentPick()) return true;
 		const group = vscode.window.tabGroups.activeTabGroup;
 		const tab = group.activeTab;
 		if (!tab || isPickerTab(tab) || (picker && !picker.alone && group.viewColumn === picker.column)) return false;

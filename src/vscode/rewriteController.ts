@@ -15,6 +15,7 @@ import { checkContext } from './contextCheck';
 import { refusedByLimits } from './runLimitsCheck';
 import { surroundings } from './explainController';
 import { shorten } from './pickerSession';
+import { trackQuickPick } from './pickTracker';
 import { Disposable } from './dispose';
 import { replaceSelection } from './replaceSelection';
 import type { Sessions } from './sessions';
@@ -124,6 +125,7 @@ export class RewriteController extends Disposable {
 		quickPick.title = `Best-of-N: ${settings.candidates} rewrites from ${settings.model}`;
 		quickPick.placeholder = 'How should the selection be rewritten? (e.g. "make it more concise")';
 		quickPick.matchOnDescription = false;
+		trackQuickPick(quickPick);
 		const recent = history.map(label => ({ label, description: 'recent' }));
 		quickPick.items = recent;
 		quickPick.onDidChangeValue(value => {

@@ -293,6 +293,25 @@ describe('Applying a candidate', function () {
 		assert.equal(vscode.window.tabGroups.activeTabGroup.viewColumn, other.viewColumn);
 	});
 
+	it('leaves the keyboard in the next rewrite’s instruction box, opened before the pick was applied', async () => {
+		fake.respond = () => 'short';
+		const editor = await editorWith('rewrite me');
+		editor.selection = new vscode.Selection(0, 0, 0, 10);
+		await rewrite('shorter');
+		await until('the picker to have focus', () => vscode.window.tabGroups.activeTabGroup.activeTab === pickerTabs()[0]);
+
+		// The next rewrite, begun from the palette while the picker was going: its box has the keyboard.
+		const instruction = /How should the selection be rewritten/;
+		const next = vscode.commands.executeCommand<PickerState | undefined>('bestOfN.rewriteSelection');
+		await until('the instruction box', () => instruction.test(api.quickPick?.placeholder ?? ''));
+		assert.equal(await vscode.commands.executeCommand('bestOfN.acceptCandidate'), 'applied');
+		assert.equal(editor.document.getText(), 'short');
+		assert.equal(pickerTabs().length, 0, 'the picker has closed');
+		assert.match(api.quickPick?.placeholder ?? '', instruction, 'the instruction box is still open');
+		await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+		assert.equal(await next, undefined, 'closed with no instruction: no run');
+	});
+
 	it('opens other editors in the group they came from while the picker has focus', async () => {
 		const editor = await editorWith('rewrite me');
 		editor.selection = new vscode.Selection(0, 0, 0, 10);
