@@ -23,8 +23,6 @@ export const sharedNow = (): number => {
 };
 
 export class RunStamps {
-	private runs: Array<readonly [number, number]> = [];
-
 	constructor(private readonly file: string) {}
 
 	/**
@@ -53,13 +51,14 @@ export class RunStamps {
 	 */
 	async runWithin(from: number, to: number): Promise<number> {
 		for (let waited = 0; ; waited += 10) {
-			if (fs.existsSync(this.file))
-				this.runs = fs
-					.readFileSync(this.file, 'utf8')
-					.split('\n')
-					.filter(Boolean)
-					.map(line => line.split(' ').map(Number) as [number, number]);
-			const inside = this.runs.filter(([start, end]) => start >= from && end <= to);
+			const runs = fs.existsSync(this.file)
+				? fs
+						.readFileSync(this.file, 'utf8')
+						.split('\n')
+						.filter(Boolean)
+						.map(line => line.split(' ').map(Number) as [number, number])
+				: [];
+			const inside = runs.filter(([start, end]) => start >= from && end <= to);
 			if (inside.length === 1) return inside[0]![1] - inside[0]![0];
 			if (inside.length > 1) throw new Error(`figure 5a: ${inside.length} passes inside one call of ours (${this.file})`);
 			if (waited >= 1000) throw new Error(`figure 5a: no pass of ours' scorer inside its call (${this.file}): the hook did not load`);
