@@ -388,7 +388,8 @@ async function sameCpuFigures(ctx: PipelineContext, load: { workerPath: string; 
 		[4, 1],
 		[4, 4],
 	];
-	const repeats = times(1, 4);
+	// --quick --repeats R: R rounds of these short runs (a minute each), figure 1's still one.
+	const repeats = quick && repeatCap < Infinity ? repeatCap : times(1, 4);
 	const oneThread = new RewardWorkerClient({ workerPath: load.workerPath, request: { ...load.request, threads: 1 }, idleMs: 0 });
 	type Choice = 'default' | 'nohold' | 'one' | 'after';
 	const runs: Array<RunFigures & { choice: Choice }> = [];
@@ -901,7 +902,7 @@ function writeResults(elapsedMs: number, modelBytes: number): void {
 		'Written by `npm run bench` (see bench/main.ts); every figure is a ratio of two things measured side by side in the same run.',
 		'',
 		`- Date: ${new Date().toISOString()}`,
-		`- Command: \`npm run bench${quick || only || repeatCap < Infinity ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${[...only].join(',')}` : ''}${repeatCap < Infinity && !quick ? ` --repeats ${repeatCap}` : ''}${quick && deberta ? ' --deberta' : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
+		`- Command: \`npm run bench${quick || only || repeatCap < Infinity ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${[...only].join(',')}` : ''}${repeatCap < Infinity ? ` --repeats ${repeatCap}` : ''}${holdBefore ? ' --hold-before' : ''}${quick && deberta ? ' --deberta' : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
 		`- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, ${os.platform()} ${os.release()}, Node ${process.version}, load average at the end ${os
 			.loadavg()
 			.map(v => v.toFixed(1))
