@@ -42,6 +42,8 @@ const times = (inQuick: number, full: number) => (quick ? inQuick : Math.min(ful
 const deberta = !quick || process.argv.includes('--deberta');
 /** `--hold-before`: figure 1 also runs ours without the rule that holds scores when scoring slows the server (src/core/serverPace.ts). */
 const holdBefore = process.argv.includes('--hold-before');
+/** `--only 1 --only-1b`: figure 1b alone (its full-run candidates without --quick), not figures 1, 2 and 4 it sits beside. */
+const sameCpuOnly = process.argv.includes('--only-1b');
 
 interface Section {
 	readonly title: string;
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
 
 		if (wants(1, 2, 4)) {
 			const ctx: PipelineContext = { server, scorer: worker, raw, modelDir, tokenDelayMs, words };
-			await pipelineFigures(ctx, request, oneScore, threadWorker);
+			if (!sameCpuOnly) await pipelineFigures(ctx, request, oneScore, threadWorker);
 			// The CPU-bound server's runs take about 25 s: full runs, or --quick --only 1 (or 2).
 			if (wants(1, 2) && (!quick || only?.has(1) || only?.has(2))) await sameCpuFigures(ctx, { workerPath, request });
 		}
@@ -902,7 +904,7 @@ function writeResults(elapsedMs: number, modelBytes: number): void {
 		'Written by `npm run bench` (see bench/main.ts); every figure is a ratio of two things measured side by side in the same run.',
 		'',
 		`- Date: ${new Date().toISOString()}`,
-		`- Command: \`npm run bench${quick || only || repeatCap < Infinity ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${[...only].join(',')}` : ''}${repeatCap < Infinity ? ` --repeats ${repeatCap}` : ''}${holdBefore ? ' --hold-before' : ''}${quick && deberta ? ' --deberta' : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
+		`- Command: \`npm run bench${quick || only || repeatCap < Infinity ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${[...only].join(',')}` : ''}${repeatCap < Infinity ? ` --repeats ${repeatCap}` : ''}${sameCpuOnly ? ' --only-1b' : ''}${holdBefore ? ' --hold-before' : ''}${quick && deberta ? ' --deberta' : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
 		`- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, ${os.platform()} ${os.release()}, Node ${process.version}, load average at the end ${os
 			.loadavg()
 			.map(v => v.toFixed(1))
