@@ -20,11 +20,11 @@
 /**
  * Pace while scoring ÷ pace otherwise below which scoring is taken to slow the server. On the bench's
  * 2-core machine (bench/RESULTS.md, "Holding scores when scoring slows the model server") the CPU-bound
- * server of figure 1b read 0.09–0.69 with the reward model's one or two threads, the highest (0.57–0.69)
- * in rounds where other work outside the run slowed the server too (a busier machine slows the pace
- * without scores as well, so the ratio rises toward 1); the loopback server that waits between tokens
- * (figures 1 and 2, as a GPU box would) read 0.93–1.05, its timers and the run's own thread sharing the
- * cores with the score. Three quarters sits between the two, nearer the slowed side's worst reading.
+ * server of figure 1b read 0.07–0.69 with the reward model's one or two threads (and 0.91–1.00 in
+ * three runs where the server stayed as slow between scores as during them, which this ratio cannot
+ * see); the loopback server that waits between tokens (figures 1 and 2, as a GPU box would) read
+ * 0.93–1.05, its timers and the run's own thread sharing the cores with the score. Three quarters sits
+ * between the two, nearer the slowed side's worst reading.
  */
 export const SLOWED_BELOW = 0.75;
 /** Tokens seen with no score running before the pace otherwise is trusted. */
