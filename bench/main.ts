@@ -40,6 +40,10 @@ const repeatCap = process.argv.includes('--repeats') && repeatsArg >= 1 ? Math.f
 const times = (inQuick: number, full: number) => (quick ? inQuick : Math.min(full, repeatCap));
 /** `--quick --deberta`: figure 5 with the DeBERTa-v3-base-shaped model too (full runs always measure it). */
 const deberta = !quick || process.argv.includes('--deberta');
+/** `--hold-before`: figure 1 also runs ours without the rule that holds scores when scoring slows the server (src/core/serverPace.ts). */
+const holdBefore = process.argv.includes('--hold-before');
+/** `--only 1 --only-1b`: figure 1b alone (its full-run candidates without --quick), not figures 1, 2 and 4 it sits beside. */
+const sameCpuOnly = process.argv.includes('--only-1b');
 
 interface Section {
 	readonly title: string;
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
 
 		if (wants(1, 2, 4)) {
 			const ctx: PipelineContext = { server, scorer: worker, raw, modelDir, tokenDelayMs, words };
-			await pipelineFigures(ctx, request, oneScore, threadWorker);
+			if (!sameCpuOnly) await pipelineFigures(ctx, request, oneScore, threadWorker);
 			// The CPU-bound server's runs take about 25 s: full runs, or --quick --only 1 (or 2).
 			if (wants(1, 2) && (!quick || only?.has(1) || only?.has(2))) await sameCpuFigures(ctx, { workerPath, request });
 		}
@@ -217,7 +221,7 @@ async function pipelineFigures(
 	const backends: Backend[] = ['ollama', 'openai'];
 	const configs = backends.flatMap(backend => sizes.map(([n, k]) => ({ backend, n, k })));
 	const repeats = times(1, 8);
-	const clients: Client[] = ['ours', 'ours-one-by-one', 'naive'];
+	const clients: Client[] = holdBefore ? ['ours', 'ours-no-hold', 'ours-one-by-one', 'naive'] : ['ours', 'ours-one-by-one', 'naive'];
 	const runs: RunFigures[] = [];
 	// Ours with the worker in a thread (before it had a process of its own): only where K = N missed its target.
 	const threaded = (c: { backend: Backend; n: number; k: number }) => c.backend === 'ollama' && c.n === 4 && c.k === 4;
@@ -231,11 +235,12 @@ async function pipelineFigures(
 		for (const config of configs) {
 			const { backend, n, k } = config;
 			// The thread's run beside ours, which of the two first alternating with the repeat.
+			const rest = clients.filter(c => c !== 'ours');
 			const order: Array<Client | 'thread'> = !threaded(config)
 				? clients
 				: r % 2 === 0
-					? ['ours', 'thread', 'ours-one-by-one', 'naive']
-					: ['thread', 'ours', 'ours-one-by-one', 'naive'];
+					? ['ours', 'thread', ...rest]
+					: ['thread', 'ours', ...rest];
 			for (const client of order) {
 				const thread = client === 'thread';
 				const f = await runOnce(
@@ -247,7 +252,7 @@ async function pipelineFigures(
 					backend,
 				);
 				log(
-					`${thread ? 'ours (worker thread)' : client} ${label(config)}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)} (after ours' pause ${ms(f.leastAfterPauseMs)}), started before last token ${f.startedBefore}/${f.scored}, loop p99 ${fmt(f.loopP99Ms, 1)} ms`,
+					`${thread ? 'ours (worker thread)' : client} ${label(config)}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)} (after ours' pause ${ms(f.leastAfterPauseMs)}), started before last token ${f.startedBefore}/${f.scored}, loop p99 ${fmt(f.loopP99Ms, 1)} ms, pace while scoring ${f.paceRatio === undefined ? '—' : fmt(f.paceRatio)}, held ${f.held}`,
 				);
 				(thread ? threadRuns : runs).push(f);
 			}
@@ -274,6 +279,7 @@ async function pipelineFigures(
 			fmt(median(ours.map(f => f.wallMs)) / median(naive.map(f => f.wallMs))),
 			`${median(ours.map(f => f.startedBefore))} of ${n}`,
 			ms(median(ours.map(f => f.spanMs))),
+			...(holdBefore ? holdColumns(ours, of('ours-no-hold')) : []),
 		]);
 		rows2.push([
 			label(config),
@@ -299,6 +305,7 @@ async function pipelineFigures(
 			fmt(wallOf(thread) / median(naive.map(f => f.wallMs))),
 			`${median(thread.map(f => f.startedBefore))} of ${n}`,
 			ms(median(thread.map(f => f.spanMs))),
+			...(holdBefore ? ['—', '—', '—'] : []),
 		]);
 		rows2.push([
 			threadLabel,
@@ -328,6 +335,7 @@ async function pipelineFigures(
 			'ours ÷ naive (wall)',
 			'scores started before the last token',
 			'server span',
+			...(holdBefore ? HOLD_HEADER : []),
 		],
 		rows: rows1,
 	});
@@ -356,6 +364,17 @@ async function pipelineFigures(
 	});
 }
 
+/** Ours ÷ ours without the hold (`--hold-before`, and always in figure 1b): the wall, the scores held, the pace ratios it measured. */
+const HOLD_HEADER = ['ours ÷ without the hold (wall)', 'scores held', 'pace while scoring ÷ otherwise (runs measured)'];
+function holdColumns(ours: readonly RunFigures[], noHold: readonly RunFigures[]): string[] {
+	const ratios = [...ours, ...noHold].flatMap(f => (f.paceRatio === undefined ? [] : [f.paceRatio]));
+	return [
+		fmt(median(ours.map(f => f.wallMs)) / median(noHold.map(f => f.wallMs))),
+		`${median(ours.map(f => f.held))} of ${ours[0]?.n ?? 0}`,
+		ratios.length === 0 ? '— (0)' : `${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))} (${ratios.length})`,
+	];
+}
+
 /**
  * Figures 1 and 2 with the model server on the same CPU: the bench server decodes by computing
  * (bench/cpuDecoder.ts, like a CPU-only Ollama using every core), so scores during generation slow it
@@ -371,9 +390,10 @@ async function sameCpuFigures(ctx: PipelineContext, load: { workerPath: string; 
 		[4, 1],
 		[4, 4],
 	];
-	const repeats = times(1, 4);
+	// --quick --repeats R: R rounds of these short runs (a minute each), figure 1's still one.
+	const repeats = quick && repeatCap < Infinity ? repeatCap : times(1, 4);
 	const oneThread = new RewardWorkerClient({ workerPath: load.workerPath, request: { ...load.request, threads: 1 }, idleMs: 0 });
-	type Choice = 'default' | 'one' | 'after';
+	type Choice = 'default' | 'nohold' | 'one' | 'after';
 	const runs: Array<RunFigures & { choice: Choice }> = [];
 	try {
 		await oneThread.load(new AbortController().signal);
@@ -383,11 +403,15 @@ async function sameCpuFigures(ctx: PipelineContext, load: { workerPath: string; 
 			for (const [n, k] of configs) {
 				seed += 100;
 				// Alternated, so a change in the machine's load falls on all three alike.
-				for (const choice of ['default', 'one', 'after'] as const) {
+				// Ours without the hold (before it) beside ours, which first alternating with the repeat.
+				const order =
+					r % 2 === 0 ? (['default', 'nohold', 'one', 'after'] as const) : (['nohold', 'default', 'one', 'after'] as const);
+				for (const choice of order) {
 					const scorer = choice === 'one' ? oneThread : ctx.scorer;
-					const f = await runOnce({ ...ctx, scorer, words, cpu }, choice === 'after' ? 'naive' : 'ours', n, k, seed);
+					const client = choice === 'after' ? 'naive' : choice === 'default' ? 'ours' : 'ours-no-hold';
+					const f = await runOnce({ ...ctx, scorer, words, cpu }, client, n, k, seed);
 					log(
-						`same CPU, ${choice} N=${n} K=${k}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)}`,
+						`same CPU, ${choice} N=${n} K=${k}: wall ${ms(f.wallMs)}, span ${ms(f.spanMs)}, tail ${ms(f.tailMs)}, least left ${ms(f.leastLeftMs)}, pace while scoring ${f.paceRatio === undefined ? '—' : fmt(f.paceRatio)}, held ${f.held}`,
 					);
 					runs.push({ ...f, choice });
 				}
@@ -407,8 +431,10 @@ async function sameCpuFigures(ctx: PipelineContext, load: { workerPath: string; 
 		rows.push([
 			`N ${n}, ${k} slot${k > 1 ? 's' : ''}`,
 			overhead('default'),
+			overhead('nohold'),
 			overhead('one'),
 			overhead('after'),
+			...holdColumns(of('default'), of('nohold')),
 			fmt(wall('one') / wall('default')),
 			fmt(wall('after') / wall('default')),
 			span('after'),
@@ -422,12 +448,14 @@ async function sameCpuFigures(ctx: PipelineContext, load: { workerPath: string; 
 	const after = sections.findIndex(x => x.title.startsWith('2.'));
 	sections.splice(after < 0 ? sections.length : after + 1, 0, {
 		title: '1b. Model server on the same CPU',
-		note: `As figure 1, but the server decodes on this machine's CPU like a CPU-only Ollama: each token is ${cpu.msPerToken} ms of computation on an idle machine on ${cpu.threads} threads (one per core) meeting at a spinning barrier after each of 24 layers, the parallel slots decoded as one batch (bench/cpuDecoder.ts); candidates of ${words} words. Wall ÷ (the server's span alone + the least CPU time for the scores left after its last token); the server's span alone is that of the run that scores only after generation. Scoring threads: onnxruntime's default, one per core (ours, as shipped) vs one thread (a second worker) vs no scoring during generation (generate all, then score: the naive client). Median of ${repeats}, alternated.`,
+		note: `As figure 1, but the server decodes on this machine's CPU like a CPU-only Ollama: each token is ${cpu.msPerToken} ms of computation on an idle machine on ${cpu.threads} threads (one per core) meeting at a spinning barrier after each of 24 layers, the parallel slots decoded as one batch (bench/cpuDecoder.ts); candidates of ${words} words. Wall ÷ (the server's span alone + the least CPU time for the scores left after its last token); the server's span alone is that of the run that scores only after generation. Ours: onnxruntime's default threads, one per core, each candidate scored as it completes until the run measures that its scores slow the streams (their pace while a score runs under half their pace otherwise, src/core/serverPace.ts), then the remaining scores held until generation ends; without the hold (before): every candidate scored as it completes; one thread: the same without the hold, in a worker of one thread; score after generation: generate all, then score (the naive client). Ours and without the hold alternate which goes first; the pace ratio column is what the runs of both measured (a run measures nothing when its scores overlap too little stream time). Median of ${repeats}.`,
 		header: [
 			'run',
-			'default threads (ours)',
-			'one thread',
+			'ours (holds scores once scoring slows the server)',
+			'without the hold (before)',
+			'one thread (without the hold)',
 			'score after generation',
+			...HOLD_HEADER,
 			'one thread ÷ ours (wall)',
 			'after generation ÷ ours (wall)',
 			'server span alone',
@@ -876,7 +904,7 @@ function writeResults(elapsedMs: number, modelBytes: number): void {
 		'Written by `npm run bench` (see bench/main.ts); every figure is a ratio of two things measured side by side in the same run.',
 		'',
 		`- Date: ${new Date().toISOString()}`,
-		`- Command: \`npm run bench${quick || only || repeatCap < Infinity ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${[...only].join(',')}` : ''}${repeatCap < Infinity && !quick ? ` --repeats ${repeatCap}` : ''}${quick && deberta ? ' --deberta' : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
+		`- Command: \`npm run bench${quick || only || repeatCap < Infinity ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${[...only].join(',')}` : ''}${repeatCap < Infinity ? ` --repeats ${repeatCap}` : ''}${sameCpuOnly ? ' --only-1b' : ''}${holdBefore ? ' --hold-before' : ''}${quick && deberta ? ' --deberta' : ''}\` (${Math.round(elapsedMs / 1000)} s)`,
 		`- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, ${os.platform()} ${os.release()}, Node ${process.version}, load average at the end ${os
 			.loadavg()
 			.map(v => v.toFixed(1))

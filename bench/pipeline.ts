@@ -119,8 +119,12 @@ class RecordingScorer implements RewardScorer {
 	}
 }
 
-/** The extension's run; the same scoring one pair per call (before it batched); generate all, then score. */
-export type Client = 'ours' | 'ours-one-by-one' | 'naive';
+/**
+ * The extension's run; the same scoring one pair per call (before it batched); the same scoring every
+ * candidate as it completes, never holding scores when scoring slows the server (before that rule);
+ * generate all, then score.
+ */
+export type Client = 'ours' | 'ours-one-by-one' | 'ours-no-hold' | 'naive';
 
 /**
  * The generation backend: Ollama, one request per candidate, K at once; or an OpenAI-compatible server
@@ -153,6 +157,9 @@ export interface RunFigures {
 	/** Event-loop delay of this thread during the run (ms): 99th percentile and maximum. */
 	readonly loopP99Ms: number;
 	readonly loopMaxMs: number;
+	/** The streams' pace while scoring ÷ otherwise as the run's first decision on holding saw it, and the scores it held (not the naive client). */
+	readonly paceRatio?: number;
+	readonly held: number;
 }
 
 export interface PipelineContext {
@@ -206,11 +213,14 @@ export async function runOnce(
 	const loop = monitorEventLoopDelay({ resolution: 1 });
 	loop.enable();
 	const t0 = epochMs();
+	let pace: ReturnType<BestOfNRun['paceReading']> | undefined;
 	if (client !== 'naive') {
-		const run = new BestOfNRun({ runId: seed, task: task(), settings, generator, scorer, seed });
+		const holdScoresWhenServerSlows = client !== 'ours-no-hold';
+		const run = new BestOfNRun({ runId: seed, task: task(), settings, generator, scorer, seed, holdScoresWhenServerSlows });
 		const result = await run.start();
 		if (result.error) throw result.error;
 		if (result.state.candidates.some(c => c.score === undefined)) throw new Error('a candidate was left unscored');
+		pace = run.paceReading();
 	} else {
 		await naiveRun(generator, scorer, n, k, seed);
 	}
@@ -257,6 +267,8 @@ export async function runOnce(
 		scored: scorer.calls.reduce((sum, c) => sum + c.pairs.length, 0),
 		loopP99Ms: loop.percentile(99) / 1e6,
 		loopMaxMs: loop.max / 1e6,
+		paceRatio: pace?.firstRatio,
+		held: pace?.held ?? 0,
 	};
 }
 

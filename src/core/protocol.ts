@@ -33,6 +33,11 @@ export interface CandidateView {
 	readonly doneReason?: string;
 	/** The sampling seed it was generated with (kept in the preference log). */
 	readonly seed?: number;
+	/**
+	 * Completed, and its score waits until generation ends: the run measured that scoring slows the model
+	 * server (it shares this CPU), so the picker says it is waiting rather than leaving it looking stuck.
+	 */
+	readonly scoreHeld?: boolean;
 }
 
 export type RunPhase = 'generating' | 'scoring' | 'done' | 'cancelled' | 'failed';

@@ -15,6 +15,7 @@ import { nullLogger } from './logger';
 import type { CandidateView, PickerState, RankerView, RunPhase } from './protocol';
 import type { LoadProgress, RewardScorer } from './reward';
 import { heldTextError, heldTextLimit, runLimitError } from './runLimits';
+import { ServerPace, SLOWED_BELOW, type PaceReading } from './serverPace';
 import { generationHost, type Settings } from './settings';
 import type { Task } from './tasks/task';
 
@@ -41,6 +42,11 @@ export interface RunOptions {
 	readonly now?: () => number;
 	/** How the front end names settings in the messages it shows (default the extension's `bestOfN.…`). */
 	readonly nameSetting?: SettingNamer;
+	/**
+	 * Hold the remaining scores until generation ends once scoring is measured to slow the model server
+	 * (`ServerPace`); default true. False scores every candidate as it completes (the bench's "before").
+	 */
+	readonly holdScoresWhenServerSlows?: boolean;
 }
 
 interface Slot {
@@ -74,6 +80,8 @@ interface Slot {
 	hasWords?: boolean;
 	/** Whether its cleaned text has shown anything yet. */
 	showsText?: boolean;
+	/** Completed, its score held until generation ends (scoring slowed the model server). */
+	scoreHeld?: boolean;
 }
 
 export interface RunResult {
@@ -107,6 +115,14 @@ export class BestOfNRun {
 	private scoring: Promise<void> = Promise.resolve();
 	/** Completed candidates waiting for the scorer (a local model), taken all at once by the next call. */
 	private readonly readyToScore: Slot[] = [];
+	/** The streams' pace with and without a score running: whether scoring slows the model server. */
+	private readonly pace = new ServerPace();
+	/** Completed candidates whose scores wait for generation to end, since scoring slowed the server. */
+	private readonly scoresHeld: Slot[] = [];
+	/** Set once scoring was measured to slow the server: the rest of this run's scores wait for generation. */
+	private holding = false;
+	private heldCount = 0;
+	private firstRatio?: number;
 	private rewardUsable: boolean;
 	private started?: Promise<RunResult>;
 	private pendingEmit?: ReturnType<typeof setTimeout>;
@@ -228,6 +244,8 @@ export class BestOfNRun {
 			});
 		}
 		await Promise.all(workers);
+		// The streams are over: what was held is scored now (or dropped, if the run was cancelled).
+		if (scorer) this.scoreNow(scorer, this.takeHeld());
 		if (!signal.aborted) {
 			// Generation is over; what is left is the reward model (perhaps still downloading) and the scores.
 			this.phase = 'scoring';
@@ -318,6 +336,7 @@ export class BestOfNRun {
 
 	private addDelta(slot: Slot, delta: string): void {
 		if (slot.status !== 'streaming' && slot.status !== 'queued') return;
+		this.pace.chunk(slot.id, this.now());
 		const first = !slot.hasWords && /\S/.test(delta);
 		if (first) slot.hasWords = true;
 		slot.raw += delta;
@@ -346,6 +365,7 @@ export class BestOfNRun {
 
 	/** The candidate whose text crossed the run's cap: its request is stopped and its text let go. */
 	private stopHolding(slot: Slot): void {
+		this.pace.end(slot.id, this.now());
 		this.held -= slot.raw.length;
 		slot.raw = '';
 		slot.text = '';
@@ -361,6 +381,7 @@ export class BestOfNRun {
 			slot.raw = result.text;
 			return this.stopHolding(slot);
 		}
+		this.pace.end(slot.id, this.now());
 		slot.raw = result.text;
 		slot.stale = false;
 		slot.text = task.clean(result.text, false);
@@ -381,6 +402,7 @@ export class BestOfNRun {
 	}
 
 	private markFailed(slot: Slot, e: unknown): void {
+		this.pace.end(slot.id, this.now());
 		if (isCancelled(e) || this.controller.signal.aborted) {
 			slot.status = 'cancelled';
 		} else {
@@ -436,12 +458,58 @@ export class BestOfNRun {
 	private queueScore(slot: Slot): void {
 		const scorer = this.options.scorer;
 		if (!scorer || !this.rewardUsable) return;
-		if (scorer.concurrent) {
-			this.scoring = Promise.all([this.scoring, this.scoreSlots(scorer, [slot])]).then(() => undefined);
+		if (this.holdsScores()) {
+			slot.scoreHeld = true;
+			this.scoresHeld.push(slot);
+			this.heldCount++;
 			return;
 		}
-		this.readyToScore.push(slot);
+		// The last stream ended: what was held goes with this one, in the same call.
+		this.scoreNow(scorer, [...this.takeHeld(), slot]);
+	}
+
+	private scoreNow(scorer: RewardScorer, slots: readonly Slot[]): void {
+		if (slots.length === 0) return;
+		if (scorer.concurrent) {
+			for (const slot of slots) this.scoring = Promise.all([this.scoring, this.scoreSlots(scorer, [slot])]).then(() => undefined);
+			return;
+		}
+		this.readyToScore.push(...slots);
 		this.scoring = this.scoring.then(() => this.scoreSlots(scorer, this.readyToScore.splice(0)));
+	}
+
+	private takeHeld(): Slot[] {
+		const held = this.scoresHeld.splice(0);
+		for (const slot of held) slot.scoreHeld = false;
+		return held;
+	}
+
+	/**
+	 * Whether a candidate that just completed waits for generation to end before it is scored: only while
+	 * other streams are still to come, and only once the scores so far were measured to slow them
+	 * (`ServerPace.slowed`). A server elsewhere streams at its pace whatever the run does, so there
+	 * every candidate is scored as it completes, which is what lets the ranking arrive early.
+	 */
+	private holdsScores(): boolean {
+		if (!this.slots.some(s => s.status === 'streaming' || s.status === 'queued')) return false;
+		if (this.holding) return true;
+		const { ratio } = this.pace.read(this.now());
+		if (ratio === undefined) return false;
+		this.firstRatio ??= ratio;
+		if (this.options.holdScoresWhenServerSlows === false || ratio >= SLOWED_BELOW) return false;
+		this.holding = true;
+		this.logger.info(
+			`the model server's streams went at ${ratio.toFixed(2)} of their pace while candidates were scored: the other scores wait until generation ends`,
+		);
+		return true;
+	}
+
+	/**
+	 * What the run measured of the streams' pace with and without scoring (`firstRatio`: the reading its
+	 * first decision saw), and how many scores it held: for the bench.
+	 */
+	paceReading(): PaceReading & { readonly firstRatio?: number; readonly held: number } {
+		return { ...this.pace.read(this.now()), firstRatio: this.firstRatio, held: this.heldCount };
 	}
 
 	private async scoreSlots(scorer: RewardScorer, slots: readonly Slot[]): Promise<void> {
@@ -449,10 +517,13 @@ export class BestOfNRun {
 		if (slots.length === 0 || signal.aborted || !this.rewardUsable) return;
 		try {
 			await scorer.load(signal); // memoized: waits for the one load in flight
-			const scores = await scorer.score(
-				slots.map(s => this.options.task.rewardPair(s.text)),
-				signal,
-			);
+			this.pace.scoreStarted(this.now());
+			const scores = await scorer
+				.score(
+					slots.map(s => this.options.task.rewardPair(s.text)),
+					signal,
+				)
+				.finally(() => this.pace.scoreEnded(this.now()));
 			slots.forEach((slot, i) => {
 				slot.score = scores[i];
 				this.logger.debug(`candidate ${slot.id + 1} scored ${slot.score}`);
@@ -567,6 +638,7 @@ function toView(slot: Slot, index: number, all: Slot[]): CandidateView {
 		evalMs: slot.evalMs,
 		doneReason: slot.doneReason,
 		seed: slot.seed,
+		scoreHeld: slot.scoreHeld || undefined,
 	};
 }
 

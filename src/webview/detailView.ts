@@ -18,6 +18,7 @@ import {
 	formatScore,
 	isRunning,
 	lineCount,
+	pendingScoreNote,
 	statusLabel,
 	type DiffRow,
 	type ViewMode,
@@ -115,6 +116,7 @@ export function createDetailView(diffs: DiffCache, actions: DetailActions): Deta
 		const score = formatScore(c.score, s.ranker.kind);
 		if (score) parts.push(`score ${score}`);
 		else if (c.scoreError) parts.push(`not scored: ${c.scoreError}`);
+		else if (pendingScoreNote(c, s.phase)) parts.push('score waits for generation to end');
 		if (c.count > 1) parts.push(`×${c.count}`);
 		if (c.text) {
 			const lines = lineCount(c.text);

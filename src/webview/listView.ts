@@ -7,7 +7,7 @@ import type { CandidateView, PickerState } from '../core/protocol';
 import type { DiffCache } from './diffCache';
 import { el, setAttr, setText, show } from './dom';
 import { formatScore, scoreMeaning, tiedIds, tieTitle } from './score';
-import { canAccept, diffStats, formatStats, isRunning, rowPreview, statusLabel } from './view';
+import { canAccept, diffStats, formatStats, isRunning, pendingScoreNote, rowPreview, statusLabel } from './view';
 import { showHidden } from '../core/hiddenText';
 
 export interface ListActions {
@@ -95,7 +95,13 @@ export function createListView(diffs: DiffCache, actions: ListActions): ListView
 		setAttr(
 			row.score,
 			'title',
-			score ? scoreMeaning(s.ranker) : unscored ? (c.scoreError ? `Not scored: ${c.scoreError}` : 'Not scored yet') : undefined,
+			score
+				? scoreMeaning(s.ranker)
+				: unscored
+					? c.scoreError
+						? `Not scored: ${c.scoreError}`
+						: 'Not scored yet'
+					: pendingScoreNote(c, s.phase),
 		);
 		const isTied = tied.ids.has(c.id);
 		show(row.tie, isTied);

@@ -116,6 +116,15 @@ export function phaseLabel(phase: RunPhase): string {
 	}
 }
 
+/**
+ * Why a finished candidate has no score yet, while the run goes on: a score held until generation ends
+ * says so, since an empty score beside candidates streaming on would otherwise look stuck.
+ */
+export function pendingScoreNote(c: CandidateView, phase: RunPhase): string | undefined {
+	if (c.status !== 'done' || c.score !== undefined || c.scoreError !== undefined || !isRunning(phase)) return undefined;
+	return c.scoreHeld ? 'Scored when generation ends: scoring during it slowed the model server, which shares this CPU' : undefined;
+}
+
 /** Status words for a row; empty for a normal finished candidate. */
 export function statusLabel(c: CandidateView): string {
 	switch (c.status) {

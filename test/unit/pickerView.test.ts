@@ -20,6 +20,7 @@ import {
 	formatScore,
 	formatStats,
 	moveSelection,
+	pendingScoreNote,
 	previewLine,
 	rankerLine,
 	reconcileSelection,
@@ -166,6 +167,13 @@ describe('picker view', () => {
 			assert.equal(statusLabel(cand(0, { doneReason: 'stop' })), '');
 			assert.equal(statusLabel(cand(0, { status: 'failed', error: 'model not found' })), 'failed: model not found');
 			assert.equal(statusLabel(cand(0, { status: 'streaming' })), 'streaming');
+		});
+		it('says a held score waits for generation to end, and nothing once it came or the run ended', () => {
+			const held = cand(0, { scoreHeld: true });
+			assert.match(pendingScoreNote(held, 'generating') ?? '', /^Scored when generation ends: .*slowed the model server/);
+			assert.equal(pendingScoreNote(cand(0), 'generating'), undefined);
+			assert.equal(pendingScoreNote({ ...held, score: 1.5 }, 'generating'), undefined);
+			assert.equal(pendingScoreNote(held, 'cancelled'), undefined);
 		});
 		it('says what actually ranked the run, not what was configured', () => {
 			const reward = { kind: 'reward', label: 'OpenAssistant/rm', reason: 'OpenAssistant/rm, pairs up to 512 tokens' } as const;

@@ -427,6 +427,145 @@ describe('BestOfNRun', () => {
 	});
 });
 
+/**
+ * A model server and a reward model on one fake clock: each delta advances it by `gapMs`, or by
+ * `slowGapMs` while a score runs (a server sharing the scorer's CPU); a score lasts `scoreMs` of it.
+ * Nothing here is timed: the run reads only this clock.
+ */
+function sharedClock(options: { gapMs: number; slowGapMs: number; scoreMs: number; tokens: number }) {
+	const clock = { t: 0 };
+	let open = 0;
+	let scoring = 0;
+	const calls: string[][] = [];
+	const tick = () => new Promise<void>(resolve => setImmediate(resolve));
+	const generator: CandidateGenerator = {
+		async generate(request, signal, onDelta) {
+			open++;
+			try {
+				const words: string[] = [];
+				for (let i = 0; i < options.tokens; i++) {
+					await tick();
+					if (signal.aborted) throw cancelledError();
+					clock.t += scoring > 0 ? options.slowGapMs : options.gapMs;
+					const word = i === 0 ? `seed${request.options.seed}` : i % 7 === 0 ? ' good' : ' word';
+					words.push(word);
+					onDelta(word);
+				}
+				return { text: words.join(''), tokens: options.tokens };
+			} finally {
+				open--;
+			}
+		},
+	};
+	const scorer: RewardScorer = {
+		async load() {
+			return { id: 'test-rm', maxLength: 512, source: 'local' as const };
+		},
+		async score(pairs) {
+			calls.push(pairs.map(p => p.response.split(' ')[0] ?? ''));
+			scoring++;
+			const until = clock.t + options.scoreMs;
+			// The score ends once the clock passes its time, or at once when no stream is left to move it.
+			while (clock.t < until && open > 0) await tick();
+			clock.t = Math.max(clock.t, until);
+			scoring--;
+			return pairs.map(p => (p.response.match(/good/g) ?? []).length);
+		},
+	};
+	return { clock, calls, generator, scorer, now: () => clock.t };
+}
+
+describe('holding scores while they slow the model server', () => {
+	const three = settings({ candidates: 3, concurrency: 1 });
+
+	it('scores the rest after generation, in one call, once a score is measured to slow the streams', async () => {
+		const fake = sharedClock({ gapMs: 20, slowGapMs: 200, scoreMs: 600, tokens: 40 });
+		const states: PickerState[] = [];
+		const run = new BestOfNRun({
+			runId: 1,
+			task,
+			settings: three,
+			generator: fake.generator,
+			scorer: fake.scorer,
+			seed: 100,
+			now: fake.now,
+		});
+		run.onState(s => states.push(s));
+		const { state } = await run.start();
+		// The first as it completed; the second held while the third streamed, then both together.
+		assert.deepEqual(fake.calls, [['seed100'], ['seed101', 'seed102']]);
+		assert.ok(state.candidates.every(c => c.score !== undefined && !c.scoreHeld));
+		// While the third streamed, the picker said the second's score waits, not that it is missing.
+		const waiting = states.find(s => s.candidates.some(c => c.status === 'streaming'));
+		assert.ok(waiting, 'a snapshot while the third streams');
+		const held = states.filter(s => s.candidates.some(c => c.scoreHeld));
+		assert.ok(held.length > 0, 'a snapshot shows a held score');
+		for (const s of held) {
+			const c = s.candidates.find(x => x.scoreHeld);
+			assert.equal(c?.text.startsWith('seed101'), true);
+			assert.equal(c?.score, undefined);
+			assert.ok(s.candidates.some(x => x.status === 'streaming' || x.status === 'queued'));
+		}
+		assert.equal(run.paceReading().held, 1);
+	});
+
+	it('scores each candidate as it completes when the streams keep their pace through a score', async () => {
+		const fake = sharedClock({ gapMs: 20, slowGapMs: 20, scoreMs: 600, tokens: 40 });
+		const states: PickerState[] = [];
+		const run = new BestOfNRun({
+			runId: 1,
+			task,
+			settings: three,
+			generator: fake.generator,
+			scorer: fake.scorer,
+			seed: 100,
+			now: fake.now,
+		});
+		run.onState(s => states.push(s));
+		await run.start();
+		assert.deepEqual(fake.calls, [['seed100'], ['seed101'], ['seed102']]);
+		assert.ok(states.every(s => s.candidates.every(c => !c.scoreHeld)));
+		assert.equal(run.paceReading().held, 0);
+	});
+
+	it('scores as each completes when told not to hold, slowed or not (the bench\'s "before")', async () => {
+		const fake = sharedClock({ gapMs: 20, slowGapMs: 200, scoreMs: 600, tokens: 40 });
+		const run = new BestOfNRun({
+			runId: 1,
+			task,
+			settings: three,
+			generator: fake.generator,
+			scorer: fake.scorer,
+			seed: 100,
+			now: fake.now,
+			holdScoresWhenServerSlows: false,
+		});
+		await run.start();
+		assert.deepEqual(fake.calls, [['seed100'], ['seed101'], ['seed102']]);
+		assert.ok((run.paceReading().firstRatio ?? 1) < 0.5);
+	});
+
+	it('a cancelled run drops what it held: no score call after the cancel, nothing left saying it waits', async () => {
+		const fake = sharedClock({ gapMs: 20, slowGapMs: 200, scoreMs: 600, tokens: 40 });
+		const run = new BestOfNRun({
+			runId: 1,
+			task,
+			settings: three,
+			generator: fake.generator,
+			scorer: fake.scorer,
+			seed: 100,
+			now: fake.now,
+		});
+		run.onState(s => {
+			if (s.candidates.some(c => c.scoreHeld)) run.cancel();
+		});
+		const { state } = await run.start();
+		assert.equal(state.phase, 'cancelled');
+		assert.deepEqual(fake.calls, [['seed100']]);
+		assert.ok(state.candidates.every(c => !c.scoreHeld));
+	});
+});
+
 describe('rewardModelLabel', () => {
 	it('names a folder by its last segment and a Hub id as it is', () => {
 		assert.equal(rewardModelLabel('/home/me/models/oasst-rm/'), 'oasst-rm');
