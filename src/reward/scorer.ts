@@ -42,8 +42,9 @@ export interface LoadedRewardModel {
 	 */
 	warmUp(): Promise<WarmUpDone>;
 	/**
-	 * The heap a first pass at the model's longest input takes beyond the warm-up's (`firstPassBytes`):
-	 * what the worker readies before the first score.
+	 * The heap a first pass at the model's longest input (a quantized model's: at most 256 tokens,
+	 * `touchLength`) takes beyond the warm-up's (`firstPassBytes`): what the worker readies before the
+	 * first score.
 	 */
 	readonly firstPassBytes: number;
 	/** Releases the onnxruntime session. */
@@ -161,6 +162,21 @@ export function firstPassBytes(
 			? 2 * (positive(config.position_buckets) ?? positive(config.max_relative_positions) ?? length)
 			: 0;
 	return 24 * heads * length * (length + span);
+}
+
+/**
+ * The length the worker readies a first pass's heap for (`firstPassBytes`): the model's longest input
+ * for fp32 and fp16, at most 256 tokens for a quantized dtype. Readied heap the first score's pass does
+ * not take stays resident, so it adds to the peak; the 8-bit bench models were already above figure
+ * 5b's target (peak ≤ 1.5 × the model file), and readying 512 tokens' worth raised their peak by 52–79 MB.
+ * At 256 tokens (18 MiB BERT-base, 54 MiB DeBERTa-v3-base), under what their pass at the quick pair's
+ * 374–414 tokens takes (25 and 85 MiB), the peak stayed within 0–6 MB of main's and first ÷ second went
+ * from 1.32–1.89 to 1.09–1.42 (bench/RESULTS.md, "Quantized models: the heap readied for 256 tokens").
+ */
+export const QUANTIZED_TOUCH_LENGTH = 256;
+
+export function touchLength(dtype: RewardDtype, maxLength: number): number {
+	return BATCH_DEPENDENT.has(dtype) ? Math.min(maxLength, QUANTIZED_TOUCH_LENGTH) : maxLength;
 }
 
 /**
@@ -384,7 +400,7 @@ export async function loadRewardModel(
 		tokenizer,
 		session,
 		BATCH_DEPENDENT.has(request.dtype),
-		firstPassBytes(config as Parameters<typeof firstPassBytes>[0], info.maxLength),
+		firstPassBytes(config as Parameters<typeof firstPassBytes>[0], touchLength(request.dtype, info.maxLength)),
 		options.costs,
 	);
 }

@@ -4,7 +4,7 @@
  * request stops the touch between two slices; the block is freed either way.
  */
 import * as assert from 'node:assert/strict';
-import { firstPassBytes } from '../../src/reward/scorer';
+import { firstPassBytes, touchLength } from '../../src/reward/scorer';
 import { freeBlock, touchHeap, TOUCH_PIECE } from '../../src/reward/heapTouch';
 
 const MB = 2 ** 20;
@@ -109,5 +109,22 @@ describe('the heap a first pass takes, from the model’s shape (firstPassBytes)
 		assert.equal(firstPassBytes(deberta, 512), 2 * firstPassBytes(bert, 512), '512 tokens and a span of 512 relative positions');
 		// A config without the fields: a base-sized encoder's 12 heads.
 		assert.equal(firstPassBytes({}, 512), firstPassBytes(bert, 512));
+	});
+
+	it('is readied for the longest input in fp32 and fp16, and for 256 tokens at most in a quantized dtype', () => {
+		for (const dtype of ['fp32', 'fp16'] as const) assert.equal(touchLength(dtype, 512), 512, dtype);
+		for (const dtype of ['q8', 'int8', 'uint8', 'q4'] as const) {
+			assert.equal(touchLength(dtype, 512), 256, dtype);
+			assert.equal(touchLength(dtype, 128), 128, `${dtype}, a model whose longest input is shorter`);
+		}
+		// What the 8-bit bench models' first pass took at the quick pair (374 / 414 tokens), MiB
+		// (bench/RESULTS.md): readying no more than that leaves their peak where it was.
+		for (const [config, measured] of [
+			[bert, 25],
+			[deberta, 85],
+		] as const) {
+			const mb = firstPassBytes(config, touchLength('q8', 512)) / MB;
+			assert.ok(mb <= measured, `${mb.toFixed(0)} MB readied against ${measured} taken`);
+		}
 	});
 });

@@ -276,6 +276,11 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		try {
 			assertFormulaScores(await fp32.score(pairs), pairs, 2, 'fp32 pair');
 			assertFormulaScores(await q8.score(pairs), pairs, 0, 'q8 pair');
+			// The heap readied before the first score: the longest input's (512 tokens) for fp32, 256
+			// tokens' for the quantized dtype (a quarter: the attention's scores are length × length).
+			assert.equal(q8.info.maxLength, 512);
+			assert.ok(q8.firstPassBytes > 0);
+			assert.equal(fp32.firstPassBytes, 4 * q8.firstPassBytes);
 		} finally {
 			await fp32.dispose();
 			await q8.dispose();
