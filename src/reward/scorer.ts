@@ -170,8 +170,8 @@ export function firstPassBytes(
  * not take stays resident, so it adds to the peak; the 8-bit bench models were already above figure
  * 5b's target (peak ≤ 1.5 × the model file), and readying 512 tokens' worth raised their peak by 52–79 MB.
  * At 256 tokens (18 MiB BERT-base, 54 MiB DeBERTa-v3-base), under what their pass at the quick pair's
- * 374–414 tokens takes (25 and 85 MiB), the peak stayed within 0–6 MB of main's and first ÷ second went
- * from 1.32–1.89 to 1.09–1.42 (bench/RESULTS.md, "Quantized models: the heap readied for 256 tokens").
+ * 374–414 tokens takes (25 and 85 MiB), the peak stayed within a few MB of main's and first ÷ second
+ * went from 1.32–1.89 to 1.05–1.57 (bench/RESULTS.md, "Quantized models: the heap readied for 256 tokens").
  */
 export const QUANTIZED_TOUCH_LENGTH = 256;
 
