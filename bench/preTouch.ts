@@ -5,7 +5,7 @@
  * `pauseMs` after the `loaded` answer, score the `--quick` typical pair twice; peak = the scorer's VmHWM.
  * Prints one JSON line per sample, with the worker's warm-up line. Run it in two trees (this one and an
  * exported copy of main, each with its own dist/) in turn, under the bench lock:
- * `npx tsx bench/preTouch.ts <pauseMs,...> [labels,...]`. Not part of `npm run bench`.
+ * `npx tsx bench/preTouch.ts <pauseMs,...> [labels,...] [words]`. Not part of `npm run bench`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -18,6 +18,8 @@ const ROOT = path.join(__dirname, '..');
 const workerPath = path.join(ROOT, 'dist', 'rewardWorker.js');
 const cacheDir = path.join(os.tmpdir(), 'bestofn-idle-warm-up-cache');
 const pauses = (process.argv[2] ?? '1000').split(',').map(Number);
+/** The typical pair's words (`typicalPair`): 100 is the `--quick` pair (374 tokens BERT, 414 DeBERTa-v3). */
+const words = Number(process.argv[4] ?? 100);
 const never = () => new AbortController().signal;
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 const models = [
@@ -44,7 +46,7 @@ async function trial(model: (typeof models)[number], pauseMs: number) {
 		const worker = (client as unknown as { conn?: { worker: unknown } }).conn?.worker;
 		const pid = worker instanceof ScorerProcess ? worker.threadId : 0;
 		const rssBefore = pid ? status(pid, 'VmRSS') : 0;
-		const pair = typicalPair(100);
+		const pair = typicalPair(words);
 		let t = performance.now();
 		await client.score([pair], never());
 		const first = performance.now() - t;
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
 					tree: path.basename(ROOT),
 					model: model.label,
 					pauseMs,
+					words,
 					first: Math.round(r.first),
 					second: Math.round(r.second),
 					ratio: +(r.first / r.second).toFixed(2),
