@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'require' };
 import type { RewardPair } from '../src/core/reward';
 import { effectiveMaxLength, encodePair, type PairInput } from '../src/reward/scorer';
-import { SCORER_MMAP_THRESHOLD } from '../src/reward/scorerProcess';
+import { SCORER_MALLOC_ENV } from '../src/reward/scorerProcess';
 import type { RawChildReply, RawChildRequest } from './rawChild';
 
 export class RawScorer {
@@ -59,7 +59,7 @@ export class RawScorer {
 		const onnx = path.isAbsolute(file) ? file : path.join(modelDir, 'onnx', file);
 		const child = fork(path.join(__dirname, 'rawChild.ts'), [onnx], {
 			execArgv: ['--import', 'tsx'],
-			env: { ...process.env, MALLOC_MMAP_THRESHOLD_: String(SCORER_MMAP_THRESHOLD) },
+			env: { ...process.env, ...SCORER_MALLOC_ENV },
 			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 			serialization: 'advanced',
 		});

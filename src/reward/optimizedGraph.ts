@@ -203,11 +203,21 @@ function remember(copy: string, reason: string): boolean {
 	}
 }
 
+/**
+ * The optimising child's environment: the scorer's, less the two glibc settings that only serve the
+ * scorer's readied heap (scorerProcess.ts `SCORER_MALLOC_ENV`): the child should give its freed memory
+ * back and map its large blocks on their own, as it did before those settings.
+ */
+export function optimizerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+	const { MALLOC_MMAP_MAX_: _max, MALLOC_TRIM_THRESHOLD_: _trim, ...rest } = env;
+	return { ...rest, ELECTRON_RUN_AS_NODE: '1' };
+}
+
 function runChild(input: string, output: string, timeoutMs: number, execPath: string): Promise<void> {
 	return new Promise<void>((resolve, reject) => {
 		// In VS Code's extension host the program is Electron, which runs as plain Node with this variable.
 		const child = spawn(execPath, ['-e', CHILD_SCRIPT, require.resolve('onnxruntime-node'), input, output], {
-			env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+			env: optimizerEnv(process.env),
 			stdio: ['ignore', 'ignore', 'pipe'],
 			windowsHide: true,
 		});

@@ -41,6 +41,12 @@ export interface LoadedRewardModel {
 	 * first-run work). Says how many tokens each saw.
 	 */
 	warmUp(): Promise<WarmUpDone>;
+	/**
+	 * The heap a first pass at the model's longest input (a quantized model's: at most 256 tokens,
+	 * `touchLength`) takes beyond the warm-up's (`firstPassBytes`): what the worker readies before the
+	 * first score.
+	 */
+	readonly firstPassBytes: number;
 	/** Releases the onnxruntime session. */
 	dispose(): Promise<void>;
 }
@@ -125,6 +131,52 @@ export function effectiveMaxLength(
 	}
 	const limits = [sane(tokenizerMax), positions].filter((v): v is number => v !== undefined && v > 0);
 	return limits.length ? Math.min(...limits) : FALLBACK_MAX_LENGTH;
+}
+
+/**
+ * The heap onnxruntime's arena takes, beyond what a few-token pass left it, at the first pass of
+ * `length` tokens, estimated from the model's shape: what the worker readies before the first score
+ * (heapTouch.ts). A pass holds about one layer's activations at a time, and at a few hundred tokens
+ * the attention's dominate: per head, `length` rows of `length` scores (and, with DeBERTa's relative
+ * attention, of twice its position buckets more), in float32, a few at once, and the arena grows in
+ * doubling regions. 24 bytes × heads × length × (length + relative span) is about what the first
+ * pass added to the resident memory of the bench's BERT-base and DeBERTa-v3-base at 374–512 tokens
+ * (fp32, MiB measured / estimated: BERT 40 / 38 at 374 tokens, 55 / 64 at 483; DeBERTa-v3 112 / 105
+ * at 414, 126 / 144 at 512; 8-bit models take 10–30 less), bench/RESULTS.md, "Pre-touching the heap
+ * in slices". The `length × hidden` tensors (1–2 MB each at these sizes) are left out.
+ */
+export function firstPassBytes(
+	config: {
+		num_attention_heads?: unknown;
+		relative_attention?: unknown;
+		position_buckets?: unknown;
+		max_relative_positions?: unknown;
+	},
+	length: number,
+): number {
+	const positive = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : undefined);
+	const heads = positive(config.num_attention_heads) ?? 12;
+	// DeBERTa: c2p and p2c scores against 2 × the buckets' relative positions (or the maximum distance).
+	const span =
+		config.relative_attention === true
+			? 2 * (positive(config.position_buckets) ?? positive(config.max_relative_positions) ?? length)
+			: 0;
+	return 24 * heads * length * (length + span);
+}
+
+/**
+ * The length the worker readies a first pass's heap for (`firstPassBytes`): the model's longest input
+ * for fp32 and fp16, at most 256 tokens for a quantized dtype. Readied heap the first score's pass does
+ * not take stays resident, so it adds to the peak; the 8-bit bench models were already above figure
+ * 5b's target (peak ≤ 1.5 × the model file), and readying 512 tokens' worth raised their peak by 52–79 MB.
+ * At 256 tokens (18 MiB BERT-base, 54 MiB DeBERTa-v3-base), under what their pass at the quick pair's
+ * 374–414 tokens takes (25 and 85 MiB), the peak stayed within a few MB of main's and first ÷ second
+ * went from 1.32–1.89 to 1.05–1.57 (bench/RESULTS.md, "Quantized models: the heap readied for 256 tokens").
+ */
+export const QUANTIZED_TOUCH_LENGTH = 256;
+
+export function touchLength(dtype: RewardDtype, maxLength: number): number {
+	return BATCH_DEPENDENT.has(dtype) ? Math.min(maxLength, QUANTIZED_TOUCH_LENGTH) : maxLength;
 }
 
 /**
@@ -343,7 +395,14 @@ export async function loadRewardModel(
 		source: where.source,
 	};
 	onProgress?.({ file: model, status: 'ready' });
-	return new OnnxRewardModel(info, tokenizer, session, BATCH_DEPENDENT.has(request.dtype), options.costs);
+	return new OnnxRewardModel(
+		info,
+		tokenizer,
+		session,
+		BATCH_DEPENDENT.has(request.dtype),
+		firstPassBytes(config as Parameters<typeof firstPassBytes>[0], touchLength(request.dtype, info.maxLength)),
+		options.costs,
+	);
 }
 
 /**
@@ -521,6 +580,7 @@ class OnnxRewardModel implements LoadedRewardModel {
 		private readonly tokenizer: PairTokenizer,
 		private readonly session: Ort.InferenceSession,
 		private readonly onePairAtATime: boolean,
+		readonly firstPassBytes: number,
 		/** Fixed costs instead of measured ones (tests: the tiny models are too fast to time). */
 		private readonly fixedCosts?: TokenCosts,
 	) {

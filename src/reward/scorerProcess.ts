@@ -26,6 +26,23 @@ import type { WorkerThread } from '../core/workerConnection';
 export const SCORER_MMAP_THRESHOLD = 32 * 1024 * 1024;
 
 /**
+ * glibc's trim threshold in the scorer process: freed memory at the top of the heap is given back to
+ * the kernel only beyond this. With glibc's default (128 kB) the heap the worker readies after its
+ * warm-up (heapTouch.ts) would be given back the moment it is freed, and the first score's pass would
+ * take fresh pages again. Together with `MALLOC_MMAP_MAX_=0` (no block mapped on its own, so the
+ * readied block and onnxruntime's 32 and 64 MB arena regions all come from the heap): bench/RESULTS.md,
+ * "Pre-touching the heap in slices". The process's memory all goes back when it exits (an idle unload).
+ */
+export const SCORER_TRIM_THRESHOLD = 1024 * 1024 * 1024;
+
+/** glibc's settings for the scorer process (above): what `ScorerProcess.start` adds to its environment. */
+export const SCORER_MALLOC_ENV: Readonly<Record<string, string>> = {
+	MALLOC_MMAP_THRESHOLD_: String(SCORER_MMAP_THRESHOLD),
+	MALLOC_MMAP_MAX_: '0',
+	MALLOC_TRIM_THRESHOLD_: String(SCORER_TRIM_THRESHOLD),
+};
+
+/**
  * The scorer's V8 flags. `--expose-gc`: the worker collects the tokenizer's garbage before onnxruntime
  * opens the model (worker.ts). `--max-semi-space-size=1` (MB): V8's young generation otherwise grows
  * to 2 × 16 MB while reading a large tokenizer.json and keeps it; the scorer's own garbage per call
@@ -60,7 +77,7 @@ export class ScorerProcess implements WorkerThread {
 			// tests) are not meant for it.
 			execArgv: [...SCORER_NODE_FLAGS],
 			// In VS Code's extension host the program is Electron, which runs as plain Node with this variable.
-			env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', MALLOC_MMAP_THRESHOLD_: String(SCORER_MMAP_THRESHOLD) },
+			env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...SCORER_MALLOC_ENV },
 			stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
 			serialization: 'advanced',
 			// A process group of its own (and a session: Node has no option for the group alone), ended

@@ -6,7 +6,8 @@
  * uses every core for one call, and a score must not overtake the load it depends on.
  */
 import { parentPort } from 'node:worker_threads';
-import { endProcessGroup } from './scorerProcess';
+import { touchHeap } from './heapTouch';
+import { endProcessGroup, SCORER_TRIM_THRESHOLD } from './scorerProcess';
 import { BestOfNError, errorMessage } from '../core/errors';
 import type { LoadProgress } from '../core/reward';
 import type { HostToWorker, LoadRequest, WorkerToHost } from '../core/workerProtocol';
@@ -65,6 +66,8 @@ const collectGarbage = (globalThis as { gc?: () => void }).gc;
 
 let loaded: { readonly key: string; readonly model: LoadedRewardModel } | undefined;
 let queue: Promise<void> = Promise.resolve();
+/** How many messages have arrived from the host: one more stops the readying of the heap. */
+let arrivals = 0;
 /** Called when the next request arrives (see `requestWithin`). */
 let onRequest: (() => void) | undefined;
 
@@ -74,6 +77,26 @@ let onRequest: (() => void) | undefined;
  * 2-core machine); a warm-up begun just before it would make it wait (51–254 ms measured).
  */
 const WARM_UP_AFTER_MS = 100;
+
+/**
+ * The most heap the worker readies after its warm-up (heapTouch.ts): well under the scorer process's
+ * `MALLOC_TRIM_THRESHOLD_`, so glibc keeps all of it once freed.
+ */
+const MAX_TOUCH_BYTES = SCORER_TRIM_THRESHOLD / 2;
+
+/**
+ * Whether a freed block stays in this process's heap for onnxruntime's arena to reuse: glibc on Linux,
+ * in a scorer process started with the settings for it (scorerProcess.ts). Not in a worker thread (the
+ * host's process, whose heap is not set up so) nor elsewhere, where touching would only cost time.
+ */
+function heapKept(): boolean {
+	return (
+		!parentPort &&
+		process.platform === 'linux' &&
+		process.env.MALLOC_MMAP_MAX_ === '0' &&
+		Number(process.env.MALLOC_TRIM_THRESHOLD_) >= SCORER_TRIM_THRESHOLD
+	);
+}
 
 /** Whether a request arrives within `ms`. */
 function requestWithin(ms: number): Promise<boolean> {
@@ -125,6 +148,7 @@ async function handle(message: HostToWorker): Promise<void> {
 					port.postMessage({ type: 'progress', id: message.id, progress } satisfies WorkerToHost);
 				loaded = { key, model: await loadRewardModel(message.request, onProgress, { beforeSession: collectGarbage }) };
 				answer({ type: 'loaded', id: message.id, info: loaded.model.info });
+				const seen = arrivals;
 				// Right after the load, while the candidates are still being generated: the first real
 				// score then finds onnxruntime's threads and buffers ready. Scores queue behind it, so not
 				// when one is waiting already: scoring it warms the session as well. What it did goes to
@@ -135,9 +159,24 @@ async function handle(message: HostToWorker): Promise<void> {
 					console.log('warm-up skipped: a request is waiting');
 					return;
 				}
-				await loaded.model.warmUp().then(
-					done => console.log(`session warmed up (a pass of ${done.passTokens} tokens; the tokenizer over ${done.tokenized})`),
-					(e: unknown) => console.error('[rewardWorker] warm-up failed', e),
+				const model = loaded.model;
+				const warmed = await model.warmUp().then(
+					done => `session warmed up (a pass of ${done.passTokens} tokens; the tokenizer over ${done.tokenized})`,
+					(e: unknown) => void console.error('[rewardWorker] warm-up failed', e),
+				);
+				if (warmed === undefined) return;
+				if (!heapKept()) {
+					console.log(warmed);
+					return;
+				}
+				// Then the heap the first score's pass would take fresh, in slices. Any message since the
+				// load's answer (one read during the warm-up's pass included) stops it before the next slice.
+				const bytes = Math.min(model.firstPassBytes, MAX_TOUCH_BYTES);
+				const touched = await touchHeap(bytes, { stop: () => arrivals !== seen });
+				const mb = (n: number) => (n / 2 ** 20).toFixed(0);
+				const how = touched.stopped ? `, stopped by a request after ${mb(touched.bytes)} of` : '';
+				console.log(
+					`${warmed}; the heap readied${how} ${mb(bytes)} MB in ${touched.slices} slices (the longest ${touched.longestMs.toFixed(1)} ms), freed in ${touched.freeMs.toFixed(1)} ms`,
 				);
 				return;
 			}
@@ -164,7 +203,8 @@ function requestKey(r: LoadRequest): string {
 }
 
 port.on('message', (message: HostToWorker) => {
-	// Any message, `close` too, skips a warm-up that has not begun.
+	// Any message, `close` too, skips a warm-up that has not begun and stops the heap's readying.
+	arrivals++;
 	onRequest?.();
 	if (message?.type === 'close') {
 		closing = true;

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import type { RewardPair } from '../../src/core/reward';
 import type { LoadRequest } from '../../src/core/workerProtocol';
 import { externalDataCopy } from '../../src/reward/externalData';
-import { ORT_FAILED_EXIT, optimizedGraph, optimizedPath } from '../../src/reward/optimizedGraph';
+import { ORT_FAILED_EXIT, optimizedGraph, optimizedPath, optimizerEnv } from '../../src/reward/optimizedGraph';
+import { SCORER_MALLOC_ENV } from '../../src/reward/scorerProcess';
 import { loadRewardModel } from '../../src/reward/scorer';
 import { at } from '../fixtures/present';
 import { tinyRewardLogit, writeTinyRewardModel, type TinyRewardModelOptions } from '../fixtures/tinyRewardModel';
@@ -238,5 +239,19 @@ describe('the optimised graph of a reward model', function () {
 		assert.equal(child.starts(), 1, 'the second load started no child');
 		assert.equal(logged.length, 1, logged.join('\n'));
 		assert.match(at(logged, 0), /not optimised ahead of the load: that failed before/);
+	});
+});
+
+describe('the optimising child’s environment', () => {
+	it('is the scorer’s, less the settings that keep freed heap for the scorer’s arena', () => {
+		const scorer = { PATH: '/usr/bin', HOME: '/home/someone', ELECTRON_RUN_AS_NODE: '1', ...SCORER_MALLOC_ENV };
+		assert.deepEqual(optimizerEnv(scorer), {
+			PATH: '/usr/bin',
+			HOME: '/home/someone',
+			ELECTRON_RUN_AS_NODE: '1',
+			MALLOC_MMAP_THRESHOLD_: SCORER_MALLOC_ENV.MALLOC_MMAP_THRESHOLD_,
+		});
+		// Run from elsewhere (a test, the CLI's in-process scorer): what it had, plus Electron's switch.
+		assert.deepEqual(optimizerEnv({ PATH: '/bin' }), { PATH: '/bin', ELECTRON_RUN_AS_NODE: '1' });
 	});
 });

@@ -24,7 +24,7 @@ import { BestOfNRun } from '../../src/core/run';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/core/settings';
 import { rewriteTask } from '../../src/core/tasks/rewrite';
 import { InProcessRewardScorer, RewardWorkerClient, type Isolation } from '../../src/reward/rewardClient';
-import { SCORER_MMAP_THRESHOLD, SCORER_NODE_FLAGS, ScorerProcess } from '../../src/reward/scorerProcess';
+import { SCORER_MMAP_THRESHOLD, SCORER_NODE_FLAGS, SCORER_TRIM_THRESHOLD, ScorerProcess } from '../../src/reward/scorerProcess';
 import { effectiveMaxLength, encodePair, hubEndpoint, loadRewardModel, PromptTokens } from '../../src/reward/scorer';
 import { FakeHub } from '../fixtures/fakeHub';
 import { removeFaultyWorkers, writeFaultyWorker } from '../fixtures/faultyWorker';
@@ -276,6 +276,11 @@ describe('reward scorer (in-process, real transformers.js)', () => {
 		try {
 			assertFormulaScores(await fp32.score(pairs), pairs, 2, 'fp32 pair');
 			assertFormulaScores(await q8.score(pairs), pairs, 0, 'q8 pair');
+			// The heap readied before the first score: the longest input's (512 tokens) for fp32, 256
+			// tokens' for the quantized dtype (a quarter: the attention's scores are length × length).
+			assert.equal(q8.info.maxLength, 512);
+			assert.ok(q8.firstPassBytes > 0);
+			assert.equal(fp32.firstPassBytes, 4 * q8.firstPassBytes);
 		} finally {
 			await fp32.dispose();
 			await q8.dispose();
@@ -719,6 +724,12 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 				idle.lines.some(l => /session warmed up \(a pass of \d+ tokens; the tokenizer over \d{3,}\)/.test(l)),
 				idle.lines.join('\n'),
 			);
+			// Then, in a scorer process on Linux (glibc keeps freed heap there), the heap a first pass at the
+			// model's longest input takes, in slices a request stops; scores as before. Not in a thread: the
+			// host's heap is not set up to keep it.
+			const readied = idle.lines.some(l => /the heap readied.* \d+ MB in \d+ slices \(the longest [\d.]+ ms\), freed in/.test(l));
+			assert.equal(readied, isolation === 'process' && process.platform === 'linux', idle.lines.join('\n'));
+			assertFormulaScores(await idle.c.score(PAIRS, never()), PAIRS);
 		});
 
 		it('loads once per worker: two scores and a later load reuse the warm model', async () => {
@@ -825,6 +836,11 @@ for (const isolation of ['process', 'thread'] as const satisfies readonly Isolat
 				const environ = fs.readFileSync(`/proc/${worker.threadId}/environ`, 'utf8').split('\0');
 				assert.ok(
 					environ.includes(`MALLOC_MMAP_THRESHOLD_=${SCORER_MMAP_THRESHOLD}`),
+					environ.filter(v => v.startsWith('MALLOC')).join(' '),
+				);
+				// No block mapped on its own, and freed heap kept: what the readied heap needs (heapTouch.ts).
+				assert.ok(
+					environ.includes('MALLOC_MMAP_MAX_=0') && environ.includes(`MALLOC_TRIM_THRESHOLD_=${SCORER_TRIM_THRESHOLD}`),
 					environ.filter(v => v.startsWith('MALLOC')).join(' '),
 				);
 				// Its own V8 flags (a garbage collection the worker calls, a small young generation), not the host's.
