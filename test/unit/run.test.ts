@@ -477,11 +477,8 @@ function sharedClock(options: { gapMs: number; slowGapMs: number; scoreMs: numbe
 
 describe('holding scores while they slow the model server', () => {
 	const three = settings({ candidates: 3, concurrency: 1 });
-
-	it('scores the rest after generation, in one call, once a score is measured to slow the streams', async () => {
-		const fake = sharedClock({ gapMs: 20, slowGapMs: 200, scoreMs: 600, tokens: 40 });
-		const states: PickerState[] = [];
-		const run = new BestOfNRun({
+	const runOn = (fake: ReturnType<typeof sharedClock>, options: { holdScoresWhenServerSlows?: boolean } = {}) =>
+		new BestOfNRun({
 			runId: 1,
 			task,
 			settings: three,
@@ -489,7 +486,13 @@ describe('holding scores while they slow the model server', () => {
 			scorer: fake.scorer,
 			seed: 100,
 			now: fake.now,
+			...options,
 		});
+
+	it('scores the rest after generation, in one call, once a score is measured to slow the streams', async () => {
+		const fake = sharedClock({ gapMs: 20, slowGapMs: 200, scoreMs: 600, tokens: 40 });
+		const states: PickerState[] = [];
+		const run = runOn(fake);
 		run.onState(s => states.push(s));
 		const { state } = await run.start();
 		// The first as it completed; the second held while the third streamed, then both together.
@@ -512,15 +515,7 @@ describe('holding scores while they slow the model server', () => {
 	it('scores each candidate as it completes when the streams keep their pace through a score', async () => {
 		const fake = sharedClock({ gapMs: 20, slowGapMs: 20, scoreMs: 600, tokens: 40 });
 		const states: PickerState[] = [];
-		const run = new BestOfNRun({
-			runId: 1,
-			task,
-			settings: three,
-			generator: fake.generator,
-			scorer: fake.scorer,
-			seed: 100,
-			now: fake.now,
-		});
+		const run = runOn(fake);
 		run.onState(s => states.push(s));
 		await run.start();
 		assert.deepEqual(fake.calls, [['seed100'], ['seed101'], ['seed102']]);
@@ -530,16 +525,7 @@ describe('holding scores while they slow the model server', () => {
 
 	it('scores as each completes when told not to hold, slowed or not (the bench\'s "before")', async () => {
 		const fake = sharedClock({ gapMs: 20, slowGapMs: 200, scoreMs: 600, tokens: 40 });
-		const run = new BestOfNRun({
-			runId: 1,
-			task,
-			settings: three,
-			generator: fake.generator,
-			scorer: fake.scorer,
-			seed: 100,
-			now: fake.now,
-			holdScoresWhenServerSlows: false,
-		});
+		const run = runOn(fake, { holdScoresWhenServerSlows: false });
 		await run.start();
 		assert.deepEqual(fake.calls, [['seed100'], ['seed101'], ['seed102']]);
 		assert.ok((run.paceReading().firstRatio ?? 1) < 0.5);
@@ -547,15 +533,7 @@ describe('holding scores while they slow the model server', () => {
 
 	it('a cancelled run drops what it held: no score call after the cancel, nothing left saying it waits', async () => {
 		const fake = sharedClock({ gapMs: 20, slowGapMs: 200, scoreMs: 600, tokens: 40 });
-		const run = new BestOfNRun({
-			runId: 1,
-			task,
-			settings: three,
-			generator: fake.generator,
-			scorer: fake.scorer,
-			seed: 100,
-			now: fake.now,
-		});
+		const run = runOn(fake);
 		run.onState(s => {
 			if (s.candidates.some(c => c.scoreHeld)) run.cancel();
 		});
