@@ -15,7 +15,7 @@ import { nullLogger } from './logger';
 import type { CandidateView, PickerState, RankerView, RunPhase } from './protocol';
 import type { LoadProgress, RewardScorer } from './reward';
 import { heldTextError, heldTextLimit, runLimitError } from './runLimits';
-import { ServerPace, SLOWED_BELOW, type PaceReading } from './serverPace';
+import { ServerPace, slowedBy, type PaceReading } from './serverPace';
 import { generationHost, type Settings } from './settings';
 import type { Task } from './tasks/task';
 
@@ -496,7 +496,7 @@ export class BestOfNRun {
 		const { ratio } = this.pace.read(this.now());
 		if (ratio === undefined) return false;
 		this.firstRatio ??= ratio;
-		if (this.options.holdScoresWhenServerSlows === false || ratio >= SLOWED_BELOW) return false;
+		if (this.options.holdScoresWhenServerSlows === false || !slowedBy(ratio)) return false;
 		this.holding = true;
 		this.logger.info(
 			`the model server's streams went at ${ratio.toFixed(2)} of their pace while candidates were scored: the other scores wait until generation ends`,

@@ -32,6 +32,11 @@ const MIN_QUIET_TOKENS = 16;
 /** Tokens the streams would have made at that pace during scores before the pace while scoring is trusted. */
 const MIN_EXPECTED_TOKENS = 8;
 
+/** Whether a reading's ratio says scoring slows the server: the one rule, for the run and `slowed`. */
+export function slowedBy(ratio: number | undefined): boolean {
+	return ratio !== undefined && ratio < SLOWED_BELOW;
+}
+
 export interface PaceReading {
 	/** Pace while scoring ÷ pace otherwise; undefined until there is enough of both to compare. */
 	readonly ratio?: number;
@@ -106,8 +111,7 @@ export class ServerPace {
 
 	/** Whether the streams went at less than `SLOWED_BELOW` of their pace while scores ran (see there). */
 	slowed(now: number): boolean {
-		const { ratio } = this.read(now);
-		return ratio !== undefined && ratio < SLOWED_BELOW;
+		return slowedBy(this.read(now).ratio);
 	}
 
 	private advance(t: number): void {
