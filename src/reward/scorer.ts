@@ -116,20 +116,26 @@ function innerTokenizer(tokenizer: PairTokenizer): InnerTokenizer {
 }
 
 /**
+ * A count read from a model's config or tokenizer settings, or undefined when it is not one: not a
+ * positive number, or a million or more (HF's way of saying "unset").
+ */
+const configCount = (v: unknown): number | undefined =>
+	typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 1e6 ? Math.floor(v) : undefined;
+
+/**
  * The longest input the model takes: the tokenizer's `model_max_length`, capped by the config's
- * position embeddings. Values of a million or more are HF's way of saying "unset".
+ * position embeddings.
  */
 export function effectiveMaxLength(
 	tokenizerMax: unknown,
 	config: { max_position_embeddings?: unknown; model_type?: unknown; pad_token_id?: unknown },
 ): number {
-	const sane = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 1e6 ? Math.floor(v) : undefined);
-	let positions = sane(config.max_position_embeddings);
+	let positions = configCount(config.max_position_embeddings);
 	// RoBERTa-style models number positions from padding_idx + 1, so 514 embeddings hold 512 tokens.
 	if (positions !== undefined && ['roberta', 'xlm-roberta', 'camembert'].includes(String(config.model_type))) {
-		positions -= (sane(config.pad_token_id) ?? 1) + 1;
+		positions -= (configCount(config.pad_token_id) ?? 1) + 1;
 	}
-	const limits = [sane(tokenizerMax), positions].filter((v): v is number => v !== undefined && v > 0);
+	const limits = [configCount(tokenizerMax), positions].filter((v): v is number => v !== undefined && v > 0);
 	return limits.length ? Math.min(...limits) : FALLBACK_MAX_LENGTH;
 }
 
@@ -154,12 +160,11 @@ export function firstPassBytes(
 	},
 	length: number,
 ): number {
-	const positive = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : undefined);
-	const heads = positive(config.num_attention_heads) ?? 12;
+	const heads = configCount(config.num_attention_heads) ?? 12;
 	// DeBERTa: c2p and p2c scores against 2 × the buckets' relative positions (or the maximum distance).
 	const span =
 		config.relative_attention === true
-			? 2 * (positive(config.position_buckets) ?? positive(config.max_relative_positions) ?? length)
+			? 2 * (configCount(config.position_buckets) ?? configCount(config.max_relative_positions) ?? length)
 			: 0;
 	return 24 * heads * length * (length + span);
 }
