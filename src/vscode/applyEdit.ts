@@ -62,3 +62,43 @@ export function confirmCutCandidate(name: string, candidate: string, original: s
 		onShown?.();
 	});
 }
+
+/**
+ * The editor of `document` after a pick changed it, for its caret and scrolling. An editor on screen
+ * is not shown again: the picker session gives it the keyboard (see `focusEditorAfterPick`). Showing
+ * it could only act on what the extension host has heard, which lags the window, and would push a file
+ * the person opened just after Enter back behind this one. An editor not on screen is shown in
+ * `column` when `takeFocus` says the picker hides it (they share a group); otherwise nothing is shown.
+ */
+export async function editorAfterPick(
+	document: vscode.TextDocument,
+	column: vscode.ViewColumn | undefined,
+	takeFocus: boolean,
+): Promise<vscode.TextEditor | undefined> {
+	const visible = vscode.window.visibleTextEditors.find(e => e.document === document);
+	if (visible || !takeFocus) return visible;
+	return vscode.window.showTextDocument(document, { viewColumn: column, preserveFocus: false, preview: false });
+}
+
+/** VS Code's commands that focus the editor group at a position, whatever it shows. */
+const FOCUS_GROUP = [
+	'workbench.action.focusFirstEditorGroup',
+	'workbench.action.focusSecondEditorGroup',
+	'workbench.action.focusThirdEditorGroup',
+	'workbench.action.focusFourthEditorGroup',
+	'workbench.action.focusFifthEditorGroup',
+	'workbench.action.focusSixthEditorGroup',
+	'workbench.action.focusSeventhEditorGroup',
+	'workbench.action.focusEighthEditorGroup',
+];
+
+/**
+ * Gives the keyboard to the group showing `editor`, by its position: the command focuses whatever that
+ * group shows when it runs, so it cannot bring this document back over a file the person opened there
+ * in the meantime, as showTextDocument would. Past the eighth group, showTextDocument it is.
+ */
+export async function focusEditorAfterPick(editor: vscode.TextEditor): Promise<void> {
+	const command = editor.viewColumn === undefined ? undefined : FOCUS_GROUP[editor.viewColumn - 1];
+	if (command) await vscode.commands.executeCommand(command);
+	else await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
+}

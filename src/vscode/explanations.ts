@@ -15,6 +15,7 @@ import { LineAnchor } from '../core/lineAnchor';
 import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
 import { explainTask, type ExplainInput } from '../core/tasks/explain';
+import { editorAfterPick } from './applyEdit';
 import type { CommentSyntaxes } from './commentSyntaxes';
 import { readSettings } from './config';
 import { Disposable } from './dispose';
@@ -108,13 +109,8 @@ export class Explanations extends Disposable {
 					target.range.end.character === 0 && target.range.end.line > start ? target.range.end.line - 1 : target.range.end.line;
 				if (replacing) this.remove(replacing);
 				this.add(target.document, start, end, { text, chosenId: id, input, state });
-				const column = vscode.window.visibleTextEditors.find(e => e.document === target.document)?.viewColumn ?? target.column;
-				const editor = await vscode.window.showTextDocument(target.document, {
-					viewColumn: column,
-					preserveFocus: !target.takeFocus,
-					preview: false,
-				});
-				editor.revealRange(new vscode.Range(start, 0, end, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+				const editor = await editorAfterPick(target.document, target.column, target.takeFocus);
+				editor?.revealRange(new vscode.Range(start, 0, end, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 				return 'applied';
 			},
 		};

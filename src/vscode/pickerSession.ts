@@ -16,7 +16,7 @@ import { TrackedRange } from '../core/trackedRange';
 import { createBackend } from '../generation/backends';
 import type { ApiKeys } from './apiKeys';
 import type { BuiltinService } from './builtinService';
-import { confirmCutCandidate, cutQuestion } from './applyEdit';
+import { confirmCutCandidate, cutQuestion, focusEditorAfterPick } from './applyEdit';
 import { CandidateDiff, parseCandidateUri } from './candidateDiff';
 import type { CandidateDocuments } from './candidateDocuments';
 import { generationHost, runSettings } from '../core/settings';
@@ -194,22 +194,19 @@ export class PickerSession extends Disposable {
 	}
 
 	/**
-	 * Focus back to the editor the selection came from, if it is still on screen and the person has
-	 * not gone to another file meanwhile (opened from the explorer between Enter and the picker going)
-	 * or opened one of Best-of-N's boxes (the next rewrite's instruction), which focus would close.
+	 * Focus back to the group of the editor the selection came from (by its position, never by showing
+	 * the document: see `focusEditorAfterPick`), if it is still on screen and the person has not gone
+	 * to another file meanwhile (opened from the explorer between Enter and the picker going) or opened
+	 * one of Best-of-N's boxes (the next rewrite's instruction), which focus would close.
 	 * `picker`: where the picker was; undefined when the person closed it themselves.
 	 */
 	private async focusEditor(picker: PickerPlace | undefined): Promise<void> {
 		if (currentPick() || (picker && this.wentElsewhere(picker))) return;
 		const editor = vscode.window.visibleTextEditors.find(e => e.document === this.spec.document);
 		// Only an editor still open: showTextDocument would open a closed one again.
-		const uri = this.spec.document.uri.toString();
-		const open = vscode.window.tabGroups.all.some(g =>
-			g.tabs.some(t => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri),
-		);
-		if (!open || !editor) return;
+		if (!editor || !hasTab(this.spec.document.uri)) return;
 		try {
-			await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
+			await focusEditorAfterPick(editor);
 		} catch (e) {
 			this.deps.logger.debug(`could not focus the editor again: ${errorMessage(e)}`);
 		}
@@ -320,7 +317,11 @@ export class PickerSession extends Disposable {
 		const doc = this.spec.document;
 		const range = doc.isClosed ? undefined : new vscode.Range(doc.positionAt(this.range.start), doc.positionAt(this.range.end));
 		const unchanged = !!range && !this.range.changed && doc.getText(range) === this.originalRaw;
-		const takeFocus = !this.wentElsewhere(this.panel.place);
+		const place = this.panel.place;
+		// In a tab but off screen while the picker has a group of its own: a file the person opened since
+		// took its place. (A document whose tab was closed is shown again with the change.)
+		const hidden = !!place?.alone && !vscode.window.visibleTextEditors.some(e => e.document === doc) && hasTab(doc.uri);
+		const takeFocus = !this.wentElsewhere(place) && !hidden;
 		return { document: doc, column: this.spec.column, range, originalRaw: this.originalRaw, unchanged, takeFocus };
 	}
 
@@ -354,9 +355,11 @@ export class PickerSession extends Disposable {
 				const again = state.runKey === this.replayedRunKey;
 				this.accepted.fire({ state, id, task: this.spec.task, document: this.spec.document, again });
 				const place = this.panel.place;
+				// The editor has the keyboard at once, and again once the picker has gone (its page could
+				// take it back while going), so the next keys typed go there.
+				await this.focusEditor(place);
 				const closed = this.panel.close();
 				this.dispose();
-				// The editor has the keyboard once the picker has gone, so the next keys typed go there.
 				await closed;
 				await this.focusEditor(place);
 			}
@@ -424,9 +427,9 @@ export class PickerSession extends Disposable {
 				// Esc in the picker: the picker goes and the editor it rewrites takes the keyboard back,
 				// at once and again once the picker's page has gone (it could take it back while going).
 				const place = this.panel.place;
+				await this.focusEditor(place);
 				const closed = this.panel.close();
 				this.dispose();
-				await this.focusEditor(place);
 				await closed;
 				await this.focusEditor(place);
 				return;
@@ -453,4 +456,12 @@ export class PickerSession extends Disposable {
 export function shorten(text: string, max: number): string {
 	const line = text.replace(/\s+/g, ' ').trim();
 	return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** Whether a tab of some group shows `uri` as a text editor. */
+function hasTab(uri: vscode.Uri): boolean {
+	const key = uri.toString();
+	return vscode.window.tabGroups.all.some(g =>
+		g.tabs.some(t => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key),
+	);
 }

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
+import { editorAfterPick } from './applyEdit';
 import type { AcceptOutcome, AcceptStrategy, SessionTarget } from './pickerSession';
 
 export function replaceSelection(logger: Logger): AcceptStrategy {
@@ -39,19 +40,16 @@ export function replaceSelection(logger: Logger): AcceptStrategy {
 				);
 				return 'failed';
 			}
-			// Back to the editor the selection came from, not a second copy in the picker's group; the
-			// keyboard stays in another file the person has gone to.
-			const column = vscode.window.visibleTextEditors.find(e => e.document === doc)?.viewColumn ?? target.column;
-			const editor = await vscode.window.showTextDocument(doc, {
-				viewColumn: column,
-				preserveFocus: !target.takeFocus,
-				preview: false,
-			});
-			// A caret after the new text, not a live selection: keys a person is still typing go after it.
-			const from = doc.positionAt(start);
-			const to = doc.positionAt(start + replacement.length);
-			editor.selection = new vscode.Selection(to, to);
-			editor.revealRange(new vscode.Range(from, to));
+			// The editor the selection came from, not a second copy in the picker's group; the picker
+			// session gives it the keyboard once the picker has gone.
+			const editor = await editorAfterPick(doc, target.column, target.takeFocus);
+			if (editor) {
+				// A caret after the new text, not a live selection: keys a person is still typing go after it.
+				const from = doc.positionAt(start);
+				const to = doc.positionAt(start + replacement.length);
+				editor.selection = new vscode.Selection(to, to);
+				editor.revealRange(new vscode.Range(from, to));
+			}
 			return 'applied';
 		},
 	};

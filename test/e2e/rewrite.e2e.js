@@ -258,6 +258,37 @@ describe('e2e: rewrite a selection through the picker', function () {
 		await page.keyboard.type(' (kept)');
 		await h.waitForEditorText(page, `${LAST_LINE} (kept)`);
 	});
+
+	it('Enter, then at once another file from the explorer: that file stays in front', async () => {
+		fake.tokenDelayMs = 10;
+		await h.openFileFromExplorer(page, FILE);
+		await h.selectLine(page, FIRST_LINE);
+		await rewriteSelection(INSTRUCTION);
+		await h.waitForPhase(picker, 'Done');
+		const prompt = rewardPrompt({ instruction: INSTRUCTION, text: FIRST_LINE, languageId: 'plaintext' });
+		const [best = ''] = [...REPLIES].sort(
+			(a, b) => tinyRewardLogit({ prompt, response: b }) - tinyRewardLogit({ prompt, response: a }),
+		);
+		await picker.locator('.list').focus();
+		await page.keyboard.press('Enter');
+		// No wait for the edit or the picker going: a person who knows where they go next clicks at once.
+		await h.openFileFromExplorer(page, 'sample.txt');
+		await pickerTab().first().waitFor({ state: 'detached' });
+		// The extension host hears of the new tab late. Whatever it does to give the keyboard back once
+		// the picker has gone must not bring the rewritten file back over this one: give it the time that
+		// takes on a loaded machine before looking.
+		await page.waitForTimeout(1500);
+		assert.strictEqual(
+			await page.locator('.tabs-container .tab.active', { hasText: 'sample.txt' }).count(),
+			1,
+			'sample.txt is in front',
+		);
+		await h.waitForEditorText(page, 'hello world');
+		// The pick was applied all the same, as one change to the line that was selected.
+		await h.openFileFromExplorer(page, FILE);
+		const escaped = best.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+		await h.waitForEditorText(page, new RegExp(`^${escaped}\n`));
+	});
 });
 
 // What a person reads in the picker on a realistic run: eight rewrites of a 12-line JavaScript
