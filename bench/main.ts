@@ -585,22 +585,50 @@ async function firstCandidateFigures(ctx: {
 		],
 	});
 	const [cold, ...later] = f.paint;
-	const paintRow = (label: string, p: PaintTimes | undefined) =>
-		p ? [label, ms(p.builtMs), ms(p.messageMs), ms(p.stateShownMs), ms(p.paintedMs)] : [label, '—', '—', '—', '—'];
+	const paintKeys = [
+		'hostMs',
+		'controllerMs',
+		'contentMs',
+		'frameMs',
+		'staticMs',
+		'visibleMs',
+		'firstSeenMs',
+		'pageSeenMs',
+		'builtMs',
+		'messageMs',
+		'stateShownMs',
+		'paintedMs',
+	] as const;
+	const paintRow = (label: string, p: PaintTimes | undefined, staticSeen: string) =>
+		p ? [label, ...paintKeys.map(k => (Number.isNaN(p[k]) ? '—' : ms(p[k]))), staticSeen] : [label, ...paintKeys.map(() => '—'), '—'];
 	const of = (pick: (v: readonly number[]) => number): PaintTimes => ({
-		builtMs: pick(later.map(p => p.builtMs)),
-		messageMs: pick(later.map(p => p.messageMs)),
-		stateShownMs: pick(later.map(p => p.stateShownMs)),
-		paintedMs: pick(later.map(p => p.paintedMs)),
+		...(Object.fromEntries(paintKeys.map(k => [k, pick(later.map(p => p[k]))])) as Record<(typeof paintKeys)[number], number>),
+		staticSeen: false,
 	});
+	const staticCount = `${later.filter(p => p.staticSeen).length} of ${later.length}`;
 	return {
 		title: "6b. The picker's first paint",
-		note: `From the runs of figure 3, each from Enter on the instruction (a capturing keydown listener in the workbench page, Date.now()): the picker's script has built its page (its list is in the DOM); the first state message reached the picker's frame; the DOM shows the run (its phase in the status row, seen by the MutationObserver: the page draws the first state written into its HTML as it builds, so no message is waited for); and the first task after that frame ran, i.e. once the frame's style, layout and paint were done. The window's first picker also starts the webview's service worker, while the reward model loads; later pickers open in the column the last one left. No target in the issue.`,
-		header: ['picker', 'page built', 'first state message', 'DOM shows the run', 'frame drawn'],
+		note: `From the runs of figure 3, each from Enter on the instruction (a capturing keydown listener in the workbench page, Date.now()). VS Code's webview host page ("host page started": its document created, seen by an init script) creates the picker's frame only once its service worker's registration has settled (its index.html awaits register(), then registration.update() where a worker controls it already, then a new worker's taking control: "service worker in control", — where none came) and the page's HTML has reached it ("HTML reached the host page": VS Code's 'content' message, seen on the host page's message port), writes the page into it, and keeps the frame at visibility: hidden until the page's load event or 200 ms after writing it, whichever is first: "frame created" and "frame visible" are those moments, seen from the frame. The page's HTML carries a static first paint (the run's heading, "Generating N candidates…", empty rows), in the DOM as the HTML is parsed ("static page in the DOM"), which the script's page replaces. "First seen": the frame made visible while it held the static page; else, as "the script's page seen" always is, once the script's page was drawn and the frame visible (all a page without the static part shows). Then the picker's script has built its page (its list is in the DOM); the first state message reached the picker's frame; the DOM shows the run (its phase in the status row, seen by the MutationObserver: the page draws the first state written into its HTML as it builds, so no message is waited for); and the first task after that frame ran, i.e. once the frame's style, layout and paint were done. The window's first picker also starts the webview's service worker, while the reward model loads; later pickers open in the column the last one left. No target in the issue.`,
+		header: [
+			'picker',
+			'host page started',
+			'service worker in control',
+			'HTML reached the host page',
+			'frame created',
+			'static page in the DOM',
+			'frame visible',
+			'first seen',
+			"the script's page seen",
+			'page built',
+			'first state message',
+			'DOM shows the run',
+			'frame drawn',
+			'static page seen first',
+		],
 		rows: [
-			paintRow("the window's first", cold),
-			paintRow(`later: median of ${samples}`, later.length ? of(median) : undefined),
-			paintRow(`later: max of ${samples}`, later.length ? of(max) : undefined),
+			paintRow("the window's first", cold, cold ? (cold.staticSeen ? 'yes' : 'no') : '—'),
+			paintRow(`later: median of ${samples}`, later.length ? of(median) : undefined, staticCount),
+			paintRow(`later: max of ${samples}`, later.length ? of(max) : undefined, staticCount),
 		],
 	};
 }

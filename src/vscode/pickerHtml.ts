@@ -5,8 +5,14 @@
  * panel's first snapshot may be written into it as a JSON data block (never executed, so the CSP needs
  * no 'unsafe-inline'), which the bundle reads with `textContent` and draws at once; a reloaded page
  * asks with `ready` instead. There is no connect-src: the webview never talks to a model server.
+ *
+ * Before the bundle has built the page, the HTML itself can show a static first paint (see
+ * `pickerPlaceholder`), plain markup styled by the same stylesheet, so nothing inline is needed.
+ * VS Code keeps a webview's frame hidden until its load event or 200 ms after writing the page into
+ * it, whichever is first; when the bundle takes longer than that (the window's first picker, a
+ * loaded machine), this is what a person sees instead of an empty panel.
  */
-import { PAGE_STATE_ID } from '../core/protocol';
+import { PAGE_STATE_ID, type PickerState } from '../core/protocol';
 
 export interface PickerHtmlOptions {
 	/** `webview.cspSource`. */
@@ -19,6 +25,45 @@ export interface PickerHtmlOptions {
 	readonly title?: string;
 	/** The first snapshot, written into the page as JSON (see `jsonForScriptBlock`). */
 	readonly state?: unknown;
+	/** What the page shows before its script has built it (see `pickerPlaceholder`). */
+	readonly placeholder?: PickerPlaceholder;
+}
+
+/**
+ * The static first paint: the run's heading, what it is doing, and a row per candidate to come, as
+ * plain markup the script replaces when it builds the page. It holds no model output. It describes
+ * the page's first snapshot: a page VS Code reloads later (same HTML) shows it until the script
+ * builds the page from its own saved state.
+ */
+export interface PickerPlaceholder {
+	/** The header's line (the instruction, or what is explained): the person's own words, escaped. */
+	readonly heading: string;
+	/** What the run is doing, e.g. "Generating 4 candidates…". */
+	readonly status: string;
+	/** How many empty rows to draw. */
+	readonly rows: number;
+}
+
+/** Rows drawn at most: enough to fill a pane, not one per candidate of a huge N. */
+const MAX_PLACEHOLDER_ROWS = 12;
+
+export function pickerPlaceholder(state: PickerState): PickerPlaceholder {
+	const n = state.requested;
+	return {
+		heading: state.task.title,
+		status: state.phase === 'generating' ? `Generating ${n} candidate${n === 1 ? '' : 's'}…` : 'Loading…',
+		rows: n,
+	};
+}
+
+function placeholderHtml(p: PickerPlaceholder): string {
+	const rows = Math.max(0, Math.min(MAX_PLACEHOLDER_ROWS, Math.floor(p.rows) || 0));
+	// A status that says it is busy; the empty rows are hidden from assistive technology. The script's
+	// page, with its own live regions, replaces all of it.
+	return `<div class="boot" role="status" aria-busy="true">
+<div class="boot-header"><p class="boot-heading">${escapeHtml(p.heading)}</p><p class="boot-status">${escapeHtml(p.status)}</p></div>
+<div class="boot-rows" aria-hidden="true">${'<div class="boot-row"></div>'.repeat(rows)}</div>
+</div>`;
 }
 
 function escapeHtml(value: string): string {
@@ -59,7 +104,7 @@ export function buildPickerHtml(o: PickerHtmlOptions): string {
 <title>${escapeHtml(o.title ?? 'Best-of-N')}</title>
 </head>
 <body>
-<div id="app"></div>
+<div id="app">${o.placeholder ? placeholderHtml(o.placeholder) : ''}</div>
 ${o.state === undefined ? '' : `<script type="application/json" id="${PAGE_STATE_ID}">${jsonForScriptBlock(o.state)}</script>\n`}<script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
 </body>
 </html>

@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import { parseWebviewMessage, type HostToWebview, type PickerState, type WebviewToHost } from '../core/protocol';
 import { Disposable } from './dispose';
-import { buildPickerHtml } from './pickerHtml';
+import { buildPickerHtml, pickerPlaceholder } from './pickerHtml';
 import { pickerNews, SnapshotSender } from './snapshotSender';
 
 export interface PickerPanelLogger {
@@ -199,6 +199,7 @@ export class PickerPanel extends Disposable {
 			styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'picker.css')).toString(),
 			title: this.title,
 			state,
+			placeholder: pickerPlaceholder(state),
 		});
 	}
 

@@ -82,7 +82,8 @@ const detail = createDetailView(diffs, {
 const live = createLiveRegions();
 const legend = createLegendView();
 
-app.append(header.root, list.root, list.empty, detail.root, live.hint, legend.root, live.announcer);
+// Replaces the static first paint the HTML carries (pickerHtml.ts), if any.
+app.replaceChildren(header.root, list.root, list.empty, detail.root, live.hint, legend.root, live.announcer);
 
 /** A candidate that became active by a snapshot, scrolled into view once drawn. */
 let revealInFrame: number | undefined;

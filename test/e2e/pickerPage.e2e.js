@@ -14,7 +14,7 @@ const host = require('../../scripts/vscode-host');
 const h = require('./harness');
 
 const tsx = require('tsx/cjs/api');
-const { buildPickerHtml } = tsx.require('../../src/vscode/pickerHtml.ts', __filename);
+const { buildPickerHtml, pickerPlaceholder } = tsx.require('../../src/vscode/pickerHtml.ts', __filename);
 
 const NONCE = 'c2VydmVkLWJ5LWEtdGVzdA==';
 /** Model text that would end a script block, open a comment or run, and the two characters JavaScript once took as line ends. */
@@ -312,5 +312,100 @@ describe('the picker page, from its own HTML (headless Chromium)', function () {
 		assert.equal(await rows().count(), 0, 'nothing of the state written into the page is drawn');
 		await page.evaluate(s => window.postMessage({ type: 'state', state: s }, '*'), NEWER);
 		await h.until('the newest run', async () => (await rows().count()) === 1 && /newer/.test(await rows().first().innerText()));
+	});
+});
+
+/**
+ * The page as the extension writes it for a new run (its static first paint included), with the
+ * bundle held back until `release()`: what the page shows while VS Code is still loading its script.
+ */
+function serveHeldPage(first) {
+	let release;
+	const released = new Promise(resolve => (release = resolve));
+	let html = '';
+	const server = http.createServer(async (req, res) => {
+		if (req.url === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+		if (req.url === '/media/picker.css')
+			return res.writeHead(200, { 'content-type': 'text/css' }).end(fs.readFileSync(path.join(host.ROOT, 'media/picker.css')));
+		if (req.url !== '/dist/picker.js') return res.writeHead(404).end();
+		await released;
+		res.writeHead(200, { 'content-type': 'text/javascript' }).end(fs.readFileSync(path.join(host.ROOT, 'dist/picker.js')));
+	});
+	return new Promise(resolve =>
+		server.listen(0, '127.0.0.1', () => {
+			const origin = `http://127.0.0.1:${/** @type {import('net').AddressInfo} */ (server.address()).port}`;
+			html = buildPickerHtml({
+				cspSource: origin,
+				nonce: NONCE,
+				scriptUri: `${origin}/dist/picker.js`,
+				styleUri: `${origin}/media/picker.css`,
+				title: 'Best-of-N',
+				state: first,
+				placeholder: pickerPlaceholder(first),
+			});
+			resolve({ server, origin, release });
+		}),
+	);
+}
+
+describe("the picker page's static first paint, before its script has loaded (headless Chromium)", function () {
+	let served;
+	let context;
+	let page;
+	let scratch;
+	const first = state(
+		7,
+		[
+			{ id: 0, status: 'queued', text: '', count: 1 },
+			{ id: 1, status: 'queued', text: '', count: 1 },
+			{ id: 2, status: 'queued', text: '', count: 1 },
+		],
+		'generating',
+	);
+
+	before(async function () {
+		if (!fs.existsSync(path.join(host.ROOT, 'dist', 'picker.js')))
+			throw new Error('dist/picker.js is missing: run `node esbuild.js` first');
+		served = await serveHeldPage(first);
+		scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-picker-first-paint-'));
+		context = await host.launchBrowser(scratch);
+		await context.addInitScript(API);
+		page = context.pages()[0] || (await context.newPage());
+		page.setDefaultTimeout(h.patient(30000));
+	});
+
+	after(async function () {
+		served?.release();
+		await context?.close().catch(() => {});
+		served?.server.close();
+		if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+	});
+
+	it('shows the run, what it is doing and a row per candidate, styled and busy, while the script is not there', async function () {
+		// The page's load event waits for the held script: only the response is waited for here.
+		await page.goto(served.origin, { waitUntil: 'commit' });
+		const boot = page.locator('#app [role=status]');
+		await boot.waitFor({ state: 'visible' });
+		assert.equal(await boot.getAttribute('aria-busy'), 'true');
+		const text = await boot.innerText();
+		assert.ok(text.includes(`Rewrite ${HOSTILE}`), `the heading, hostile text and all, as text: ${JSON.stringify(text)}`);
+		assert.ok(text.includes('Generating 3 candidates…'), JSON.stringify(text));
+		// The stylesheet applies to it (an unstyled empty row has no height), and the rows are not read out.
+		const heights = await page.evaluate(
+			`[...document.querySelectorAll('#app [aria-hidden=true] > *')].map(r => r.getBoundingClientRect().height)`,
+		);
+		assert.deepEqual(heights, [22, 22, 22]);
+		assert.equal(await page.evaluate('window.pwned'), undefined);
+		assert.equal(await page.evaluate('document.scripts.length'), 2, 'the data block and the bundle, nothing from the text');
+		assert.equal(await page.evaluate('window.posted'), undefined, 'no script of the page has run');
+	});
+
+	it("is replaced by the script's page once the script comes", async function () {
+		served.release();
+		await page.locator('.list [role=option]').nth(2).waitFor();
+		assert.match(await page.locator('.status-row').innerText(), /generating/i);
+		assert.equal(await page.locator('#app [aria-busy=true]').count(), 0, 'the static first paint is gone');
+		assert.equal(await page.getByText('Generating 3 candidates…').count(), 0);
+		assert.deepEqual(await page.evaluate('window.posted'), [{ type: 'ready', drewPageState: true }]);
 	});
 });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { CandidateView, PickerState } from '../../src/core/protocol';
 import { Disposable } from '../../src/vscode/dispose';
-import { buildPickerHtml } from '../../src/vscode/pickerHtml';
+import { buildPickerHtml, pickerPlaceholder } from '../../src/vscode/pickerHtml';
 import { pickerNews, SnapshotSender, type Timers } from '../../src/vscode/snapshotSender';
 import { DiffCache } from '../../src/webview/diffCache';
 import { keyAction, type KeyPress } from '../../src/webview/keyboard';
@@ -532,6 +532,75 @@ describe('picker html', () => {
 		assert.deepEqual(JSON.parse(block), state, 'the block ends where the host ended it and reads back as the same state');
 		assert.equal(page.split(/<\/script/i).length, 3, 'two closing tags: the block and the bundle');
 		assert.match(csp ?? '', /script-src 'nonce-/);
+	});
+});
+
+describe('picker html: the static first paint', () => {
+	const nonce = 'q1w2e3r4t5y6u7i8o9p0aa==';
+	const hostile = 'a</script><script>window.pwned = 1</script><!-- <img src=x onerror=alert(1)> & "q" \'s\'';
+	const state = snapshot([cand(0, { text: `model ${hostile}` }), cand(1, { status: 'queued', text: '' })], {
+		requested: 3,
+		task: { ...snapshot([]).task, title: `Rewrite ${hostile}` },
+	});
+	const page = buildPickerHtml({
+		cspSource: 'https://abc.vscode-cdn.net',
+		nonce,
+		scriptUri: 'https://abc.vscode-cdn.net/ext/dist/picker.js',
+		styleUri: 'https://abc.vscode-cdn.net/ext/media/picker.css',
+		state,
+		placeholder: pickerPlaceholder(state),
+	});
+	/** What the page shows before any script: the markup inside #app, as the HTML carries it. */
+	const app = /<div id="app">([^]*?)<\/div>\n(?:<script|$)/.exec(page)?.[1] ?? '';
+
+	it('shows the run, what it is doing and a row per candidate to come, as a busy status, before any script', () => {
+		assert.match(app, /^<div class="boot" role="status" aria-busy="true">/);
+		assert.ok(app.includes('>Generating 3 candidates…<'), app);
+		assert.equal(app.match(/class="boot-row"/g)?.length, 3);
+		assert.match(app, /<div class="boot-rows" aria-hidden="true">/, 'the empty rows are not read out');
+		// Before the data block and the bundle, so it is parsed (and can be drawn) before the script loads.
+		assert.ok(page.indexOf('class="boot"') < page.indexOf('<script'));
+	});
+
+	it("escapes the person's heading, and carries no model text", () => {
+		assert.ok(
+			app.includes(
+				'Rewrite a&lt;/script&gt;&lt;script&gt;window.pwned = 1&lt;/script&gt;&lt;!-- &lt;img src=x onerror=alert(1)&gt; &amp; &quot;q&quot; &#39;s&#39;',
+			),
+			app,
+		);
+		assert.doesNotMatch(app, /<(?!\/?(?:div|p)\b)/, 'no element but its own divs and paragraphs');
+		assert.doesNotMatch(app, /model a/, "no candidate's text");
+	});
+
+	it('keeps the strict CSP with it: no inline style or script, nothing but the nonce’d bundle runs', () => {
+		assert.match(app, /class="boot-status"/, 'the page carries the static first paint');
+		const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(page)?.[1]?.replace(/&#39;/g, "'") ?? '';
+		assert.equal(
+			csp,
+			`default-src 'none'; style-src https://abc.vscode-cdn.net; script-src 'nonce-${nonce}'; img-src https://abc.vscode-cdn.net; font-src https://abc.vscode-cdn.net`,
+		);
+		// Tags only: the escaped heading may say "onerror=" as text.
+		for (const tag of page.match(/<[a-z][^>]*>/gi) ?? []) assert.doesNotMatch(tag, /^<style\b|\sstyle=|\son[a-z]+=/i, tag);
+		assert.deepEqual(page.match(/<script\b[^>]*>/gi), [
+			'<script type="application/json" id="bestofn-state">',
+			`<script nonce="${nonce}" src="https://abc.vscode-cdn.net/ext/dist/picker.js">`,
+		]);
+	});
+
+	it('says one candidate, caps the rows a huge N draws, and says only "Loading…" past generating', () => {
+		assert.equal(pickerPlaceholder(snapshot([], { requested: 1 })).status, 'Generating 1 candidate…');
+		const many = buildPickerHtml({
+			cspSource: 'https://x',
+			nonce,
+			scriptUri: 's',
+			styleUri: 'c',
+			placeholder: pickerPlaceholder(snapshot([], { requested: 64 })),
+		});
+		assert.equal(many.match(/class="boot-row"/g)?.length, 12);
+		assert.equal(pickerPlaceholder(snapshot([], { phase: 'scoring' })).status, 'Loading…');
+		const none = buildPickerHtml({ cspSource: 'https://x', nonce, scriptUri: 's', styleUri: 'c' });
+		assert.match(none, /<div id="app"><\/div>/, 'a page asked for no static part (the report) has none');
 	});
 });
 
