@@ -57,16 +57,24 @@ const FIRST = state(1, [
 ]);
 const NEWER = state(2, [{ id: 0, status: 'streaming', text: 'const newer = 1;', count: 1 }], 'generating');
 
-/** Serves the page and exactly the files it may load; `requests` lists everything asked for. */
-function servePage() {
+/**
+ * Serves the page and exactly the files it may load; `requests` lists everything asked for. With
+ * `first`, the page starts from that state and carries its static first paint, and the bundle is held
+ * back until `release()`: what the page shows while VS Code is still loading its script.
+ */
+function servePage(first) {
 	const requests = [];
 	let html = '';
+	/** @type {(value?: unknown) => void} */
+	let release = () => {};
+	const released = first ? new Promise(resolve => (release = resolve)) : Promise.resolve();
 	const files = { '/dist/picker.js': 'text/javascript', '/media/picker.css': 'text/css' };
-	const server = http.createServer((req, res) => {
+	const server = http.createServer(async (req, res) => {
 		requests.push(req.url);
 		if (req.url === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
 		const type = files[req.url ?? ''];
 		if (!type) return res.writeHead(404).end();
+		if (req.url === '/dist/picker.js') await released;
 		res.writeHead(200, { 'content-type': type }).end(fs.readFileSync(path.join(host.ROOT, req.url ?? '')));
 	});
 	return new Promise(resolve =>
@@ -78,9 +86,10 @@ function servePage() {
 				scriptUri: `${origin}/dist/picker.js`,
 				styleUri: `${origin}/media/picker.css`,
 				title: 'Best-of-N',
-				state: FIRST,
+				state: first ?? FIRST,
+				placeholder: first && pickerPlaceholder(first),
 			});
-			resolve({ server, origin, requests });
+			resolve({ server, origin, requests, release });
 		}),
 	);
 }
@@ -315,39 +324,6 @@ describe('the picker page, from its own HTML (headless Chromium)', function () {
 	});
 });
 
-/**
- * The page as the extension writes it for a new run (its static first paint included), with the
- * bundle held back until `release()`: what the page shows while VS Code is still loading its script.
- */
-function serveHeldPage(first) {
-	let release;
-	const released = new Promise(resolve => (release = resolve));
-	let html = '';
-	const server = http.createServer(async (req, res) => {
-		if (req.url === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-		if (req.url === '/media/picker.css')
-			return res.writeHead(200, { 'content-type': 'text/css' }).end(fs.readFileSync(path.join(host.ROOT, 'media/picker.css')));
-		if (req.url !== '/dist/picker.js') return res.writeHead(404).end();
-		await released;
-		res.writeHead(200, { 'content-type': 'text/javascript' }).end(fs.readFileSync(path.join(host.ROOT, 'dist/picker.js')));
-	});
-	return new Promise(resolve =>
-		server.listen(0, '127.0.0.1', () => {
-			const origin = `http://127.0.0.1:${/** @type {import('net').AddressInfo} */ (server.address()).port}`;
-			html = buildPickerHtml({
-				cspSource: origin,
-				nonce: NONCE,
-				scriptUri: `${origin}/dist/picker.js`,
-				styleUri: `${origin}/media/picker.css`,
-				title: 'Best-of-N',
-				state: first,
-				placeholder: pickerPlaceholder(first),
-			});
-			resolve({ server, origin, release });
-		}),
-	);
-}
-
 describe("the picker page's static first paint, before its script has loaded (headless Chromium)", function () {
 	let served;
 	let context;
@@ -366,7 +342,7 @@ describe("the picker page's static first paint, before its script has loaded (he
 	before(async function () {
 		if (!fs.existsSync(path.join(host.ROOT, 'dist', 'picker.js')))
 			throw new Error('dist/picker.js is missing: run `node esbuild.js` first');
-		served = await serveHeldPage(first);
+		served = await servePage(first);
 		scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bestofn-picker-first-paint-'));
 		context = await host.launchBrowser(scratch);
 		await context.addInitScript(API);
