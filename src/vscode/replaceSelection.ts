@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { editorAfterPick } from './applyEdit';
+import { editorAfterPick, inDocumentEol } from './applyEdit';
 import type { AcceptOutcome, AcceptStrategy, SessionTarget } from './pickerSession';
 
 export function replaceSelection(logger: Logger): AcceptStrategy {
@@ -24,7 +24,7 @@ export function replaceSelection(logger: Logger): AcceptStrategy {
 				);
 				return 'failed';
 			}
-			const replacement = doc.eol === vscode.EndOfLine.CRLF ? text.replace(/\r?\n/g, '\r\n') : text;
+			const replacement = inDocumentEol(doc, text);
 			const start = doc.offsetAt(range.start);
 			const edit = new vscode.WorkspaceEdit();
 			edit.replace(doc.uri, range, replacement);
@@ -41,7 +41,7 @@ export function replaceSelection(logger: Logger): AcceptStrategy {
 				return 'failed';
 			}
 			// The editor the selection came from, not a second copy in the picker's group; the picker
-			// session gives it the keyboard once the picker has gone.
+			// session gives it the keyboard (at once, and again once the picker has gone).
 			const editor = await editorAfterPick(doc, target.column, target.takeFocus);
 			if (editor) {
 				// A caret after the new text, not a live selection: keys a person is still typing go after it.
