@@ -63,21 +63,36 @@ export function confirmCutCandidate(name: string, candidate: string, original: s
 	});
 }
 
+/** Where a pick goes, as `editorAfterPick` needs it (the picker session's `SessionTarget` is one). */
+export interface PickPlace {
+	readonly document: vscode.TextDocument;
+	readonly column: vscode.ViewColumn | undefined;
+	/** Whether the document's editor takes the keyboard: not when the person has gone to another file. */
+	readonly takeFocus: boolean;
+	/** Whether the document was on screen when the pick arrived, as the extension host knew then. */
+	readonly onScreen: boolean;
+}
+
 /**
- * The editor of `document` after a pick changed it, for its caret and scrolling. An editor on screen
- * is not shown again: the picker session gives it the keyboard (see `focusEditorAfterPick`). Showing
- * it could only act on what the extension host has heard, which lags the window, and would push a file
- * the person opened just after Enter back behind this one. An editor not on screen is shown in
- * `column` when `takeFocus` says the picker hides it (they share a group); otherwise nothing is shown.
+ * The editor of the pick's document after the pick changed it, for its caret and scrolling. An editor
+ * on screen is not shown again: the picker session gives it the keyboard (see `focusEditorAfterPick`).
+ * An editor off screen is shown in its column only if it was off screen when the pick arrived too (its
+ * tab closed, or the picker over it) and `takeFocus` allows. One that went off screen since was covered
+ * by a file the person opened after Enter: the window knows before the extension host, so the pick
+ * could arrive while the document still looked visible, and showing it then would push that file back.
  */
-export async function editorAfterPick(
-	document: vscode.TextDocument,
-	column: vscode.ViewColumn | undefined,
-	takeFocus: boolean,
-): Promise<vscode.TextEditor | undefined> {
-	const visible = vscode.window.visibleTextEditors.find(e => e.document === document);
-	if (visible || !takeFocus) return visible;
-	return vscode.window.showTextDocument(document, { viewColumn: column, preserveFocus: false, preview: false });
+export async function editorAfterPick(place: PickPlace): Promise<vscode.TextEditor | undefined> {
+	const visible = vscode.window.visibleTextEditors.find(e => e.document === place.document);
+	if (visible || !place.takeFocus || place.onScreen) return visible;
+	return vscode.window.showTextDocument(place.document, { viewColumn: place.column, preserveFocus: false, preview: false });
+}
+
+/** Whether a tab of some group shows `uri` as a text editor. */
+export function hasTab(uri: vscode.Uri): boolean {
+	const key = uri.toString();
+	return vscode.window.tabGroups.all.some(g =>
+		g.tabs.some(t => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key),
+	);
 }
 
 /** VS Code's commands that focus the editor group at a position, whatever it shows. */

@@ -99,7 +99,9 @@ export class Explanations extends Disposable {
 			accept: async ({ id, text, state }, target) => {
 				if (!target.range || !target.unchanged) {
 					void this.offerCopy(
-						'The explained code changed while Best-of-N was running, so the explanation is not shown beside it.',
+						target.document.isClosed
+							? `${target.document.uri.path.split('/').pop()} was closed before the pick, so the explanation is not shown beside its code.`
+							: 'The explained code changed while Best-of-N was running, so the explanation is not shown beside it.',
 						text,
 					);
 					return 'conflict';
@@ -109,7 +111,7 @@ export class Explanations extends Disposable {
 					target.range.end.character === 0 && target.range.end.line > start ? target.range.end.line - 1 : target.range.end.line;
 				if (replacing) this.remove(replacing);
 				this.add(target.document, start, end, { text, chosenId: id, input, state });
-				const editor = await editorAfterPick(target.document, target.column, target.takeFocus);
+				const editor = await editorAfterPick(target);
 				editor?.revealRange(new vscode.Range(start, 0, end, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 				return 'applied';
 			},

@@ -16,7 +16,7 @@ import { TrackedRange } from '../core/trackedRange';
 import { createBackend } from '../generation/backends';
 import type { ApiKeys } from './apiKeys';
 import type { BuiltinService } from './builtinService';
-import { confirmCutCandidate, cutQuestion, focusEditorAfterPick } from './applyEdit';
+import { confirmCutCandidate, cutQuestion, focusEditorAfterPick, hasTab, type PickPlace } from './applyEdit';
 import { CandidateDiff, parseCandidateUri } from './candidateDiff';
 import type { CandidateDocuments } from './candidateDocuments';
 import { generationHost, runSettings } from '../core/settings';
@@ -30,8 +30,7 @@ import type { RewardService } from './rewardService';
 export type AcceptOutcome = 'applied' | 'conflict' | 'unavailable' | 'failed' | 'cancelled';
 
 /** Where the selection a session works on is now, and whether it still holds the text it had. */
-export interface SessionTarget {
-	readonly document: vscode.TextDocument;
+export interface SessionTarget extends PickPlace {
 	/** The column of the editor the run started from. */
 	readonly column: vscode.ViewColumn | undefined;
 	/** Undefined once the document is closed. */
@@ -40,8 +39,6 @@ export interface SessionTarget {
 	readonly originalRaw: string;
 	/** Whether the text at `range` is still `originalRaw` and no edit touched it. */
 	readonly unchanged: boolean;
-	/** Whether the document's editor takes the keyboard: not when the person has gone to another file. */
-	readonly takeFocus: boolean;
 }
 
 /** What accepting a candidate does for one task. */
@@ -320,9 +317,10 @@ export class PickerSession extends Disposable {
 		const place = this.panel.place;
 		// In a tab but off screen while the picker has a group of its own: a file the person opened since
 		// took its place. (A document whose tab was closed is shown again with the change.)
-		const hidden = !!place?.alone && !vscode.window.visibleTextEditors.some(e => e.document === doc) && hasTab(doc.uri);
+		const onScreen = vscode.window.visibleTextEditors.some(e => e.document === doc);
+		const hidden = !!place?.alone && !onScreen && hasTab(doc.uri);
 		const takeFocus = !this.wentElsewhere(place) && !hidden;
-		return { document: doc, column: this.spec.column, range, originalRaw: this.originalRaw, unchanged, takeFocus };
+		return { document: doc, column: this.spec.column, range, originalRaw: this.originalRaw, unchanged, takeFocus, onScreen };
 	}
 
 	/** The spec of a fresh session on the same selection, or undefined when its text changed or its document closed. */
@@ -456,12 +454,4 @@ export class PickerSession extends Disposable {
 export function shorten(text: string, max: number): string {
 	const line = text.replace(/\s+/g, ' ').trim();
 	return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-
-/** Whether a tab of some group shows `uri` as a text editor. */
-function hasTab(uri: vscode.Uri): boolean {
-	const key = uri.toString();
-	return vscode.window.tabGroups.all.some(g =>
-		g.tabs.some(t => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key),
-	);
 }

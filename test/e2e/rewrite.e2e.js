@@ -290,6 +290,36 @@ describe('e2e: rewrite a selection through the picker', function () {
 		await h.openFileFromExplorer(page, FILE);
 		await h.waitForEditorText(page, new RegExp(`^${escaped}\n`));
 	});
+
+	it('another file took the preview tab before the pick: nothing replaced, a message says why, that file stays', async () => {
+		// The file afresh in a preview tab, as a single click in the explorer opens it.
+		await h.runCommand(page, 'File: Save All Files');
+		await h.runCommand(page, 'View: Close All Editors');
+		await page.locator('.tabs-container .tab').first().waitFor({ state: 'detached' });
+		await h.openFileFromExplorer(page, FILE);
+		const line = `${LAST_LINE} (kept)`; // as the Esc test left it
+		await h.selectLine(page, line);
+		await rewriteSelection(INSTRUCTION);
+		await h.waitForPhase(picker, 'Done');
+		// A single click on another file takes the preview tab the rewritten one had: VS Code closes it.
+		await h.openFileFromExplorer(page, 'sample.txt');
+		const fileTab = page.locator('.tabs-container .tab', { hasText: FILE });
+		await fileTab.first().waitFor({ state: 'detached' });
+		const onDisk = fs.readFileSync(path.join(wb.folder, FILE), 'utf8');
+
+		await h.runCommand(page, 'Best-of-N: Accept Best Candidate');
+		await h.waitForMessage(page, `${FILE} was closed before the pick, so nothing was replaced.`);
+		await page.waitForTimeout(1000);
+		assert.strictEqual(await fileTab.count(), 0, `${FILE} was not opened behind the person's back`);
+		assert.strictEqual(
+			await page.locator('.tabs-container .tab.active', { hasText: 'sample.txt' }).count(),
+			1,
+			'sample.txt is in front',
+		);
+		assert.strictEqual(fs.readFileSync(path.join(wb.folder, FILE), 'utf8'), onDisk, 'the file is as it was');
+		assert.strictEqual(await pickerTab().count(), 1, 'the picker stays, its candidates still there to copy');
+		await h.runCommand(page, 'Notifications: Clear All Notifications');
+	});
 });
 
 // What a person reads in the picker on a realistic run: eight rewrites of a 12-line JavaScript

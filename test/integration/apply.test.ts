@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PickerState } from '../../src/core/protocol';
 import type { BestOfNApi } from '../../src/extension';
+import { editorAfterPick } from '../../src/vscode/applyEdit';
 import { FakeOllama } from '../fixtures/fakeOllama';
 import { at, cycle, defined } from '../fixtures/present';
 import { applyAnyway } from '../fixtures/quickInput';
@@ -291,6 +292,21 @@ describe('Applying a candidate', function () {
 		assert.equal(pickerTabs().length, 0, 'the picker has closed');
 		assert.equal(vscode.window.activeTextEditor?.document, other.document, 'the file the person went to keeps focus');
 		assert.equal(vscode.window.tabGroups.activeTabGroup.viewColumn, other.viewColumn);
+	});
+
+	it('does not bring back a document that another file covered after the pick arrived', async () => {
+		// The window runs ahead of the extension host: a pick can arrive while the document still looks
+		// on screen, and a file opened from the explorer just after Enter takes its place before the
+		// edit is made. Showing the document then would push that file back behind it.
+		const editor = await editorWith('rewrite me');
+		const place = { document: editor.document, column: vscode.ViewColumn.One, takeFocus: true, onScreen: true };
+		const other = await showActive(await vscode.workspace.openTextDocument({ content: 'gone to' }), vscode.ViewColumn.One);
+		assert.equal(await editorAfterPick(place), undefined, 'no editor: nothing shown');
+		assert.equal(vscode.window.activeTextEditor?.document, other.document, 'the file the person opened stays in front');
+		// Off screen already when the pick arrived (its tab closed, or the picker over it): shown again.
+		const shown = await editorAfterPick({ ...place, onScreen: false });
+		assert.equal(shown?.document, editor.document);
+		assert.equal(vscode.window.activeTextEditor?.document, editor.document, 'shown with the change');
 	});
 
 	it('leaves the keyboard in the next rewrite’s instruction box, opened before the pick was applied', async () => {
