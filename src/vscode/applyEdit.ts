@@ -3,6 +3,7 @@
  * editor share: the document as it would read with the candidate in place, and the question asked
  * before a candidate cut at the token limit replaces anything.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SessionTarget } from './pickerSession';
 import { trackQuickPick } from './pickTracker';
@@ -85,6 +86,11 @@ export async function editorAfterPick(place: PickPlace): Promise<vscode.TextEdit
 	const visible = vscode.window.visibleTextEditors.find(e => e.document === place.document);
 	if (visible || !place.takeFocus || place.onScreen) return visible;
 	return vscode.window.showTextDocument(place.document, { viewColumn: place.column, preserveFocus: false, preview: false });
+}
+
+/** The document's file name, as messages name it. */
+export function documentName(document: vscode.TextDocument): string {
+	return path.posix.basename(document.uri.path) || document.uri.toString();
 }
 
 /** Whether a tab of some group shows `uri` as a text editor. */

@@ -15,7 +15,7 @@ import { LineAnchor } from '../core/lineAnchor';
 import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
 import { explainTask, type ExplainInput } from '../core/tasks/explain';
-import { editorAfterPick } from './applyEdit';
+import { documentName, editorAfterPick } from './applyEdit';
 import type { CommentSyntaxes } from './commentSyntaxes';
 import { readSettings } from './config';
 import { Disposable } from './dispose';
@@ -100,7 +100,7 @@ export class Explanations extends Disposable {
 				if (!target.range || !target.unchanged) {
 					void this.offerCopy(
 						target.document.isClosed
-							? `${target.document.uri.path.split('/').pop()} was closed before the pick, so the explanation is not shown beside its code.`
+							? `${documentName(target.document)} was closed before the pick, so the explanation is not shown beside its code.`
 							: 'The explained code changed while Best-of-N was running, so the explanation is not shown beside it.',
 						text,
 					);

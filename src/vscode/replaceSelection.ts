@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { editorAfterPick, hasTab, inDocumentEol } from './applyEdit';
+import { documentName, editorAfterPick, hasTab, inDocumentEol } from './applyEdit';
 import type { AcceptOutcome, AcceptStrategy, SessionTarget } from './pickerSession';
 
 export function replaceSelection(logger: Logger): AcceptStrategy {
@@ -16,7 +16,7 @@ export function replaceSelection(logger: Logger): AcceptStrategy {
 			if (!range || !target.unchanged) {
 				// A closed document: its tab closed, or a file opened from the explorer took its preview tab.
 				const why = doc.isClosed
-					? `${fileName(doc)} was closed before the pick, so nothing was replaced.`
+					? `${documentName(doc)} was closed before the pick, so nothing was replaced.`
 					: 'The selected text changed while Best-of-N was running, so nothing was replaced.';
 				void offerInstead(why, text, doc.languageId);
 				return 'conflict';
@@ -24,7 +24,7 @@ export function replaceSelection(logger: Logger): AcceptStrategy {
 			// VS Code applies an extension's edit even to a read-only file's text, which then cannot be saved.
 			if (vscode.workspace.fs.isWritableFileSystem(doc.uri.scheme) === false) {
 				void vscode.window.showErrorMessage(
-					`Best-of-N did not edit ${fileName(doc)}: it is read-only. The candidate is unchanged in the picker (C copies it).`,
+					`Best-of-N did not edit ${documentName(doc)}: it is read-only. The candidate is unchanged in the picker (C copies it).`,
 				);
 				return 'failed';
 			}
@@ -63,16 +63,12 @@ export function replaceSelection(logger: Logger): AcceptStrategy {
 	};
 }
 
-function fileName(doc: vscode.TextDocument): string {
-	return doc.uri.path.split('/').pop() || doc.uri.toString();
-}
-
 /**
  * The pick is in a document no tab shows: say so, with a way to it. Read by its URI: a document whose
  * last tab went while the edit was on its way is closed, and the edit opened it again as another object.
  */
 async function sayAppliedOffScreen(doc: vscode.TextDocument): Promise<void> {
-	const name = fileName(doc);
+	const name = documentName(doc);
 	const key = doc.uri.toString();
 	const now = vscode.workspace.textDocuments.find(d => d.uri.toString() === key);
 	const show = `Show ${name}`;
@@ -83,7 +79,7 @@ async function sayAppliedOffScreen(doc: vscode.TextDocument): Promise<void> {
 	if (choice === show) await vscode.window.showTextDocument(doc.uri, { preview: false });
 }
 
-/** The selection changed under the run: offer the candidate elsewhere, overwrite nothing. */
+/** The selection changed under the run, or its document closed: offer the candidate elsewhere, overwrite nothing. */
 async function offerInstead(why: string, text: string, languageId: string): Promise<void> {
 	const choice = await vscode.window.showWarningMessage(why, 'Open Side by Side', 'Copy to Clipboard');
 	if (choice === 'Open Side by Side') {
