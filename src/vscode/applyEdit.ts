@@ -83,9 +83,14 @@ export interface PickPlace {
  * could arrive while the document still looked visible, and showing it then would push that file back.
  */
 export async function editorAfterPick(place: PickPlace): Promise<vscode.TextEditor | undefined> {
-	const visible = vscode.window.visibleTextEditors.find(e => e.document === place.document);
+	const visible = visibleEditor(place.document);
 	if (visible || !place.takeFocus || place.onScreen) return visible;
 	return vscode.window.showTextDocument(place.document, { viewColumn: place.column, preserveFocus: false, preview: false });
+}
+
+/** An editor on screen showing `document`, as far as the extension host has heard. */
+export function visibleEditor(document: vscode.TextDocument): vscode.TextEditor | undefined {
+	return vscode.window.visibleTextEditors.find(e => e.document === document);
 }
 
 /** The document's file name, as messages name it. */

@@ -15,7 +15,7 @@ import { LineAnchor } from '../core/lineAnchor';
 import type { Logger } from '../core/logger';
 import type { PickerState } from '../core/protocol';
 import { explainTask, type ExplainInput } from '../core/tasks/explain';
-import { documentName, editorAfterPick } from './applyEdit';
+import { documentName, editorAfterPick, visibleEditor } from './applyEdit';
 import type { CommentSyntaxes } from './commentSyntaxes';
 import { readSettings } from './config';
 import { Disposable } from './dispose';
@@ -156,7 +156,7 @@ export class Explanations extends Disposable {
 		if (!item) return false;
 		const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(item.uri, true));
 		const task = explainTask(item.input, readSettings(this.logger).explainPrompt);
-		const column = vscode.window.visibleTextEditors.find(e => e.document === document)?.viewColumn ?? vscode.ViewColumn.One;
+		const column = visibleEditor(document)?.viewColumn ?? vscode.ViewColumn.One;
 		this.sessions.reopen(
 			{
 				task,
@@ -194,7 +194,7 @@ export class Explanations extends Disposable {
 		const ruler = rulers
 			.map(r => (typeof r === 'number' ? r : typeof r === 'object' && r !== null ? (r as { column?: unknown }).column : undefined))
 			.find((n): n is number => typeof n === 'number' && n > 0);
-		const shown = vscode.window.visibleTextEditors.find(e => e.document === doc)?.options.tabSize;
+		const shown = visibleEditor(doc)?.options.tabSize;
 		const tabSize = typeof shown === 'number' ? shown : editorConfig.get<number>('tabSize', 4);
 		const indentColumns = [...indent].reduce((n, ch) => (ch === '\t' ? n + tabSize - (n % tabSize) : n + 1), 0);
 		let text = formatAsComment(item.text, syntax, { indent, indentColumns, width: ruler ?? 80 });

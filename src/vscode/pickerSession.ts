@@ -16,7 +16,7 @@ import { TrackedRange } from '../core/trackedRange';
 import { createBackend } from '../generation/backends';
 import type { ApiKeys } from './apiKeys';
 import type { BuiltinService } from './builtinService';
-import { confirmCutCandidate, cutQuestion, focusEditorAfterPick, hasTab, type PickPlace } from './applyEdit';
+import { confirmCutCandidate, cutQuestion, focusEditorAfterPick, hasTab, type PickPlace, visibleEditor } from './applyEdit';
 import { CandidateDiff, parseCandidateUri } from './candidateDiff';
 import type { CandidateDocuments } from './candidateDocuments';
 import { generationHost, runSettings } from '../core/settings';
@@ -199,7 +199,7 @@ export class PickerSession extends Disposable {
 	 */
 	private async focusEditor(picker: PickerPlace | undefined): Promise<void> {
 		if (currentPick() || (picker && this.wentElsewhere(picker))) return;
-		const editor = vscode.window.visibleTextEditors.find(e => e.document === this.spec.document);
+		const editor = visibleEditor(this.spec.document);
 		// Only an editor still open: showTextDocument would open a closed one again.
 		if (!editor || !hasTab(this.spec.document.uri)) return;
 		try {
@@ -317,7 +317,7 @@ export class PickerSession extends Disposable {
 		const place = this.panel.place;
 		// In a tab but off screen while the picker has a group of its own: a file the person opened since
 		// took its place. (A document whose tab was closed is shown again with the change.)
-		const onScreen = vscode.window.visibleTextEditors.some(e => e.document === doc);
+		const onScreen = !!visibleEditor(doc);
 		const hidden = !!place?.alone && !onScreen && hasTab(doc.uri);
 		const takeFocus = !this.wentElsewhere(place) && !hidden;
 		return { document: doc, column: this.spec.column, range, originalRaw: this.originalRaw, unchanged, takeFocus, onScreen };
