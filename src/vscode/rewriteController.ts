@@ -125,6 +125,9 @@ export class RewriteController extends Disposable {
 		quickPick.title = `Best-of-N: ${settings.candidates} rewrites from ${settings.model}`;
 		quickPick.placeholder = 'How should the selection be rewritten? (e.g. "make it more concise")';
 		quickPick.matchOnDescription = false;
+		// An instruction being typed is not lost when focus moves: the picker of the last run closing
+		// its group (VS Code then focuses another group) or a click elsewhere. Esc still closes it.
+		quickPick.ignoreFocusOut = true;
 		trackQuickPick(quickPick);
 		const recent = history.map(label => ({ label, description: 'recent' }));
 		quickPick.items = recent;
